@@ -1,0 +1,83 @@
+/**
+ * Tensor kinds. Every ring tensor carries its shape, its u64 data and its fixed-point scale.
+ * The `kind` tag is both a compile-time brand and a runtime check: a `Share` (one party's
+ * additive share) cannot be passed where a `Public` (a value both parties know) is expected.
+ *
+ * - `Share`:  this party's additive share of a secret, x = x0 + x1 mod 2^64.
+ * - `Public`: a value known to both parties (opened, or a public constant).
+ * - `Clear`:  a plaintext value in the fixed-point emulation (no party, no secret).
+ * - `Bits`:   this party's XOR share of secret bits, one bit per byte (packed only on the wire,
+ *             which keeps per-element table lookups simple; the wire cost is still one bit).
+ *
+ * Build tensors only with the factories below; they check `data.length` against the shape.
+ */
+import { invariant } from '../util/errors.js';
+
+export type Shape = readonly number[];
+
+interface RingTensorOf<K extends string> {
+  readonly kind: K;
+  readonly shape: Shape;
+  readonly data: BigUint64Array;
+  /** Fractional bits of the fixed-point encoding (0 for ring integers and bits). */
+  readonly fracBits: number;
+}
+
+export type Share = RingTensorOf<'share'>;
+export type Public = RingTensorOf<'public'>;
+export type Clear = RingTensorOf<'clear'>;
+export type RingTensor = Share | Public | Clear;
+
+export interface Bits {
+  readonly kind: 'bits';
+  readonly shape: Shape;
+  /** One bit per byte (0 or 1). */
+  readonly data: Uint8Array;
+}
+
+export function numel(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) {
+    invariant(Number.isInteger(d) && d >= 0, 'E_SHAPE', () => `bad dimension ${d} in [${shape.join(', ')}]`);
+    n *= d;
+  }
+  return n;
+}
+
+export function shapeEq(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export function fmtShape(s: Shape): string {
+  return `[${s.join(', ')}]`;
+}
+
+function make<K extends RingTensor['kind']>(kind: K, shape: Shape, data: BigUint64Array, fracBits: number): RingTensorOf<K> {
+  invariant(data.length === numel(shape), 'E_SHAPE', () => `${kind} data length ${data.length} does not match shape ${fmtShape(shape)}`);
+  invariant(Number.isInteger(fracBits) && fracBits >= 0 && fracBits < 64, 'E_INTERNAL', `bad fracBits ${fracBits}`);
+  return Object.freeze({ kind, shape: Object.freeze([...shape]), data, fracBits });
+}
+
+export function share(shape: Shape, data: BigUint64Array, fracBits: number): Share {
+  return make('share', shape, data, fracBits);
+}
+export function pub(shape: Shape, data: BigUint64Array, fracBits: number): Public {
+  return make('public', shape, data, fracBits);
+}
+export function clear(shape: Shape, data: BigUint64Array, fracBits: number): Clear {
+  return make('clear', shape, data, fracBits);
+}
+export function bits(shape: Shape, data: Uint8Array): Bits {
+  invariant(data.length === numel(shape), 'E_SHAPE', () => `bits data length ${data.length} does not match shape ${fmtShape(shape)}`);
+  return Object.freeze({ kind: 'bits' as const, shape: Object.freeze([...shape]), data });
+}
+
+/** Same data, new shape (element count must match). */
+export function reshape<T extends RingTensor>(t: T, shape: Shape): T {
+  return make(t.kind, shape, t.data, t.fracBits) as T;
+}
+
+/** Same data, new scale label (used after an exact rescale or to reinterpret integers). */
+export function withFrac<T extends RingTensor>(t: T, fracBits: number): T {
+  return make(t.kind, t.shape, t.data, fracBits) as T;
+}

@@ -81,3 +81,18 @@ export function reshape<T extends RingTensor>(t: T, shape: Shape): T {
 export function withFrac<T extends RingTensor>(t: T, fracBits: number): T {
   return make(t.kind, t.shape, t.data, fracBits) as T;
 }
+
+/** A tensor with no data: what the dealer's copy of a program manipulates (it only needs shapes). */
+export interface ShapeOnly {
+  readonly kind: 'shape';
+  readonly shape: Shape;
+  readonly fracBits: number;
+}
+
+export function shapeOnly(shape: Shape, fracBits: number): ShapeOnly {
+  numel(shape);
+  return Object.freeze({ kind: 'shape' as const, shape: Object.freeze([...shape]), fracBits });
+}
+
+/** Anything a program over `Prims` can hold. */
+export type AnyTensor = Share | Clear | ShapeOnly;

@@ -1,0 +1,16 @@
+/**
+ * The registry of correlation kinds. Dealer and parties both import this list; nothing else
+ * switches on a kind's name. Adding a kind = one file here + one line below + its relation test.
+ */
+import type { CorrKind } from '../kind.js';
+import { MUL, SQUARE } from './arith.js';
+import { FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT } from './fixed.js';
+import { TRUNC } from './trunc.js';
+import { CMP } from './compare.js';
+
+export { MUL, SQUARE } from './arith.js';
+export { FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, FixedProductParams, fixedDims } from './fixed.js';
+export { TRUNC, TRUNC_NODES, truncBlocks, MAX_TRUNC_BITS } from './trunc.js';
+export { CMP, CMP_L1, CMP_TOP, CMP_BLOCKS, CmpParams } from './compare.js';
+
+export const KINDS: ReadonlyArray<CorrKind<any>> = [MUL, SQUARE, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, TRUNC, CMP];

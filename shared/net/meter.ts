@@ -1,0 +1,108 @@
+/**
+ * Traffic and round meter. Every frame a link sends or receives is recorded here under the
+ * current phase and scope label, so the report breaks bytes down per link, direction, phase and
+ * operation. Rounds are counted at the protocol level: one `exchange` = one round, whatever it
+ * carries (a socket-level count would not tell dependent flights from parallel ones).
+ */
+
+export type LinkName = 'peer' | 'dealer' | 'client';
+
+export interface Traffic {
+  sentBytes: number;
+  recvBytes: number;
+  rounds: number;
+  frames: number;
+}
+
+export interface PhaseReport extends Traffic {
+  ms: number;
+  dealerRecvBytes: number;
+  dealerSentBytes: number;
+}
+
+export interface MeterReport {
+  /** Totals per link. */
+  links: Record<LinkName, Traffic>;
+  /** Online (peer link) traffic and dealer bytes per phase, in order of first use. */
+  phases: Record<string, PhaseReport>;
+  /** Peer-link traffic per operation label (dotted scope + protocol step). */
+  labels: Record<string, Traffic>;
+}
+
+const zero = (): Traffic => ({ sentBytes: 0, recvBytes: 0, rounds: 0, frames: 0 });
+
+export class Meter {
+  private phase = 'setup';
+  private phaseStart = performance.now();
+  private readonly scopes: string[] = [];
+  private links: Record<LinkName, Traffic> = { peer: zero(), dealer: zero(), client: zero() };
+  private phases: Record<string, PhaseReport> = {};
+  private labels: Record<string, Traffic> = {};
+
+  /** Starts a new phase (e.g. 'prefill', 'decode.3'); time is charged to the previous one. */
+  setPhase(name: string): void {
+    this.closePhase();
+    this.phase = name;
+    this.phaseStart = performance.now();
+  }
+
+  private closePhase(): void {
+    const p = this.phaseEntry();
+    p.ms += performance.now() - this.phaseStart;
+    this.phaseStart = performance.now();
+  }
+
+  private phaseEntry(): PhaseReport {
+    return (this.phases[this.phase] ??= { ...zero(), ms: 0, dealerRecvBytes: 0, dealerSentBytes: 0 });
+  }
+
+  /** Runs `fn` with `label` pushed on the scope stack (labels nest as `a.b.c`). */
+  async scope<T>(label: string, fn: () => Promise<T>): Promise<T> {
+    this.scopes.push(label);
+    try {
+      return await fn();
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
+  currentLabel(step?: string): string {
+    const parts = step ? [...this.scopes, step] : this.scopes;
+    return parts.length ? parts.join('.') : '(none)';
+  }
+
+  record(link: LinkName, dir: 'sent' | 'recv', bytes: number, step?: string): void {
+    const l = this.links[link];
+    if (dir === 'sent') l.sentBytes += bytes; else l.recvBytes += bytes;
+    l.frames++;
+    const p = this.phaseEntry();
+    if (link === 'peer') {
+      if (dir === 'sent') p.sentBytes += bytes; else p.recvBytes += bytes;
+      p.frames++;
+      const lab = (this.labels[this.currentLabel(step)] ??= zero());
+      if (dir === 'sent') lab.sentBytes += bytes; else lab.recvBytes += bytes;
+      lab.frames++;
+    } else if (link === 'dealer') {
+      if (dir === 'sent') p.dealerSentBytes += bytes; else p.dealerRecvBytes += bytes;
+    }
+  }
+
+  round(step?: string): void {
+    this.links.peer.rounds++;
+    this.phaseEntry().rounds++;
+    (this.labels[this.currentLabel(step)] ??= zero()).rounds++;
+  }
+
+  report(): MeterReport {
+    this.closePhase();
+    return structuredClone({ links: this.links, phases: this.phases, labels: this.labels });
+  }
+
+  reset(): void {
+    this.links = { peer: zero(), dealer: zero(), client: zero() };
+    this.phases = {};
+    this.labels = {};
+    this.phase = 'setup';
+    this.phaseStart = performance.now();
+  }
+}

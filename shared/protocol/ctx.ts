@@ -1,0 +1,59 @@
+/**
+ * The context every protocol function takes first: who I am, the batched exchange with the
+ * other party, the correlation stream, the meter and the kernels. No globals.
+ *
+ * `exchange(step, parts)` is the only way bytes reach the other party: one frame each way, one
+ * round. Every frame carries the round number, the step label's hash and the correlation digest;
+ * a mismatch means the two parties are not running the same schedule, which aborts the session
+ * (E_PROTOCOL / E_CORR_MISMATCH) instead of silently combining unrelated shares.
+ */
+import { MpcError } from '../util/errors.js';
+import { hash32, type Part } from '../net/frame.js';
+import type { Link } from '../net/link.js';
+import type { Meter } from '../net/meter.js';
+import type { Kernels } from '../ring/kernels.js';
+import type { CorrSource } from '../corr/stream.js';
+
+export const EXCHANGE_FRAME = 1;
+
+export interface PartyCtx {
+  readonly me: 0 | 1;
+  readonly kernels: Kernels;
+  readonly corr: CorrSource;
+  readonly meter: Meter;
+  /** One round: sends `parts`, returns the peer's parts (same layout). */
+  exchange(step: string, parts: Part[]): Promise<Part[]>;
+}
+
+/** Exchanges over a peer link with round/label/digest checks. */
+export class PeerChannel {
+  private round = 0;
+  constructor(private readonly link: Link, private readonly meter: Meter, private readonly corr: () => CorrSource) {}
+
+  async exchange(step: string, parts: Part[]): Promise<Part[]> {
+    const round = this.round++;
+    const label = this.meter.currentLabel(step);
+    const tag = hash32(step);
+    const digest = this.corr().digest;
+    this.link.sendTensor({ type: EXCHANGE_FRAME, seq: BigInt(round), tag, check: digest, parts }, step);
+    const f = await this.link.nextTensor(`round ${round} (${label})`);
+    if (f.type !== EXCHANGE_FRAME || f.seq !== BigInt(round)) {
+      throw new MpcError('E_PROTOCOL', `round ${round} (${label}): peer sent frame type ${f.type} for round ${f.seq}`);
+    }
+    if (f.tag !== tag) throw new MpcError('E_PROTOCOL', `round ${round} (${label}): peer is at a different protocol step`);
+    if (f.check !== digest) throw new MpcError('E_CORR_MISMATCH', `round ${round} (${label}): peer consumed different correlations`);
+    if (f.parts.length !== parts.length) throw new MpcError('E_PROTOCOL', `round ${round} (${label}): peer sent ${f.parts.length} parts, expected ${parts.length}`);
+    f.parts.forEach((p, i) => {
+      const mine = parts[i]!;
+      const ok = p.kind === mine.kind && (p.kind === 'u64' ? p.data.length === (mine.data as BigUint64Array).length
+        : p.kind === 'bits' ? p.count === (mine as { count: number }).count : p.data.length === mine.data.length);
+      if (!ok) throw new MpcError('E_PROTOCOL', `round ${round} (${label}): part ${i} has a different kind or length than ours`);
+    });
+    this.meter.round(step);
+    return f.parts;
+  }
+
+  get rounds(): number {
+    return this.round;
+  }
+}

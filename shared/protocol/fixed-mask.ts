@@ -1,0 +1,103 @@
+/**
+ * Products with fixed-mask matrices (DESIGN §4): weights and KV-cache rows.
+ *
+ * A matrix W is stored as Ŵ = W − B (public, opened once by `fixedAppendS`) and B (secret
+ * shared, known to the dealer, never used for anything but product correlations). Each party
+ * keeps Ŵ and its online share W_i (party 0: Ŵ + B₀, party 1: B₁), both in the kernel arena.
+ *
+ * fixedMatmulS(x, W): kinds: fixed.product. 1 round. Opens x̂ = x − r only: 8 bytes per input
+ * element per party, independent of the matrix size. Dealer bytes to party 1: 8 per output.
+ *   W·x = W·x̂ + W·r = W_i·x̂ + Ŵ·r_i + (B·r)_i   (shares; the last from the dealer).
+ * fixedAppendS(W, rows): kinds: fixed.append (free randomness only, no dealer bytes). 1 round;
+ *   opens rows − B_rows (8 bytes per element per party), once per row for the matrix's lifetime.
+ * Layouts: `groups` matrices of `rowsCap` rows × `cols`; 'nt': x (K×cols) → K×rows (rows = rows
+ * in use, e.g. keys in the cache); 'nn': x (K×rows) → K×cols (e.g. values, or [in,out] weights).
+ */
+import { invariant } from '../util/errors.js';
+import { FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT } from '../corr/kinds/index.js';
+import { numel, share, type Share } from '../ring/tensor.js';
+import type { Region } from '../ring/kernels.js';
+import type { PartyCtx } from './ctx.js';
+import { openRing } from './open.js';
+
+export interface FixedMatrix {
+  readonly kind: 'fixed';
+  readonly id: string;
+  readonly groups: number;
+  readonly rowsCap: number;
+  readonly cols: number;
+  readonly fracBits: number;
+  /** Ŵ (public) and this party's online share W_i. */
+  readonly pub: Region;
+  readonly mine: Region;
+  rowsUsed: number;
+}
+
+export async function fixedAllocS(ctx: PartyCtx, id: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<FixedMatrix> {
+  await ctx.corr.take(FIXED_ALLOC, { id, groups, rowsCap, cols });
+  const len = groups * rowsCap * cols;
+  return { kind: 'fixed', id, groups, rowsCap, cols, fracBits, pub: ctx.kernels.alloc(len), mine: ctx.kernels.alloc(len), rowsUsed: 0 };
+}
+
+/** Appends rows (shape [groups, k, cols] or [k, cols] for one group) to a fixed matrix. */
+export async function fixedAppendS(ctx: PartyCtx, w: FixedMatrix, rows: Share): Promise<void> {
+  const k = numel(rows.shape) / (w.groups * w.cols);
+  invariant(Number.isInteger(k) && k > 0 && w.rowsUsed + k <= w.rowsCap, 'E_SHAPE',
+    `cannot append [${rows.shape.join(', ')}] to fixed matrix '${w.id}' (${w.groups}x${w.rowsUsed}/${w.rowsCap}x${w.cols})`);
+  invariant(rows.fracBits === w.fracBits, 'E_INTERNAL', `scale ${rows.fracBits} appended to a fixed matrix of scale ${w.fracBits}`);
+  const mat = await ctx.corr.take(FIXED_APPEND, { id: w.id, groups: w.groups, rows: k, cols: w.cols });
+  const b = mat.ring('b');
+  const masked = new BigUint64Array(rows.data.length);
+  for (let i = 0; i < masked.length; i++) masked[i] = rows.data[i]! - b[i]!;
+  const [hat] = await openRing(ctx, 'fixed.append', [masked]);
+  const blk = k * w.cols;
+  for (let g = 0; g < w.groups; g++) {
+    const at = (g * w.rowsCap + w.rowsUsed) * w.cols;
+    const pub = ctx.kernels.u64(w.pub, at, blk), mine = ctx.kernels.u64(w.mine, at, blk);
+    const h = hat!.subarray(g * blk, (g + 1) * blk), bg = b.subarray(g * blk, (g + 1) * blk);
+    pub.set(h);
+    if (ctx.me === 0) for (let i = 0; i < blk; i++) mine[i] = h[i]! + bg[i]!;
+    else mine.set(bg);
+  }
+  w.rowsUsed += k;
+}
+
+function groupRegion(r: Region, w: FixedMatrix, g: number): Region {
+  return { offset: r.offset + g * w.rowsCap * w.cols * 8, length: w.rowsCap * w.cols };
+}
+
+/**
+ * x: [groups, K, inLen] (or [K, inLen] for one group). 'nt' → [groups, K, rows]; 'nn' → [groups, K, cols].
+ * `rows` = rows of the matrix taking part (default: all rows in use).
+ */
+export async function fixedMatmulS(ctx: PartyCtx, x: Share, w: FixedMatrix, layout: 'nt' | 'nn', rows = w.rowsUsed): Promise<Share> {
+  invariant(rows <= w.rowsUsed, 'E_SHAPE', `fixed matrix '${w.id}' has ${w.rowsUsed} rows, ${rows} requested`);
+  const inLen = layout === 'nt' ? w.cols : rows, outLen = layout === 'nt' ? rows : w.cols;
+  const K = numel(x.shape) / (w.groups * inLen);
+  invariant(Number.isInteger(K) && K > 0, 'E_SHAPE', `input [${x.shape.join(', ')}] does not fit fixed matrix '${w.id}' (${w.groups} groups × ${inLen})`);
+  const mat = await ctx.corr.take(FIXED_PRODUCT, { id: w.id, layout, groups: w.groups, K, rows, cols: w.cols });
+  const r = mat.ring('r'), c = mat.ring('c');
+  const masked = new BigUint64Array(x.data.length);
+  for (let i = 0; i < masked.length; i++) masked[i] = x.data[i]! - r[i]!;
+  const [xh] = await openRing(ctx, 'fixed.matmul', [masked]);
+  const out = new BigUint64Array(w.groups * K * outLen), tmp = new BigUint64Array(K * outLen);
+  for (let g = 0; g < w.groups; g++) {
+    const xg = xh!.subarray(g * K * inLen, (g + 1) * K * inLen), rg = r.subarray(g * K * inLen, (g + 1) * K * inLen);
+    const og = out.subarray(g * K * outLen, (g + 1) * K * outLen);
+    const mul = (dst: BigUint64Array, v: BigUint64Array, reg: Region) => layout === 'nt'
+      ? ctx.kernels.matmulNT(dst, v, groupRegion(reg, w, g), K, rows, w.cols, w.cols)
+      : ctx.kernels.matmulNN(dst, v, groupRegion(reg, w, g), K, w.cols, rows, w.cols);
+    mul(og, xg, w.mine);            // W_i · x̂
+    mul(tmp, rg, w.pub);            // Ŵ · r_i
+    const cg = c.subarray(g * K * outLen, (g + 1) * K * outLen);
+    for (let i = 0; i < og.length; i++) og[i] = og[i]! + tmp[i]! + cg[i]!;
+  }
+  const shape = x.shape.length === 2 && w.groups === 1 ? [K, outLen] : [w.groups, K, outLen];
+  return share(shape, out, x.fracBits + w.fracBits);
+}
+
+/** Frees a fixed matrix's arena memory (session end for KV caches). */
+export function fixedFreeS(ctx: PartyCtx, w: FixedMatrix): void {
+  ctx.kernels.release(w.pub);
+  ctx.kernels.release(w.mine);
+}

@@ -1,0 +1,96 @@
+/**
+ * Prims over clear ring values: the fixed-point emulation. Each interactive op is the exact ring
+ * function its secure twin computes (truncation = floor, comparison = signed test), so any
+ * program over Prims gives bit-identical results here and under MPC.
+ */
+import { invariant } from '../../util/errors.js';
+import { sarInto } from '../../ring/ops.js';
+import { clear, numel, type Clear } from '../../ring/tensor.js';
+import type { Kernels, Region } from '../../ring/kernels.js';
+import { broadcastRows } from '../beaver.js';
+import { LocalOps } from './local.js';
+import type { CmpOut, FixedHandle, Prims } from './types.js';
+import { sameShape } from './util.js';
+
+export interface ClearFixed extends FixedHandle {
+  readonly data: Region;
+}
+
+export class ClearPrims extends LocalOps<Clear> implements Prims<Clear, ClearFixed> {
+  readonly mode = 'clear' as const;
+
+  constructor(readonly kernels: Kernels) {
+    super(clear, true);
+  }
+
+  async mul(a: Clear, b: Clear): Promise<Clear> {
+    const n = a.data.length, m = broadcastRows(a.shape, b.shape), per = m === 0 ? 1 : n / m;
+    const out = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) out[i] = a.data[i]! * b.data[Math.floor(i / per)]!;
+    return clear(a.shape, out, a.fracBits + b.fracBits);
+  }
+
+  async square(a: Clear): Promise<Clear> {
+    const out = new BigUint64Array(a.data.length);
+    for (let i = 0; i < out.length; i++) out[i] = a.data[i]! * a.data[i]!;
+    return clear(a.shape, out, 2 * a.fracBits);
+  }
+
+  async trunc(a: Clear, s: number): Promise<Clear> {
+    invariant(s >= 0 && s <= a.fracBits, 'E_INTERNAL', `truncation by ${s} bits of a value with ${a.fracBits} fractional bits`);
+    if (s === 0) return a;
+    const out = new BigUint64Array(a.data.length);
+    // floor(a / 2^s) for s < 64, applied in ≤ 32-bit steps exactly as the secure protocol does
+    let src = a.data;
+    for (let left = s; left > 0; left -= 32) { sarInto(out, src, Math.min(32, left)); src = out; }
+    return clear(a.shape, out, a.fracBits - s);
+  }
+
+  async cmpMul(x: Clear, ys: readonly Clear[]): Promise<CmpOut<Clear>> {
+    for (const y of ys) sameShape(x, y, 'cmpMul');
+    const n = x.data.length, bit = new BigUint64Array(n);
+    const sx = new BigInt64Array(x.data.buffer, x.data.byteOffset, n);
+    for (let i = 0; i < n; i++) bit[i] = sx[i]! >= 0n ? 1n : 0n;
+    const prods = ys.map((y) => {
+      const out = new BigUint64Array(n);
+      for (let i = 0; i < n; i++) out[i] = bit[i] ? y.data[i]! : 0n;
+      return clear(y.shape, out, y.fracBits);
+    });
+    return { bit: clear(x.shape, bit, 0), prods };
+  }
+
+  async fixedAlloc(id: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<ClearFixed> {
+    return { kind: 'fixed', id, groups, rowsCap, cols, fracBits, rowsUsed: 0, data: this.kernels.alloc(groups * rowsCap * cols) };
+  }
+
+  async fixedAppend(w: ClearFixed, rows: Clear): Promise<void> {
+    const k = numel(rows.shape) / (w.groups * w.cols);
+    invariant(Number.isInteger(k) && k > 0 && w.rowsUsed + k <= w.rowsCap, 'E_SHAPE', `cannot append [${rows.shape.join(', ')}] to '${w.id}'`);
+    invariant(rows.fracBits === w.fracBits, 'E_INTERNAL', `scale ${rows.fracBits} appended to a fixed matrix of scale ${w.fracBits}`);
+    const blk = k * w.cols;
+    for (let g = 0; g < w.groups; g++) {
+      this.kernels.u64(w.data, (g * w.rowsCap + w.rowsUsed) * w.cols, blk).set(rows.data.subarray(g * blk, (g + 1) * blk));
+    }
+    w.rowsUsed += k;
+  }
+
+  async fixedMatmul(x: Clear, w: ClearFixed, layout: 'nt' | 'nn', rows = w.rowsUsed): Promise<Clear> {
+    invariant(rows <= w.rowsUsed, 'E_SHAPE', `fixed matrix '${w.id}' has ${w.rowsUsed} rows, ${rows} requested`);
+    const inLen = layout === 'nt' ? w.cols : rows, outLen = layout === 'nt' ? rows : w.cols;
+    const K = numel(x.shape) / (w.groups * inLen);
+    invariant(Number.isInteger(K) && K > 0, 'E_SHAPE', `input [${x.shape.join(', ')}] does not fit fixed matrix '${w.id}'`);
+    const out = new BigUint64Array(w.groups * K * outLen);
+    for (let g = 0; g < w.groups; g++) {
+      const reg = { offset: w.data.offset + g * w.rowsCap * w.cols * 8, length: w.rowsCap * w.cols };
+      const xg = x.data.subarray(g * K * inLen, (g + 1) * K * inLen), og = out.subarray(g * K * outLen, (g + 1) * K * outLen);
+      if (layout === 'nt') this.kernels.matmulNT(og, xg, reg, K, rows, w.cols, w.cols);
+      else this.kernels.matmulNN(og, xg, reg, K, w.cols, rows, w.cols);
+    }
+    const shape = x.shape.length === 2 && w.groups === 1 ? [K, outLen] : [w.groups, K, outLen];
+    return clear(shape, out, x.fracBits + w.fracBits);
+  }
+
+  fixedFree(w: ClearFixed): void {
+    this.kernels.release(w.data);
+  }
+}

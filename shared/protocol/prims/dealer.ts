@@ -1,0 +1,90 @@
+/**
+ * Prims on the dealer: tensors are shapes only, and every interactive operation takes exactly
+ * the correlations its secure twin takes (same kind, same parameters, same order). Running a
+ * program over DealerPrims therefore deals that program's whole correlation schedule, streamed
+ * to party 1 as it goes. A test runs each primitive both ways and compares the two schedules.
+ */
+import { invariant } from '../../util/errors.js';
+import { numel, shapeOnly, type Shape, type ShapeOnly } from '../../ring/tensor.js';
+import { CMP, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, MAX_TRUNC_BITS, MUL, SQUARE, TRUNC } from '../../corr/kinds/index.js';
+import type { CorrSource } from '../../corr/stream.js';
+import { broadcastRows } from '../beaver.js';
+import type { CmpOut, FixedHandle, Prims, PublicConst } from './types.js';
+import { concatFirstShape, concatLastShape, sameScale, sameShape, sliceLastShape, transposeShape } from './util.js';
+
+export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
+  readonly mode = 'dealer' as const;
+
+  constructor(readonly corr: CorrSource) {}
+
+  add(a: ShapeOnly, b: ShapeOnly): ShapeOnly { sameShape(a, b, 'add'); sameScale(a, b, 'add'); return shapeOnly(a.shape, a.fracBits); }
+  sub(a: ShapeOnly, b: ShapeOnly): ShapeOnly { sameShape(a, b, 'sub'); sameScale(a, b, 'sub'); return shapeOnly(a.shape, a.fracBits); }
+  neg(a: ShapeOnly): ShapeOnly { return shapeOnly(a.shape, a.fracBits); }
+  addPublic(a: ShapeOnly, _c: PublicConst): ShapeOnly { return shapeOnly(a.shape, a.fracBits); }
+  mulPublic(a: ShapeOnly, _c: PublicConst, cFrac: number): ShapeOnly { return shapeOnly(a.shape, a.fracBits + cFrac); }
+  mulInt(a: ShapeOnly, _k: number): ShapeOnly { return shapeOnly(a.shape, a.fracBits); }
+  constant(shape: Shape, _c: PublicConst, fracBits: number): ShapeOnly { return shapeOnly(shape, fracBits); }
+  sumLast(a: ShapeOnly): ShapeOnly { return shapeOnly(a.shape.slice(0, -1), a.fracBits); }
+  reshape(a: ShapeOnly, shape: Shape): ShapeOnly {
+    invariant(numel(shape) === numel(a.shape), 'E_SHAPE', `reshape [${a.shape.join(', ')}] to [${shape.join(', ')}]`);
+    return shapeOnly(shape, a.fracBits);
+  }
+  sliceLast(a: ShapeOnly, start: number, end: number): ShapeOnly { return shapeOnly(sliceLastShape(a.shape, start, end), a.fracBits); }
+  concatLast(xs: readonly ShapeOnly[]): ShapeOnly { return shapeOnly(concatLastShape(xs.map((x) => x.shape)), xs[0]!.fracBits); }
+  sliceFirst(a: ShapeOnly, start: number, end: number): ShapeOnly {
+    invariant(0 <= start && start <= end && end <= a.shape[0]!, 'E_SHAPE', `slice [${start}, ${end}) of first axis ${a.shape[0]}`);
+    return shapeOnly([end - start, ...a.shape.slice(1)], a.fracBits);
+  }
+  concatFirst(xs: readonly ShapeOnly[]): ShapeOnly { return shapeOnly(concatFirstShape(xs.map((x) => x.shape)), xs[0]!.fracBits); }
+  transposeLast(a: ShapeOnly): ShapeOnly { return shapeOnly(transposeShape(a.shape), a.fracBits); }
+  repeatLast(a: ShapeOnly, k: number): ShapeOnly { return shapeOnly([...a.shape, k], a.fracBits); }
+  relabel(a: ShapeOnly, fracBits: number): ShapeOnly { return shapeOnly(a.shape, fracBits); }
+
+  async mul(a: ShapeOnly, b: ShapeOnly): Promise<ShapeOnly> {
+    const n = numel(a.shape), m = broadcastRows(a.shape, b.shape);
+    await this.corr.take(MUL, { n, m });
+    return shapeOnly(a.shape, a.fracBits + b.fracBits);
+  }
+
+  async square(a: ShapeOnly): Promise<ShapeOnly> {
+    await this.corr.take(SQUARE, { n: numel(a.shape) });
+    return shapeOnly(a.shape, 2 * a.fracBits);
+  }
+
+  async trunc(a: ShapeOnly, s: number): Promise<ShapeOnly> {
+    invariant(s >= 0 && s <= a.fracBits, 'E_INTERNAL', `truncation by ${s} bits of a value with ${a.fracBits} fractional bits`);
+    if (s === 0) return a; // as the secure and clear versions: no-op returns its input
+    for (let left = s; left > 0; left -= MAX_TRUNC_BITS) await this.corr.take(TRUNC, { n: numel(a.shape), s: Math.min(MAX_TRUNC_BITS, left) });
+    return shapeOnly(a.shape, a.fracBits - s);
+  }
+
+  async cmpMul(x: ShapeOnly, ys: readonly ShapeOnly[]): Promise<CmpOut<ShapeOnly>> {
+    for (const y of ys) sameShape(x, y, 'cmpMul');
+    await this.corr.take(CMP, { n: numel(x.shape), pay: ys.map((y) => (y === x ? 'x' : 'y') as 'x' | 'y') });
+    return { bit: shapeOnly(x.shape, 0), prods: ys.map((y) => shapeOnly(y.shape, y.fracBits)) };
+  }
+
+  async fixedAlloc(id: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<FixedHandle> {
+    await this.corr.take(FIXED_ALLOC, { id, groups, rowsCap, cols });
+    return { kind: 'fixed', id, groups, rowsCap, cols, fracBits, rowsUsed: 0 };
+  }
+
+  async fixedAppend(w: FixedHandle, rows: ShapeOnly): Promise<void> {
+    const k = numel(rows.shape) / (w.groups * w.cols);
+    invariant(Number.isInteger(k) && k > 0 && w.rowsUsed + k <= w.rowsCap, 'E_SHAPE', `cannot append [${rows.shape.join(', ')}] to '${w.id}'`);
+    await this.corr.take(FIXED_APPEND, { id: w.id, groups: w.groups, rows: k, cols: w.cols });
+    w.rowsUsed += k;
+  }
+
+  async fixedMatmul(x: ShapeOnly, w: FixedHandle, layout: 'nt' | 'nn', rows = w.rowsUsed): Promise<ShapeOnly> {
+    const inLen = layout === 'nt' ? w.cols : rows, outLen = layout === 'nt' ? rows : w.cols;
+    const K = numel(x.shape) / (w.groups * inLen);
+    invariant(Number.isInteger(K) && K > 0, 'E_SHAPE', `input [${x.shape.join(', ')}] does not fit fixed matrix '${w.id}'`);
+    await this.corr.take(FIXED_PRODUCT, { id: w.id, layout, groups: w.groups, K, rows, cols: w.cols });
+    const shape = x.shape.length === 2 && w.groups === 1 ? [K, outLen] : [w.groups, K, outLen];
+    return shapeOnly(shape, x.fracBits + w.fracBits);
+  }
+
+  fixedFree(_w: FixedHandle): void { /* the dealer drops session masks at session end */ }
+}
+

@@ -1,0 +1,29 @@
+/** Prims over two-party shares: local ops on shares, interactive ops via `protocol/`. */
+import { share, type Share } from '../../ring/tensor.js';
+import type { PartyCtx } from '../ctx.js';
+import { mulSS, squareS } from '../beaver.js';
+import { truncS } from '../trunc.js';
+import { cmpMulS } from '../compare.js';
+import { fixedAllocS, fixedAppendS, fixedFreeS, fixedMatmulS, type FixedMatrix } from '../fixed-mask.js';
+import { LocalOps } from './local.js';
+import type { CmpOut, Prims } from './types.js';
+
+export class SecurePrims extends LocalOps<Share> implements Prims<Share, FixedMatrix> {
+  readonly mode = 'secure' as const;
+
+  constructor(readonly ctx: PartyCtx) {
+    super(share, ctx.me === 0);
+  }
+
+  mul(a: Share, b: Share): Promise<Share> { return mulSS(this.ctx, a, b); }
+  square(a: Share): Promise<Share> { return squareS(this.ctx, a); }
+  trunc(a: Share, s: number): Promise<Share> { return truncS(this.ctx, a, s); }
+  cmpMul(x: Share, ys: readonly Share[]): Promise<CmpOut<Share>> { return cmpMulS(this.ctx, x, ys); }
+
+  fixedAlloc(id: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<FixedMatrix> {
+    return fixedAllocS(this.ctx, id, groups, rowsCap, cols, fracBits);
+  }
+  fixedAppend(w: FixedMatrix, rows: Share): Promise<void> { return fixedAppendS(this.ctx, w, rows); }
+  fixedMatmul(x: Share, w: FixedMatrix, layout: 'nt' | 'nn', rows?: number): Promise<Share> { return fixedMatmulS(this.ctx, x, w, layout, rows); }
+  fixedFree(w: FixedMatrix): void { fixedFreeS(this.ctx, w); }
+}

@@ -1,0 +1,102 @@
+/**
+ * Runs a program with all three roles in one process over in-memory links: dealer (DealerPrims,
+ * streaming party 1's corrections over a link), party 0 and party 1 (SecurePrims), plus the
+ * clear emulation. Used by protocol tests for breadth and by quick benchmarks; the real
+ * multi-process path is runtime/ with ws sockets.
+ */
+import { z } from 'zod';
+import { Kernels } from '../ring/kernels.js';
+import { Prg, randomSeed } from '../ring/prg.js';
+import { clear, share, shapeOnly, type Clear, type Share } from '../ring/tensor.js';
+import { encodeArray } from '../ring/fixed.js';
+import { Link, memoryPair } from '../net/link.js';
+import { Meter, type MeterReport } from '../net/meter.js';
+import { DealerEnv } from '../corr/env.js';
+import { DealerCorrSink, PartyCorrStream } from '../corr/stream.js';
+import { PeerChannel, type PartyCtx } from '../protocol/ctx.js';
+import { SecurePrims } from '../protocol/prims/secure.js';
+import { ClearPrims } from '../protocol/prims/clear.js';
+import { DealerPrims } from '../protocol/prims/dealer.js';
+import type { Program, ProgramInput } from './program.js';
+
+export interface InProcessResult {
+  /** Reconstructed outputs of the secure run (ring values). */
+  secure: Clear[];
+  /** Outputs of the clear emulation. */
+  clear: Clear[];
+  meters: [MeterReport, MeterReport];
+  /** Dealer bytes sent to party 1 (corrections, excluding frame headers). */
+  dealerBytes: number;
+  rounds: number;
+  ms: number;
+}
+
+const LIMITS = { maxFrameBytes: 1 << 30, timeoutMs: 60_000 };
+
+export function splitShares(x: BigUint64Array, prg: Prg): [BigUint64Array, BigUint64Array] {
+  const x0 = prg.ring(x.length), x1 = new BigUint64Array(x.length);
+  for (let i = 0; i < x.length; i++) x1[i] = x[i]! - x0[i]!;
+  return [x0, x1];
+}
+
+export async function runInProcess(program: Program, inputs: readonly ProgramInput[], opts: { seed?: Uint8Array } = {}): Promise<InProcessResult> {
+  const seedPrg = new Prg(opts.seed ?? randomSeed(), 99n);
+  const seed0 = seedPrg.bytes(16), seed1 = seedPrg.bytes(16);
+  const session = 'inproc';
+  const encoded = inputs.map((i) => encodeArray(i.values, i.fracBits));
+
+  // clear emulation
+  const clearP = new ClearPrims(new Kernels());
+  const clearOut = await program(clearP, inputs.map((inp, k) => clear(inp.shape, encoded[k]!, inp.fracBits)));
+
+  // links: p0 <-> p1, dealer -> p1
+  const [t01, t10] = memoryPair();
+  const [td1, t1d] = memoryPair();
+  const meters: [Meter, Meter] = [new Meter(), new Meter()];
+  const peer0 = new Link(t01, { name: 'peer', remote: 'party 1', meter: meters[0], ...LIMITS });
+  const peer1 = new Link(t10, { name: 'peer', remote: 'party 0', meter: meters[1], ...LIMITS });
+  const dealerToP1 = new Link(td1, { name: 'dealer', remote: 'party 1', ...LIMITS });
+  const p1FromDealer = new Link(t1d, { name: 'dealer', remote: 'dealer', meter: meters[1], ...LIMITS });
+
+  const sink = new DealerCorrSink(seed0, seed1, session, dealerToP1, new DealerEnv(new Kernels()), 64 << 20);
+  const creditPump = (async () => {
+    for (;;) {
+      let msg: unknown;
+      try { msg = await dealerToP1.nextControl(z.unknown(), 'credit', 0); } catch { return; }
+      sink.credit(msg);
+    }
+  })();
+
+  const mkCtx = (me: 0 | 1, link: Link, meter: Meter, corr: PartyCorrStream): PartyCtx => {
+    const ch = new PeerChannel(link, meter, () => corr);
+    return { me, kernels: new Kernels(), corr, meter, exchange: (s, p) => ch.exchange(s, p) };
+  };
+  const c0 = new PartyCorrStream(0, seed0, session, undefined);
+  const c1 = new PartyCorrStream(1, seed1, session, p1FromDealer);
+  const ctx0 = mkCtx(0, peer0, meters[0], c0), ctx1 = mkCtx(1, peer1, meters[1], c1);
+
+  const shares = encoded.map((e) => splitShares(e, seedPrg));
+  const t0 = performance.now();
+  const [o0, o1] = await Promise.all([
+    program(new SecurePrims(ctx0), inputs.map((inp, k) => share(inp.shape, shares[k]![0], inp.fracBits))),
+    program(new SecurePrims(ctx1), inputs.map((inp, k) => share(inp.shape, shares[k]![1], inp.fracBits))),
+    program(new DealerPrims(sink), inputs.map((inp) => shapeOnly(inp.shape, inp.fracBits))),
+  ]);
+  const ms = performance.now() - t0;
+  const secure = (o0 as Share[]).map((s0, k) => {
+    const s1 = (o1 as Share[])[k]!;
+    const v = new BigUint64Array(s0.data.length);
+    for (let i = 0; i < v.length; i++) v[i] = s0.data[i]! + s1.data[i]!;
+    return clear(s0.shape, v, s0.fracBits);
+  });
+  for (const l of [peer0, peer1, dealerToP1, p1FromDealer]) l.close();
+  await creditPump;
+  return {
+    secure,
+    clear: clearOut as Clear[],
+    meters: [meters[0].report(), meters[1].report()],
+    dealerBytes: sink.dealtBytes,
+    rounds: meters[0].report().links.peer.rounds,
+    ms,
+  };
+}

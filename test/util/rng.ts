@@ -46,3 +46,8 @@ export function seeded(fixed?: number): TestRng {
   const seed = fixed ?? (env !== undefined ? Number(env) : Date.now() % 1_000_000_007);
   return new TestRng(seed);
 }
+
+/** Byte equality of two ring arrays (jest's deep equality on millions of BigInts is very slow). */
+export function sameRing(a: BigUint64Array, b: BigUint64Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}

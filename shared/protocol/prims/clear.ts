@@ -9,8 +9,11 @@ import { clear, numel, type Clear } from '../../ring/tensor.js';
 import type { Kernels, Region } from '../../ring/kernels.js';
 import { broadcastRows } from '../beaver.js';
 import { LocalOps } from './local.js';
-import type { CmpOut, FixedHandle, Prims } from './types.js';
-import { sameShape } from './util.js';
+import { cmpkClear, cmpkTensors } from '../compare-k.js';
+import { lutClear, type LutField } from '../lut.js';
+import { matmulClear, matmulDims, mulBitClear, mulSegClear } from '../products.js';
+import type { CmpKOpts, CmpKOut, CmpOut, FixedHandle, Prims } from './types.js';
+import { resolveCmpK, sameShape } from './util.js';
 
 export interface ClearFixed extends FixedHandle {
   readonly data: Region;
@@ -57,6 +60,31 @@ export class ClearPrims extends LocalOps<Clear> implements Prims<Clear, ClearFix
       return clear(y.shape, out, y.fracBits);
     });
     return { bit: clear(x.shape, bit, 0), prods };
+  }
+
+  async cmpK(x: Clear, o: CmpKOpts<Clear>): Promise<CmpKOut<Clear>> {
+    const r = resolveCmpK(o, x.fracBits), ys = o.payloads ?? [];
+    for (const y of ys) sameShape(x, y, 'cmpK');
+    return cmpkTensors(clear, x, ys, r.thr.length, cmpkClear(x.data, r, ys.map((y) => y.data)));
+  }
+
+  async lut(x: Clear, k: number, fields: readonly LutField[]): Promise<Clear[]> {
+    const outs = lutClear(x.data, k, fields);
+    return fields.map((f, q) => (f.table ? clear(x.shape, outs[q]!, f.table.fracBits) : clear([...x.shape, 1 << f.w], outs[q]!, 0)));
+  }
+
+  async matmul(a: Clear, b: Clear): Promise<Clear> {
+    const p = matmulDims(a.shape, b.shape);
+    return clear([...a.shape.slice(0, -1), p.n], matmulClear(a.data, b.data, p), a.fracBits + b.fracBits);
+  }
+
+  async mulSeg(x: Clear, y: Clear, lengths: readonly number[]): Promise<Clear> {
+    return clear(x.shape, mulSegClear(x.data, y.data, lengths), x.fracBits + y.fracBits);
+  }
+
+  async mulBit(b: Clear, ys: readonly Clear[]): Promise<Clear[]> {
+    for (const y of ys) sameShape(b, y, 'mulBit');
+    return mulBitClear(b.data, ys.map((y) => y.data)).map((d, q) => clear(ys[q]!.shape, d, ys[q]!.fracBits));
   }
 
   async fixedAlloc(id: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<ClearFixed> {

@@ -6,11 +6,14 @@
  */
 import { invariant } from '../../util/errors.js';
 import { numel, shapeOnly, type Shape, type ShapeOnly } from '../../ring/tensor.js';
-import { CMP, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, MAX_TRUNC_BITS, MUL, SQUARE, TRUNC } from '../../corr/kinds/index.js';
+import { BITMUL, CMP, CMPK, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, LUT, MATMUL, MAX_TRUNC_BITS, MUL, MUL_SEG, SQUARE, TRUNC } from '../../corr/kinds/index.js';
 import type { CorrSource } from '../../corr/stream.js';
 import { broadcastRows } from '../beaver.js';
-import type { CmpOut, FixedHandle, Prims, PublicConst } from './types.js';
-import { concatFirstShape, concatLastShape, sameScale, sameShape, sliceLastShape, transposeShape } from './util.js';
+import { cmpkParams } from '../compare-k.js';
+import { lutParams, type LutField } from '../lut.js';
+import { matmulDims } from '../products.js';
+import type { CmpKOpts, CmpKOut, CmpOut, FixedHandle, Prims, PublicConst } from './types.js';
+import { checkPick, concatFirstShape, concatLastShape, resolveCmpK, sameScale, sameShape, sliceLastShape, transposeShape } from './util.js';
 
 export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
   readonly mode = 'dealer' as const;
@@ -39,6 +42,7 @@ export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
   transposeLast(a: ShapeOnly): ShapeOnly { return shapeOnly(transposeShape(a.shape), a.fracBits); }
   repeatLast(a: ShapeOnly, k: number): ShapeOnly { return shapeOnly([...a.shape, k], a.fracBits); }
   relabel(a: ShapeOnly, fracBits: number): ShapeOnly { return shapeOnly(a.shape, fracBits); }
+  pick(a: ShapeOnly, shape: Shape, idx: Int32Array): ShapeOnly { checkPick(numel(a.shape), shape, idx); return shapeOnly(shape, a.fracBits); }
 
   async mul(a: ShapeOnly, b: ShapeOnly): Promise<ShapeOnly> {
     const n = numel(a.shape), m = broadcastRows(a.shape, b.shape);
@@ -62,6 +66,40 @@ export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
     for (const y of ys) sameShape(x, y, 'cmpMul');
     await this.corr.take(CMP, { n: numel(x.shape), pay: ys.map((y) => (y === x ? 'x' : 'y') as 'x' | 'y') });
     return { bit: shapeOnly(x.shape, 0), prods: ys.map((y) => shapeOnly(y.shape, y.fracBits)) };
+  }
+
+  async cmpK(x: ShapeOnly, o: CmpKOpts<ShapeOnly>): Promise<CmpKOut<ShapeOnly>> {
+    const r = resolveCmpK(o, x.fracBits), ys = o.payloads ?? [], nt = r.thr.length;
+    for (const y of ys) sameShape(x, y, 'cmpK');
+    await this.corr.take(CMPK, cmpkParams(numel(x.shape), r, ys.length));
+    return {
+      bits: shapeOnly([...x.shape, nt], 0),
+      self: r.self.map(() => shapeOnly(x.shape, x.fracBits)),
+      prods: ys.map((y) => shapeOnly([...y.shape, nt], y.fracBits)),
+    };
+  }
+
+  async lut(x: ShapeOnly, k: number, fields: readonly LutField[]): Promise<ShapeOnly[]> {
+    await this.corr.take(LUT, lutParams(numel(x.shape), k, fields));
+    return fields.map((f) => (f.table ? shapeOnly(x.shape, f.table.fracBits) : shapeOnly([...x.shape, 1 << f.w], 0)));
+  }
+
+  async matmul(a: ShapeOnly, b: ShapeOnly): Promise<ShapeOnly> {
+    const p = matmulDims(a.shape, b.shape);
+    await this.corr.take(MATMUL, p);
+    return shapeOnly([...a.shape.slice(0, -1), p.n], a.fracBits + b.fracBits);
+  }
+
+  async mulSeg(x: ShapeOnly, y: ShapeOnly, lengths: readonly number[]): Promise<ShapeOnly> {
+    invariant(lengths.length === numel(y.shape) && lengths.reduce((s, l) => s + l, 0) === numel(x.shape), 'E_SHAPE', 'mulSeg: segments do not match');
+    await this.corr.take(MUL_SEG, { lengths: [...lengths] });
+    return shapeOnly(x.shape, x.fracBits + y.fracBits);
+  }
+
+  async mulBit(b: ShapeOnly, ys: readonly ShapeOnly[]): Promise<ShapeOnly[]> {
+    for (const y of ys) sameShape(b, y, 'mulBit');
+    await this.corr.take(BITMUL, { n: numel(b.shape), py: ys.length });
+    return ys.map((y) => shapeOnly(y.shape, y.fracBits));
   }
 
   async fixedAlloc(id: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<FixedHandle> {

@@ -7,7 +7,7 @@ import { invariant } from '../../util/errors.js';
 import { addInto, mulScalarInto, negInto, subInto, sumRowsInto } from '../../ring/ops.js';
 import { numel, type Clear, type Shape, type Share } from '../../ring/tensor.js';
 import type { PublicConst } from './types.js';
-import { concatFirstShape, concatLastShape, encodeConst, lastDim, move, sameScale, sameShape, sliceLastShape, transposeShape } from './util.js';
+import { checkPick, concatFirstShape, concatLastShape, encodeConst, lastDim, move, sameScale, sameShape, sliceLastShape, transposeShape } from './util.js';
 
 type DataTensor = Share | Clear;
 
@@ -100,5 +100,12 @@ export class LocalOps<T extends DataTensor> {
 
   relabel(a: T, fracBits: number): T {
     return this.make(a.shape, a.data, fracBits);
+  }
+
+  pick(a: T, shape: Shape, idx: Int32Array): T {
+    checkPick(a.data.length, shape, idx);
+    const d = new BigUint64Array(idx.length);
+    for (let i = 0; i < idx.length; i++) { const j = idx[i]!; if (j >= 0) d[i] = a.data[j]!; }
+    return this.make(shape, d, a.fracBits);
   }
 }

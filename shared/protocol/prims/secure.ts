@@ -6,7 +6,11 @@ import { truncS } from '../trunc.js';
 import { cmpMulS } from '../compare.js';
 import { fixedAllocS, fixedAppendS, fixedFreeS, fixedMatmulS, type FixedMatrix } from '../fixed-mask.js';
 import { LocalOps } from './local.js';
-import type { CmpOut, Prims } from './types.js';
+import { cmpkS, cmpkTensors } from '../compare-k.js';
+import { lutS, type LutField } from '../lut.js';
+import { matmulDims, matmulSS, mulBitS, mulSegS } from '../products.js';
+import type { CmpKOpts, CmpKOut, CmpOut, Prims } from './types.js';
+import { resolveCmpK } from './util.js';
 
 export class SecurePrims extends LocalOps<Share> implements Prims<Share, FixedMatrix> {
   readonly mode = 'secure' as const;
@@ -19,6 +23,25 @@ export class SecurePrims extends LocalOps<Share> implements Prims<Share, FixedMa
   square(a: Share): Promise<Share> { return squareS(this.ctx, a); }
   trunc(a: Share, s: number): Promise<Share> { return truncS(this.ctx, a, s); }
   cmpMul(x: Share, ys: readonly Share[]): Promise<CmpOut<Share>> { return cmpMulS(this.ctx, x, ys); }
+  async cmpK(x: Share, o: CmpKOpts<Share>): Promise<CmpKOut<Share>> {
+    const r = resolveCmpK(o, x.fracBits), ys = o.payloads ?? [];
+    return cmpkTensors(share, x, ys, r.thr.length, await cmpkS(this.ctx, x, r, ys));
+  }
+  async lut(x: Share, k: number, fields: readonly LutField[]): Promise<Share[]> {
+    const outs = await lutS(this.ctx, x, k, fields);
+    return fields.map((f, q) => (f.table ? share(x.shape, outs[q]!, f.table.fracBits) : share([...x.shape, 1 << f.w], outs[q]!, 0)));
+  }
+  async matmul(a: Share, b: Share): Promise<Share> {
+    const p = matmulDims(a.shape, b.shape);
+    return share([...a.shape.slice(0, -1), p.n], await matmulSS(this.ctx, a, b), a.fracBits + b.fracBits);
+  }
+  async mulSeg(x: Share, y: Share, lengths: readonly number[]): Promise<Share> {
+    return share(x.shape, await mulSegS(this.ctx, x, y, lengths), x.fracBits + y.fracBits);
+  }
+  async mulBit(b: Share, ys: readonly Share[]): Promise<Share[]> {
+    const outs = await mulBitS(this.ctx, b, ys);
+    return ys.map((y, q) => share(y.shape, outs[q]!, y.fracBits));
+  }
 
   fixedAlloc(id: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<FixedMatrix> {
     return fixedAllocS(this.ctx, id, groups, rowsCap, cols, fracBits);

@@ -15,6 +15,7 @@
  * recognises a payload that *is* its input by object identity and reuses its opening.
  */
 import type { AnyTensor, Shape } from '../../ring/tensor.js';
+import type { LutField } from '../lut.js';
 
 /** A public real constant: a scalar, one value per position of the last axis, or one per element. */
 export type PublicConst = number | Float64Array;
@@ -23,6 +24,29 @@ export interface CmpOut<T> {
   /** [x ≥ 0] as an integer (fracBits 0). */
   bit: T;
   /** [x ≥ 0] · y_j for each payload. */
+  prods: T[];
+}
+
+/** Options of the bounded multi-threshold comparison (protocol/compare-k.ts). */
+export interface CmpKOpts<T> {
+  /** Compared width k (2..64): each x − t_j must lie in [−2^(k−1), 2^(k−1)), else it is read wrapped to k bits. */
+  width: number;
+  /** Public thresholds t_j (reals, encoded at x's scale); default [0]. */
+  thresholds?: readonly number[];
+  /** [x = t_j] instead of [x ≥ t_j]. */
+  eq?: boolean;
+  /** Threshold indices j whose b_j·(x − t_j) is returned (not with eq). */
+  self?: readonly number[];
+  /** Secret payloads (x's shape), each multiplied by every b_j. */
+  payloads?: readonly T[];
+}
+
+export interface CmpKOut<T> {
+  /** b_j, shape [...x.shape, thresholds], fracBits 0. */
+  bits: T;
+  /** b_j·(x − t_j) for each entry of `self`, x's shape and scale. */
+  self: T[];
+  /** b_j·y_p for each payload, shape [...y.shape, thresholds]. */
   prods: T[];
 }
 
@@ -66,6 +90,8 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
   repeatLast(a: T, k: number): T;
   /** Re-labels the scale without touching the data (for exact integer/fixed-point views). */
   relabel(a: T, fracBits: number): T;
+  /** Public gather: out.flat[i] = a.flat[idx[i]], or 0 where idx[i] < 0 (ragged layouts, pairings). */
+  pick(a: T, shape: Shape, idx: Int32Array): T;
 
   // ---------------------------------------------------------------- interactive
   /** Exact element-wise product, scale fa + fb. b may be broadcast along a's last axis. */
@@ -75,6 +101,16 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
   trunc(a: T, s: number): Promise<T>;
   /** b = [x ≥ 0] and b·y for each payload (a payload may be x itself). Exact. */
   cmpMul(x: T, ys: readonly T[]): Promise<CmpOut<T>>;
+  /** Bounded comparisons of x against public thresholds, with fused selects (protocol/compare-k.ts). Exact. */
+  cmpK(x: T, opts: CmpKOpts<T>): Promise<CmpKOut<T>>;
+  /** Digit look-up tables / splines / one-hots of x mod 2^k, one output per field (protocol/lut.ts). Exact. */
+  lut(x: T, k: number, fields: readonly LutField[]): Promise<T[]>;
+  /** Secret × secret matrix product [.., m, k]·[.., k, n], scale fa + fb (protocol/products.ts). */
+  matmul(a: T, b: T): Promise<T>;
+  /** Element-wise product of flat x with y[r] over public segment lengths (ragged rows), scale fx + fy. */
+  mulSeg(x: T, y: T, lengths: readonly number[]): Promise<T>;
+  /** (b mod 2)·y for each payload, for a secret bit b (fracBits 0). */
+  mulBit(b: T, ys: readonly T[]): Promise<T[]>;
 
   // ---------------------------------------------------------------- fixed-mask matrices
   fixedAlloc(id: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<F>;

@@ -2,7 +2,8 @@
 import { invariant } from '../../util/errors.js';
 import { encodeScalar } from '../../ring/fixed.js';
 import { numel, shapeEq, type Shape } from '../../ring/tensor.js';
-import type { PublicConst } from './types.js';
+import type { CmpKOpts, PublicConst } from './types.js';
+import type { CmpkResolved } from '../compare-k.js';
 
 export function sameShape(a: { shape: Shape }, b: { shape: Shape }, what: string): void {
   invariant(shapeEq(a.shape, b.shape), 'E_SHAPE', `${what}: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] differ`);
@@ -98,3 +99,20 @@ export const move = {
     return out;
   },
 };
+
+/** Encodes a comparison's thresholds at x's scale. */
+export function resolveCmpK(o: CmpKOpts<unknown>, fracBits: number): CmpkResolved {
+  const thr = (o.thresholds ?? [0]).map((t) => encodeScalar(t, fracBits));
+  const self = [...(o.self ?? [])];
+  invariant(self.every((j, i) => Number.isInteger(j) && j >= 0 && j < thr.length && (i === 0 || j > self[i - 1]!)), 'E_INTERNAL', 'cmpK: self indices must be increasing threshold indices');
+  invariant(!o.eq || self.length === 0, 'E_INTERNAL', 'cmpK: an equality test takes no self payload');
+  return { width: o.width, thr, eq: o.eq ?? false, self };
+}
+
+/** Checks a pick's index list against the source length. */
+export function checkPick(srcLen: number, shape: Shape, idx: Int32Array): void {
+  invariant(idx.length === numel(shape), 'E_SHAPE', `pick: ${idx.length} indices for shape [${shape.join(', ')}]`);
+  let max = -1;
+  for (let i = 0; i < idx.length; i++) if (idx[i]! > max) max = idx[i]!;
+  invariant(max < srcLen, 'E_SHAPE', () => `pick: index ${max} outside ${srcLen}`);
+}

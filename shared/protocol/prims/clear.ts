@@ -23,6 +23,8 @@ export class ClearPrims extends LocalOps<Clear> implements Prims<Clear, ClearFix
     super(clear, true);
   }
 
+  phase(_name: string): void { /* nothing is metered in the emulation */ }
+
   async mul(a: Clear, b: Clear): Promise<Clear> {
     const n = a.data.length, m = broadcastRows(a.shape, b.shape), per = m === 0 ? 1 : n / m;
     const out = new BigUint64Array(n);

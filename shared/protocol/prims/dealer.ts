@@ -15,7 +15,10 @@ import { concatFirstShape, concatLastShape, sameScale, sameShape, sliceLastShape
 export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
   readonly mode = 'dealer' as const;
 
-  constructor(readonly corr: CorrSource) {}
+  /** @param ns prefix for fixed-mask ids (the session id for session-scoped matrices). */
+  constructor(readonly corr: CorrSource, readonly ns?: string) {}
+
+  phase(_name: string): void { /* the dealer's own traffic is metered per session */ }
 
   add(a: ShapeOnly, b: ShapeOnly): ShapeOnly { sameShape(a, b, 'add'); sameScale(a, b, 'add'); return shapeOnly(a.shape, a.fracBits); }
   sub(a: ShapeOnly, b: ShapeOnly): ShapeOnly { sameShape(a, b, 'sub'); sameScale(a, b, 'sub'); return shapeOnly(a.shape, a.fracBits); }
@@ -64,7 +67,8 @@ export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
     return { bit: shapeOnly(x.shape, 0), prods: ys.map((y) => shapeOnly(y.shape, y.fracBits)) };
   }
 
-  async fixedAlloc(id: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<FixedHandle> {
+  async fixedAlloc(name: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<FixedHandle> {
+    const id = this.ns ? `${this.ns}:${name}` : name;
     await this.corr.take(FIXED_ALLOC, { id, groups, rowsCap, cols });
     return { kind: 'fixed', id, groups, rowsCap, cols, fracBits, rowsUsed: 0 };
   }

@@ -39,6 +39,9 @@ export interface FixedHandle {
 export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = FixedHandle> {
   readonly mode: 'secure' | 'clear' | 'dealer';
 
+  /** Names the phase that following traffic is metered under (e.g. 'setup' for weight masking). */
+  phase(name: string): void;
+
   // ---------------------------------------------------------------- local
   add(a: T, b: T): T;
   sub(a: T, b: T): T;

@@ -24,6 +24,16 @@ export interface PartyCtx {
   readonly meter: Meter;
   /** One round: sends `parts`, returns the peer's parts (same layout). */
   exchange(step: string, parts: Part[]): Promise<Part[]>;
+  /** The client, for client-assisted inputs (absent in sessions without a client, e.g. model load). */
+  readonly client?: ClientIO;
+}
+
+/** What a party needs from the client for client-assisted products. */
+export interface ClientIO {
+  /** Sends this party's share of the input mask r to the client. */
+  sendMask(r: BigUint64Array): void;
+  /** Receives the client's masked input x − r (`n` elements). */
+  receiveMasked(n: number): Promise<BigUint64Array>;
 }
 
 /** Exchanges over a peer link with round/label/digest checks. */

@@ -90,5 +90,14 @@ export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
   }
 
   fixedFree(_w: FixedHandle): void { /* the dealer drops session masks at session end */ }
+
+  fixedRows(w: FixedHandle, rows: readonly number[]): ShapeOnly {
+    return shapeOnly([w.groups, rows.length, w.cols], w.fracBits);
+  }
+
+  async fixedMatmulClient(w: FixedHandle, K: number, layout: 'nt' | 'nn', fracBits: number): Promise<ShapeOnly> {
+    await this.corr.take(FIXED_PRODUCT, { id: w.id, layout, groups: 1, K, rows: w.rowsUsed, cols: w.cols });
+    return shapeOnly([K, layout === 'nt' ? w.rowsUsed : w.cols], fracBits + w.fracBits);
+  }
 }
 

@@ -4,7 +4,7 @@ import type { PartyCtx } from '../ctx.js';
 import { mulSS, squareS } from '../beaver.js';
 import { truncS } from '../trunc.js';
 import { cmpMulS } from '../compare.js';
-import { fixedAllocS, fixedAppendS, fixedFreeS, fixedMatmulS, type FixedMatrix } from '../fixed-mask.js';
+import { fixedAllocS, fixedAppendS, fixedFreeS, fixedMatmulClientS, fixedMatmulS, fixedRowsS, type FixedMatrix } from '../fixed-mask.js';
 import { LocalOps } from './local.js';
 import type { CmpOut, Prims } from './types.js';
 
@@ -35,6 +35,11 @@ export class SecurePrims extends LocalOps<Share> implements Prims<Share, FixedMa
   fixedMatmul(x: Share, w: FixedMatrix, layout: 'nt' | 'nn', rows?: number): Promise<Share> { return fixedMatmulS(this.ctx, x, w, layout, rows); }
   fixedFree(w: FixedMatrix): void {
     if (this.live.delete(w)) fixedFreeS(this.ctx, w);
+  }
+
+  fixedRows(w: FixedMatrix, rows: readonly number[]): Share { return fixedRowsS(this.ctx, w, rows); }
+  fixedMatmulClient(w: FixedMatrix, K: number, layout: 'nt' | 'nn', fracBits: number): Promise<Share> {
+    return fixedMatmulClientS(this.ctx, w, K, layout, fracBits);
   }
 
   /** Frees every fixed matrix still allocated through this instance. */

@@ -38,8 +38,8 @@ export const FULL_ATTENTION: AttentionPolicy = {
   async attend({ ops, q, k, v, cache }) {
     await cache.append(k, v);
     const n = q.shape[1] as number;
-    const scores = await ops.attnScores(q, cache);
-    const p = await ops.softmax(scores, { kind: 'causal', offset: cache.length - n });
+    const mask = { kind: 'causal', offset: cache.length - n } as const;
+    const p = await ops.softmax(await ops.attnScores(q, cache, mask), mask);
     return ops.attnMix(p, cache);
   },
 };

@@ -1,41 +1,91 @@
 /**
  * Float64 kernels for the plaintext reference backend: plain loops over row-major arrays.
  *
- * Accuracy over speed, but not wastefully slow: products are written as dot products of
- * contiguous rows (weights are stored transposed, [out, in]) with four outputs per pass so that
- * each activation load is reused; this runs the tiny model's 2K-token prefill in seconds.
+ * Accuracy over speed, but not wastefully slow: products are dot products of contiguous rows
+ * (weights are stored transposed, [out, in]), blocked so that each load is reused.
  */
 
 /**
- * out[i, j] = bias[j] + Σ_k x[i, k] · wt[j, k] for x [n, inDim], wt [outDim, inDim].
- * Returns a new [n, outDim] array.
+ * A product out = x · wᵀ over strided row-major views, where row i may use only its first
+ * `inner(i)` elements of x (x must be 0 beyond that up to the next row's inner length, e.g.
+ * attention probabilities after the last visible key) and fills only its first `cols(i)` outputs
+ * (masked attention scores are never computed). Outputs past `cols(i)` are left untouched, so
+ * `out` should start zeroed.
  */
+export interface GemmNT {
+  readonly x: Float64Array; readonly xOff: number; readonly xStride: number;
+  readonly w: Float64Array; readonly wOff: number; readonly wStride: number;
+  readonly out: Float64Array; readonly outOff: number; readonly outStride: number;
+  readonly rows: number;
+  readonly cols: (row: number) => number;
+  readonly inner: (row: number) => number;
+}
+
+/**
+ * Runs a `GemmNT`. Two rows times four columns per pass: each load feeds two or four products,
+ * which measured ~1.4x faster than one row at a time on the project machine.
+ */
+export function gemmNT(g: GemmNT): void {
+  let i = 0;
+  for (; i + 1 < g.rows; i += 2) rowPair(g, i);
+  if (i < g.rows) singleRow(g, i);
+}
+
+function rowPair(g: GemmNT, i: number): void {
+  const { x, w, out } = g;
+  const ca = g.cols(i), cb = g.cols(i + 1), cols = Math.max(ca, cb);
+  const len = Math.max(g.inner(i), g.inner(i + 1));
+  const xa = g.xOff + i * g.xStride, xb = xa + g.xStride;
+  const oa = g.outOff + i * g.outStride, ob = oa + g.outStride;
+  let j = 0;
+  for (; j + 3 < cols; j += 4) {
+    const w0 = g.wOff + j * g.wStride, w1 = w0 + g.wStride, w2 = w1 + g.wStride, w3 = w2 + g.wStride;
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+    for (let k = 0; k < len; k++) {
+      const u = x[xa + k] as number, v = x[xb + k] as number;
+      const c0 = w[w0 + k] as number, c1 = w[w1 + k] as number, c2 = w[w2 + k] as number, c3 = w[w3 + k] as number;
+      a0 += u * c0; a1 += u * c1; a2 += u * c2; a3 += u * c3;
+      b0 += v * c0; b1 += v * c1; b2 += v * c2; b3 += v * c3;
+    }
+    out[oa + j] = a0; out[oa + j + 1] = a1; out[oa + j + 2] = a2; out[oa + j + 3] = a3;
+    out[ob + j] = b0; out[ob + j + 1] = b1; out[ob + j + 2] = b2; out[ob + j + 3] = b3;
+  }
+  for (; j < cols; j++) {
+    out[oa + j] = dot(x, xa, w, g.wOff + j * g.wStride, len);
+    out[ob + j] = dot(x, xb, w, g.wOff + j * g.wStride, len);
+  }
+  out.fill(0, oa + ca, oa + cols);
+  out.fill(0, ob + cb, ob + cols);
+}
+
+function singleRow(g: GemmNT, i: number): void {
+  const { x, w, out } = g;
+  const cols = g.cols(i), len = g.inner(i);
+  const xa = g.xOff + i * g.xStride, oa = g.outOff + i * g.outStride;
+  let j = 0;
+  for (; j + 3 < cols; j += 4) {
+    const w0 = g.wOff + j * g.wStride, w1 = w0 + g.wStride, w2 = w1 + g.wStride, w3 = w2 + g.wStride;
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (let k = 0; k < len; k++) {
+      const u = x[xa + k] as number;
+      a0 += u * (w[w0 + k] as number); a1 += u * (w[w1 + k] as number); a2 += u * (w[w2 + k] as number); a3 += u * (w[w3 + k] as number);
+    }
+    out[oa + j] = a0; out[oa + j + 1] = a1; out[oa + j + 2] = a2; out[oa + j + 3] = a3;
+  }
+  for (; j < cols; j++) out[oa + j] = dot(x, xa, w, g.wOff + j * g.wStride, len);
+}
+
+function dot(a: Float64Array, ai: number, b: Float64Array, bi: number, len: number): number {
+  let s = 0;
+  for (let k = 0; k < len; k++) s += (a[ai + k] as number) * (b[bi + k] as number);
+  return s;
+}
+
+/** out[i, j] = bias[j] + Σ_k x[i, k] · wt[j, k] for x [n, inDim], wt [outDim, inDim]; a new [n, outDim] array. */
 export function matmulNT(x: Float64Array, wt: Float64Array, bias: Float64Array | null, n: number, inDim: number, outDim: number): Float64Array {
   const out = new Float64Array(n * outDim);
-  const j4 = outDim - (outDim % 4);
-  for (let i = 0; i < n; i++) {
-    const xi = i * inDim;
-    const oi = i * outDim;
-    for (let j = 0; j < j4; j += 4) {
-      const w0 = j * inDim, w1 = w0 + inDim, w2 = w1 + inDim, w3 = w2 + inDim;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (let k = 0; k < inDim; k++) {
-        const xv = x[xi + k] as number;
-        s0 += xv * (wt[w0 + k] as number);
-        s1 += xv * (wt[w1 + k] as number);
-        s2 += xv * (wt[w2 + k] as number);
-        s3 += xv * (wt[w3 + k] as number);
-      }
-      out[oi + j] = s0; out[oi + j + 1] = s1; out[oi + j + 2] = s2; out[oi + j + 3] = s3;
-    }
-    for (let j = j4; j < outDim; j++) {
-      let s = 0;
-      const w = j * inDim;
-      for (let k = 0; k < inDim; k++) s += (x[xi + k] as number) * (wt[w + k] as number);
-      out[oi + j] = s;
-    }
-    if (bias !== null) for (let j = 0; j < outDim; j++) out[oi + j] = (out[oi + j] as number) + (bias[j] as number);
-  }
+  gemmNT({ x, xOff: 0, xStride: inDim, w: wt, wOff: 0, wStride: inDim, out, outOff: 0, outStride: outDim, rows: n, cols: () => outDim, inner: () => inDim });
+  if (bias !== null) for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) + (bias[i % outDim] as number);
   return out;
 }
 
@@ -78,24 +128,25 @@ export function geluTanh(x: Float64Array): Float64Array {
 }
 
 /**
- * Causal softmax over rows of length t: row r = (h, i) sees entries 0 ..= offset + i; the rest
- * are set to exactly 0. The max is subtracted before exp so that large scores cannot overflow.
+ * Softmax over rows of length t where row r (query i = r mod rowsPerHead) sees its first
+ * `visible(i)` entries; the rest get exactly 0. The max is subtracted before exp so that large
+ * scores cannot overflow.
  */
-export function causalSoftmaxRows(s: Float64Array, rowsPerHead: number, t: number, offset: number): Float64Array {
+export function causalSoftmaxRows(s: Float64Array, rowsPerHead: number, t: number, visible: (i: number) => number): Float64Array {
   const out = new Float64Array(s.length);
   for (let r = 0; r * t < s.length; r++) {
     const base = r * t;
-    const visible = Math.min(t, offset + (r % rowsPerHead) + 1);
+    const v = visible(r % rowsPerHead);
     let max = -Infinity;
-    for (let j = 0; j < visible; j++) max = Math.max(max, s[base + j] as number);
+    for (let j = 0; j < v; j++) max = Math.max(max, s[base + j] as number);
     let sum = 0;
-    for (let j = 0; j < visible; j++) {
+    for (let j = 0; j < v; j++) {
       const e = Math.exp((s[base + j] as number) - max);
       out[base + j] = e;
       sum += e;
     }
     const inv = 1 / sum;
-    for (let j = 0; j < visible; j++) out[base + j] = (out[base + j] as number) * inv;
+    for (let j = 0; j < v; j++) out[base + j] = (out[base + j] as number) * inv;
   }
   return out;
 }

@@ -8,7 +8,7 @@
 import { MpcError, invariant } from '../../util/index.js';
 import type { Shape } from '../../ring/index.js';
 import type { Gpt2Weights, LinearWeights, NormWeights } from '../weights.js';
-import { argmaxRows, causalSoftmaxRows, geluTanh, layerNormRows, matmulNT, transpose } from './float-kernels.js';
+import { argmaxRows, causalSoftmaxRows, gemmNT, geluTanh, layerNormRows, matmulNT, transpose } from './float-kernels.js';
 import type { AttnMask, KVCache, ModelParams, Ops, PlainTypes } from './types.js';
 
 /** A float64 tensor: row-major data of a given shape. */
@@ -60,15 +60,18 @@ function dims(x: FloatTensor, rank: number, what: string): number[] {
   return [...x.shape];
 }
 
-/** One layer's float64 KV cache; `keys`/`values` are [H, capacity, hd], valid up to `length`. */
+/**
+ * One layer's float64 KV cache, valid up to `length`: `keys` [H, capacity, hd] and `valuesT`
+ * [H, hd, capacity] (values transposed, so that p · V is a product of contiguous rows).
+ */
 export class FloatKVCache implements KVCache<FloatTensor> {
   readonly keys: Float64Array;
-  readonly values: Float64Array;
+  readonly valuesT: Float64Array;
   private used = 0;
 
   constructor(readonly heads: number, readonly headDim: number, readonly capacity: number) {
     this.keys = new Float64Array(heads * capacity * headDim);
-    this.values = new Float64Array(heads * capacity * headDim);
+    this.valuesT = new Float64Array(heads * capacity * headDim);
   }
 
   get length(): number {
@@ -82,10 +85,12 @@ export class FloatKVCache implements KVCache<FloatTensor> {
     if (this.used + n > this.capacity) {
       throw new MpcError('E_INPUT', `kv cache full: ${this.used} + ${n} tokens exceed capacity ${this.capacity}`);
     }
+    const cap = this.capacity;
     for (let head = 0; head < h; head++) {
-      const dst = (head * this.capacity + this.used) * hd;
-      this.keys.set(k.data.subarray(head * n * hd, (head + 1) * n * hd), dst);
-      this.values.set(v.data.subarray(head * n * hd, (head + 1) * n * hd), dst);
+      this.keys.set(k.data.subarray(head * n * hd, (head + 1) * n * hd), (head * cap + this.used) * hd);
+      for (let i = 0; i < n; i++) {
+        for (let c = 0; c < hd; c++) this.valuesT[(head * hd + c) * cap + this.used + i] = v.data[(head * n + i) * hd + c] as number;
+      }
     }
     this.used += n;
   }
@@ -165,24 +170,31 @@ function mergeHeads(x: FloatTensor): FloatTensor {
   return floatTensor([n, heads * hd], out);
 }
 
-async function attnScores(q: FloatTensor, cache: FloatKVCache): Promise<FloatTensor> {
+function visibleKeys(mask: AttnMask, t: number): (row: number) => number {
+  invariant(mask.kind === 'causal' && Number.isInteger(mask.offset) && mask.offset >= 0, 'E_INPUT', () => `unsupported attention mask ${JSON.stringify(mask)}`);
+  return (i) => Math.min(t, mask.offset + i + 1);
+}
+
+async function attnScores(q: FloatTensor, cache: FloatKVCache, mask: AttnMask): Promise<FloatTensor> {
   const [heads, n, hd] = dims(q, 3, 'attnScores') as [number, number, number];
   invariant(heads === cache.heads && hd === cache.headDim, 'E_SHAPE', () => `attnScores: q [${q.shape.join(', ')}] vs cache ${cache.heads} × ${cache.headDim}`);
   const t = cache.length;
   const out = new Float64Array(heads * n * t);
-  const scale = 1 / Math.sqrt(hd);
+  const cols = visibleKeys(mask, t);
   for (let h = 0; h < heads; h++) {
-    const keys = cache.keys.subarray(h * cache.capacity * hd, (h * cache.capacity + t) * hd);
-    const s = matmulNT(q.data.subarray(h * n * hd, (h + 1) * n * hd), keys, null, n, hd, t);
-    for (let i = 0; i < s.length; i++) out[h * n * t + i] = (s[i] as number) * scale;
+    gemmNT({
+      x: q.data, xOff: h * n * hd, xStride: hd, w: cache.keys, wOff: h * cache.capacity * hd, wStride: hd,
+      out, outOff: h * n * t, outStride: t, rows: n, cols, inner: () => hd,
+    });
   }
+  const scale = 1 / Math.sqrt(hd);
+  for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) * scale;
   return floatTensor([heads, n, t], out);
 }
 
 async function softmax(scores: FloatTensor, mask: AttnMask): Promise<FloatTensor> {
   const [, n, t] = dims(scores, 3, 'softmax') as [number, number, number];
-  invariant(mask.kind === 'causal' && Number.isInteger(mask.offset) && mask.offset >= 0, 'E_INPUT', () => `softmax: unsupported mask ${JSON.stringify(mask)}`);
-  return floatTensor(scores.shape, causalSoftmaxRows(scores.data, n, t, mask.offset));
+  return floatTensor(scores.shape, causalSoftmaxRows(scores.data, n, t, visibleKeys(mask, t)));
 }
 
 async function attnMix(p: FloatTensor, cache: FloatKVCache): Promise<FloatTensor> {
@@ -190,18 +202,17 @@ async function attnMix(p: FloatTensor, cache: FloatKVCache): Promise<FloatTensor
   invariant(heads === cache.heads && t === cache.length, 'E_SHAPE', () => `attnMix: p [${p.shape.join(', ')}] vs cache of ${cache.heads} heads, ${cache.length} entries`);
   const hd = cache.headDim;
   const out = new Float64Array(heads * n * hd);
+  // Each row of p only up to its last nonzero entry: masked keys have probability exactly 0.
+  const inner = (row: number) => {
+    let j = t;
+    while (j > 0 && p.data[row * t + j - 1] === 0) j--;
+    return j;
+  };
   for (let h = 0; h < heads; h++) {
-    const vBase = h * cache.capacity * hd;
-    for (let i = 0; i < n; i++) {
-      const o = (h * n + i) * hd;
-      const pRow = (h * n + i) * t;
-      for (let j = 0; j < t; j++) {
-        const pj = p.data[pRow + j] as number;
-        if (pj === 0) continue; // masked entries: skipping them halves causal prefill work
-        const v = vBase + j * hd;
-        for (let k = 0; k < hd; k++) out[o + k] = (out[o + k] as number) + pj * (cache.values[v + k] as number);
-      }
-    }
+    gemmNT({
+      x: p.data, xOff: h * n * t, xStride: t, w: cache.valuesT, wOff: h * hd * cache.capacity, wStride: cache.capacity,
+      out, outOff: h * n * hd, outStride: hd, rows: n, cols: () => hd, inner: (i) => inner(h * n + i),
+    });
   }
   return floatTensor([heads, n, hd], out);
 }

@@ -129,8 +129,11 @@ export interface Ops<B extends BackendTypes> {
   /** Rows start..end (exclusive) of an [n, ...] tensor. */
   rows(x: B['tensor'], start: number, end: number): B['tensor'];
 
-  /** q [H, n, hd] against every cached key → scores [H, n, T], scaled by 1/sqrt(hd). */
-  attnScores(q: B['tensor'], cache: B['cache']): Promise<B['tensor']>;
+  /**
+   * q [H, n, hd] against every cached key → scores [H, n, T], scaled by 1/sqrt(hd). Entries the
+   * mask hides are 0 and need not be computed (half the work of a causal prefill).
+   */
+  attnScores(q: B['tensor'], cache: B['cache'], mask: AttnMask): Promise<B['tensor']>;
   /** Softmax over the last axis of [H, n, T]; masked entries get probability exactly 0. */
   softmax(scores: B['tensor'], mask: AttnMask): Promise<B['tensor']>;
   /** Probabilities [H, n, T] times cached values → [H, n, hd]. */

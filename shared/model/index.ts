@@ -9,4 +9,4 @@ export {
   forward, createState, resetState, FULL_ATTENTION,
   type AttentionPolicy, type AttentionStep, type ForwardOptions, type ForwardState,
 } from './forward.js';
-export { generate, positionsNeeded, type GenerateOptions, type GenerateResult } from './generate.js';
+export { generate, GreedySession, positionsNeeded, type GenerateLimits, type GenerateOptions, type GenerateResult } from './generate.js';

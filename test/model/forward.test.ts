@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import {
-  createState, floatOps, forward, generate, gpt2WeightsFromSafetensors, parseGpt2Config, parseSafetensors,
+  createState, floatOps, forward, generate, GreedySession, gpt2WeightsFromSafetensors, parseGpt2Config, parseSafetensors,
   type FloatTensor, type FloatTypes, type ModelParams,
 } from '../../shared/model/index.js';
 import { MpcError } from '../../shared/util/index.js';
@@ -121,8 +121,22 @@ describe('greedy generation', () => {
     expect(again.tokens).toEqual([first]);
   });
 
+  test('a session continues after an answer: feed, generate, feed, generate', async () => {
+    const noEot = { maxNewTokens: 3, eot: -1 };
+    const session = new GreedySession(floatOps, params, createState(floatOps, config, 20));
+    await session.prefill(tokens.slice(0, 5));
+    const a1 = await session.generate(noEot);
+    await session.feed(tokens.slice(5, 8));
+    const a2 = await session.generate(noEot);
+    expect(session.positions).toBe(5 + 3 + 3 + 3);
+    // The same stream as one sequence: the answer's last token is fed before the next question.
+    const again = await generate(floatOps, params, [...tokens.slice(0, 5), ...a1.tokens, ...tokens.slice(5, 8)], noEot);
+    expect(again.tokens).toEqual(a2.tokens);
+    await expect(session.prefill([1])).rejects.toThrow(/first call/);
+  });
+
   test('refuses runs that need more positions than available', async () => {
-    await expect(generate(floatOps, params, tokens, { maxNewTokens: TINY.nPositions })).rejects.toThrow(/need 40 positions/);
+    await expect(generate(floatOps, params, tokens, { maxNewTokens: TINY.nPositions })).rejects.toThrow(/need 40 positions; only 24 available/);
     await expect(generate(floatOps, params, [], { maxNewTokens: 1 })).rejects.toThrow(/non-empty prompt/);
   });
 });

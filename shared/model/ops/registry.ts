@@ -17,7 +17,7 @@ interface BackendEntry {
 const BACKENDS: Readonly<Record<string, BackendEntry>> = {
   float64: { description: 'float64 plaintext reference', ops: floatOps },
   // TODO(fixed-point emulation issue): register the emulation backend here.
-  fixed: { description: 'fixed-point emulation (Z_2^64, 16 fractional bits)', ops: null },
+  fixed: { description: 'fixed-point emulation, Z_2^64 with 16 fractional bits', ops: null },
 };
 
 /** Names of every known plaintext backend, available or not. */

@@ -1,0 +1,2 @@
+export type { Tokenizer } from './types.js';
+export { byteTokenizer } from './byte.js';

@@ -10,3 +10,4 @@ export {
   type AttentionPolicy, type AttentionStep, type ForwardOptions, type ForwardState,
 } from './forward.js';
 export { generate, GreedySession, positionsNeeded, type GenerateLimits, type GenerateOptions, type GenerateResult } from './generate.js';
+export * from './tokenizer/index.js';

@@ -47,7 +47,8 @@ const Flags = z.object({
   policy: z.string().default('full'),
   json: z.boolean().default(false),
   fixed: z.boolean().default(false),
-  model: z.string().default('models/tiny-gpt2'),
+  /** Relative to the working directory; the default is the embedded model of this checkout. */
+  model: z.string().optional(),
   placement: z.enum(['prompt', 'decode'], { error: 'must be prompt or decode' }).default('prompt'),
   depth: depthFlag.default('spread'),
   seed: intFlag(0).default(0),
@@ -84,6 +85,10 @@ function policyNamed(name: string): AttentionPolicy {
   return p;
 }
 
+function modelDir(f: Flags): string {
+  return f.model === undefined ? projectPath('models', 'tiny-gpt2') : resolve(f.model);
+}
+
 async function setup(f: Flags): Promise<EvalSetup<PlainTypes>> {
   const ops = plainBackend(f.fixed ? 'fixed' : 'float64');
   const policy = policyNamed(f.policy);
@@ -93,7 +98,7 @@ async function setup(f: Flags): Promise<EvalSetup<PlainTypes>> {
   } catch (err) {
     throw new MpcError('E_CONFIG', `--task: ${toMpcError(err).message}`);
   }
-  const weights = loadGpt2(resolve(projectPath(), f.model));
+  const weights = loadGpt2(modelDir(f));
   if (f.ctx > weights.config.nPositions) {
     throw new MpcError('E_CONFIG', `--ctx ${f.ctx} exceeds the model's ${weights.config.nPositions} positions`);
   }
@@ -122,7 +127,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const report: EvalReport = {
     task: f.task, ctx: f.ctx, placement: f.placement, depth: f.depth, policy: f.policy, backend: s.ops.name,
-    model: f.model, seed: f.seed, samples: f.samples, queries, correct, accuracy: correct / queries,
+    model: f.model ?? 'models/tiny-gpt2', seed: f.seed, samples: f.samples, queries, correct, accuracy: correct / queries,
     ci95: wilson(correct, queries), secondsPerSample: (performance.now() - t0) / 1000 / f.samples,
   };
   process.stdout.write(f.json ? JSON.stringify(report) + '\n' : humanReport(report));

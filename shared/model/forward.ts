@@ -44,7 +44,10 @@ export const FULL_ATTENTION: AttentionPolicy = {
   },
 };
 
-/** The per-sequence state: one cache per layer and the number of tokens processed so far. */
+/**
+ * The per-sequence state: one cache per layer and the number of tokens processed so far.
+ * After `forward` throws, the caches may hold part of the failed call: reset before reuse.
+ */
 export interface ForwardState<B extends BackendTypes> {
   readonly caches: readonly B['cache'][];
   /** Position of the next token (tokens processed so far; unaffected by eviction). */

@@ -44,6 +44,8 @@ export class Link {
   /** Set while a reader requires the next message to be a control message (a session's first). */
   private strictControl = false;
   private failure: MpcError | undefined;
+  /** True when the other end closed the connection normally (code 1000) without an abort. */
+  closedNormally = false;
   private readonly closeHandlers: Array<(e: MpcError) => void> = [];
   readonly opts: LinkOptions;
 
@@ -51,6 +53,7 @@ export class Link {
     this.opts = opts;
     transport.onMessage((data) => this.onMessage(data));
     transport.onClose((code, reason) => {
+      if (code === 1000 && !this.failure) this.closedNormally = true;
       this.fail(new MpcError('E_PEER_CLOSED', `${opts.remote} closed the connection (${code}${reason ? ': ' + reason : ''})`));
     });
   }

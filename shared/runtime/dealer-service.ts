@@ -10,7 +10,12 @@ import { z } from 'zod';
 import { MpcError, toMpcError, type Logger } from '../util/index.js';
 import { Kernels } from '../ring/kernels.js';
 import { randomSeed } from '../ring/prg.js';
-import { shapeOnly } from '../ring/tensor.js';
+import { shapeOnly, type ShapeOnly } from '../ring/tensor.js';
+import type { FixedHandle } from '../protocol/prims/types.js';
+import { parseGpt2Config } from '../model/config.js';
+import { ringModelSpec } from '../model/ring/fold.js';
+import { loadRingModel, type RingNonlinear } from '../model/ring/ops.js';
+import { DEALER_TOKEN_IO, GenerateParams, generationProgram, type ClientTokens, type RingModel } from './generation.js';
 import { Link, wsTransport, Meter, type Limits } from '../net/index.js';
 import { DealerEnv } from '../corr/env.js';
 import { DealerCorrSink } from '../corr/stream.js';
@@ -29,6 +34,8 @@ export interface DealerOptions {
   port: number;
   limits: Limits;
   log: Logger;
+  /** Non-linear recipes for generation programs (must be the parties' exact recipes). */
+  nl?: RingNonlinear;
 }
 
 export class DealerService {
@@ -37,6 +44,8 @@ export class DealerService {
   private readonly pending = new Map<string, Pending>();
   /** Sessions completed or aborted, for tests and logs. */
   readonly finished: Array<{ session: string; ok: boolean; code?: string; bytesToP1: number }> = [];
+  /** Models loaded by the parties, by share id: the dealer's handles (shapes and fixed-mask ids). */
+  private readonly models = new Map<string, RingModel<ShapeOnly, FixedHandle>>();
 
   constructor(private readonly opts: DealerOptions) {}
 
@@ -80,6 +89,29 @@ export class DealerService {
     }
   }
 
+  /** The program the dealer runs for a job: the parties' program over shape-only tensors. */
+  private programFor(job: Job): (P: DealerPrims) => Promise<unknown> {
+    if (job.kind === 'op') {
+      const resolved = resolveJob(job);
+      return (P) => resolved.program(P, resolved.inputs.map((i) => shapeOnly(i.shape, i.fracBits)));
+    }
+    if (job.kind === 'load') {
+      const config = parseGpt2Config(job.model, 'load job');
+      const spec = new Map(ringModelSpec(config));
+      return async (P) => {
+        const model = await loadRingModel<ShapeOnly, FixedHandle, ClientTokens>(P, config, (n) => shapeOnly(spec.get(n)!.shape, spec.get(n)!.fracBits));
+        this.models.set(job.shareId, model);
+      };
+    }
+    const p = GenerateParams.safeParse(job.params);
+    if (!p.success) throw new MpcError('E_INPUT', `generate: ${p.error.issues[0]?.message}`);
+    const model = this.models.get(p.data.shareId);
+    if (!model) throw new MpcError('E_MODEL', `no model with share id ${p.data.shareId} was loaded by the parties`);
+    if (!this.opts.nl) throw new MpcError('E_CONFIG', 'this dealer has no non-linear recipes configured');
+    const nl = this.opts.nl;
+    return (P) => generationProgram(P, nl, DEALER_TOKEN_IO, model, p.data);
+  }
+
   private abortPending(session: string, err: MpcError): void {
     const p = this.pending.get(session);
     if (!p) return;
@@ -94,7 +126,8 @@ export class DealerService {
     const sink = { value: undefined as DealerCorrSink | undefined };
     try {
       if (jobHash(jobs[0]) !== jobHash(jobs[1])) throw new MpcError('E_PROTOCOL', `session ${session}: the parties asked for different jobs`);
-      const resolved = resolveJob(jobs[0]);
+      const job = jobs[0];
+      const program = this.programFor(job);
       const seeds = [randomSeed(), randomSeed()];
       links.forEach((l, i) => {
         l.opts.meter = meter;
@@ -110,10 +143,15 @@ export class DealerService {
           if (DealerCorrSink.isCredit(msg)) s.credit(msg);
         }
       })();
-      log.info({ job: jobs[0].kind === 'op' ? jobs[0].op : jobs[0].kind }, 'session dealing');
-      const P = new DealerPrims(s, session);
+      log.info({ job: job.kind === 'op' ? job.op : job.kind }, 'session dealing');
+      const P = new DealerPrims(s, job.kind === 'load' ? 'model' : session);
       const failed = new Promise<never>((_, reject) => { for (const l of links) l.onFailure(reject); });
-      await Promise.race([resolved.program(P, resolved.inputs.map((i) => shapeOnly(i.shape, i.fracBits))), failed]);
+      try {
+        await Promise.race([program(P), failed]);
+      } catch (e) {
+        // a generation the client ends early closes the parties' links: not a dealer failure
+        if (!(job.kind === 'generate' && links.every((l) => l.closedNormally))) throw e;
+      }
       // wait until both parties close their dealer links (session over), bounded by the timeout
       await Promise.race([Promise.all(links.map((l) => new Promise<void>((r) => l.onFailure(() => r())))),
         new Promise<void>((r) => setTimeout(r, this.opts.limits.timeoutMs).unref())]);

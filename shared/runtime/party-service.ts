@@ -17,6 +17,10 @@ import { PeerChannel, type PartyCtx } from '../protocol/ctx.js';
 import { SecurePrims } from '../protocol/prims/secure.js';
 import { FirstMsg, INPUT_FRAME, OUTPUT_FRAME, PeerOkMsg, SeedMsg, jobHash, type Job } from './wire.js';
 import { resolveJob, type ResolvedJob } from './jobs.js';
+import type { FixedMatrix } from '../protocol/fixed-mask.js';
+import type { PartyShares } from '../model/ring/share-file.js';
+import { loadRingModel, type RingNonlinear } from '../model/ring/ops.js';
+import { ClientStopped, GenerateParams, PartyClientIO, generationProgram, type ClientTokens, type RingModel } from './generation.js';
 
 export interface PartyOptions {
   role: 0 | 1;
@@ -29,6 +33,8 @@ export interface PartyOptions {
   dealerUrl: string;
   limits: Limits;
   log: Logger;
+  /** Model shares to serve (generation); absent for an ops-only server. */
+  model?: { shares: PartyShares; nl: RingNonlinear };
 }
 
 interface PeerWaiter { resolve: (l: Link) => void; reject: (e: MpcError) => void; timer: NodeJS.Timeout }
@@ -41,6 +47,8 @@ export class PartyService {
   private readonly peerArrived = new Map<string, { link: Link; hash: string }>();
   private readonly peerWaiting = new Map<string, PeerWaiter>();
   readonly finished: Array<{ session: string; ok: boolean; code?: string }> = [];
+  /** The loaded model (fixed-mask weight matrices and bias shares). */
+  private model: RingModel<Share, FixedMatrix> | undefined;
 
   constructor(private readonly opts: PartyOptions) {
     invariant(opts.role === 0 ? !!opts.peerUrl : opts.peerPort !== undefined, 'E_CONFIG', 'party 0 needs --peer, party 1 needs --peer-port');
@@ -60,6 +68,12 @@ export class PartyService {
       this.peerWss = await this.server(this.opts.peerPort!);
       this.peerWss.on('connection', (ws) => this.onPeer(ws));
       out.peerPort = (this.peerWss.address() as { port: number }).port;
+    }
+    if (this.opts.model) {
+      this.modelReady = this.loadModel();
+      this.modelReady.catch(() => { /* reported by the session and by the next generate request */ });
+      // party 0 reports ready only once the model is loaded, so a launcher can wait on it
+      if (this.opts.role === 0) await this.modelReady;
     }
     return out;
   }
@@ -122,6 +136,7 @@ export class PartyService {
     client.nextControl(FirstMsg, 'client request', this.opts.limits.timeoutMs, true).then(
       async (m) => {
         if (m.t !== 'run') throw new MpcError('E_PROTOCOL', `expected a run request, got '${m.t}'`);
+        if (m.job.kind === 'load') throw new MpcError('E_PROTOCOL', 'clients cannot start model-load sessions');
         await this.runSession(m.session, m.job, client, meter);
       },
     ).catch((e: unknown) => {
@@ -131,13 +146,32 @@ export class PartyService {
     });
   }
 
-  private async runSession(session: string, job: Job, client: Link, meter: Meter): Promise<void> {
+  /**
+   * Loads this party's model shares: both parties register every weight matrix under a fixed mask
+   * with the dealer, opening each masked matrix once. Party 0 starts the session; party 1 waits
+   * for it. Generation sessions wait until this is done.
+   */
+  private async loadModel(): Promise<void> {
+    const m = this.opts.model!;
+    const session = `load-${m.shares.shareConfig.shareId}`;
+    const job: Job = { kind: 'load', shareId: m.shares.shareConfig.shareId, model: m.shares.shareConfig.model };
+    await this.runSession(session, job, undefined, new Meter());
+    if (!this.model) throw new MpcError('E_MODEL', 'model shares could not be loaded (see the log above)');
+  }
+
+  /** Resolves once the model is loaded (immediately when the server serves ops only). */
+  modelReady: Promise<void> = Promise.resolve();
+
+  private async runSession(session: string, job: Job, client: Link | undefined, meter: Meter): Promise<void> {
     const log = this.opts.log.child({ session });
-    const links: Link[] = [client];
+    const links: Link[] = client ? [client] : [];
     const hash = jobHash(job);
     let prims: SecurePrims | undefined;
     try {
-      const resolved = resolveJob(job); // unknown op / bad parameters fail here, before any peer work
+      // validate before any peer work: unknown ops, bad parameters, missing model
+      const resolved = job.kind === 'op' ? resolveJob(job) : undefined;
+      const gen = job.kind === 'generate' ? this.checkGenerate(job) : undefined;
+      if (gen) await this.modelReady;
       log.info({ job: job.kind === 'op' ? job.op : job.kind }, 'session start');
       let peer: Link;
       if (this.opts.role === 0) {
@@ -155,32 +189,69 @@ export class PartyService {
       links.push(dealer);
       for (const l of links) l.onFailure((e) => { for (const o of links) o.abort(e); });
       dealer.sendControl({ t: 'open', session, role: this.opts.role, job });
-      const inputs = await this.readInputs(client, resolved);
+      const inputs = resolved ? await this.readInputs(client!, resolved) : [];
       const { seed } = await dealer.nextControl(SeedMsg, 'session seed');
       const corr = new PartyCorrStream(this.opts.role, seed, session, this.opts.role === 1 ? dealer : undefined, meter);
       const channel = new PeerChannel(peer, meter, () => corr, log);
-      const ctx: PartyCtx = { me: this.opts.role, kernels: this.kernels, corr, meter, exchange: (s, p) => channel.exchange(s, p) };
-      prims = new SecurePrims(ctx, session);
+      const io = gen && client ? new PartyClientIO(client, gen) : undefined;
+      const ctx: PartyCtx = { me: this.opts.role, kernels: this.kernels, corr, meter, exchange: (s, p) => channel.exchange(s, p), ...(io ? { client: io } : {}) };
+      prims = new SecurePrims(ctx, job.kind === 'load' ? 'model' : session);
       meter.setPhase('online');
       const t0 = performance.now();
       const failed = new Promise<never>((_, reject) => { for (const l of links) l.onFailure(reject); });
-      const outputs = (await Promise.race([resolved.program(prims, inputs), failed])) as Share[];
+      let outputs: Share[] = [];
+      const P = prims;
+      const work = async (): Promise<void> => {
+        if (resolved) outputs = (await resolved.program(P, inputs)) as Share[];
+        else if (job.kind === 'load') this.model = await this.loadShares(P);
+        else await this.generate(P, io!, gen!);
+      };
+      await Promise.race([work(), failed]);
       const ms = performance.now() - t0;
-      meter.setPhase('output');
-      client.sendTensor({ type: OUTPUT_FRAME, seq: 0n, tag: 0, check: 0, parts: outputs.map((o) => ({ kind: 'u64', data: o.data }) as Part) });
-      client.sendControl({ t: 'result', session, outputs: outputs.map((o) => ({ shape: [...o.shape], fracBits: o.fracBits })), report: meter.report(), ms });
+      if (client) {
+        meter.setPhase('output');
+        if (resolved) client.sendTensor({ type: OUTPUT_FRAME, seq: 0n, tag: 0, check: 0, parts: outputs.map((o) => ({ kind: 'u64', data: o.data }) as Part) });
+        client.sendControl({ t: 'result', session, outputs: outputs.map((o) => ({ shape: [...o.shape], fracBits: o.fracBits })), report: meter.report(), ms });
+      }
       this.finished.push({ session, ok: true });
       log.info({ ms: Math.round(ms), rounds: channel.rounds }, 'session done');
       // let the client read the result before the socket closes
-      await new Promise<void>((r) => client.onFailure(() => r()));
+      if (client) await new Promise<void>((r) => client.onFailure(() => r()));
     } catch (e) {
       const err = toMpcError(e);
       this.finished.push({ session, ok: false, code: err.code });
       log.error({ code: err.code, msg: err.message }, 'session aborted');
       for (const l of links) l.abort(err);
     } finally {
-      prims?.freeAll();
+      // session-scoped matrices (op weights, KV caches) are freed; the model's stay loaded
+      if (job.kind !== 'load') prims?.freeAll();
       for (const l of links) l.close('session end');
+    }
+  }
+
+  private checkGenerate(job: Extract<Job, { kind: 'generate' }>): GenerateParams {
+    if (!this.opts.model) throw new MpcError('E_CONFIG', 'this party serves no model (start it with --shares and --share-config)');
+    const r = GenerateParams.safeParse(job.params);
+    if (!r.success) throw new MpcError('E_INPUT', `generate: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`);
+    if (r.data.shareId !== this.opts.model.shares.shareConfig.shareId) {
+      throw new MpcError('E_MODEL', `the client's model (share id ${r.data.shareId}) does not match the shares this party holds`);
+    }
+    return r.data;
+  }
+
+  private async loadShares(P: SecurePrims): Promise<RingModel<Share, FixedMatrix>> {
+    const m = this.opts.model!.shares;
+    return loadRingModel<Share, FixedMatrix, ClientTokens>(P, m.config, (name) => {
+      const t = m.tensors.get(name)!;
+      return share(t.shape, t.data, t.fracBits);
+    });
+  }
+
+  private async generate(P: SecurePrims, io: PartyClientIO, p: GenerateParams): Promise<void> {
+    try {
+      await generationProgram(P, this.opts.model!.nl, io, this.model!, p, p.revealHidden ? { onHidden: (i, h) => io.revealHidden(i, h) } : {});
+    } catch (e) {
+      if (!(e instanceof ClientStopped)) throw e;
     }
   }
 

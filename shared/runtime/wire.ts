@@ -15,6 +15,15 @@ import { createHash } from 'node:crypto';
 
 export const INPUT_FRAME = 3;
 export const OUTPUT_FRAME = 4;
+/** Generation: party → client, this party's share of a client-assisted product's input mask. */
+export const MASK_FRAME = 5;
+/** Generation: client → party, the masked input x − r (tag STOP_TAG: the client ends generation). */
+export const MASKED_FRAME = 6;
+export const STOP_TAG = 1;
+/** Generation: party → client, this party's share of the next token id (and of the logits on request). */
+export const REVEAL_FRAME = 7;
+/** Test hook (revealHidden): party → client, shares of a layer's residual stream. */
+export const HIDDEN_FRAME = 8;
 
 export const SessionId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'session ids are 1-64 characters of [A-Za-z0-9_.-]');
 
@@ -24,6 +33,7 @@ const Scalar = z.union([z.number(), z.string().max(4096), z.boolean()]);
 export const Job = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('op'), op: z.string().max(64), params: z.record(z.string(), Scalar) }),
   z.object({ kind: z.literal('generate'), params: z.record(z.string(), z.union([Scalar, z.array(z.number())])) }),
+  z.object({ kind: z.literal('load'), shareId: z.string().regex(/^[0-9a-f]{32}$/), model: z.record(z.string(), z.unknown()) }),
 ]);
 export type Job = z.infer<typeof Job>;
 

@@ -16,7 +16,8 @@ import { MpcError, invariant } from '../util/errors.js';
 import { Prg } from '../ring/prg.js';
 import { hash32 } from '../net/frame.js';
 import type { Link } from '../net/link.js';
-import type { Part } from '../net/frame.js';
+import type { Meter } from '../net/meter.js';
+import { tensorFrameBytes, type Part } from '../net/frame.js';
 import { Material, correctionBytes, type CorrKind, type FieldSpec } from './kind.js';
 import { assembleParty1, dealItem, expandShare } from './expand.js';
 import type { DealerEnv } from './env.js';
@@ -60,6 +61,7 @@ export class PartyCorrStream implements CorrSource {
     seed: Uint8Array,
     private readonly session: string,
     private readonly dealer: Link | undefined,
+    private readonly meter?: Meter,
     private readonly creditEvery = 4 * 1024 * 1024,
   ) {
     this.prg = new Prg(seed, STREAM_SESSION);
@@ -84,6 +86,7 @@ export class PartyCorrStream implements CorrSource {
     const corrections = partsToCorrections(f.parts, fields, seq, kind.name);
     const m = assembleParty1(this.prg, fields, corrections);
     this.consumedBytes += correctionBytes(fields);
+    this.meter?.recordDealerItem(tensorFrameBytes(f.parts));
     if (this.consumedBytes - this.creditedBytes >= this.creditEvery) this.sendCredit(seq);
     return m;
   }

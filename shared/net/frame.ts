@@ -82,10 +82,17 @@ export function encodeTensorFrame(f: TensorFrame): Buffer {
 }
 
 /**
- * Decodes a tensor frame. Ring parts are views into `buf` when it is 8-byte aligned, copies
- * otherwise. @throws MpcError E_FRAME on any inconsistency, E_FRAME_TOO_LARGE above `maxBytes`.
+ * Decodes a tensor frame. Parts are views into the (aligned) message; every part starts at a
+ * multiple of 8 bytes, so ring parts view as BigUint64Array and byte parts as wider words. @throws MpcError E_FRAME on any inconsistency, E_FRAME_TOO_LARGE above `maxBytes`.
  */
-export function decodeTensorFrame(buf: Uint8Array, maxBytes: number): TensorFrame {
+export function decodeTensorFrame(input: Uint8Array, maxBytes: number): TensorFrame {
+  // Small ws messages can be slices of a socket chunk at any offset; one aligned copy up front
+  // lets every part be viewed in place (large messages arrive aligned and are not copied).
+  let buf = input;
+  if (buf.byteOffset % 8 !== 0) {
+    buf = new Uint8Array(input.byteLength);
+    buf.set(input);
+  }
   if (buf.byteLength > maxBytes) throw new MpcError('E_FRAME_TOO_LARGE', `frame of ${buf.byteLength} bytes exceeds ${maxBytes}`);
   if (buf.byteLength < HEADER_BYTES) throw new MpcError('E_FRAME', `frame of ${buf.byteLength} bytes is shorter than the header`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -100,7 +107,6 @@ export function decodeTensorFrame(buf: Uint8Array, maxBytes: number): TensorFram
   const headEnd = pad8(HEADER_BYTES + 8 * nParts);
   if (headEnd > buf.byteLength) throw new MpcError('E_FRAME', 'frame truncated inside the part table');
   if (headEnd + payload !== buf.byteLength) throw new MpcError('E_FRAME', `frame payload ${payload} does not match its length ${buf.byteLength - headEnd}`);
-  const aligned = buf.byteOffset % 8 === 0;
   const parts: Part[] = [];
   let off = headEnd;
   for (let i = 0; i < nParts; i++) {
@@ -110,10 +116,7 @@ export function decodeTensorFrame(buf: Uint8Array, maxBytes: number): TensorFram
     if (kind > PartKind.Bytes) throw new MpcError('E_FRAME', `part ${i} has unknown kind ${kind}`);
     if (off + pad8(nb) > buf.byteLength) throw new MpcError('E_FRAME', `part ${i} (${nb} bytes) runs past the end of the frame`);
     if (kind === PartKind.U64) {
-      const data = aligned
-        ? new BigUint64Array(buf.buffer, buf.byteOffset + off, count)
-        : new BigUint64Array(buf.slice(off, off + nb).buffer, 0, count);
-      parts.push({ kind: 'u64', data });
+      parts.push({ kind: 'u64', data: new BigUint64Array(buf.buffer, buf.byteOffset + off, count) });
     } else if (kind === PartKind.Bits) {
       parts.push({ kind: 'bits', data: buf.subarray(off, off + nb), count });
     } else {

@@ -41,7 +41,11 @@ export class Link {
   private readonly controls: unknown[] = [];
   private tensorWaiters: Waiter<TensorFrame>[] = [];
   private controlWaiters: Waiter<unknown>[] = [];
+  /** Set while a reader requires the next message to be a control message (a session's first). */
+  private strictControl = false;
   private failure: MpcError | undefined;
+  /** True when the other end closed the connection normally (code 1000) without an abort. */
+  closedNormally = false;
   private readonly closeHandlers: Array<(e: MpcError) => void> = [];
   readonly opts: LinkOptions;
 
@@ -49,6 +53,7 @@ export class Link {
     this.opts = opts;
     transport.onMessage((data) => this.onMessage(data));
     transport.onClose((code, reason) => {
+      if (code === 1000 && !this.failure) this.closedNormally = true;
       this.fail(new MpcError('E_PEER_CLOSED', `${opts.remote} closed the connection (${code}${reason ? ': ' + reason : ''})`));
     });
   }
@@ -74,6 +79,7 @@ export class Link {
       if (magic === TENSOR_MAGIC) {
         const f = decodeTensorFrame(data, this.opts.maxFrameBytes);
         this.opts.meter?.record(this.opts.name, 'recv', data.byteLength);
+        if (this.strictControl) throw new MpcError('E_PROTOCOL', `${this.opts.remote} sent a tensor frame where a control message was required`);
         const w = this.tensorWaiters.shift();
         if (w) { if (w.timer) clearTimeout(w.timer); w.resolve(f); } else this.tensors.push(f);
       } else if (magic === CONTROL_MAGIC) {
@@ -85,6 +91,7 @@ export class Link {
           this.fail(new MpcError(code, `${this.opts.remote} aborted: ${abort.data.message.replace(/^E_[A-Z_]+: /, '')}`), false);
           return;
         }
+        this.strictControl = false; // a control message arrived: the strict reader is satisfied
         const w = this.controlWaiters.shift();
         if (w) { if (w.timer) clearTimeout(w.timer); w.resolve(msg); } else this.controls.push(msg);
       } else {
@@ -143,7 +150,17 @@ export class Link {
     return this.wait(this.tensors, this.tensorWaiters, what, timeoutMs);
   }
 
-  async nextControl<T>(schema: z.ZodType<T>, what: string, timeoutMs = this.opts.timeoutMs): Promise<T> {
+  /**
+   * The next control message, validated. With `strict`, a tensor frame arriving first (or already
+   * queued) is a protocol error instead of waiting behind it.
+   */
+  async nextControl<T>(schema: z.ZodType<T>, what: string, timeoutMs = this.opts.timeoutMs, strict = false): Promise<T> {
+    if (strict && this.tensors.length) {
+      const err = new MpcError('E_PROTOCOL', `${this.opts.remote} sent a tensor frame where a control message was required`);
+      this.abort(err);
+      throw err;
+    }
+    this.strictControl = strict && this.controls.length === 0;
     const raw = await this.wait(this.controls, this.controlWaiters, what, timeoutMs);
     try {
       return parseControl(schema, raw, `${what} from ${this.opts.remote}`);

@@ -82,9 +82,15 @@ export class Meter {
       const lab = (this.labels[this.currentLabel(step)] ??= zero());
       if (dir === 'sent') lab.sentBytes += bytes; else lab.recvBytes += bytes;
       lab.frames++;
-    } else if (link === 'dealer') {
-      if (dir === 'sent') p.dealerSentBytes += bytes; else p.dealerRecvBytes += bytes;
     }
+  }
+
+  /**
+   * Attributes a consumed correlation item to the current phase. The dealer streams ahead, so
+   * bytes are charged when a protocol takes the item, not when the socket delivers it.
+   */
+  recordDealerItem(bytes: number): void {
+    this.phaseEntry().dealerRecvBytes += bytes;
   }
 
   round(step?: string): void {

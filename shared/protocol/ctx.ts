@@ -13,6 +13,7 @@ import type { Link } from '../net/link.js';
 import type { Meter } from '../net/meter.js';
 import type { Kernels } from '../ring/kernels.js';
 import type { CorrSource } from '../corr/stream.js';
+import type { Logger } from '../util/logger.js';
 
 export const EXCHANGE_FRAME = 1;
 
@@ -23,19 +24,30 @@ export interface PartyCtx {
   readonly meter: Meter;
   /** One round: sends `parts`, returns the peer's parts (same layout). */
   exchange(step: string, parts: Part[]): Promise<Part[]>;
+  /** The client, for client-assisted inputs (absent in sessions without a client, e.g. model load). */
+  readonly client?: ClientIO;
+}
+
+/** What a party needs from the client for client-assisted products. */
+export interface ClientIO {
+  /** Sends this party's share of the input mask r to the client. */
+  sendMask(r: BigUint64Array): void;
+  /** Receives the client's masked input x − r (`n` elements). */
+  receiveMasked(n: number): Promise<BigUint64Array>;
 }
 
 /** Exchanges over a peer link with round/label/digest checks. */
 export class PeerChannel {
   private round = 0;
-  constructor(private readonly link: Link, private readonly meter: Meter, private readonly corr: () => CorrSource) {}
+  constructor(private readonly link: Link, private readonly meter: Meter, private readonly corr: () => CorrSource, private readonly log?: Logger) {}
 
   async exchange(step: string, parts: Part[]): Promise<Part[]> {
     const round = this.round++;
     const label = this.meter.currentLabel(step);
     const tag = hash32(step);
     const digest = this.corr().digest;
-    this.link.sendTensor({ type: EXCHANGE_FRAME, seq: BigInt(round), tag, check: digest, parts }, step);
+    const t0 = this.log?.isLevelEnabled('debug') ? performance.now() : 0;
+    const bytes = this.link.sendTensor({ type: EXCHANGE_FRAME, seq: BigInt(round), tag, check: digest, parts }, step);
     const f = await this.link.nextTensor(`round ${round} (${label})`);
     if (f.type !== EXCHANGE_FRAME || f.seq !== BigInt(round)) {
       throw new MpcError('E_PROTOCOL', `round ${round} (${label}): peer sent frame type ${f.type} for round ${f.seq}`);
@@ -50,6 +62,7 @@ export class PeerChannel {
       if (!ok) throw new MpcError('E_PROTOCOL', `round ${round} (${label}): part ${i} has a different kind or length than ours`);
     });
     this.meter.round(step);
+    if (t0) this.log!.debug({ round, label, bytes, ms: +(performance.now() - t0).toFixed(3) }, 'round');
     return f.parts;
   }
 

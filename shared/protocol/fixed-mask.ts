@@ -96,6 +96,40 @@ export async function fixedMatmulS(ctx: PartyCtx, x: Share, w: FixedMatrix, layo
   return share(shape, out, x.fracBits + w.fracBits);
 }
 
+/** Shares of rows at public indices (party 0 also adds Ŵ: its online share is Ŵ + B₀). Local. */
+export function fixedRowsS(ctx: PartyCtx, w: FixedMatrix, rows: readonly number[]): Share {
+  const out = new BigUint64Array(w.groups * rows.length * w.cols);
+  for (let g = 0; g < w.groups; g++) {
+    rows.forEach((r, k) => {
+      invariant(Number.isInteger(r) && r >= 0 && r < w.rowsUsed, 'E_SHAPE', `row ${r} of fixed matrix '${w.id}' (${w.rowsUsed} rows)`);
+      out.set(ctx.kernels.u64(w.mine, (g * w.rowsCap + r) * w.cols, w.cols), (g * rows.length + k) * w.cols);
+    });
+  }
+  return share([w.groups, rows.length, w.cols], out, w.fracBits);
+}
+
+/**
+ * Product with an input only the client knows. Kinds: fixed.product (same as fixedMatmulS).
+ * The client receives r (both shares) and returns x̂ = x − r: no party↔party bytes, client bytes
+ * 8·K·in per party each way. The client learns r, a one-time mask independent of W: nothing.
+ */
+export async function fixedMatmulClientS(ctx: PartyCtx, w: FixedMatrix, K: number, layout: 'nt' | 'nn', fracBits: number): Promise<Share> {
+  invariant(ctx.client !== undefined, 'E_INTERNAL', 'client-assisted product without a client');
+  invariant(w.groups === 1, 'E_SHAPE', 'client-assisted products use one group');
+  const rows = w.rowsUsed, inLen = layout === 'nt' ? w.cols : rows, outLen = layout === 'nt' ? rows : w.cols;
+  const mat = await ctx.corr.take(FIXED_PRODUCT, { id: w.id, layout, groups: 1, K, rows, cols: w.cols });
+  const r = mat.ring('r'), c = mat.ring('c');
+  ctx.client.sendMask(r);
+  const xh = await ctx.client.receiveMasked(K * inLen);
+  invariant(xh.length === K * inLen, 'E_SHAPE', `client sent ${xh.length} masked elements, expected ${K * inLen}`);
+  const out = new BigUint64Array(K * outLen), tmp = new BigUint64Array(K * outLen);
+  const reg = (x: Region): Region => ({ offset: x.offset, length: w.rowsCap * w.cols });
+  if (layout === 'nt') { ctx.kernels.matmulNT(out, xh, reg(w.mine), K, rows, w.cols, w.cols); ctx.kernels.matmulNT(tmp, r, reg(w.pub), K, rows, w.cols, w.cols); }
+  else { ctx.kernels.matmulNN(out, xh, reg(w.mine), K, w.cols, rows, w.cols); ctx.kernels.matmulNN(tmp, r, reg(w.pub), K, w.cols, rows, w.cols); }
+  for (let i = 0; i < out.length; i++) out[i] = out[i]! + tmp[i]! + c[i]!;
+  return share([K, outLen], out, fracBits + w.fracBits);
+}
+
 /** Frees a fixed matrix's arena memory (session end for KV caches). */
 export function fixedFreeS(ctx: PartyCtx, w: FixedMatrix): void {
   ctx.kernels.release(w.pub);

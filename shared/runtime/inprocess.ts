@@ -72,10 +72,11 @@ export async function runInProcess(program: Program, inputs: readonly ProgramInp
     return { me, kernels: new Kernels(), corr, meter, exchange: (s, p) => ch.exchange(s, p) };
   };
   const c0 = new PartyCorrStream(0, seed0, session, undefined);
-  const c1 = new PartyCorrStream(1, seed1, session, p1FromDealer);
+  const c1 = new PartyCorrStream(1, seed1, session, p1FromDealer, meters[1]);
   const ctx0 = mkCtx(0, peer0, meters[0], c0), ctx1 = mkCtx(1, peer1, meters[1], c1);
 
   const shares = encoded.map((e) => splitShares(e, seedPrg));
+  for (const m of meters) m.setPhase('online');
   const t0 = performance.now();
   const [o0, o1] = await Promise.all([
     program(new SecurePrims(ctx0), inputs.map((inp, k) => share(inp.shape, shares[k]![0], inp.fracBits))),

@@ -3,7 +3,7 @@
  * function its secure twin computes (truncation = floor, comparison = signed test), so any
  * program over Prims gives bit-identical results here and under MPC.
  */
-import { invariant } from '../../util/errors.js';
+import { MpcError, invariant } from '../../util/errors.js';
 import { sarInto } from '../../ring/ops.js';
 import { clear, numel, type Clear } from '../../ring/tensor.js';
 import type { Kernels, Region } from '../../ring/kernels.js';
@@ -25,6 +25,8 @@ export class ClearPrims extends LocalOps<Clear> implements Prims<Clear, ClearFix
   constructor(readonly kernels: Kernels) {
     super(clear, true);
   }
+
+  phase(_name: string): void { /* nothing is metered in the emulation */ }
 
   async mul(a: Clear, b: Clear): Promise<Clear> {
     const n = a.data.length, m = broadcastRows(a.shape, b.shape), per = m === 0 ? 1 : n / m;
@@ -120,5 +122,20 @@ export class ClearPrims extends LocalOps<Clear> implements Prims<Clear, ClearFix
 
   fixedFree(w: ClearFixed): void {
     this.kernels.release(w.data);
+  }
+
+  fixedRows(w: ClearFixed, rows: readonly number[]): Clear {
+    const out = new BigUint64Array(w.groups * rows.length * w.cols);
+    for (let g = 0; g < w.groups; g++) {
+      rows.forEach((r, k) => {
+        invariant(Number.isInteger(r) && r >= 0 && r < w.rowsUsed, 'E_SHAPE', `row ${r} of fixed matrix '${w.id}' (${w.rowsUsed} rows)`);
+        out.set(this.kernels.u64(w.data, (g * w.rowsCap + r) * w.cols, w.cols), (g * rows.length + k) * w.cols);
+      });
+    }
+    return clear([w.groups, rows.length, w.cols], out, w.fracBits);
+  }
+
+  fixedMatmulClient(): Promise<Clear> {
+    throw new MpcError('E_INTERNAL', 'client-assisted products do not exist in the emulation (it reads the clear input directly)');
   }
 }

@@ -18,7 +18,10 @@ import { checkPick, concatFirstShape, concatLastShape, resolveCmpK, sameScale, s
 export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
   readonly mode = 'dealer' as const;
 
-  constructor(readonly corr: CorrSource) {}
+  /** @param ns prefix for fixed-mask ids (the session id for session-scoped matrices). */
+  constructor(readonly corr: CorrSource, readonly ns?: string) {}
+
+  phase(_name: string): void { /* the dealer's own traffic is metered per session */ }
 
   add(a: ShapeOnly, b: ShapeOnly): ShapeOnly { sameShape(a, b, 'add'); sameScale(a, b, 'add'); return shapeOnly(a.shape, a.fracBits); }
   sub(a: ShapeOnly, b: ShapeOnly): ShapeOnly { sameShape(a, b, 'sub'); sameScale(a, b, 'sub'); return shapeOnly(a.shape, a.fracBits); }
@@ -102,7 +105,8 @@ export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
     return ys.map((y) => shapeOnly(y.shape, y.fracBits));
   }
 
-  async fixedAlloc(id: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<FixedHandle> {
+  async fixedAlloc(name: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<FixedHandle> {
+    const id = this.ns ? `${this.ns}:${name}` : name;
     await this.corr.take(FIXED_ALLOC, { id, groups, rowsCap, cols });
     return { kind: 'fixed', id, groups, rowsCap, cols, fracBits, rowsUsed: 0 };
   }
@@ -124,5 +128,14 @@ export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
   }
 
   fixedFree(_w: FixedHandle): void { /* the dealer drops session masks at session end */ }
+
+  fixedRows(w: FixedHandle, rows: readonly number[]): ShapeOnly {
+    return shapeOnly([w.groups, rows.length, w.cols], w.fracBits);
+  }
+
+  async fixedMatmulClient(w: FixedHandle, K: number, layout: 'nt' | 'nn', fracBits: number): Promise<ShapeOnly> {
+    await this.corr.take(FIXED_PRODUCT, { id: w.id, layout, groups: 1, K, rows: w.rowsUsed, cols: w.cols });
+    return shapeOnly([K, layout === 'nt' ? w.rowsUsed : w.cols], fracBits + w.fracBits);
+  }
 }
 

@@ -1,4 +1,5 @@
 export type { Prims, PublicConst, CmpOut, CmpKOpts, CmpKOut, FixedHandle } from './types.js';
+export type { ClientIO } from '../ctx.js';
 export { SecurePrims } from './secure.js';
 export { ClearPrims, type ClearFixed } from './clear.js';
 export { DealerPrims } from './dealer.js';

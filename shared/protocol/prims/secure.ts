@@ -4,7 +4,7 @@ import type { PartyCtx } from '../ctx.js';
 import { mulSS, squareS } from '../beaver.js';
 import { truncS } from '../trunc.js';
 import { cmpMulS } from '../compare.js';
-import { fixedAllocS, fixedAppendS, fixedFreeS, fixedMatmulS, type FixedMatrix } from '../fixed-mask.js';
+import { fixedAllocS, fixedAppendS, fixedFreeS, fixedMatmulClientS, fixedMatmulS, fixedRowsS, type FixedMatrix } from '../fixed-mask.js';
 import { LocalOps } from './local.js';
 import { cmpkS, cmpkTensors } from '../compare-k.js';
 import { lutS, type LutField } from '../lut.js';
@@ -15,9 +15,15 @@ import { resolveCmpK } from './util.js';
 export class SecurePrims extends LocalOps<Share> implements Prims<Share, FixedMatrix> {
   readonly mode = 'secure' as const;
 
-  constructor(readonly ctx: PartyCtx) {
+  /** Fixed matrices allocated through this instance and not yet freed (freed at session end). */
+  readonly live = new Set<FixedMatrix>();
+
+  /** @param ns prefix for fixed-mask ids (the session id for session-scoped matrices). */
+  constructor(readonly ctx: PartyCtx, readonly ns?: string) {
     super(share, ctx.me === 0);
   }
+
+  phase(name: string): void { this.ctx.meter.setPhase(name); }
 
   mul(a: Share, b: Share): Promise<Share> { return mulSS(this.ctx, a, b); }
   square(a: Share): Promise<Share> { return squareS(this.ctx, a); }
@@ -43,10 +49,24 @@ export class SecurePrims extends LocalOps<Share> implements Prims<Share, FixedMa
     return ys.map((y, q) => share(y.shape, outs[q]!, y.fracBits));
   }
 
-  fixedAlloc(id: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<FixedMatrix> {
-    return fixedAllocS(this.ctx, id, groups, rowsCap, cols, fracBits);
+  async fixedAlloc(name: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<FixedMatrix> {
+    const w = await fixedAllocS(this.ctx, this.ns ? `${this.ns}:${name}` : name, groups, rowsCap, cols, fracBits);
+    this.live.add(w);
+    return w;
   }
   fixedAppend(w: FixedMatrix, rows: Share): Promise<void> { return fixedAppendS(this.ctx, w, rows); }
   fixedMatmul(x: Share, w: FixedMatrix, layout: 'nt' | 'nn', rows?: number): Promise<Share> { return fixedMatmulS(this.ctx, x, w, layout, rows); }
-  fixedFree(w: FixedMatrix): void { fixedFreeS(this.ctx, w); }
+  fixedFree(w: FixedMatrix): void {
+    if (this.live.delete(w)) fixedFreeS(this.ctx, w);
+  }
+
+  fixedRows(w: FixedMatrix, rows: readonly number[]): Share { return fixedRowsS(this.ctx, w, rows); }
+  fixedMatmulClient(w: FixedMatrix, K: number, layout: 'nt' | 'nn', fracBits: number): Promise<Share> {
+    return fixedMatmulClientS(this.ctx, w, K, layout, fracBits);
+  }
+
+  /** Frees every fixed matrix still allocated through this instance. */
+  freeAll(): void {
+    for (const w of [...this.live]) this.fixedFree(w);
+  }
 }

@@ -63,6 +63,9 @@ export interface FixedHandle {
 export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = FixedHandle> {
   readonly mode: 'secure' | 'clear' | 'dealer';
 
+  /** Names the phase that following traffic is metered under (e.g. 'setup' for weight masking). */
+  phase(name: string): void;
+
   // ---------------------------------------------------------------- local
   add(a: T, b: T): T;
   sub(a: T, b: T): T;
@@ -119,4 +122,16 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
   /** x: [groups, K, in] → 'nt': [groups, K, rows] · 'nn': [groups, K, cols]. */
   fixedMatmul(x: T, w: F, layout: 'nt' | 'nn', rows?: number): Promise<T>;
   fixedFree(w: F): void;
+  /**
+   * Rows of a fixed matrix at public indices, as this holder's share (secure: the online share
+   * W_i; clear: the value). Local: e.g. position embeddings at public positions. → [groups, k, cols].
+   */
+  fixedRows(w: F, rows: readonly number[]): T;
+  /**
+   * x · W where x ([K, rows] for 'nn', [K, cols] for 'nt', one group) is known only to the client:
+   * the client opens x − r itself (it receives r from the parties), so the product costs nothing
+   * between the parties (client-assisted embedding, DESIGN §6). Secure and dealer only.
+   */
+  fixedMatmulClient(w: F, K: number, layout: 'nt' | 'nn', fracBits: number): Promise<T>;
 }
+

@@ -1,0 +1,159 @@
+/**
+ * Writes a shard of task sequences for training or evaluating the embedded model, so that Python
+ * (scripts/train/train_tiny_gpt2.py) reads exactly the tokens TypeScript generates.
+ *
+ *   node dist/scripts/gen-train-data.js --out DIR/name --length 1024 --count 2000 --seed 1 \
+ *        [--mix passkey=25,niah=30,mqar=15,vartrack=15,text=15]       # training recipe (default)
+ *        [--task niah --depth stratified|random|0.5 --num-queries 1 --num-distractors 3 --hops 2
+ *         --haystack text|noise]                                        # one fixed task, for evaluation
+ *
+ * Output, every sequence exactly --length tokens (short samples are padded with EOT):
+ *   name.tokens.u16   count × length little-endian uint16 token ids (byte tokenizer, BOS = 256 first)
+ *   name.mask.u8      count × length roles: 0 context/question, 1 answer (+ STOP), 2 padding
+ *   name.jsonl        one line per sequence: task, meta, prompt lengths for both placements, and per
+ *                     query [feedStart, answerStart, answerEnd) offsets and the answer text
+ *   name.json         header: length, count, vocab, eot, seed, recipe
+ * The 'text' component is plain public-domain prose (LM objective), all roles 0.
+ */
+import { writeFileSync } from 'node:fs';
+import { byteTokenizer as tok } from '../shared/model/tokenizer/index.js';
+import { getTask, proseSentences, ROLE, segments, TaskRng, type TaskOptions, type TaskSample } from '../shared/tasks/index.js';
+import { MpcError } from '../shared/util/index.js';
+
+interface Args {
+  out: string;
+  length: number;
+  count: number;
+  seed: number;
+  mix: Array<[string, number]>;
+  task?: string;
+  depth: string;
+  fixed: Partial<TaskOptions>;
+}
+
+const DEFAULT_MIX = 'passkey=25,niah=30,mqar=15,vartrack=15,text=15';
+
+function parseArgs(argv: string[]): Args {
+  const kv = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 2) {
+    const k = argv[i]!;
+    if (!k.startsWith('--') || argv[i + 1] === undefined) throw new MpcError('E_CONFIG', `bad argument ${k}`);
+    kv.set(k.slice(2), argv[i + 1]!);
+  }
+  const num = (k: string, d?: number): number => {
+    const v = kv.has(k) ? Number(kv.get(k)) : d;
+    if (v === undefined || !Number.isSafeInteger(v) || v < 0) throw new MpcError('E_CONFIG', `--${k} needs a non-negative integer`);
+    return v;
+  };
+  const mix = (kv.get('mix') ?? DEFAULT_MIX).split(',').map((p) => {
+    const [name, w] = p.split('=');
+    if (name !== 'text') getTask(name!);
+    return [name!, Number(w)] as [string, number];
+  });
+  const fixed: Partial<TaskOptions> = {};
+  if (kv.has('num-queries')) fixed.numQueries = num('num-queries');
+  if (kv.has('num-distractors')) fixed.numDistractors = num('num-distractors');
+  if (kv.has('hops')) fixed.hops = num('hops');
+  if (kv.has('haystack')) fixed.haystack = kv.get('haystack') as TaskOptions['haystack'];
+  const out = kv.get('out');
+  if (out === undefined) throw new MpcError('E_CONFIG', '--out is required');
+  const task = kv.get('task');
+  if (task !== undefined) getTask(task);
+  return { out, length: num('length'), count: num('count'), seed: num('seed', 0), mix, ...(task ? { task } : {}), depth: kv.get('depth') ?? 'random', fixed };
+}
+
+/** Randomised options for a training sample of a task at length T (sized so that they fit). */
+function trainOptions(task: string, T: number, rng: TaskRng): Partial<TaskOptions> {
+  const haystack = rng.float() < (task === 'passkey' ? 0.2 : 0.7) ? 'text' : 'noise';
+  if (task === 'passkey') return { haystack: haystack === 'text' ? 'text' : 'noise' };
+  if (task === 'mqar') return { numQueries: rng.int(1, 9) };
+  if (task === 'niah') {
+    const numQueries = rng.int(1, 5);
+    const room = Math.floor((0.6 * T - 106 * numQueries) / 57);
+    const numDistractors = Math.max(numQueries - 1, rng.int(0, Math.max(1, Math.min(8, room))));
+    return { haystack, numQueries, numDistractors };
+  }
+  const hops = rng.int(1, 4);
+  const numDistractors = rng.int(0, 3);
+  return { haystack, hops, numDistractors, numQueries: rng.int(1, 2 + numDistractors) };
+}
+
+function depthFor(spec: string, i: number, count: number): TaskOptions['depth'] {
+  if (spec === 'random') return 'random';
+  if (spec === 'stratified') return count <= 1 ? 0.5 : i / (count - 1);
+  const d = Number(spec);
+  if (!(d >= 0 && d <= 1)) throw new MpcError('E_CONFIG', '--depth must be random, stratified or a number in [0, 1]');
+  return d;
+}
+
+/** One task sample, retrying with the task's default sizes if the random sizes do not fit. */
+function makeSample(task: string, opts: TaskOptions): TaskSample {
+  try {
+    return getTask(task).generate(opts, tok);
+  } catch (err) {
+    if (!(err instanceof MpcError) || err.code !== 'E_INPUT') throw err;
+    return getTask(task).generate({ length: opts.length, seed: opts.seed, depth: opts.depth, numQueries: 1, numDistractors: 0, hops: 1 }, tok);
+  }
+}
+
+function proseSequence(T: number, rng: TaskRng): number[] {
+  const s = proseSentences();
+  let i = rng.int(0, s.length);
+  let text = '';
+  while (text.length < T) text += (text ? ' ' : '') + s[i++ % s.length];
+  return [tok.eot, ...tok.encode(text).slice(0, T - 1)];
+}
+
+function main(): void {
+  const a = parseArgs(process.argv.slice(2));
+  const T = a.length;
+  const tokens = new DataView(new ArrayBuffer(a.count * T * 2));
+  const mask = new Uint8Array(a.count * T).fill(ROLE.pad);
+  const lines: string[] = [];
+  const rng = new TaskRng(a.seed);
+  const total = a.mix.reduce((s, [, w]) => s + w, 0);
+  for (let n = 0; n < a.count; n++) {
+    const seed = rng.u32() * 2 ** 20 + n; // distinct per sample, reproducible from --seed
+    let name = a.task;
+    if (name === undefined) {
+      let r = rng.float() * total;
+      name = a.mix.find(([, w]) => (r -= w) < 0)?.[0] ?? a.mix[a.mix.length - 1]![0];
+    }
+    let seq: number[];
+    let roles: number[];
+    if (name === 'text') {
+      seq = proseSequence(T, rng);
+      roles = seq.map(() => ROLE.context);
+      lines.push(JSON.stringify({ task: 'text' }));
+    } else {
+      const opts: TaskOptions = { length: T, seed, depth: depthFor(a.depth, n, a.count), ...(a.task ? a.fixed : trainOptions(name, T, rng)) };
+      const sample = makeSample(name, opts);
+      const seg = segments(sample, tok);
+      seq = seg.prompt.slice();
+      roles = seq.map(() => ROLE.context);
+      const queries: Array<[number, number, number, string]> = [];
+      for (const [i, st] of seg.steps.entries()) {
+        const feedStart = seq.length - (i === 0 && sample.placement === 'prompt' ? tok.encode(sample.queries[0]!.question).length : 0);
+        seq.push(...st.feed);
+        const answerStart = seq.length;
+        seq.push(...st.answer);
+        roles.push(...st.feed.map(() => ROLE.context), ...st.answer.map(() => ROLE.answer));
+        queries.push([feedStart, answerStart, seq.length, sample.queries[i]!.answer]);
+      }
+      lines.push(JSON.stringify({ task: name, meta: sample.meta, queries }));
+    }
+    if (seq.length > T) throw new MpcError('E_INTERNAL', `sample ${n} has ${seq.length} > ${T} tokens`);
+    for (let t = 0; t < T; t++) {
+      tokens.setUint16((n * T + t) * 2, t < seq.length ? seq[t]! : tok.eot, true);
+      if (t < seq.length) mask[n * T + t] = roles[t]!;
+    }
+  }
+  writeFileSync(`${a.out}.tokens.u16`, new Uint8Array(tokens.buffer));
+  writeFileSync(`${a.out}.mask.u8`, mask);
+  writeFileSync(`${a.out}.jsonl`, lines.join('\n') + '\n');
+  const recipe = a.task ? { task: a.task, depth: a.depth, ...a.fixed } : { mix: Object.fromEntries(a.mix) };
+  const header = { length: T, count: a.count, vocab: tok.vocabSize, eot: tok.eot, tokenizer: tok.name, seed: a.seed, recipe };
+  writeFileSync(`${a.out}.json`, JSON.stringify(header, null, 2) + '\n');
+}
+
+main();

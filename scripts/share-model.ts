@@ -1,0 +1,35 @@
+/**
+ * `npm run share-model -- --model <model.safetensors | dir> --out <dir>`
+ *
+ * The model owner's one step: reads a plaintext GPT-2 model (Hugging Face layout, config.json next
+ * to the weights), folds the LayerNorms and the attention scale into the linear layers, encodes in
+ * Z_2^64 fixed point and splits every tensor into two random additive shares:
+ *   <out>/config.json          public: architecture, fixed-point scale, share id, model hash
+ *   <out>/party0.safetensors   party 0's shares only
+ *   <out>/party1.safetensors   party 1's shares only
+ * Give each party its own file. Weight masks are opened once when the parties load the shares.
+ */
+import { dirname, resolve, join } from 'node:path';
+import { statSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parseFlags, splitArgv } from '../shared/config/argv.js';
+import { toMpcError } from '../shared/util/errors.js';
+import { loadGpt2 } from '../shared/model/weights.js';
+import { encodeRingModel } from '../shared/model/ring/fold.js';
+import { sha256File, writeShares } from '../shared/model/ring/share-file.js';
+
+async function main(): Promise<void> {
+  const f = parseFlags(z.object({ model: z.string().min(1), out: z.string().min(1) }), splitArgv(process.argv.slice(2)).flags, 'share-model');
+  const path = resolve(f.model);
+  const dir = statSync(path).isDirectory() ? path : dirname(path);
+  const t0 = performance.now();
+  const weights = loadGpt2(dir);
+  const enc = encodeRingModel(weights);
+  const hf = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const cfg = writeShares(resolve(f.out), hf, sha256File(join(dir, 'model.safetensors')), enc);
+  const n = [...enc.values()].reduce((s, t) => s + t.data.length, 0);
+  process.stdout.write(`shared ${n} parameters (${weights.config.nLayer} layers, d=${weights.config.nEmbd}) into ${resolve(f.out)} `
+    + `[share id ${cfg.shareId}] in ${Math.round(performance.now() - t0)} ms\n`);
+}
+
+main().catch((e: unknown) => { process.stderr.write(`share-model: ${toMpcError(e).message}\n`); process.exitCode = 2; });

@@ -1,0 +1,1 @@
+export { splitArgv, parseFlags, type ParsedArgv } from './argv.js';

@@ -1,0 +1,128 @@
+/**
+ * The GPT-2 forward pass over any `Ops` backend, with a KV cache per layer.
+ *
+ * One call processes n new tokens at the next positions: the whole prompt at prefill, then one
+ * token per decoding step; keys and values of earlier tokens come from the caches in `state`,
+ * so prefill followed by single steps computes exactly what a full recomputation would.
+ *
+ * Attention goes through an `AttentionPolicy`: the default (`FULL_ATTENTION`) appends the new
+ * keys and values and attends causally to everything cached. Eviction policies (kvcache/) plug
+ * in here, choosing what to store and what each query sees, without touching the model code.
+ */
+import { MpcError, invariant } from '../util/index.js';
+import type { Gpt2Config } from './config.js';
+import type { BackendTypes, BlockParams, ModelParams, Ops } from './ops/types.js';
+
+/** What one layer's attention receives; q, k, v are [H, n, hd] for the n new tokens. */
+export interface AttentionStep<B extends BackendTypes> {
+  readonly ops: Ops<B>;
+  readonly layer: number;
+  readonly q: B['tensor'];
+  readonly k: B['tensor'];
+  readonly v: B['tensor'];
+  readonly cache: B['cache'];
+  /** Absolute positions of the n new tokens (public). */
+  readonly positions: readonly number[];
+}
+
+/** Decides, per layer and call, which keys and values are stored and attended to. */
+export interface AttentionPolicy {
+  readonly name: string;
+  /** Returns the attention output [H, n, hd] for the step's queries. */
+  attend<B extends BackendTypes>(step: AttentionStep<B>): Promise<B['tensor']>;
+}
+
+/** Full cache: keep every token, causal attention over all of them. */
+export const FULL_ATTENTION: AttentionPolicy = {
+  name: 'full',
+  async attend({ ops, q, k, v, cache }) {
+    await cache.append(k, v);
+    const n = q.shape[1] as number;
+    const mask = { kind: 'causal', offset: cache.length - n } as const;
+    const p = await ops.softmax(await ops.attnScores(q, cache, mask), mask);
+    return ops.attnMix(p, cache);
+  },
+};
+
+/**
+ * The per-sequence state: one cache per layer and the number of tokens processed so far.
+ * After `forward` throws, the caches may hold part of the failed call: reset before reuse.
+ */
+export interface ForwardState<B extends BackendTypes> {
+  readonly caches: readonly B['cache'][];
+  /** Position of the next token (tokens processed so far; unaffected by eviction). */
+  position: number;
+}
+
+/**
+ * Allocates the caches for one sequence of at most `capacity` tokens.
+ * @throws MpcError E_INPUT if `capacity` is not in 1..n_positions.
+ */
+export function createState<B extends BackendTypes>(ops: Ops<B>, config: Gpt2Config, capacity: number): ForwardState<B> {
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > config.nPositions) {
+    throw new MpcError('E_INPUT', `sequence capacity ${capacity} is outside 1..${config.nPositions} (n_positions)`);
+  }
+  const caches = Array.from({ length: config.nLayer }, () => ops.createCache(config.nHead, config.headDim, capacity));
+  return { caches, position: 0 };
+}
+
+/** Empties a state for the next sequence, keeping its storage. */
+export function resetState<B extends BackendTypes>(state: ForwardState<B>): void {
+  for (const c of state.caches) c.reset();
+  state.position = 0;
+}
+
+export interface ForwardOptions<B extends BackendTypes> {
+  /** Which positions get logits: the last (default), all, or none (e.g. context before a question). */
+  readonly logits?: 'last' | 'all' | 'none';
+  readonly policy?: AttentionPolicy;
+  /**
+   * Called with the residual stream [n, d]: index 0 after the embedding, index i after block i
+   * (1..n_layer). Lets tests compare backends layer by layer; the tensor must not be mutated.
+   */
+  readonly onHidden?: (index: number, hidden: B['tensor']) => void | Promise<void>;
+}
+
+async function block<B extends BackendTypes>(
+  ops: Ops<B>, p: BlockParams<B>, x: B['tensor'], step: Omit<AttentionStep<B>, 'q' | 'k' | 'v'>, policy: AttentionPolicy,
+): Promise<B['tensor']> {
+  const heads = step.cache.heads;
+  const qkv = await ops.linear(await ops.layerNorm(x, p.ln1), p.attnQkv);
+  const { q, k, v } = ops.splitHeads(qkv, heads);
+  const attn = await policy.attend({ ...step, q, k, v });
+  const h = ops.add(x, await ops.linear(ops.mergeHeads(attn), p.attnProj));
+  const m = await ops.gelu(await ops.linear(await ops.layerNorm(h, p.ln2), p.mlpFc));
+  return ops.add(h, await ops.linear(m, p.mlpProj));
+}
+
+/**
+ * Runs `tokens` (n ≥ 1) through the model at positions state.position .. state.position + n − 1,
+ * updating the caches, and returns the logits ([1, V] for 'last', [n, V] for 'all') or null.
+ * @throws MpcError E_INPUT if there are no tokens or the positions would exceed n_positions;
+ *   backends throw E_INPUT for ids outside the vocabulary or a full cache.
+ */
+export async function forward<B extends BackendTypes>(
+  ops: Ops<B>, params: ModelParams<B>, state: ForwardState<B>, tokens: B['tokens'], opts: ForwardOptions<B> = {},
+): Promise<B['tensor'] | null> {
+  const n = tokens.length;
+  const c = params.config;
+  if (n < 1) throw new MpcError('E_INPUT', 'forward needs at least one token');
+  if (state.position + n > c.nPositions) {
+    throw new MpcError('E_INPUT', `positions ${state.position}..${state.position + n - 1} exceed n_positions ${c.nPositions}`);
+  }
+  invariant(state.caches.length === c.nLayer, 'E_INTERNAL', 'state does not match the model');
+  const positions = Array.from({ length: n }, (_, i) => state.position + i);
+  const policy = opts.policy ?? FULL_ATTENTION;
+  let x = await ops.embed(tokens, positions, params.embedding);
+  await opts.onHidden?.(0, x);
+  for (let l = 0; l < c.nLayer; l++) {
+    const step = { ops, layer: l, cache: state.caches[l] as B['cache'], positions };
+    x = await block(ops, params.blocks[l] as BlockParams<B>, x, step, policy);
+    await opts.onHidden?.(l + 1, x);
+  }
+  state.position += n;
+  const which = opts.logits ?? 'last';
+  if (which === 'none') return null;
+  const last = which === 'last' ? ops.rows(x, n - 1, n) : x;
+  return ops.lmHead(await ops.layerNorm(last, params.lnF), params.head);
+}

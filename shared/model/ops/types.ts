@@ -1,0 +1,148 @@
+/**
+ * The `Ops` interface: everything the GPT-2 forward pass asks of a backend.
+ *
+ * Three backends implement it: float64 (the plaintext reference, `float.ts`), fixed-point
+ * emulation (exact ring arithmetic, Z_2^64 with 16 fractional bits) and secure two-party
+ * computation (each party runs the same forward over its shares). The forward never sees how a
+ * tensor is stored, so the same model code runs in all three and their results can be compared
+ * stage by stage.
+ *
+ * Rules that keep the secure backend efficient:
+ * - every method that computes is `async` (it may talk to the other party); only structural,
+ *   local operations (slicing, reshaping heads, residual add) are synchronous;
+ * - calls are whole-tensor, one per layer stage: attention works on all heads at once, as
+ *   [H, n, hd] tensors and [H, n, T] scores; nothing is called per element, head or token;
+ * - weights are opaque handles the backend builds once (`prepare`): the secure backend holds
+ *   masked weights and shares, not Float64Arrays;
+ * - attention is split into scores → softmax(mask) → mix over a per-layer `KVCache`, so that a
+ *   KV-cache policy can select or evict between the steps; masks are public descriptions;
+ * - token ids enter only through `embed` and leave only through `argmax` (the secure backend
+ *   involves the client in both, so the servers never see ids in the clear); logits are revealed
+ *   only through the explicit, optional `revealLogits`.
+ */
+import type { Shape } from '../../ring/index.js';
+import type { Gpt2Config } from '../config.js';
+import type { Gpt2Weights } from '../weights.js';
+
+/** The least a backend tensor handle exposes: its (public) shape. */
+export interface TensorLike {
+  readonly shape: Shape;
+}
+
+/**
+ * The types one backend works with. Each backend fixes them; the forward pass is generic over
+ * them, so passing a norm where a linear layer is expected fails to compile.
+ */
+export interface BackendTypes {
+  /** Activation tensor (a float array, a ring tensor, or this party's share). */
+  readonly tensor: TensorLike;
+  /** Token ids as the backend sees them (plain ids in plaintext; a client-assisted handle in MPC). */
+  readonly tokens: { readonly length: number };
+  /** A linear layer (weight and optional bias), prepared for products with activations. */
+  readonly linear: unknown;
+  /** A LayerNorm's gain and bias. */
+  readonly norm: unknown;
+  /** Token and position embedding tables. */
+  readonly embedding: unknown;
+  /** One layer's KV cache. */
+  readonly cache: KVCache<this['tensor']>;
+}
+
+/** Backends whose token ids are plain numbers: float64 and the fixed-point emulation. */
+export interface PlainTypes extends BackendTypes {
+  readonly tokens: readonly number[];
+}
+
+export interface BlockParams<B extends BackendTypes> {
+  readonly ln1: B['norm'];
+  /** Fused q, k, v projection d → 3d (GPT-2's c_attn). */
+  readonly attnQkv: B['linear'];
+  readonly attnProj: B['linear'];
+  readonly ln2: B['norm'];
+  readonly mlpFc: B['linear'];
+  readonly mlpProj: B['linear'];
+}
+
+/** A model's weights in a backend's own representation. */
+export interface ModelParams<B extends BackendTypes> {
+  readonly config: Gpt2Config;
+  readonly embedding: B['embedding'];
+  readonly blocks: readonly BlockParams<B>[];
+  readonly lnF: B['norm'];
+  /** Output projection d → V (the tied token embedding, transposed). */
+  readonly head: B['linear'];
+}
+
+/**
+ * One layer's key/value store. Keys and values are kept per head, in the order appended; the
+ * length is public (it is a function of the schedule, never of the data).
+ */
+export interface KVCache<T extends TensorLike> {
+  readonly heads: number;
+  readonly headDim: number;
+  /** Most tokens the cache can hold (storage is allocated up front). */
+  readonly capacity: number;
+  /** Tokens stored so far. */
+  readonly length: number;
+  /**
+   * Stores the keys and values of `n` new tokens, both [H, n, hd].
+   * @throws MpcError E_SHAPE on a shape mismatch, E_INPUT if the cache would exceed its capacity.
+   */
+  append(k: T, v: T): Promise<void>;
+  /** Empties the cache for reuse (keeps its storage). */
+  reset(): void;
+}
+
+/**
+ * Which cache entries each query may see, as a public description.
+ * `causal`: query i (of n) sees cache entries 0 ..= offset + i. With all n queries appended last,
+ * offset = length − n; for a single decoding step this means every entry.
+ * Policies that select per head will add further kinds here.
+ */
+export type AttnMask = { readonly kind: 'causal'; readonly offset: number };
+
+/** The operations a backend provides. Shapes in brackets; n tokens, H heads, T cached entries. */
+export interface Ops<B extends BackendTypes> {
+  /** Short name for logs and reports ('float64', 'fixed', 'secure'). */
+  readonly name: string;
+
+  /** Builds this backend's parameter handles from plain weights (once per model). */
+  prepare(weights: Gpt2Weights): Promise<ModelParams<B>>;
+  /** Allocates an empty KV cache for one layer. */
+  createCache(heads: number, headDim: number, capacity: number): B['cache'];
+
+  /** Token embedding plus position embedding: n ids and n positions → [n, d]. */
+  embed(tokens: B['tokens'], positions: readonly number[], table: B['embedding']): Promise<B['tensor']>;
+  /** LayerNorm over the last axis (biased variance, eps inside the square root, as PyTorch). */
+  layerNorm(x: B['tensor'], p: B['norm']): Promise<B['tensor']>;
+  /** [n, in] → [n, out]: x · W + b. */
+  linear(x: B['tensor'], p: B['linear']): Promise<B['tensor']>;
+  /** GeLU, tanh approximation (HF `gelu_new`), element-wise. */
+  gelu(x: B['tensor']): Promise<B['tensor']>;
+  /** Residual sum of two same-shaped tensors (local in every backend). */
+  add(a: B['tensor'], b: B['tensor']): B['tensor'];
+
+  /** Splits a fused [n, 3d] projection into q, k, v, each [H, n, hd]. */
+  splitHeads(qkv: B['tensor'], heads: number): { q: B['tensor']; k: B['tensor']; v: B['tensor'] };
+  /** [H, n, hd] → [n, H·hd], the inverse of the head split. */
+  mergeHeads(x: B['tensor']): B['tensor'];
+  /** Rows start..end (exclusive) of an [n, ...] tensor. */
+  rows(x: B['tensor'], start: number, end: number): B['tensor'];
+
+  /**
+   * q [H, n, hd] against every cached key → scores [H, n, T], scaled by 1/sqrt(hd). Entries the
+   * mask hides are 0 and need not be computed (half the work of a causal prefill).
+   */
+  attnScores(q: B['tensor'], cache: B['cache'], mask: AttnMask): Promise<B['tensor']>;
+  /** Softmax over the last axis of [H, n, T]; masked entries get probability exactly 0. */
+  softmax(scores: B['tensor'], mask: AttnMask): Promise<B['tensor']>;
+  /** Probabilities [H, n, T] times cached values → [H, n, hd]. */
+  attnMix(p: B['tensor'], cache: B['cache']): Promise<B['tensor']>;
+
+  /** [n, d] → logits [n, V] through the output projection. */
+  lmHead(x: B['tensor'], head: B['linear']): Promise<B['tensor']>;
+  /** Index of the largest logit of each row (first on ties); the secure backend reveals it to the client only. */
+  argmax(logits: B['tensor']): Promise<B['tokens']>;
+  /** Opt-in: the logits in the clear, row-major (the secure backend reveals them to the client for sampling). */
+  revealLogits?(logits: B['tensor']): Promise<Float64Array>;
+}

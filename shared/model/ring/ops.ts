@@ -1,0 +1,192 @@
+/**
+ * The ring backend of the model: one implementation of `Ops` over `Prims`, so the same code is
+ * the fixed-point emulation (ClearPrims), each party's share of the secure pipeline (SecurePrims)
+ * and the dealer's schedule (DealerPrims). Secure and emulated runs are therefore bit-identical
+ * by construction; `RingTokenIO` is the only part that differs (how token ids get in and out).
+ *
+ * Linear layers and the KV cache are fixed-mask matrices: a product opens only its input. Every
+ * linear layer ends in one exact truncation (bias added at scale 2f before it). LayerNorm gains,
+ * biases and the attention scale are folded into the weights (fold.ts). Non-linear functions come
+ * from a `RingNonlinear` implementation (protocol/nonlinear).
+ */
+import { invariant } from '../../util/errors.js';
+import { clear, type AnyTensor } from '../../ring/tensor.js';
+import type { FixedHandle, Prims } from '../../protocol/prims/types.js';
+import type { Gpt2Config } from '../config.js';
+import type { Gpt2Weights } from '../weights.js';
+import type { AttnMask, BackendTypes, KVCache, ModelParams, Ops } from '../ops/types.js';
+import { encodeRingModel, ringModelSpec } from './fold.js';
+
+export interface RingLinear<T, F> { readonly w: F; readonly b: T; readonly inDim: number; readonly outDim: number }
+export interface RingNorm { readonly eps: number }
+export interface RingEmbedding<F> { readonly wte: F; readonly wpe: F }
+
+/** Non-linear recipes over Prims the ring backend needs (protocol/nonlinear provides them). */
+export interface RingNonlinear {
+  /** Normalises the last axis (biased variance, eps inside the root); output scale f. */
+  layerNorm<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, eps: number): Promise<T>;
+  /** GeLU, tanh form, element-wise; output scale f. */
+  gelu<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T): Promise<T>;
+  /** Softmax over the last axis; row r sees its first `valid[r]` entries, the rest are exactly 0. */
+  softmax<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, valid: readonly number[]): Promise<T>;
+  /** Index of the largest element of each row (lowest index on ties), as integers (scale 0). */
+  argmax<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T): Promise<T>;
+}
+
+/** How token ids enter and leave: plain ids (emulation) or the client (secure, dealer). */
+export interface RingTokenIO<T extends AnyTensor, F extends FixedHandle, Tok extends { readonly length: number }> {
+  /** Token embeddings [n, d] at scale f (without positions). */
+  embedTokens(P: Prims<T, F>, wte: F, tokens: Tok): Promise<T>;
+  /**
+   * Turns secret argmax indices into the backend's token handle (secure: revealed to the client
+   * only). `logits` are passed along for backends that reveal them to the client on request.
+   */
+  emitTokens(P: Prims<T, F>, idx: T, logits: T): Promise<Tok>;
+}
+
+export interface RingTypes<T extends AnyTensor, F extends FixedHandle, Tok extends { readonly length: number }> extends BackendTypes {
+  readonly tensor: T;
+  readonly tokens: Tok;
+  readonly linear: RingLinear<T, F>;
+  readonly norm: RingNorm;
+  readonly embedding: RingEmbedding<F>;
+  readonly cache: RingKVCache<T, F>;
+}
+
+/** One layer's KV cache as two fixed-mask matrices of `heads` groups; allocated on first append. */
+export class RingKVCache<T extends AnyTensor, F extends FixedHandle> implements KVCache<T> {
+  k: F | undefined;
+  v: F | undefined;
+  constructor(private readonly P: Prims<T, F>, readonly id: string, readonly heads: number, readonly headDim: number, readonly capacity: number) {}
+
+  get length(): number { return this.k?.rowsUsed ?? 0; }
+
+  async append(k: T, v: T): Promise<void> {
+    invariant(k.shape.length === 3 && k.shape[0] === this.heads && k.shape[2] === this.headDim, 'E_SHAPE', `cache append of [${k.shape.join(', ')}]`);
+    invariant(this.length + k.shape[1]! <= this.capacity, 'E_INPUT', `KV cache '${this.id}' is full (${this.capacity} tokens)`);
+    this.k ??= await this.P.fixedAlloc(`${this.id}.k`, this.heads, this.capacity, this.headDim, k.fracBits);
+    this.v ??= await this.P.fixedAlloc(`${this.id}.v`, this.heads, this.capacity, this.headDim, v.fracBits);
+    await this.P.fixedAppend(this.k, k);
+    await this.P.fixedAppend(this.v, v);
+  }
+
+  reset(): void {
+    if (this.k) this.P.fixedFree(this.k);
+    if (this.v) this.P.fixedFree(this.v);
+    this.k = this.v = undefined;
+  }
+}
+
+/**
+ * Registers a ring model's weights as fixed-mask matrices (opening each masked matrix once) and
+ * returns the backend's parameters. `get(name)` yields each tensor of `ringModelSpec` in this
+ * holder's form (clear value, party share, or shape on the dealer).
+ */
+export async function loadRingModel<T extends AnyTensor, F extends FixedHandle, Tok extends { readonly length: number }>(
+  P: Prims<T, F>, config: Gpt2Config, get: (name: string) => T,
+): Promise<ModelParams<RingTypes<T, F, Tok>>> {
+  const spec = new Map(ringModelSpec(config));
+  const fixed = async (name: string): Promise<F> => {
+    const [rows, cols] = spec.get(name)!.shape as [number, number];
+    const w = await P.fixedAlloc(name, 1, rows, cols, spec.get(name)!.fracBits);
+    await P.fixedAppend(w, P.reshape(get(name), [1, rows, cols]));
+    return w;
+  };
+  const linear = async (base: string): Promise<RingLinear<T, F>> => {
+    const [outDim, inDim] = spec.get(`${base}.w`)!.shape as [number, number];
+    return { w: await fixed(`${base}.w`), b: get(`${base}.b`), inDim, outDim };
+  };
+  const embedding = { wte: await fixed('wte'), wpe: await fixed('wpe') };
+  const blocks = [];
+  for (let l = 0; l < config.nLayer; l++) {
+    const norm = { eps: config.lnEps };
+    blocks.push({
+      ln1: norm, attnQkv: await linear(`h.${l}.qkv`), attnProj: await linear(`h.${l}.proj`),
+      ln2: norm, mlpFc: await linear(`h.${l}.fc`), mlpProj: await linear(`h.${l}.mproj`),
+    });
+  }
+  return { config, embedding, blocks, lnF: { eps: config.lnEps }, head: await linear('head') };
+}
+
+export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { readonly length: number }> implements Ops<RingTypes<T, F, Tok>> {
+  readonly name: string;
+  private caches = 0;
+  readonly f: number;
+
+  constructor(readonly P: Prims<T, F>, readonly nl: RingNonlinear, readonly io: RingTokenIO<T, F, Tok>, fracBits: number) {
+    this.name = P.mode === 'clear' ? 'fixed' : P.mode;
+    this.f = fracBits;
+  }
+
+  /** The emulation's path from plain weights; parties load shares through `loadRingModel` instead. */
+  async prepare(weights: Gpt2Weights): Promise<ModelParams<RingTypes<T, F, Tok>>> {
+    invariant(this.P.mode === 'clear', 'E_INTERNAL', 'only the emulation prepares plain weights; parties load shares');
+    const enc = encodeRingModel(weights, this.f);
+    // in the emulation T is Clear: the tensors are the encoded values themselves
+    return loadRingModel(this.P, weights.config, (name) => {
+      const t = enc.get(name)!;
+      return clear(t.shape, t.data, t.fracBits) as AnyTensor as T;
+    });
+  }
+
+  createCache(heads: number, headDim: number, capacity: number): RingKVCache<T, F> {
+    return new RingKVCache(this.P, `kv${this.caches++}`, heads, headDim, capacity);
+  }
+
+  async embed(tokens: Tok, positions: readonly number[], table: RingEmbedding<F>): Promise<T> {
+    const P = this.P;
+    invariant(tokens.length === positions.length, 'E_SHAPE', 'one position per token');
+    const tok = await this.io.embedTokens(P, table.wte, tokens);
+    const pos = P.reshape(P.fixedRows(table.wpe, positions), [positions.length, table.wpe.cols]);
+    return P.add(tok, pos);
+  }
+
+  layerNorm(x: T, p: RingNorm): Promise<T> { return this.nl.layerNorm(this.P, x, p.eps); }
+  gelu(x: T): Promise<T> { return this.nl.gelu(this.P, x); }
+  add(a: T, b: T): T { return this.P.add(a, b); }
+
+  async linear(x: T, p: RingLinear<T, F>): Promise<T> {
+    const P = this.P, n = x.shape[0]!;
+    const y = await P.fixedMatmul(x, p.w, 'nt');                      // [n, out] at 2f
+    const bias = P.concatFirst(Array.from({ length: n }, () => P.reshape(p.b, [1, p.outDim])));
+    return P.trunc(P.add(y, bias), this.f);
+  }
+
+  splitHeads(qkv: T, heads: number): { q: T; k: T; v: T } {
+    const P = this.P, n = qkv.shape[0]!, d = qkv.shape[1]! / 3, hd = d / heads;
+    // [n, d] → [n, H·hd] → [H·hd, n] → [H, hd, n] → [H, n, hd]
+    const toHeads = (x: T): T => P.transposeLast(P.reshape(P.transposeLast(x), [heads, hd, n]));
+    return { q: toHeads(P.sliceLast(qkv, 0, d)), k: toHeads(P.sliceLast(qkv, d, 2 * d)), v: toHeads(P.sliceLast(qkv, 2 * d, 3 * d)) };
+  }
+
+  mergeHeads(x: T): T {
+    const P = this.P, [heads, n, hd] = x.shape as [number, number, number];
+    return P.transposeLast(P.reshape(P.transposeLast(x), [heads * hd, n]));
+  }
+
+  rows(x: T, start: number, end: number): T { return this.P.sliceFirst(x, start, end); }
+
+  async attnScores(q: T, cache: RingKVCache<T, F>, _mask: AttnMask): Promise<T> {
+    invariant(cache.k !== undefined, 'E_INTERNAL', 'attention over an empty cache');
+    // the 1/√hd scale is folded into the query projection
+    return this.P.trunc(await this.P.fixedMatmul(q, cache.k, 'nt', cache.length), this.f);
+  }
+
+  softmax(scores: T, mask: AttnMask): Promise<T> {
+    const [, n, t] = scores.shape as [number, number, number];
+    const valid = Array.from({ length: n }, (_, i) => Math.min(t, mask.offset + i + 1));
+    const heads = scores.shape[0]!;
+    return this.nl.softmax(this.P, scores, Array.from({ length: heads * n }, (_, r) => valid[r % n]!));
+  }
+
+  async attnMix(p: T, cache: RingKVCache<T, F>): Promise<T> {
+    invariant(cache.v !== undefined, 'E_INTERNAL', 'attention over an empty cache');
+    return this.P.trunc(await this.P.fixedMatmul(p, cache.v, 'nn', cache.length), this.f);
+  }
+
+  lmHead(x: T, head: RingLinear<T, F>): Promise<T> { return this.linear(x, head); }
+
+  async argmax(logits: T): Promise<Tok> {
+    return this.io.emitTokens(this.P, await this.nl.argmax(this.P, logits), logits);
+  }
+}

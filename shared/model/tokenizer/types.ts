@@ -1,0 +1,20 @@
+/**
+ * The tokenizer contract shared by the byte-level tokenizer (embedded default model) and the GPT-2 BPE
+ * tokenizer (real checkpoints). Task generators measure context lengths in tokens of whichever one the
+ * model uses, so everything they need is here.
+ */
+
+export interface Tokenizer {
+  /** Stable name, recorded in model config files (`"byte"`, `"gpt2"`). */
+  readonly name: string;
+  readonly vocabSize: number;
+  /** `<|endoftext|>`: put before every sequence (BOS) by callers, and used as end marker. */
+  readonly eot: number;
+  /** Text to ids. Never adds BOS/EOT. */
+  encode(text: string): number[];
+  /**
+   * Ids to text. Never throws on incomplete UTF-8 (replacement characters are fine).
+   * @throws MpcError E_INPUT on ids that are not integers in [0, vocabSize).
+   */
+  decode(ids: readonly number[]): string;
+}

@@ -1,0 +1,80 @@
+/**
+ * Client side of a session: secret-shares the inputs, sends one share to each party, collects
+ * both output shares and the parties' meter reports, and reconstructs. Only this process ever
+ * holds the plaintext inputs and outputs.
+ */
+import { WebSocket } from 'ws';
+import { MpcError, toMpcError } from '../util/errors.js';
+import { Prg, randomSeed } from '../ring/prg.js';
+import { clear, type Clear } from '../ring/tensor.js';
+import { Link, wsTransport, Meter, type MeterReport, type Part } from '../net/index.js';
+import { INPUT_FRAME, OUTPUT_FRAME, ResultMsg, type Job } from './wire.js';
+import { splitShares } from './inprocess.js';
+
+export interface ClientResult {
+  outputs: Clear[];
+  reports: [MeterReport, MeterReport];
+  /** Online time measured by each party (program only). */
+  partyMs: [number, number];
+  /** Wall time seen by the client, connection to result. */
+  wallMs: number;
+}
+
+export interface ClientOptions {
+  timeoutMs: number;
+  maxFrameBytes: number;
+}
+
+export function connect(url: string, remote: string, opts: ClientOptions, meter?: Meter): Promise<Link> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { maxPayload: opts.maxFrameBytes, perMessageDeflate: false, generateMask: (m: Buffer) => m.fill(0) } as WebSocket.ClientOptions);
+    const timer = setTimeout(() => { ws.terminate(); reject(new MpcError('E_TIMEOUT', `connecting to ${remote} at ${url}`)); }, opts.timeoutMs);
+    timer.unref();
+    ws.once('open', () => {
+      clearTimeout(timer);
+      resolve(new Link(wsTransport(ws), { name: 'client', remote, meter, maxFrameBytes: opts.maxFrameBytes, timeoutMs: opts.timeoutMs }));
+    });
+    ws.once('error', (e) => { clearTimeout(timer); reject(new MpcError('E_PEER_CLOSED', `cannot connect to ${remote} at ${url}: ${e.message}`)); });
+  });
+}
+
+/** Runs one job: `inputs` are ring-encoded values (the client's secrets). */
+export async function runJob(urls: readonly [string, string], session: string, job: Job, inputs: readonly BigUint64Array[], opts: ClientOptions): Promise<ClientResult> {
+  const t0 = performance.now();
+  const prg = new Prg(randomSeed());
+  const shares = inputs.map((x) => splitShares(x, prg));
+  const links = await Promise.all(urls.map((u, i) => connect(u, `party ${i}`, opts)));
+  try {
+    for (const l of links) l.onFailure((e) => { for (const o of links) o.abort(e); });
+    links.forEach((l, i) => {
+      l.sendControl({ t: 'run', session, job });
+      l.sendTensor({ type: INPUT_FRAME, seq: 0n, tag: 0, check: 0, parts: shares.map((s) => ({ kind: 'u64', data: s[i as 0 | 1] }) as Part) });
+    });
+    const results = await Promise.all(links.map(async (l) => {
+      const frame = await l.nextTensor('output shares');
+      if (frame.type !== OUTPUT_FRAME) throw new MpcError('E_PROTOCOL', `expected output shares, got frame type ${frame.type}`);
+      const res = await l.nextControl(ResultMsg, 'result');
+      if (frame.parts.length !== res.outputs.length) throw new MpcError('E_PROTOCOL', 'output count mismatch');
+      return { frame, res };
+    }));
+    const outputs = results[0]!.res.outputs.map((spec, k) => {
+      const a = results[0]!.frame.parts[k]!, b = results[1]!.frame.parts[k]!;
+      if (a.kind !== 'u64' || b.kind !== 'u64' || a.data.length !== b.data.length) throw new MpcError('E_PROTOCOL', `output ${k}: shares differ in length`);
+      const v = new BigUint64Array(a.data.length);
+      for (let i = 0; i < v.length; i++) v[i] = a.data[i]! + b.data[i]!;
+      return clear(spec.shape, v, spec.fracBits);
+    });
+    return {
+      outputs,
+      reports: [results[0]!.res.report as MeterReport, results[1]!.res.report as MeterReport],
+      partyMs: [results[0]!.res.ms, results[1]!.res.ms],
+      wallMs: performance.now() - t0,
+    };
+  } catch (e) {
+    const err = toMpcError(e);
+    for (const l of links) l.abort(err);
+    throw err;
+  } finally {
+    for (const l of links) l.close('client done');
+  }
+}

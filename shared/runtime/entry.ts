@@ -1,0 +1,78 @@
+/**
+ * What the three entry points (dealer/, party0/, party1/) share: flag schemas, logger set-up,
+ * the "listening" line on stdout (the launcher reads ports from it), and clean shutdown on
+ * SIGTERM/SIGINT. Logs go to stderr.
+ */
+import { z } from 'zod';
+import { createLogger, toMpcError } from '../util/index.js';
+import { parseFlags, splitArgv } from '../config/argv.js';
+import { DEFAULT_LIMITS, type Limits } from '../net/limits.js';
+import { DealerService } from './dealer-service.js';
+import { PartyService } from './party-service.js';
+
+const Common = {
+  host: z.string().default('127.0.0.1'),
+  timeoutMs: z.number().int().positive().default(DEFAULT_LIMITS.timeoutMs),
+  maxFrameMb: z.number().positive().max(4096).default(DEFAULT_LIMITS.maxFrameBytes / 2 ** 20),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+};
+
+function limitsOf(f: { timeoutMs: number; maxFrameMb: number }): Limits {
+  return { ...DEFAULT_LIMITS, timeoutMs: f.timeoutMs, maxFrameBytes: Math.floor(f.maxFrameMb * 2 ** 20) };
+}
+
+function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (): void => {
+    if (stopping) return;
+    stopping = true;
+    stop().finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 3000).unref();
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
+
+function fatal(role: string, e: unknown): never {
+  const err = toMpcError(e);
+  process.stderr.write(`${role}: ${err.message}\n`);
+  process.exit(2);
+}
+
+export async function dealerMain(argv: readonly string[]): Promise<void> {
+  try {
+    const f = parseFlags(z.object({ ...Common, port: z.number().int().min(0).max(65535).default(7100) }), splitArgv(argv).flags, 'dealer');
+    const log = createLogger({ role: 'dealer', level: f.logLevel });
+    const svc = new DealerService({ host: f.host, port: f.port, limits: limitsOf(f), log });
+    const port = await svc.listen();
+    process.stdout.write(JSON.stringify({ event: 'listening', role: 'dealer', port }) + '\n');
+    log.info({ port }, 'dealer listening');
+    onSignals(() => svc.close());
+  } catch (e) {
+    fatal('dealer', e);
+  }
+}
+
+export async function partyMain(role: 0 | 1, argv: readonly string[]): Promise<void> {
+  try {
+    const schema = z.object({
+      ...Common,
+      clientPort: z.number().int().min(0).max(65535).default(role === 0 ? 7000 : 7001),
+      dealer: z.string().url().default('ws://127.0.0.1:7100'),
+      ...(role === 0 ? { peer: z.string().url().default('ws://127.0.0.1:7011') } : { peerPort: z.number().int().min(0).max(65535).default(7011) }),
+    });
+    const f = parseFlags(schema, splitArgv(argv).flags, `party${role}`) as z.infer<typeof schema> & { peer?: string; peerPort?: number };
+    const log = createLogger({ role: `party${role}`, level: f.logLevel });
+    const svc = new PartyService({
+      role, host: f.host, clientPort: f.clientPort, dealerUrl: f.dealer,
+      ...(role === 0 ? { peerUrl: f.peer! } : { peerPort: f.peerPort! }),
+      limits: limitsOf(f), log,
+    });
+    const ports = await svc.listen();
+    process.stdout.write(JSON.stringify({ event: 'listening', role: `party${role}`, ...ports }) + '\n');
+    log.info(ports, 'party listening');
+    onSignals(() => svc.close());
+  } catch (e) {
+    fatal(`party${role}`, e);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The client side of a private generation. It alone knows the token ids: it turns each token into
+ * a one-hot row masked by the parties' input mask (x̂ = e_t − r, so neither server learns t),
+ * reconstructs each generated id from the two parties' shares, and may stop early.
+ */
+import { MpcError, toMpcError } from '../util/errors.js';
+import type { Link } from '../net/link.js';
+import type { MeterReport } from '../net/meter.js';
+import { connect, type ClientOptions } from './client.js';
+import { HIDDEN_FRAME, MASK_FRAME, MASKED_FRAME, REVEAL_FRAME, ResultMsg, STOP_TAG } from './wire.js';
+import type { GenerateParams } from './generation.js';
+
+export interface GenerationCallbacks {
+  /** Called with each generated token; return true to stop after it. */
+  onToken?: (token: number, step: number) => boolean | void;
+  /** Test hook: reconstructed residual stream of layer `index` (requires revealHidden). */
+  onHidden?: (index: number, values: BigUint64Array) => void;
+  /** Opt-in logits (requires revealLogits). */
+  onLogits?: (values: BigUint64Array) => void;
+}
+
+export interface GenerationResult {
+  tokens: number[];
+  reports: [MeterReport, MeterReport];
+  /** Client-side times in ms: time to first token, then gap before each following token. */
+  ttftMs: number;
+  tokenMs: number[];
+  wallMs: number;
+  stopped: boolean;
+}
+
+async function nextOf(l: Link, type: number, what: string, hidden: (i: number, v: BigUint64Array) => void): Promise<BigUint64Array[]> {
+  for (;;) {
+    const f = await l.nextTensor(what);
+    if (f.type === HIDDEN_FRAME) { hidden(Number(f.seq), f.parts[0]!.data as BigUint64Array); continue; }
+    if (f.type !== type) throw new MpcError('E_PROTOCOL', `expected ${what}, got frame type ${f.type}`);
+    return f.parts.map((p) => {
+      if (p.kind !== 'u64') throw new MpcError('E_PROTOCOL', `${what}: not a ring part`);
+      return p.data;
+    });
+  }
+}
+
+function add(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
+  if (a.length !== b.length) throw new MpcError('E_PROTOCOL', 'the parties sent shares of different lengths');
+  const out = new BigUint64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! + b[i]!;
+  return out;
+}
+
+export async function runGeneration(
+  urls: readonly [string, string], session: string, params: GenerateParams, prompt: readonly number[], vocab: number,
+  opts: ClientOptions, cb: GenerationCallbacks = {},
+): Promise<GenerationResult> {
+  if (prompt.length !== params.promptLen) throw new MpcError('E_INPUT', 'prompt length does not match the job');
+  for (const t of prompt) if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new MpcError('E_INPUT', `token id ${t} is outside the vocabulary of ${vocab}`);
+  const t0 = performance.now();
+  const links = await Promise.all(urls.map((u, i) => connect(u, `party ${i}`, opts)));
+  const hiddenParts = new Map<number, BigUint64Array[]>();
+  const hidden = (party: number) => (i: number, v: BigUint64Array): void => {
+    const got = hiddenParts.get(i) ?? [];
+    got[party] = v;
+    hiddenParts.set(i, got);
+    if (got[0] && got[1]) { cb.onHidden?.(i, add(got[0], got[1])); hiddenParts.delete(i); }
+  };
+  try {
+    for (const l of links) l.onFailure((e) => { for (const o of links) o.abort(e); });
+    for (const l of links) l.sendControl({ t: 'run', session, job: { kind: 'generate', params } });
+    const sendMasked = async (tokens: readonly number[]): Promise<void> => {
+      const [r0, r1] = await Promise.all(links.map((l, i) => nextOf(l, MASK_FRAME, 'input mask', hidden(i))));
+      const r = add(r0![0]!, r1![0]!);
+      if (r.length !== tokens.length * vocab) throw new MpcError('E_PROTOCOL', `mask of ${r.length} elements for ${tokens.length} tokens`);
+      const x = new BigUint64Array(r.length);
+      for (let i = 0; i < x.length; i++) x[i] = 0n - r[i]!;
+      tokens.forEach((t, k) => { x[k * vocab + t] = x[k * vocab + t]! + 1n; });
+      for (const l of links) l.sendTensor({ type: MASKED_FRAME, seq: 0n, tag: 0, check: 0, parts: [{ kind: 'u64', data: x }] });
+    };
+    await sendMasked(prompt);
+    const tokens: number[] = [], tokenMs: number[] = [];
+    let last = t0, ttftMs = 0, stopped = false;
+    for (let step = 0; step < params.maxNewTokens; step++) {
+      const [a, b] = await Promise.all(links.map((l, i) => nextOf(l, REVEAL_FRAME, 'next token', hidden(i))));
+      const tok = Number(BigInt.asIntN(64, add(a![0]!, b![0]!)[0]!));
+      if (params.revealLogits && a![1] && b![1]) cb.onLogits?.(add(a![1], b![1]));
+      const now = performance.now();
+      if (step === 0) ttftMs = now - t0; else tokenMs.push(now - last);
+      last = now;
+      tokens.push(tok);
+      const stop = cb.onToken?.(tok, step) === true;
+      if (step === params.maxNewTokens - 1) break;
+      if (stop) {
+        // consume the next mask request, then tell the parties to stop (this reveals the length)
+        await Promise.all(links.map((l, i) => nextOf(l, MASK_FRAME, 'input mask', hidden(i))));
+        for (const l of links) l.sendTensor({ type: MASKED_FRAME, seq: 0n, tag: STOP_TAG, check: 0, parts: [] });
+        stopped = true;
+        break;
+      }
+      await sendMasked([tok]);
+    }
+    const results = await Promise.all(links.map((l) => l.nextControl(ResultMsg, 'result')));
+    return { tokens, reports: [results[0]!.report as MeterReport, results[1]!.report as MeterReport], ttftMs, tokenMs, wallMs: performance.now() - t0, stopped };
+  } catch (e) {
+    const err = toMpcError(e);
+    for (const l of links) l.abort(err);
+    throw err;
+  } finally {
+    for (const l of links) l.close('client done');
+  }
+}

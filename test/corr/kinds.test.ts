@@ -1,0 +1,87 @@
+/** Each correlation kind: party 0's expansion plus party 1's corrected share satisfy its relation. */
+import { Prg } from '../../shared/ring/prg.js';
+import { Kernels, matmulNTRef } from '../../shared/ring/kernels.js';
+import { BLOCK4, BLOCK8, maskMonomials } from '../../shared/ring/bit-tables.js';
+import { DealerEnv, Material, assembleParty1, dealItem, expandShare, type CorrKind } from '../../shared/corr/index.js';
+import { CMP, CMP_L1, CMP_TOP, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, MUL, SQUARE, TRUNC, TRUNC_NODES, truncBlocks, KINDS } from '../../shared/corr/kinds/index.js';
+
+function deal<P>(kind: CorrKind<P>, p: P, env: DealerEnv, seed = 1): { ring: (n: string) => BigUint64Array; xor: (n: string) => Uint8Array } {
+  const fields = kind.fields(p);
+  const s0 = new Uint8Array(16).fill(seed), s1 = new Uint8Array(16).fill(seed + 100);
+  const corrections = dealItem(kind, p, fields, new Prg(s0), new Prg(s1), env);
+  const m0 = expandShare(new Prg(s0), fields, false);
+  const m1: Material = assembleParty1(new Prg(s1), fields, corrections);
+  return {
+    ring: (n) => m0.ring(n).map((v, i) => v + m1.ring(n)[i]!),
+    xor: (n) => m0.xor(n).map((v, i) => v ^ m1.xor(n)[i]!),
+  };
+}
+
+describe('correlation kinds satisfy their relations', () => {
+  const env = new DealerEnv(new Kernels());
+
+  test('names are unique', () => {
+    expect(new Set(KINDS.map((k) => k.name)).size).toBe(KINDS.length);
+  });
+
+  test('mul (element-wise and row-broadcast) and square', () => {
+    for (const p of [{ n: 50, m: 50 }, { n: 60, m: 6 }]) {
+      const v = deal(MUL, p, env);
+      const a = v.ring('a'), b = v.ring('b'), c = v.ring('c');
+      for (let i = 0; i < p.n; i++) expect(c[i]).toBe(BigInt.asUintN(64, a[i]! * b[Math.floor(i / (p.n / p.m))]!));
+    }
+    const s = deal(SQUARE, { n: 40 }, env);
+    s.ring('a').forEach((a, i) => expect(s.ring('c')[i]).toBe(BigInt.asUintN(64, a * a)));
+  });
+
+  test('fixed masks: the product correction is B·r for the registered B', () => {
+    deal(FIXED_ALLOC, { id: 'k', groups: 2, rowsCap: 5, cols: 3 }, env);
+    const app = deal(FIXED_APPEND, { id: 'k', groups: 2, rows: 4, cols: 3 }, env);
+    const B = app.ring('b');
+    const prod = deal(FIXED_PRODUCT, { id: 'k', layout: 'nt', groups: 2, K: 1, rows: 4, cols: 3 }, env, 7);
+    const r = prod.ring('r'), c = prod.ring('c');
+    for (let g = 0; g < 2; g++) {
+      const ref = new BigUint64Array(4);
+      matmulNTRef(ref, r.subarray(g * 3, g * 3 + 3), B.subarray(g * 12, g * 12 + 12), 1, 4, 3);
+      expect(c.subarray(g * 4, g * 4 + 4)).toEqual(ref);
+    }
+    expect(() => deal(FIXED_PRODUCT, { id: 'k', layout: 'nt', groups: 2, K: 1, rows: 5, cols: 3 }, env)).toThrow(/E_CORR_MISMATCH/);
+    expect(() => deal(FIXED_PRODUCT, { id: 'nope', layout: 'nt', groups: 1, K: 1, rows: 1, cols: 3 }, env)).toThrow(/E_CORR_MISMATCH/);
+  });
+
+  test('trunc: high part, msb, block monomials, mask monomials', () => {
+    for (const s of [5, 16, 24]) {
+      const n = 30, v = deal(TRUNC, { n, s }, env);
+      const r = v.ring('r'), nb = truncBlocks(s), node = TRUNC_NODES[nb - 1]!;
+      const mon = new Uint32Array(v.xor('mon').buffer), m = v.xor('m'), mm = v.ring('mm');
+      for (let i = 0; i < n; i++) {
+        expect(v.ring('rhi')[i]).toBe(r[i]! >> BigInt(s));
+        expect(v.ring('rmsb')[i]).toBe(r[i]! >> 63n);
+        const low = Number(r[i]! & ((1n << BigInt(s)) - 1n));
+        for (let j = 0; j < nb; j++) {
+          const rho = (low >>> (8 * j)) & 0xff;
+          expect(Array.from(mon.subarray((i * nb + j) * 8, (i * nb + j) * 8 + 8))).toEqual(Array.from(BLOCK8.subsetInd.subarray(rho * 8, rho * 8 + 8)));
+        }
+        node.subsets.forEach((S, k) => expect(mm[i * node.subsets.length + k]).toBe((S & ~m[i]!) === 0 ? 1n : 0n));
+      }
+    }
+  });
+
+  test('cmp: bit 63, block monomials, node monomials, select products', () => {
+    const n = 20, v = deal(CMP, { n, pay: ['x', 'y'] }, env);
+    const r = v.ring('r'), mon = new Uint16Array(v.xor('mon').buffer), s = v.xor('s'), sA = v.ring('sA');
+    const mm1 = new Uint32Array(v.xor('mm1').buffer), mm2 = new Uint32Array(v.xor('mm2').buffer);
+    for (let i = 0; i < n; i++) {
+      expect(v.xor('r63')[i]).toBe(Number(r[i]! >> 63n));
+      for (let j = 0; j < 16; j++) {
+        const rho = Number((r[i]! >> BigInt(4 * j)) & (j === 15 ? 7n : 15n));
+        expect(mon[i * 16 + j]).toBe(BLOCK4.subsetInd[rho]);
+      }
+      for (let t = 0; t < 4; t++) expect(mm1[i * 4 + t]).toBe(maskMonomials(CMP_L1, v.xor('m1')[i * 4 + t]!) >>> 0);
+      expect(mm2[i]).toBe(maskMonomials(CMP_TOP, v.xor('m2')[i]!) >>> 0);
+      expect(sA[i]).toBe(BigInt(s[i]! & 1));
+      expect(v.ring('sr0')[i]).toBe(BigInt.asUintN(64, sA[i]! * r[i]!));
+      expect(v.ring('sr1')[i]).toBe(BigInt.asUintN(64, sA[i]! * v.ring('ry1')[i]!));
+    }
+  });
+});

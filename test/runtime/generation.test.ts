@@ -1,0 +1,109 @@
+/**
+ * Generation runtime plumbing over real WebSockets (dealer and both parties as services in this
+ * process): model-load session, client-assisted embedding, argmax revealed to the client only,
+ * early stop, bad requests. Secure tokens and every layer's hidden states must equal the
+ * fixed-point emulation's bit for bit. Uses test/util/simple-nonlinear.ts as the recipes.
+ */
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DealerService } from '../../shared/runtime/dealer-service.js';
+import { PartyService } from '../../shared/runtime/party-service.js';
+import { runGeneration } from '../../shared/runtime/gen-client.js';
+import { DEFAULT_LIMITS } from '../../shared/net/limits.js';
+import { silentLogger, MpcError } from '../../shared/util/index.js';
+import { loadGpt2 } from '../../shared/model/weights.js';
+import { encodeRingModel } from '../../shared/model/ring/fold.js';
+import { readPartyShares, writeShares, sha256File } from '../../shared/model/ring/share-file.js';
+import { RingOps } from '../../shared/model/ring/ops.js';
+import { CLEAR_TOKEN_IO } from '../../shared/model/ring/io-clear.js';
+import { ClearPrims } from '../../shared/protocol/prims/clear.js';
+import { Kernels } from '../../shared/ring/kernels.js';
+import { createState, forward } from '../../shared/model/forward.js';
+import { FRAC_BITS } from '../../shared/ring/fixed.js';
+import { SIMPLE_NL } from '../util/simple-nonlinear.js';
+import { TINY, hfConfig, randomTensors, toFile } from '../model/tiny-model.js';
+import { seeded } from '../util/rng.js';
+
+const LIMITS = { ...DEFAULT_LIMITS, timeoutMs: 8000 };
+const OPTS = { timeoutMs: 8000, maxFrameBytes: 1 << 26 };
+
+async function emulate(dir: string, prompt: number[], steps: number) {
+  const weights = loadGpt2(dir);
+  const ops = new RingOps(new ClearPrims(new Kernels()), SIMPLE_NL, CLEAR_TOKEN_IO, FRAC_BITS);
+  const params = await ops.prepare(weights);
+  const state = createState(ops, weights.config, prompt.length + steps);
+  const hidden = new Map<string, BigUint64Array>();
+  let call = 0;
+  const onHidden = (i: number, h: { data: BigUint64Array }) => { hidden.set(`${call}:${i}`, h.data); };
+  let logits = await forward(ops, params, state, prompt, { onHidden });
+  const tokens: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const [t] = await ops.argmax(logits!);
+    tokens.push(t!);
+    if (s === steps - 1) break;
+    call++;
+    logits = await forward(ops, params, state, [t!], { onHidden });
+  }
+  return { tokens, hidden };
+}
+
+describe('private generation runtime (socket suite, services in process)', () => {
+  const rng = seeded();
+  const root = mkdtempSync(join(tmpdir(), 'mpc-gen-'));
+  const modelDir = join(root, 'model'), sharesDir = join(root, 'shares');
+  mkdirSync(modelDir);
+  writeFileSync(join(modelDir, 'config.json'), JSON.stringify(hfConfig(TINY)));
+  writeFileSync(join(modelDir, 'model.safetensors'), toFile(randomTensors(TINY, rng)));
+  const cfg = writeShares(sharesDir, hfConfig(TINY), sha256File(join(modelDir, 'model.safetensors')), encodeRingModel(loadGpt2(modelDir)));
+  let dealer: DealerService, p0: PartyService, p1: PartyService, urls: [string, string];
+
+  beforeAll(async () => {
+    dealer = new DealerService({ host: '127.0.0.1', port: 0, limits: LIMITS, log: silentLogger, nl: SIMPLE_NL });
+    const dport = await dealer.listen();
+    const shares = (i: 0 | 1) => readPartyShares(join(sharesDir, 'config.json'), join(sharesDir, `party${i}.safetensors`), i);
+    p1 = new PartyService({ role: 1, host: '127.0.0.1', clientPort: 0, peerPort: 0, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(1), nl: SIMPLE_NL } });
+    const a = await p1.listen();
+    p0 = new PartyService({ role: 0, host: '127.0.0.1', clientPort: 0, peerUrl: `ws://127.0.0.1:${a.peerPort}`, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(0), nl: SIMPLE_NL } });
+    const b = await p0.listen();
+    urls = [`ws://127.0.0.1:${b.clientPort}`, `ws://127.0.0.1:${a.clientPort}`];
+  });
+  afterAll(async () => { await Promise.all([p0.close(), p1.close(), dealer.close()]); });
+
+  test(`secure tokens and hidden states equal the emulation's (seed ${rng.seed})`, async () => {
+    const prompt = [3, 1, 4, 1, 5, 9, 2];
+    const steps = 6;
+    const hidden = new Map<string, BigUint64Array>();
+    let call = 0, lastLayer = -1;
+    const res = await runGeneration(urls, 'gen-1', { shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: steps, revealLogits: false, revealHidden: true },
+      prompt, TINY.vocab, OPTS, {
+        onHidden: (i, v) => { if (i <= lastLayer) call++; lastLayer = i; hidden.set(`${call}:${i}`, v); },
+      });
+    const ref = await emulate(modelDir, prompt, steps);
+    expect(res.tokens).toEqual(ref.tokens);
+    expect(hidden.size).toBe(ref.hidden.size);
+    for (const [k, v] of ref.hidden) expect({ k, v: hidden.get(k) }).toEqual({ k, v });
+    expect(res.reports[0].phases['prefill']).toBeDefined();
+    expect(res.reports[0].phases[`decode.${steps - 2}`]).toBeDefined();
+  });
+
+  test('the client can stop early; the servers serve the next session', async () => {
+    const prompt = [1, 2, 3];
+    const res = await runGeneration(urls, 'gen-2', { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 8, revealLogits: false, revealHidden: false },
+      prompt, TINY.vocab, OPTS, { onToken: (_t, step) => step === 1 });
+    expect(res.tokens.length).toBe(2);
+    expect(res.stopped).toBe(true);
+    const again = await runGeneration(urls, 'gen-3', { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 3, revealLogits: false, revealHidden: false }, prompt, TINY.vocab, OPTS);
+    expect(again.tokens.slice(0, 2)).toEqual(res.tokens);
+  });
+
+  test('bad requests get coded errors: unknown token id, too long a prompt, shares of another model', async () => {
+    const code = async (p: Promise<unknown>) => { try { await p; return 'ok'; } catch (e) { return e instanceof MpcError ? e.code : String(e); } };
+    const base = { shareId: cfg.shareId, revealLogits: false, revealHidden: false };
+    expect(await code(runGeneration(urls, 'bad-1', { ...base, promptLen: 2, maxNewTokens: 2 }, [1, 99], TINY.vocab, OPTS))).toBe('E_INPUT');
+    expect(await code(runGeneration(urls, 'bad-2', { ...base, promptLen: 20, maxNewTokens: 10 }, Array(20).fill(1), TINY.vocab, OPTS))).toBe('E_INPUT');
+    expect(await code(runGeneration(urls, 'bad-3', { ...base, shareId: 'f'.repeat(32), promptLen: 2, maxNewTokens: 2 }, [1, 2], TINY.vocab, OPTS))).toBe('E_MODEL');
+    const ok = await runGeneration(urls, 'ok-4', { ...base, promptLen: 2, maxNewTokens: 2 }, [1, 2], TINY.vocab, OPTS);
+    expect(ok.tokens.length).toBe(2);
+  });
+});

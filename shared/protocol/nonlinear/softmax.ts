@@ -5,7 +5,7 @@
  * Protocol (x [rows, n] at f = 16; valid entries packed into one flat tensor with `pick`):
  *  1. m = row max by the tournament of max.ts (4·⌈log2 n⌉ rounds).
  *  2. d = x − m ≤ 0 exactly; e = exp(d) by exp.ts (x ≤ 0 variant, output at 24 fractional bits).
- *  3. S = Σ e per row (local), inv = 1/S by reciprocal.ts on [1, 2^⌈log2 n⌉+1) (per row).
+ *  3. S = Σ e per row (local), inv = 1/S by reciprocal.ts on [1/2, 2^(⌈log2 n⌉+1)) (per row).
  *  4. p = e·inv: one segmented product (each row's inv opened once) and one exact truncation by
  *     32 → 16 fractional bits. Masked entries are scattered back as zeros.
  * Kinds: cmpk, lut, mul, trunc, mul.seg. Rounds: 4⌈log2 n⌉ + 10 + 13 + 3.
@@ -40,9 +40,9 @@ export async function softmax<T extends AnyTensor, F extends FixedHandle>(P: Pri
   const m = await maxPacked(P, flat, L, { width });
   const d = P.sub(flat, P.pick(m, [total], L.rowOf));
   const e = await expNeg(P, d, { width, nonPositive: true, outFrac: E_FRAC });
-  // 3. 1/Σ per row (Σ ∈ [1 − 1e-4, n]: the max contributes e^0)
+  // 3. 1/Σ per row (Σ ∈ [1 − 1e-4, n]: the max contributes e^0 ≈ 1, so the range starts below 1)
   const hi = Math.max(1, Math.ceil(Math.log2(L.maxLen + 1)) + 1);
-  const inv = await reciprocal(P, rowSums(P, e, L), { lo: 0, hi, outFrac: E_FRAC });
+  const inv = await reciprocal(P, rowSums(P, e, L), { lo: -1, hi, outFrac: E_FRAC });
   // 4. normalise; masked entries come back as zeros
   const p = await P.trunc(await P.mulSeg(e, inv, L.lens), 2 * E_FRAC - x.fracBits);
   return dense ? P.reshape(p, x.shape) : P.pick(p, x.shape, scatterIndex(L));

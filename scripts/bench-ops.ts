@@ -88,7 +88,9 @@ async function main(): Promise<void> {
   const only = arg('ops')?.split(',');
   console.log('# bench:ops — dealer, party 0 and party 1 in one process (in-process timings: both parties and the dealer share one core)');
   console.log('# online = bytes party 0 sends (metered frames; payload = declared bytes opened), per unit; dealer = correction bytes to party 1 per unit');
-  console.log(['op', 'n', 'shape', 'per', 'online B', 'payload B', 'rounds', 'dealer B', 'ms'].join('\t'));
+  const W = [12, 6, 11, 6, 10, 10, 7, 10, 7];
+  const line = (cells: Array<string | number>) => console.log(cells.map((c, i) => (i < 4 ? String(c).padEnd(W[i]!) : String(c).padStart(W[i]!))).join(' '));
+  line(['op', 'n', 'shape', 'per', 'online B', 'payload B', 'rounds', 'dealer B', 'ms']);
   for (const n of sizes) {
     for (const c of cases(n)) {
       if (only && !only.some((o) => c.name.startsWith(o))) continue;
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
         sent -= t.sentBytes; rounds -= t.rounds; payload -= t.sentBytes - 40; // one u64 part: 40 B of framing
       }
       const u = c.units, f = (v: number) => (v / u).toFixed(v / u < 100 ? 2 : 0);
-      console.log([c.name + (ok ? '' : ' (MISMATCH)'), n, c.shape.join('x'), c.per, f(sent), f(payload), rounds, f(r.dealerBytes), r.ms.toFixed(0)].join('\t'));
+      line([c.name + (ok ? '' : ' (MISMATCH)'), n, c.shape.join('x'), c.per, f(sent), f(payload), rounds, f(r.dealerBytes), r.ms.toFixed(0)]);
     }
   }
 }

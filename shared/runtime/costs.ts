@@ -21,6 +21,18 @@ export interface CostSummary {
   decode: PhaseCost[];
   /** Online bytes p0→p1 and rounds per operation label, largest first. */
   breakdown: Array<{ label: string; p0_to_p1: number; rounds: number }>;
+  /** The same summed over layers by model operation (embed, ln1, qkv, attn, attn.softmax, …). */
+  byOperation: Array<{ op: string; p0_to_p1: number; rounds: number }>;
+  /** Party↔party bytes of the embedding lookups (client-assisted: expected 0). */
+  embeddingPeerBytes: number;
+}
+
+/** 'l3.attn.softmax.cmpk.open' → 'attn.softmax'; 'embed.fixed.client' → 'embed'. */
+export function operationOf(label: string): string {
+  const parts = label.split('.');
+  if (/^l\d+$/.test(parts[0] ?? '')) parts.shift();
+  const head = parts[0] ?? label;
+  return head === 'attn' && parts[1] === 'softmax' ? 'attn.softmax' : head;
 }
 
 function phase(r0: MeterReport, r1: MeterReport, name: string): PhaseCost {
@@ -47,6 +59,13 @@ export function costSummary(res: GenerationResult): CostSummary {
     prefill: phase(r0, r1, 'prefill'),
     decode: steps.map((s) => phase(r0, r1, s)),
     breakdown: Object.entries(r0.labels).map(([label, t]) => ({ label, p0_to_p1: t.sentBytes, rounds: t.rounds })).sort((a, b) => b.p0_to_p1 - a.p0_to_p1),
+    embeddingPeerBytes: Object.entries(r0.labels).filter(([l]) => l.startsWith('embed')).reduce((t, [, v]) => t + v.sentBytes, 0)
+      + Object.entries(r1.labels).filter(([l]) => l.startsWith('embed')).reduce((t, [, v]) => t + v.sentBytes, 0),
+    byOperation: [...Object.entries(r0.labels).reduce((m, [label, t]) => {
+      const op = operationOf(label), e = m.get(op) ?? { op, p0_to_p1: 0, rounds: 0 };
+      e.p0_to_p1 += t.sentBytes; e.rounds += t.rounds;
+      return m.set(op, e);
+    }, new Map<string, { op: string; p0_to_p1: number; rounds: number }>()).values()].sort((a, b) => b.p0_to_p1 - a.p0_to_p1),
   };
 }
 
@@ -59,6 +78,7 @@ export function printCosts(c: CostSummary, out: (s: string) => void): void {
   const row = (name: string, p: PhaseCost) => out(`  ${name.padEnd(10)} ${kb(p.p0_to_p1).padStart(11)} ${kb(p.p1_to_p0).padStart(11)} ${kb(p.dealer_to_p1).padStart(11)} ${String(p.rounds).padStart(7)} ${String(p.ms).padStart(7)}\n`);
   row('prefill', c.prefill);
   c.decode.forEach((p, i) => row(`decode.${i}`, p));
-  out('  largest operations (online bytes p0→p1, whole session):\n');
-  for (const b of c.breakdown.slice(0, 8)) out(`    ${b.label.padEnd(40)} ${kb(b.p0_to_p1).padStart(11)} ${String(b.rounds).padStart(6)} rounds\n`);
+  out(`  embedding lookups: ${c.embeddingPeerBytes} B between the parties (client-assisted)\n`);
+  out('  by model operation (online bytes p0→p1 and rounds, whole session, all layers):\n');
+  for (const b of c.byOperation) out(`    ${b.op.padEnd(14)} ${kb(b.p0_to_p1).padStart(11)} ${String(b.rounds).padStart(6)} rounds\n`);
 }

@@ -37,7 +37,9 @@ export interface Cluster {
 }
 
 export function spawnNode(name: string, script: string, args: string[], opts: ClusterOptions): Promise<Proc> {
-  const child = spawn(process.execPath, [projectPath('dist', script), ...args], {
+  // MPC_CPU_PROF=<dir> profiles every process (V8 .cpuprofile files, written at exit)
+  const prof = process.env['MPC_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['MPC_CPU_PROF']}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...prof, projectPath('dist', script), ...args], {
     env: { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES, MPC_LOG_LEVEL: opts.logLevel ?? process.env['MPC_LOG_LEVEL'] ?? 'warn' },
     stdio: ['ignore', 'pipe', opts.stderr === 'inherit' ? 'inherit' : 'pipe'],
   });

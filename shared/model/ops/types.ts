@@ -145,4 +145,6 @@ export interface Ops<B extends BackendTypes> {
   argmax(logits: B['tensor']): Promise<B['tokens']>;
   /** Opt-in: the logits in the clear, row-major (the secure backend reveals them to the client for sampling). */
   revealLogits?(logits: B['tensor']): Promise<Float64Array>;
+  /** Optional metering scope: the forward labels each layer and stage ('l3.attn'); backends that meter nest their labels under it. */
+  scope?<R>(label: string, fn: () => Promise<R>): Promise<R>;
 }

@@ -166,6 +166,8 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
 
   rows(x: T, start: number, end: number): T { return this.P.sliceFirst(x, start, end); }
 
+  scope<R>(label: string, fn: () => Promise<R>): Promise<R> { return this.P.scope(label, fn); }
+
   async attnScores(q: T, cache: RingKVCache<T, F>, _mask: AttnMask): Promise<T> {
     invariant(cache.k !== undefined, 'E_INTERNAL', 'attention over an empty cache');
     // the 1/√hd scale is folded into the query projection
@@ -173,6 +175,10 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
   }
 
   softmax(scores: T, mask: AttnMask): Promise<T> {
+    return this.P.scope('softmax', () => this.softmaxIn(scores, mask));
+  }
+
+  private softmaxIn(scores: T, mask: AttnMask): Promise<T> {
     const [, n, t] = scores.shape as [number, number, number];
     const valid = Array.from({ length: n }, (_, i) => Math.min(t, mask.offset + i + 1));
     const heads = scores.shape[0]!;
@@ -187,6 +193,7 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
   lmHead(x: T, head: RingLinear<T, F>): Promise<T> { return this.linear(x, head); }
 
   async argmax(logits: T): Promise<Tok> {
-    return this.io.emitTokens(this.P, await this.nl.argmax(this.P, logits), logits);
+    const idx = await this.P.scope('argmax', () => this.nl.argmax(this.P, logits));
+    return this.io.emitTokens(this.P, idx, logits);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run client -- --parties ws://host0:7000,ws://host1:7001 --share-config <config.json>
- *    --model <dir> (--prompt "…" | --prompt-file f) [--max-new-tokens n] [--json] [--reveal-logits]`
+ *    --model <dir> (--prompt "…" | --prompt-file f) [--max-new-tokens n] [--json] [--reveal-logits]
+ *    [--tls-ca ca.pem --tls-cert cert.pem --tls-key key.pem]`   (wss:// party URLs)
  *
  * The client of running party servers (e.g. on other machines): checks that its model file is the
  * one that was shared (sha256 in the public share config), tokenizes the prompt, streams the
@@ -13,6 +14,7 @@ import { z } from 'zod';
 import { parseFlags, splitArgv } from '../shared/config/argv.js';
 import { MpcError, toMpcError } from '../shared/util/index.js';
 import { DEFAULT_LIMITS } from '../shared/net/limits.js';
+import { loadTls } from '../shared/net/tls.js';
 import { readGpt2Config } from '../shared/model/config.js';
 import { tokenizerFor } from '../shared/model/tokenizer/index.js';
 import { ShareConfig, sha256File } from '../shared/model/ring/share-file.js';
@@ -29,6 +31,9 @@ const Flags = z.object({
   json: z.boolean().default(false),
   revealLogits: z.boolean().default(false),
   timeoutMs: z.number().int().positive().default(120_000),
+  tlsCa: z.string().optional(),
+  tlsCert: z.string().optional(),
+  tlsKey: z.string().optional(),
 });
 
 async function main(): Promise<number> {
@@ -49,7 +54,7 @@ async function main(): Promise<number> {
   const urls = f.parties.split(',') as [string, string];
   const res = await runGeneration(urls, `gen-${Date.now()}`, {
     shareId: sc.shareId, promptLen: prompt.length, maxNewTokens: f.maxNewTokens, revealLogits: f.revealLogits, revealHidden: false,
-  }, prompt, config.vocabSize, { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes }, {
+  }, prompt, config.vocabSize, { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes, tls: loadTls({ ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey }) }, {
     onToken: (t) => { if (!f.json) process.stdout.write(tok.decode([t])); return t === tok.eot; },
   });
   const costs = costSummary(res);

@@ -9,6 +9,7 @@ import { readPartyShares } from '../model/ring/share-file.js';
 import { STANDARD_NL } from '../model/ring/recipes.js';
 import { parseFlags, splitArgv } from '../config/argv.js';
 import { DEFAULT_LIMITS, type Limits } from '../net/limits.js';
+import { loadTls, type TlsConfig } from '../net/tls.js';
 import { DealerService } from './dealer-service.js';
 import { PartyService } from './party-service.js';
 
@@ -17,7 +18,16 @@ const Common = {
   timeoutMs: z.number().int().positive().default(DEFAULT_LIMITS.timeoutMs),
   maxFrameMb: z.number().positive().max(4096).default(DEFAULT_LIMITS.maxFrameBytes / 2 ** 20),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  /** TLS with certificates for every link (all three or none). */
+  tlsCa: z.string().optional(),
+  tlsCert: z.string().optional(),
+  tlsKey: z.string().optional(),
 };
+
+function tlsOf(f: { tlsCa?: string | undefined; tlsCert?: string | undefined; tlsKey?: string | undefined }): { tls?: TlsConfig } {
+  const tls = loadTls({ ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey });
+  return tls ? { tls } : {};
+}
 
 function limitsOf(f: { timeoutMs: number; maxFrameMb: number }): Limits {
   return { ...DEFAULT_LIMITS, timeoutMs: f.timeoutMs, maxFrameBytes: Math.floor(f.maxFrameMb * 2 ** 20) };
@@ -45,7 +55,7 @@ export async function dealerMain(argv: readonly string[]): Promise<void> {
   try {
     const f = parseFlags(z.object({ ...Common, port: z.number().int().min(0).max(65535).default(7100) }), splitArgv(argv).flags, 'dealer');
     const log = createLogger({ role: 'dealer', level: f.logLevel });
-    const svc = new DealerService({ host: f.host, port: f.port, limits: limitsOf(f), log, nl: STANDARD_NL });
+    const svc = new DealerService({ host: f.host, port: f.port, limits: limitsOf(f), log, nl: STANDARD_NL, ...tlsOf(f) });
     const port = await svc.listen();
     process.stdout.write(JSON.stringify({ event: 'listening', role: 'dealer', port }) + '\n');
     log.info({ port }, 'dealer listening');
@@ -60,11 +70,11 @@ export async function partyMain(role: 0 | 1, argv: readonly string[]): Promise<v
     const schema = z.object({
       ...Common,
       clientPort: z.number().int().min(0).max(65535).default(role === 0 ? 7000 : 7001),
-      dealer: z.string().url().default('ws://127.0.0.1:7100'),
+      dealer: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').default('ws://127.0.0.1:7100'),
       /** This party's share file and the public share config (serve a model for generation). */
       shares: z.string().optional(),
       shareConfig: z.string().optional(),
-      ...(role === 0 ? { peer: z.string().url().default('ws://127.0.0.1:7011') } : { peerPort: z.number().int().min(0).max(65535).default(7011) }),
+      ...(role === 0 ? { peer: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').default('ws://127.0.0.1:7011') } : { peerPort: z.number().int().min(0).max(65535).default(7011) }),
     });
     const f = parseFlags(schema, splitArgv(argv).flags, `party${role}`) as z.infer<typeof schema> & { peer?: string; peerPort?: number };
     const log = createLogger({ role: `party${role}`, level: f.logLevel });
@@ -73,7 +83,7 @@ export async function partyMain(role: 0 | 1, argv: readonly string[]): Promise<v
     const svc = new PartyService({
       role, host: f.host, clientPort: f.clientPort, dealerUrl: f.dealer,
       ...(role === 0 ? { peerUrl: f.peer! } : { peerPort: f.peerPort! }),
-      limits: limitsOf(f), log, ...(model ? { model } : {}),
+      limits: limitsOf(f), log, ...(model ? { model } : {}), ...tlsOf(f),
     });
     const ports = await svc.listen();
     process.stdout.write(JSON.stringify({ event: 'listening', role: `party${role}`, ...ports }) + '\n');

@@ -8,7 +8,8 @@
  * clip x into [0, 2^k) first so that d and c mean what they want.
  *
  * Kinds: lut. Rounds: 1 when every field has s = 0 (one-hot of a secret index), 2 when s ≤ 4,
- * else 3. Online bytes per element per party: k/8 + Σ_fields (2⌈s/4⌉ − 1)/8 [if s > 4] + 1/8 [if s > 0].
+ * else 3; +1 when a field's value multiplies another field's output (`times`: that output is
+ * opened masked, 8 B per element, and the dealer adds f_α·ry). Online bytes per element per party: k/8 + Σ_fields (2⌈s/4⌉ − 1)/8 [if s > 4] + 1/8 [if s > 0].
  * Dealer bytes to party 1 per element: 8·2^w per one-hot, ×2 when s > 0, ×2 again with a slope
  * (+ 2⌈s/4⌉ + 4 for the borrow); see corr/kinds/lut.ts.
  *
@@ -49,6 +50,18 @@ export interface LutField {
   w: number;
   /** Absent: the field returns the one-hot of the digit. */
   table?: LutTable;
+  /**
+   * Index of another (plain) field: this field returns a[d] · (that field's output), at the sum of
+   * both scales. Costs one more round that opens the other output masked (8 B per element).
+   */
+  times?: number;
+}
+
+/** Output scale of field q (0 for a one-hot). */
+export function lutOutFrac(fields: readonly LutField[], q: number): number {
+  const f = fields[q]!;
+  if (!f.table) return 0;
+  return f.times === undefined ? f.table.fracBits : f.table.fracBits + fields[f.times]!.table!.fracBits;
 }
 
 export function lutParams(n: number, k: number, fields: readonly LutField[]): LutParams {
@@ -56,7 +69,11 @@ export function lutParams(n: number, k: number, fields: readonly LutField[]): Lu
     const W = 1 << f.w;
     invariant(!f.table || (f.table.a.length === W && (!f.table.b || f.table.b.length === W)), 'E_SHAPE', `lut table must have 2^${f.w} entries`);
   }
-  return { n, k, f: fields.map((f) => ({ s: f.s, w: f.w, lin: f.table?.b !== undefined })) };
+  for (const f of fields) {
+    invariant(f.times === undefined || (f.table && !f.table.b && fields[f.times]?.table && fields[f.times]!.times === undefined), 'E_INTERNAL',
+      'a lut product field needs a plain table and must multiply another plain table field');
+  }
+  return { n, k, f: fields.map((f) => ({ s: f.s, w: f.w, lin: f.table?.b !== undefined, ...(f.times !== undefined ? { times: f.times } : {}) })) };
 }
 
 /** Wire parts per round (declared cost). */
@@ -66,13 +83,15 @@ export function lutRounds(p: LutParams): WireRound[] {
   const withS = p.f.filter((f) => f.s > 0).length;
   if (nodeBits > 0) rounds.push({ bits: [p.n * nodeBits] });
   if (withS > 0) rounds.push({ bits: [p.n * withS] });
+  const products = p.f.filter((f) => f.times !== undefined).length;
+  if (products > 0) rounds.push({ u64: Array(products).fill(p.n) });
   return rounds;
 }
 
 /** The exact ring function: per field, the one-hot of d or a[d] + b[d]·c (n·2^w or n values). */
 export function lutClear(x: BigUint64Array, k: number, fields: readonly LutField[]): BigUint64Array[] {
   const xm = maskLowInto(x.slice(), k);
-  return fields.map((f) => {
+  const outs = fields.map((f) => {
     const W = 1 << f.w, S = BigInt(f.s), out = new BigUint64Array(f.table ? x.length : x.length * W);
     for (let i = 0; i < x.length; i++) {
       const d = Number((xm[i]! >> S) & BigInt(W - 1)), c = xm[i]! & ((1n << S) - 1n);
@@ -81,6 +100,12 @@ export function lutClear(x: BigUint64Array, k: number, fields: readonly LutField
     }
     return out;
   });
+  fields.forEach((f, q) => {
+    if (f.times === undefined) return;
+    const y = outs[f.times]!, o = outs[q]!;
+    for (let i = 0; i < o.length; i++) o[i] = o[i]! * y[i]!;
+  });
+  return outs;
 }
 
 function u16(b: Uint8Array): Uint16Array {
@@ -150,7 +175,39 @@ export async function lutS(ctx: PartyCtx, x: Share, k: number, fields: readonly 
     const [bh] = await openBits(ctx, 'lut.select', [bm]);
     alpha = withS.map((_, t) => Uint8Array.from({ length: n }, (_, i) => bh![i * withS.length + t]!));
   }
-  return fields.map((f, q) => evaluate(mat, q, f, xh, withS.findIndex((e) => e.q === q), alpha));
+  const outs = fields.map((f, q) => evaluate(mat, q, f, xh, withS.findIndex((e) => e.q === q), alpha));
+
+  // 4. product fields: open y + ry for the multiplied outputs, then a[d]·y = Σ_j a[j]·(f_β̂·ŷ − f_β̂·ry)[x̂_h − j]
+  const prodQ = fields.map((f, q) => (f.times !== undefined ? q : -1)).filter((q) => q >= 0);
+  if (prodQ.length > 0) {
+    const yr = prodQ.map((q) => {
+      const ry = mat.ring(`ry${q}`), y = outs[fields[q]!.times!]!, v = new BigUint64Array(n);
+      for (let i = 0; i < n; i++) v[i] = y[i]! + ry[i]!;
+      return v;
+    });
+    const got = await ctx.exchange('lut.times', yr.map((d) => ({ kind: 'u64' as const, data: d })));
+    prodQ.forEach((q, t) => {
+      const part = got[t]!;
+      invariant(part.kind === 'u64' && part.data.length === n, 'E_PROTOCOL', 'lut: product part');
+      const yh = yr[t]!.map((v, i) => v + part.data[i]!);
+      outs[q] = product(mat, q, fields[q]!, xh, withS.findIndex((e) => e.q === q), alpha, yh);
+    });
+  }
+  return outs;
+}
+
+function product(mat: Awaited<ReturnType<PartyCtx['corr']['take']>>, q: number, f: LutField, xh: BigUint64Array, t: number, alpha: Uint8Array[], yh: BigUint64Array): BigUint64Array {
+  const n = xh.length, W = 1 << f.w, S = BigInt(f.s), wMask = BigInt(W - 1);
+  const f0 = mat.ring(`f0_${q}`), f1 = f.s > 0 ? mat.ring(`f1_${q}`) : f0, h0 = mat.ring(`h0_${q}`), h1 = f.s > 0 ? mat.ring(`h1_${q}`) : h0;
+  const out = new BigUint64Array(n), coef = new BigUint64Array(W);
+  for (let i = 0; i < n; i++) {
+    const a = t >= 0 ? alpha[t]![i]! : 0, fa = a ? f1 : f0, ha = a ? h1 : h0, base = i * W, y = yh[i]!;
+    const xhi = Number((xh[i]! >> S) & wMask);
+    for (let j = 0; j < W; j++) coef[(xhi - j) & (W - 1)] = BigInt(f.table!.a[j]!);
+    out[i] = 0n;
+    for (let u = 0; u < W; u++) out[i] = out[i]! + coef[u]! * (fa[base + u]! * y - ha[base + u]!);
+  }
+  return out;
 }
 
 function evaluate(mat: Awaited<ReturnType<PartyCtx['corr']['take']>>, q: number, f: LutField, xh: BigUint64Array, t: number, alpha: Uint8Array[]): BigUint64Array {

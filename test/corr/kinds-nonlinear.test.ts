@@ -48,7 +48,7 @@ describe('non-linear correlation kinds satisfy their relations', () => {
   });
 
   test('lut: borrow material and the two branches of the rotated one-hot (with slope corrections)', () => {
-    const n = 10, p = { n, k: 20, f: [{ s: 11, w: 5, lin: true }, { s: 0, w: 3, lin: false }, { s: 3, w: 4, lin: false }] };
+    const n = 10, p = { n, k: 20, f: [{ s: 11, w: 5, lin: true }, { s: 0, w: 3, lin: false, times: 0 }, { s: 3, w: 4, lin: false, times: 0 }] };
     const v = deal(LUT, p), r = v.ring('r');
     p.f.forEach((f, q) => {
       const W = 1 << f.w, S = BigInt(f.s), { nb, blockBits, node } = lutBorrow(f.s);
@@ -57,6 +57,11 @@ describe('non-linear correlation kinds satisfy their relations', () => {
         const sp = f.s > 0 ? v.xor(`sp${q}`)[i]! & 1 : 0;
         const f0 = v.ring(`f0_${q}`).subarray(i * W, (i + 1) * W);
         expect(Array.from(f0, Number)).toEqual(Array.from({ length: W }, (_, j) => (j === ((rh + sp) & (W - 1)) ? 1 : 0)));
+        if ('times' in f) {
+          const ry = v.ring(`ry${q}`)[i]!;
+          v.ring(`h0_${q}`).subarray(i * W, (i + 1) * W).forEach((h, j) => expect(h).toBe(BigInt.asUintN(64, f0[j]! * ry)));
+          if (f.s > 0) v.ring(`h1_${q}`).subarray(i * W, (i + 1) * W).forEach((h, j) => expect(h).toBe(BigInt.asUintN(64, v.ring(`f1_${q}`)[i * W + j]! * ry)));
+        }
         if (f.s === 0) continue;
         const f1 = v.ring(`f1_${q}`).subarray(i * W, (i + 1) * W);
         expect(Array.from(f1, Number)).toEqual(Array.from({ length: W }, (_, j) => (j === ((rh + 1 - sp) & (W - 1)) ? 1 : 0)));

@@ -11,7 +11,9 @@
  *
  * Fields per element and field q: mon_q (2 bytes per 4-bit block of r_l), m_q / mm_q (node mask
  * byte, u32 mask monomials; only when s > 4), sp_q (s'), f0_q, f1_q (2^w ring each; f1 only when
- * s > 0), g0_q, g1_q (when the table has a slope). Party 1's correction per element for one field
+ * s > 0), g0_q, g1_q (when the table has a slope), and for a field whose table value multiplies
+ * another field's output: ry_q (free mask of that output) and h0_q, h1_q = f_α·ry_q. Party 1's
+ * correction per element for one field
  * (s = 0, w): 8·2^w bytes (the one-hot); (s > 4, w, linear): 2·⌈s/4⌉ + 4 + 32·2^w bytes.
  */
 import { z } from 'zod';
@@ -27,13 +29,17 @@ export const LutFieldParams = z.object({
   s: z.number().int().min(0).max(LUT_MAX_S),
   w: z.number().int().min(1).max(LUT_MAX_W),
   lin: z.boolean(),
+  /** The field's table value multiplies the output of field `times` (opened once more, masked). */
+  times: z.number().int().nonnegative().optional(),
 });
 
 export const LutParams = z.object({
   n: z.number().int().nonnegative(),
   k: z.number().int().min(1).max(64),
   f: z.array(LutFieldParams).min(1).max(8),
-}).refine((p) => p.f.every((f) => f.s + f.w <= p.k && (!f.lin || f.s > 0)), 'each digit must fit in k bits; a slope needs s > 0');
+}).refine((p) => p.f.every((f) => f.s + f.w <= p.k && (!f.lin || f.s > 0)), 'each digit must fit in k bits; a slope needs s > 0')
+  .refine((p) => p.f.every((f, q) => f.times === undefined || (!f.lin && f.times !== q && f.times < p.f.length && p.f[f.times]!.times === undefined)),
+    'a product field has no slope and multiplies another, plain field');
 export type LutParams = z.infer<typeof LutParams>;
 
 /** Blocks of the low s bits and the borrow node (undefined when one block suffices). */
@@ -58,6 +64,10 @@ export const LUT = defineKind({
       f.push(ring(`f0_${q}`, p.n * W, true));
       if (fd.s > 0) f.push(ring(`f1_${q}`, p.n * W, true));
       if (fd.lin) f.push(ring(`g0_${q}`, p.n * W, true), ring(`g1_${q}`, p.n * W, true));
+      if (fd.times !== undefined) {
+        f.push(ring(`ry${q}`, p.n), ring(`h0_${q}`, p.n * W, true));
+        if (fd.s > 0) f.push(ring(`h1_${q}`, p.n * W, true));
+      }
     });
     return f;
   },
@@ -93,6 +103,15 @@ export const LUT = defineKind({
       }
       out.set(`f0_${q}`, f0);
       if (fd.lin) out.set(`g0_${q}`, g0).set(`g1_${q}`, g1);
+      if (fd.times !== undefined) {
+        const ry = free.ring(`ry${q}`), h0 = new BigUint64Array(p.n * W), h1 = new BigUint64Array(fd.s > 0 ? p.n * W : 0);
+        for (let i = 0; i < p.n * W; i++) {
+          h0[i] = f0[i]! * ry[Math.floor(i / W)]!;
+          if (fd.s > 0) h1[i] = f1[i]! * ry[Math.floor(i / W)]!;
+        }
+        out.set(`h0_${q}`, h0);
+        if (fd.s > 0) out.set(`h1_${q}`, h1);
+      }
     });
     return out;
   },

@@ -7,10 +7,12 @@
  *  2. One `lut` opening of u (k = f + 4 = 20 bits) gives two digits: the integer part a (bits
  *     16..19) → e^−a from a 16-entry table, and the fraction's top 5 bits q with the 11 bits below
  *     as offset → e^−(u − a) from a 32-segment spline (output at 32 fractional bits).
- *  3. e^−u = e^−a · e^−(u−a): one Beaver product and one exact truncation by 32 bits.
- * Kinds: cmpk, lut, mul, trunc. Rounds: 4 + 3 + 1 + 2 = 10.
- * Online bytes per element (width 32, x ≤ 0): cmpK 6.5 + lut 2.5 + 1.5 + 0.25 + mul 16 + trunc 8.375
- *   ≈ 35. Dealer bytes per element ≈ 69 + 1.5 k (lut: 2 one-hots of 16, 4 of 32 entries) + 8 + 112.
+ *  3. e^−u = e^−a · e^−(u−a) inside the same `lut` call: the e^−a field's one-hot multiplies the
+ *     spline's output, which is opened masked once (8 B; a Beaver product would open both, 16 B).
+ *  4. One exact truncation by 32 bits.
+ * Kinds: cmpk, lut, trunc. Rounds: 4 + 4 + 2 = 10.
+ * Online bytes per element (width 32, x ≤ 0): cmpK 6.4 + lut (2.5 + 1.5 + 0.25 + 8) + trunc 8.9 ≈ 27.5.
+ * Dealer bytes per element ≈ 69 + 1.55 k (lut: 4 vectors of 16 entries, 4 of 32) + 320 (trunc by 32).
  * Error (f = 16): |exp − e^x| ≤ 1.25e-4·e^x + 1.5·2^−outFrac (spline 6.1e-5 relative, slope
  *   rounding, e^−a rounded to outFrac bits, final floor) for x ∈ [−16, 0]; x < −16 gives e^−16 + O(ulp) ≈ 1.1e-7 (saturates, never
  *   wraps); x > 0 gives 1 (with `nonPositive: false`).
@@ -39,7 +41,7 @@ const expFields = memo((key: string): LutField[] => {
   const [f, out] = key.split(':').map(Number) as [number, number];
   const hi = valueTable((j) => Math.exp(-j), INT_BITS, out);
   const lo = splineTable(fitSpline((t) => Math.exp(-t), 0, 2 ** -SEG_BITS, 2 ** SEG_BITS), f, LO_FRAC, SEG_BITS);
-  return [{ s: f, w: INT_BITS, table: hi }, { s: f - SEG_BITS, w: SEG_BITS, table: lo }];
+  return [{ s: f, w: INT_BITS, table: hi, times: 1 }, { s: f - SEG_BITS, w: SEG_BITS, table: lo }];
 });
 
 /** Relative error of the e^−t spline on [0, 1) (documented bound; tests check the protocol). */
@@ -58,8 +60,8 @@ export async function expNeg<T extends AnyTensor, F extends FixedHandle>(P: Prim
     const { self } = await P.cmpK(x, { width, thresholds: [0, -U], self: [0, 1] });
     u = P.addPublic(P.sub(self[0]!, self[1]!), U);
   }
-  // 2. e^−a and e^−(u − a) from one opening of u
-  const [ea, eb] = await P.lut(u, f + INT_BITS, expFields(`${f}:${out}`));
-  // 3. product, back to `out` fractional bits
-  return P.trunc(await P.mul(ea!, eb!), LO_FRAC);
+  // 2-3. e^−a · e^−(u − a) from one opening of u (the table value multiplies the spline's output)
+  const [prod] = await P.lut(u, f + INT_BITS, expFields(`${f}:${out}`));
+  // 4. back to `out` fractional bits
+  return P.trunc(prod!, LO_FRAC);
 }

@@ -11,7 +11,8 @@
  *  4. y = xc·r: row-broadcast Beaver product (xc opened, r opened once per row) and an exact
  *     truncation by 24. γ: one more public product and truncation; β: local.
  * RMSNorm: the same without step 1 (Σx² instead of Σxc²).
- * Kinds: trunc, square, cmpk, mul, lut. Rounds: 2 + 1 + 2 + 13 + 1 + 2 = 21 (+2 with γ).
+ * Kinds: trunc, square, cmpk, mul, lut. Rounds: 2 + 1 + 2 + 13 + 1 + 2 = 21 (+2 with γ; 19 with
+ * `outFrac: 2f`, which leaves y at 2f fractional bits for a following fixed-mask product: 16.4 B/elem).
  * Online bytes per element: square 8 + product 8 + truncation 8.375 = 24.4 (+8.4 with γ), plus per
  *   row ≈ 8.4 (mean) + 8.4 (variance) + ~150 (rsqrt) B. Dealer per element ≈ 8 + 8 + 112, plus per row ≈ 5 KB.
  * Error: relative ≤ 3e-4 on 1/σ (rsqrt 1.5e-4, truncations) plus 2^−16 absolute on y, for
@@ -29,18 +30,26 @@ export interface NormOpts {
   /** log2 range of d·(var + eps) (even integers); default [−8, 28). */
   lo?: number;
   hi?: number;
+  /**
+   * Output fractional bits: x's (default), or 2·x's to skip the final truncation (1/σ is then
+   * kept at x's scale) when a fixed-mask product that truncates anyway comes next.
+   */
+  outFrac?: number;
 }
 
 const R_FRAC = 24;
 
 async function normalise<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, xc: T, o: NormOpts): Promise<T> {
   const f = xc.fracBits, d = xc.shape[xc.shape.length - 1]!, eps = o.eps ?? 1e-5;
+  const wide = (o.outFrac ?? f) >= 2 * f, rFrac = wide ? f : R_FRAC;
   // 2. Σ xc² (2f fractional bits, summed before truncating: one truncation per row)
   const q = P.addPublic(await P.trunc(P.sumLast(await P.square(xc)), f), d * eps);
   // 3. 1/√(var + eps) = √d / √(d·var + d·eps)
-  const r = await rsqrt(P, q, { lo: o.lo ?? -8, hi: o.hi ?? 28, outFrac: R_FRAC, scale: Math.sqrt(d) });
+  const r = await rsqrt(P, q, { lo: o.lo ?? -8, hi: o.hi ?? 28, outFrac: rFrac, scale: Math.sqrt(d) });
   // 4. y = xc · r
-  let y = await P.trunc(await P.mul(xc, r), R_FRAC);
+  let y = await P.mul(xc, r);
+  if (wide) return y; // γ/β belong to the next linear layer in this mode
+  y = await P.trunc(y, R_FRAC);
   if (o.gamma) y = await P.trunc(P.mulPublic(y, o.gamma, f), f);
   if (o.beta) y = P.addPublic(y, o.beta);
   return y;

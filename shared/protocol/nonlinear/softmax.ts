@@ -8,9 +8,9 @@
  *  3. S = Σ e per row (local), inv = 1/S by reciprocal.ts on [1/2, 2^(⌈log2 n⌉+1)) (per row).
  *  4. p = e·inv: one segmented product (each row's inv opened once) and one exact truncation by
  *     32 → 16 fractional bits. Masked entries are scattered back as zeros.
- * Kinds: cmpk, lut, mul, trunc, mul.seg. Rounds: 4⌈log2 n⌉ + 10 + 13 + 3.
- * Online bytes per score (width 32): max ≈ 6.5 + exp ≈ 35 + product 8 + truncation 8.375 ≈ 58,
- *   plus per row ~100 B (reciprocal). Dealer bytes per score ≈ 1.9 KB (dominated by exp's tables).
+ * Kinds: cmpk, lut, trunc, mul, mul.seg. Rounds: 4⌈log2 n⌉ + 10 + 13 + 3.
+ * Online bytes per score (width 32): max ≈ 6.4 + exp ≈ 27.5 + product 8 + truncation 8.9 ≈ 51,
+ *   plus per row ~110 B (reciprocal). Dealer bytes per score ≈ 2.35 KB (dominated by exp's tables).
  * Error: |p − softmax(x)| ≤ 5e-4 per probability for rows of up to 4096 scores (exp relative
  *   error 1.2e-4 enters twice, 1/S 1e-4, sums of truncations n·2^−24, output floor 2^−16).
  * Precondition: |x| < 2^(width−2−f) (width 32: |x| < 16384) so that differences fit the width.

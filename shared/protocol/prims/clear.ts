@@ -10,7 +10,7 @@ import type { Kernels, Region } from '../../ring/kernels.js';
 import { broadcastRows } from '../beaver.js';
 import { LocalOps } from './local.js';
 import { cmpkClear, cmpkTensors } from '../compare-k.js';
-import { lutClear, type LutField } from '../lut.js';
+import { lutClear, lutOutFrac, type LutField } from '../lut.js';
 import { matmulClear, matmulDims, mulBitClear, mulSegClear } from '../products.js';
 import type { CmpKOpts, CmpKOut, CmpOut, FixedHandle, Prims } from './types.js';
 import { resolveCmpK, sameShape } from './util.js';
@@ -73,7 +73,7 @@ export class ClearPrims extends LocalOps<Clear> implements Prims<Clear, ClearFix
 
   async lut(x: Clear, k: number, fields: readonly LutField[]): Promise<Clear[]> {
     const outs = lutClear(x.data, k, fields);
-    return fields.map((f, q) => (f.table ? clear(x.shape, outs[q]!, f.table.fracBits) : clear([...x.shape, 1 << f.w], outs[q]!, 0)));
+    return fields.map((f, q) => (f.table ? clear(x.shape, outs[q]!, lutOutFrac(fields, q)) : clear([...x.shape, 1 << f.w], outs[q]!, 0)));
   }
 
   async matmul(a: Clear, b: Clear): Promise<Clear> {

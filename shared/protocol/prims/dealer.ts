@@ -10,7 +10,7 @@ import { BITMUL, CMP, CMPK, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, LUT, MATMU
 import type { CorrSource } from '../../corr/stream.js';
 import { broadcastRows } from '../beaver.js';
 import { cmpkParams } from '../compare-k.js';
-import { lutParams, type LutField } from '../lut.js';
+import { lutOutFrac, lutParams, type LutField } from '../lut.js';
 import { matmulDims } from '../products.js';
 import type { CmpKOpts, CmpKOut, CmpOut, FixedHandle, Prims, PublicConst } from './types.js';
 import { checkPick, concatFirstShape, concatLastShape, resolveCmpK, sameScale, sameShape, sliceLastShape, transposeShape } from './util.js';
@@ -85,7 +85,7 @@ export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
 
   async lut(x: ShapeOnly, k: number, fields: readonly LutField[]): Promise<ShapeOnly[]> {
     await this.corr.take(LUT, lutParams(numel(x.shape), k, fields));
-    return fields.map((f) => (f.table ? shapeOnly(x.shape, f.table.fracBits) : shapeOnly([...x.shape, 1 << f.w], 0)));
+    return fields.map((f, q) => (f.table ? shapeOnly(x.shape, lutOutFrac(fields, q)) : shapeOnly([...x.shape, 1 << f.w], 0)));
   }
 
   async matmul(a: ShapeOnly, b: ShapeOnly): Promise<ShapeOnly> {

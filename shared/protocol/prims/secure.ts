@@ -7,7 +7,7 @@ import { cmpMulS } from '../compare.js';
 import { fixedAllocS, fixedAppendS, fixedFreeS, fixedMatmulClientS, fixedMatmulS, fixedRowsS, type FixedMatrix } from '../fixed-mask.js';
 import { LocalOps } from './local.js';
 import { cmpkS, cmpkTensors } from '../compare-k.js';
-import { lutS, type LutField } from '../lut.js';
+import { lutOutFrac, lutS, type LutField } from '../lut.js';
 import { matmulDims, matmulSS, mulBitS, mulSegS } from '../products.js';
 import type { CmpKOpts, CmpKOut, CmpOut, Prims } from './types.js';
 import { resolveCmpK } from './util.js';
@@ -36,7 +36,7 @@ export class SecurePrims extends LocalOps<Share> implements Prims<Share, FixedMa
   }
   async lut(x: Share, k: number, fields: readonly LutField[]): Promise<Share[]> {
     const outs = await lutS(this.ctx, x, k, fields);
-    return fields.map((f, q) => (f.table ? share(x.shape, outs[q]!, f.table.fracBits) : share([...x.shape, 1 << f.w], outs[q]!, 0)));
+    return fields.map((f, q) => (f.table ? share(x.shape, outs[q]!, lutOutFrac(fields, q)) : share([...x.shape, 1 << f.w], outs[q]!, 0)));
   }
   async matmul(a: Share, b: Share): Promise<Share> {
     const p = matmulDims(a.shape, b.shape);

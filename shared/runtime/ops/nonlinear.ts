@@ -127,8 +127,10 @@ export const GATHER_OP = defineOp({
     { shape: [p.m], fracBits: 0, values: ONEHOT_OP.inputs({ n: p.n, m: p.m }, rng)[0]!.values },
   ],
   program: (p) => async (P, [w, i]) => {
+    P.phase('setup'); // the matrix's mask is opened once, outside the per-gather cost
     const M = await P.fixedAlloc('op.gather', 1, p.n, p.d, F);
     await P.fixedAppend(M, w!);
+    P.phase('online');
     const g = await gatherIndexFixed(P, i!, M, p.n);
     P.fixedFree(M);
     return [g];

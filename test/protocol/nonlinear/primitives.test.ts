@@ -71,6 +71,25 @@ describe(`new primitives, secure == emulation (seed ${rng.seed})`, () => {
     });
   });
 
+  test('lut product field: a[d] times another field\'s output, one more masked opening', async () => {
+    const n = 50, k = 12;
+    const x = Float64Array.from({ length: n }, () => rng.int(0, 2 ** k));
+    x.set([0, 2 ** k - 1]);
+    const a = BigInt64Array.from({ length: 8 }, () => BigInt(rng.int(-1000, 1000)));
+    const b = { a: BigInt64Array.from({ length: 32 }, () => BigInt(rng.int(-1e5, 1e5))), b: BigInt64Array.from({ length: 32 }, () => BigInt(rng.int(-50, 50))), fracBits: 20 };
+    const fields = [{ s: 9, w: 3, table: { a, fracBits: 4 }, times: 1 }, { s: 4, w: 5, table: b }, { s: 0, w: 2, table: { a: a.slice(0, 4), fracBits: 4 }, times: 1 }];
+    const r = await runInProcess(async (P, [v]) => P.lut(v!, k, fields), [inp(x, [n], 0)]);
+    same(r);
+    expect(r.clear[0]!.fracBits).toBe(24);
+    for (let i = 0; i < n; i++) {
+      const xi = BigInt(x[i]!), lo = b.a[Number((xi >> 4n) & 31n)]! + b.b[Number((xi >> 4n) & 31n)]! * (xi & 15n);
+      expect(r.clear[1]!.data[i]).toBe(BigInt.asUintN(64, lo));
+      expect(r.clear[0]!.data[i]).toBe(BigInt.asUintN(64, a[Number((xi >> 9n) & 7n)]! * lo));
+      expect(r.clear[2]!.data[i]).toBe(BigInt.asUintN(64, a[Number(xi & 3n)]! * lo));
+    }
+    expect(r.rounds).toBe(4);
+  });
+
   test('matmul, mulSeg, mulBit and pick', async () => {
     const A = rng.floats(2 * 3 * 5, -4, 4), B = rng.floats(2 * 5 * 4, -4, 4);
     const xs = rng.floats(10, -3, 3), ys = rng.floats(3, -2, 2), bitsIn = Float64Array.from({ length: 10 }, () => rng.int(0, 2));

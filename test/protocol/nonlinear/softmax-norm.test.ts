@@ -68,11 +68,12 @@ describe(`softmax and norms (seed ${rng.seed})`, () => {
     const rows = 4, d = 768, scales = [100, 1, 0.05, 30], offsets = [0, 5, -3, 50];
     const x = Float64Array.from({ length: rows * d }, (_, i) => q(rng.normal() * scales[Math.floor(i / d)]! + offsets[Math.floor(i / d)]!));
     const gamma = Float64Array.from({ length: d }, () => rng.uniform(0.5, 1.5)), beta = Float64Array.from({ length: d }, () => rng.uniform(-1, 1));
-    const prog: Program = async (P, [a]) => [await layerNorm(P, a!), await layerNorm(P, a!, { gamma, beta }), await rmsNorm(P, a!)];
-    const { out } = await runChecked(prog, [inp(x, [rows, d])]);
+    const prog: Program = async (P, [a]) => [await layerNorm(P, a!), await layerNorm(P, a!, { gamma, beta }), await rmsNorm(P, a!), await layerNorm(P, a!, { outFrac: 32 })];
+    const { out, r } = await runChecked(prog, [inp(x, [rows, d])]);
+    expect(r.secure[3]!.fracBits).toBe(32);
     const ln = refNorm(x, rows, d, true), rms = refNorm(x, rows, d, false);
     const lnGB = ln.map((v, i) => v * gamma[i % d]! + beta[i % d]!);
-    for (const [got, want] of [[out[0]!, ln], [out[1]!, lnGB], [out[2]!, rms]] as const) {
+    for (const [got, want] of [[out[0]!, ln], [out[1]!, lnGB], [out[2]!, rms], [out[3]!, ln]] as const) {
       const scale = Math.max(...want.map(Math.abs));
       expect(maxAbsErr(got, want).err / scale).toBeLessThanOrEqual(1e-3);
     }

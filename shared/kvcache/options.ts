@@ -19,8 +19,8 @@ export const PolicyOptionsSchema = z.strictObject({
   budget: z.number().positive().refine((b) => b < 1 || Number.isInteger(b), 'must be a fraction below 1 or a whole number of tokens').optional(),
   /** MPCache: fraction of the prompt the look-once static eviction keeps. */
   staticRatio: ratio.default(0.3),
-  /** MPCache: fraction of the static survivors attended per step (sets the budget when none is given). */
-  dynamicRatio: ratio.default(0.2),
+  /** MPCache: fraction of the static survivors attended per step (default 0.2; sets the budget when none is given). */
+  dynamicRatio: ratio.optional(),
   /** MPCache: fraction of the prompt (its last queries) whose attention scores the static eviction. */
   windowRatio: ratio.default(0.2),
   /** MPCache: weight of kmax in the cluster score q·(α·kmax + (1 − α)·kmin). */
@@ -47,7 +47,11 @@ export const PolicyOptionsSchema = z.strictObject({
   pool: z.number().int().positive().refine((k) => k % 2 === 1, 'must be odd').default(5),
   /** Quest: page size. */
   page: z.number().int().positive().default(16),
+}).refine((o) => o.budget === undefined || o.dynamicRatio === undefined, {
+  message: 'give a budget or a dynamic ratio, not both (budget = static ratio × dynamic ratio)', path: ['budget'],
 });
+
+const DYNAMIC_RATIO = 0.2;
 
 export type PolicyOptions = z.infer<typeof PolicyOptionsSchema>;
 export type PolicyOptionsInput = z.input<typeof PolicyOptionsSchema>;
@@ -57,10 +61,6 @@ export type PolicyOptionsInput = z.input<typeof PolicyOptionsSchema>;
  * @throws MpcError E_CONFIG naming the first bad option.
  */
 export function parsePolicyOptions(raw: unknown): PolicyOptions {
-  if (raw !== null && typeof raw === 'object' && 'budget' in raw && 'dynamicRatio' in raw
-    && (raw as Record<string, unknown>)['budget'] !== undefined && (raw as Record<string, unknown>)['dynamicRatio'] !== undefined) {
-    throw new MpcError('E_CONFIG', 'give a budget or a dynamic ratio, not both (budget = static ratio × dynamic ratio)');
-  }
   const r = PolicyOptionsSchema.safeParse(raw ?? {});
   if (!r.success) {
     const issue = r.error.issues[0];
@@ -77,13 +77,13 @@ export function parsePolicyOptions(raw: unknown): PolicyOptions {
 /** The budget B in tokens for a prompt of n tokens (at least 1). */
 export function budgetTokens(o: PolicyOptions, n: number): number {
   const b = o.budget;
-  const tokens = b === undefined ? Math.round(o.staticRatio * o.dynamicRatio * n) : b < 1 ? Math.round(b * n) : b;
+  const tokens = b === undefined ? Math.round(o.staticRatio * (o.dynamicRatio ?? DYNAMIC_RATIO) * n) : b < 1 ? Math.round(b * n) : b;
   return Math.max(1, tokens);
 }
 
 /** A short public description of the budget rule, for reports. */
 export function budgetRule(o: PolicyOptions): string {
   const b = o.budget;
-  if (b === undefined) return `${+(o.staticRatio * o.dynamicRatio).toFixed(4)} of prompt`;
+  if (b === undefined) return `${+(o.staticRatio * (o.dynamicRatio ?? DYNAMIC_RATIO)).toFixed(4)} of prompt`;
   return b < 1 ? `${b} of prompt` : `${b} tokens`;
 }

@@ -89,12 +89,24 @@ function cacheKeys(cache: FloatKVCache, start: number, end: number): FloatTensor
   return floatTensor([heads, m, hd], out);
 }
 
-/** Indices of the k largest entries of row `off..off+n` (ties: lowest index), ascending. */
+/**
+ * Indices of the k largest entries of row `off..off+n` (ties: lowest index), ascending, for
+ * 1 ≤ k < n: the k-th largest value from a native sort of a copy, then one pass in index order
+ * that takes every larger entry and the first equal ones.
+ */
 export function topIndices(x: Float64Array, off: number, n: number, k: number): number[] {
-  const idx = Array.from({ length: n }, (_, j) => j);
-  for (const j of idx) invariant(!Number.isNaN(x[off + j]), 'E_INPUT', 'topk: NaN score');
-  idx.sort((a, b) => (x[off + b] as number) - (x[off + a] as number) || a - b);
-  return idx.slice(0, k).sort((a, b) => a - b);
+  const row = x.subarray(off, off + n);
+  for (let j = 0; j < n; j++) invariant(!Number.isNaN(row[j]), 'E_INPUT', 'topk: NaN score');
+  const sorted = row.slice().sort();
+  const kth = sorted[n - k] as number;
+  let ties = k;
+  for (let j = n - k; j < n; j++) if ((sorted[j] as number) > kth) ties--;
+  const out: number[] = [];
+  for (let j = 0; j < n && out.length < k; j++) {
+    const v = row[j] as number;
+    if (v > kth || (v === kth && ties-- > 0)) out.push(j);
+  }
+  return out;
 }
 
 async function topk(x: FloatTensor, k: number): Promise<FloatTensor> {
@@ -135,18 +147,13 @@ async function gather(sel: FloatTensor, x: FloatTensor, layout: 'rows' | 'last')
   return floatTensor(rows ? [g, k, b] : [g, a, k], out);
 }
 
-/** The item each one-hot row of a selection picks. */
+/** The item each one-hot row of a selection picks (the row's single 1; other entries are not read). */
 function picks(sel: FloatTensor, g: number): number[] {
   const [, k, n] = sel.shape as [number, number, number];
   return Array.from({ length: k }, (_, i) => {
-    let at = -1;
-    for (let j = 0; j < n; j++) {
-      const v = sel.data[(g * k + i) * n + j] as number;
-      if (v === 0) continue;
-      invariant(v === 1 && at < 0, 'E_SHAPE', 'gatherCache: a selection row is not one-hot');
-      at = j;
-    }
-    invariant(at >= 0, 'E_SHAPE', 'gatherCache: a selection row is empty');
+    const row = sel.data.subarray((g * k + i) * n, (g * k + i + 1) * n);
+    const at = row.indexOf(1);
+    invariant(at >= 0 && row.lastIndexOf(1) === at, 'E_SHAPE', 'gatherCache: a selection row is not one-hot');
     return at;
   });
 }

@@ -23,6 +23,18 @@ describe('topk', () => {
     expect(picks(sel)).toEqual([[0, 2, 3], [0, 1, 5]]);
   });
 
+  test('heavy ties, signed zeros and every k agree with a sort by (value desc, index asc)', async () => {
+    const rng = seeded();
+    for (let trial = 0; trial < 30; trial++) {
+      const n = rng.int(1, 40);
+      const vals = Array.from({ length: n }, () => [-1, -0, 0, 0.5, 2][rng.int(0, 5)] as number);
+      for (let k = 0; k <= n + 1; k++) {
+        const want = vals.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, k).map(([, i]) => i).sort((a, b) => a - b);
+        expect(picks(await floatOps.topk(t([1, n], vals), k))).toEqual([want]);
+      }
+    }
+  });
+
   test('k ≥ N picks everything, k = 0 picks nothing; negative k and NaN are errors', async () => {
     const x = t([1, 3], [2, -1, 7]);
     expect(picks(await floatOps.topk(x, 5))).toEqual([[0, 1, 2]]);

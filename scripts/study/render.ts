@@ -31,7 +31,9 @@ function ordered(names: readonly string[], present: ReadonlySet<string>, rest: b
   return out;
 }
 
-function table(cells: readonly Cell[], policies: readonly string[], cols: readonly Column[]): string {
+const accuracy = (x: Cell) => `${pct(x.accuracy)} [${pct(x.ci95[0])}, ${pct(x.ci95[1])}]`;
+
+function table(cells: readonly Cell[], policies: readonly string[], cols: readonly Column[], show: (x: Cell) => string = accuracy): string {
   const at = (p: string, c: Column) => cells.find((x) => x.policy === p && x.ctx === c.ctx && x.placement === c.placement);
   const head = `| policy | ${cols.map((c) => `${c.ctx} · ${c.placement}`).join(' | ')} |`;
   const rule = `|---|${cols.map(() => '---').join('|')}|`;
@@ -45,7 +47,7 @@ function table(cells: readonly Cell[], policies: readonly string[], cols: readon
   }).join(' | ')} |`;
   const rows = policies.map((p) => `| ${p} | ${cols.map((c) => {
     const x = at(p, c);
-    return x === undefined ? '—' : `${pct(x.accuracy)} [${pct(x.ci95[0])}, ${pct(x.ci95[1])}]`;
+    return x === undefined ? '—' : show(x);
   }).join(' | ')} |`);
   return [head, rule, budget, n, ...rows].join('\n');
 }
@@ -62,6 +64,12 @@ export function markdown(cells: readonly Cell[], meta: string): string {
     parts.push(table(mine, ordered(MAIN, present, true), cols), '');
     const abl = ordered(ABLATIONS, present, false);
     if (abl.length > 1) parts.push(`MPCache ablations (${task}):`, '', table(mine, abl, cols), '');
+    const diag = mine.filter((c) => c.needleKept !== undefined);
+    if (diag.length > 0) {
+      const names = [...ordered(MAIN, new Set(diag.map((c) => c.policy)), true), ...ordered(ABLATIONS, new Set(diag.map((c) => c.policy)), false).filter((p) => p !== 'mpcache')];
+      parts.push(`Needle tokens the last layer still stores right after the prefill, % (mean over samples and heads; ${task}):`, '',
+        table(diag, names, cols, (x) => pct(x.needleKept as number)), '');
+    }
     parts.push(`![${task}](eviction-study-${task}.svg)`, '');
   }
   return parts.join('\n');

@@ -52,6 +52,28 @@ function table(cells: readonly Cell[], policies: readonly string[], cols: readon
   return [head, rule, budget, n, ...rows].join('\n');
 }
 
+/**
+ * The study's targets, on point estimates: MPCache within 5 points of full with the question in
+ * the prompt, and at least as accurate as StreamingLLM, H2O (both) and TOVA in every cell.
+ */
+export function checks(cells: readonly Cell[], task: string): string[] {
+  const mine = cells.filter((c) => c.task === task);
+  const at = (p: string, c: Column) => mine.find((x) => x.policy === p && x.ctx === c.ctx && x.placement === c.placement);
+  const out: string[] = [];
+  for (const col of columns(mine)) {
+    const m = at('mpcache', col);
+    if (m === undefined) continue;
+    const f = at('full', col);
+    if (f !== undefined && col.placement === 'prompt') {
+      const d = 100 * (m.accuracy - f.accuracy);
+      out.push(`- ${col.ctx} · prompt: MPCache − full = ${d >= 0 ? '+' : ''}${d.toFixed(1)} points (target ≥ −5): ${d >= -5 ? 'met' : 'not met'}`);
+    }
+    const worse = ['streamingllm', 'h2o', 'h2o-prefill', 'tova'].filter((p) => (at(p, col)?.accuracy ?? -1) > m.accuracy);
+    out.push(`- ${col.ctx} · ${col.placement}: MPCache ≥ StreamingLLM, H2O, H2O-prefill, TOVA: ${worse.length === 0 ? 'met' : `not met (${worse.join(', ')} higher)`}`);
+  }
+  return out;
+}
+
 /** The generated Markdown: per task, the policy table and the ablation table. */
 export function markdown(cells: readonly Cell[], meta: string): string {
   const tasks = [...new Set(cells.map((c) => c.task))];
@@ -62,6 +84,8 @@ export function markdown(cells: readonly Cell[], meta: string): string {
     const cols = columns(mine);
     parts.push(`### ${task}`, '', 'Accuracy in % with Wilson 95 % interval; columns are context · question placement.', '');
     parts.push(table(mine, ordered(MAIN, present, true), cols), '');
+    const targets = checks(cells, task);
+    if (targets.length > 0) parts.push('Targets (point estimates):', '', ...targets, '');
     const abl = ordered(ABLATIONS, present, false);
     if (abl.length > 1) parts.push(`MPCache ablations (${task}):`, '', table(mine, abl, cols), '');
     const diag = mine.filter((c) => c.needleKept !== undefined);

@@ -18,7 +18,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { budgetRule, getPolicy, policyNames, type KvPolicy, type PolicyOptions } from '../shared/kvcache/index.js';
+import { budgetRule, floatInspector, getPolicy, policyNames, type KvPolicy, type PolicyOptions } from '../shared/kvcache/index.js';
 import { loadGpt2, plainBackend, type PlainTypes } from '../shared/model/index.js';
 import { tokenizerFor } from '../shared/model/tokenizer/index.js';
 import { getTask, type Placement } from '../shared/tasks/index.js';
@@ -142,12 +142,13 @@ async function run(f: Flags): Promise<void> {
           finished++;
           const keyOf = (policy: string) => `${cellKey({ task: taskName, ctx, placement, policy })}|${i}`;
           if (policies.every((p) => done.has(keyOf(p.name)))) continue;
-          const results = await runSampleFanout(setup, policies, state, i);
+          const results = await runSampleFanout(setup, policies, state, i, f.fixed ? undefined : floatInspector);
           const records: StudyRecord[] = results.map((r, j) => {
             const policy = policies[j] as KvPolicy;
             return {
               task: taskName, ctx, placement, policy: policy.name, i, correct: r.correct, queries: r.queries,
               promptTokens: r.promptTokens, budgetTokens: Math.min(policy.budget(r.promptTokens), r.promptTokens),
+              ...(r.needleKept === undefined ? {} : { needleKept: r.needleKept }),
             };
           });
           write(records);

@@ -9,7 +9,7 @@
  * `runSampleFanout` prefills once and answers with several KV policies (every policy prefills with
  * full attention): the same results as one `runSample` per policy, for a fraction of the time.
  */
-import { PrefillFanout, type KvPolicy } from '../../shared/kvcache/index.js';
+import { PrefillFanout, type Inspector, type KvPolicy, type KvSession } from '../../shared/kvcache/index.js';
 import {
   GreedySession, createState, forward, resetState, type AttentionPolicy, type ForwardState, type ModelParams, type Ops, type PlainTypes,
 } from '../../shared/model/index.js';
@@ -44,6 +44,11 @@ export interface SampleResult {
   readonly queries: number;
   /** Tokens prefilled (budgets given as a fraction of the prompt scale with it). */
   readonly promptTokens: number;
+  /**
+   * Fraction of the first query's needle tokens the last layer stores right after the prefill
+   * (mean over heads); only from `runSampleFanout` with an inspector.
+   */
+  readonly needleKept?: number;
 }
 
 export function depthOf(rule: DepthRule, i: number, n: number): number | 'random' {
@@ -104,22 +109,40 @@ export async function runSample<B extends PlainTypes>(s: EvalSetup<B>, state: Fo
   return answer(s, session, sample, seg, i);
 }
 
+/** Fraction of positions start..start+len−1 that the session's last layer stores, mean over heads. */
+function needleKept(session: KvSession<PlainTypes> | null, layers: number, start: number, len: number): number | undefined {
+  const stored = session?.trace(layers - 1)?.stored;
+  if (stored === undefined || !(len > 0)) return undefined;
+  const kept = stored.map((rows) => {
+    const set = new Set(rows);
+    let n = 0;
+    for (let p = start; p < start + len; p++) if (set.has(p)) n++;
+    return n / len;
+  });
+  return kept.reduce((a, x) => a + x, 0) / kept.length;
+}
+
 /**
- * Sample i under each of `policies` from one shared prefill; results in the order given.
+ * Sample i under each of `policies` from one shared prefill; results in the order given. With an
+ * inspector for the backend's tensors (plaintext), each result also says how much of the needle the
+ * policy kept.
  * @throws as runSample.
  */
 export async function runSampleFanout<B extends PlainTypes>(
-  s: SampleSetup<B>, policies: readonly KvPolicy[], state: ForwardState<B>, i: number,
+  s: SampleSetup<B>, policies: readonly KvPolicy[], state: ForwardState<B>, i: number, inspect?: Inspector<never>,
 ): Promise<SampleResult[]> {
   const { sample, seg } = buildSample(s, i);
-  const fan = new PrefillFanout(policies);
+  const fan = new PrefillFanout(policies, inspect);
   resetState(state);
   const logits = await forward(s.ops, s.params, state, seg.prompt, { policy: fan });
+  const start = Number(sample.meta['needleToken']), len = Number(sample.meta['needleTokens']);
   const results: SampleResult[] = [];
   for (const decoder of fan.decoders()) {
+    const kept = needleKept(decoder.session as KvSession<PlainTypes> | null, s.params.config.nLayer, start, len);
     const own = { caches: state.caches, position: state.position };
     const session = GreedySession.resume(s.ops, s.params, own, logits as B['tensor'], decoder);
-    results.push(await answer(s, session, sample, seg, i));
+    const r = await answer(s, session, sample, seg, i);
+    results.push(kept === undefined ? r : { ...r, needleKept: kept });
   }
   return results;
 }

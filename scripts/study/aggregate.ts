@@ -19,6 +19,8 @@ export const StudyRecord = z.object({
   promptTokens: z.number().int().min(1),
   /** Attended tokens per step in non-dense layers (capped at the prompt). */
   budgetTokens: z.number(),
+  /** Fraction of the needle the last layer stored after the prefill (plaintext runs). */
+  needleKept: z.number().min(0).max(1).optional(),
 });
 export type StudyRecord = z.infer<typeof StudyRecord>;
 
@@ -33,6 +35,8 @@ export interface Cell {
   readonly accuracy: number;
   readonly ci95: [number, number];
   readonly budgetTokens: number;
+  /** Mean over samples of the needle fraction kept after prefill, if recorded. */
+  readonly needleKept?: number;
 }
 
 export const cellKey = (r: Pick<StudyRecord, 'task' | 'ctx' | 'placement' | 'policy'>) => `${r.task}|${r.ctx}|${r.placement}|${r.policy}`;
@@ -75,10 +79,12 @@ export function aggregate(records: readonly StudyRecord[]): Cell[] {
     const first = rs[0] as StudyRecord;
     const correct = rs.reduce((a, r) => a + r.correct, 0);
     const queries = rs.reduce((a, r) => a + r.queries, 0);
+    const kept = rs.map((r) => r.needleKept).filter((x): x is number => x !== undefined);
     return {
       task: first.task, ctx: first.ctx, placement: first.placement, policy: first.policy,
       samples: rs.length, queries, correct, accuracy: correct / queries, ci95: wilson(correct, queries),
       budgetTokens: rs.reduce((a, r) => a + r.budgetTokens, 0) / rs.length,
+      ...(kept.length === rs.length ? { needleKept: kept.reduce((a, x) => a + x, 0) / kept.length } : {}),
     };
   });
 }

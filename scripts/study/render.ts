@@ -31,7 +31,9 @@ function ordered(names: readonly string[], present: ReadonlySet<string>, rest: b
   return out;
 }
 
-function table(cells: readonly Cell[], policies: readonly string[], cols: readonly Column[]): string {
+const accuracy = (x: Cell) => `${pct(x.accuracy)} [${pct(x.ci95[0])}, ${pct(x.ci95[1])}]`;
+
+function table(cells: readonly Cell[], policies: readonly string[], cols: readonly Column[], show: (x: Cell) => string = accuracy): string {
   const at = (p: string, c: Column) => cells.find((x) => x.policy === p && x.ctx === c.ctx && x.placement === c.placement);
   const head = `| policy | ${cols.map((c) => `${c.ctx} · ${c.placement}`).join(' | ')} |`;
   const rule = `|---|${cols.map(() => '---').join('|')}|`;
@@ -45,9 +47,31 @@ function table(cells: readonly Cell[], policies: readonly string[], cols: readon
   }).join(' | ')} |`;
   const rows = policies.map((p) => `| ${p} | ${cols.map((c) => {
     const x = at(p, c);
-    return x === undefined ? '—' : `${pct(x.accuracy)} [${pct(x.ci95[0])}, ${pct(x.ci95[1])}]`;
+    return x === undefined ? '—' : show(x);
   }).join(' | ')} |`);
   return [head, rule, budget, n, ...rows].join('\n');
+}
+
+/**
+ * The study's targets, on point estimates: MPCache within 5 points of full with the question in
+ * the prompt, and at least as accurate as StreamingLLM, H2O (both) and TOVA in every cell.
+ */
+export function checks(cells: readonly Cell[], task: string): string[] {
+  const mine = cells.filter((c) => c.task === task);
+  const at = (p: string, c: Column) => mine.find((x) => x.policy === p && x.ctx === c.ctx && x.placement === c.placement);
+  const out: string[] = [];
+  for (const col of columns(mine)) {
+    const m = at('mpcache', col);
+    if (m === undefined) continue;
+    const f = at('full', col);
+    if (f !== undefined && col.placement === 'prompt') {
+      const d = 100 * (m.accuracy - f.accuracy);
+      out.push(`- ${col.ctx} · prompt: MPCache − full = ${d >= 0 ? '+' : ''}${d.toFixed(1)} points (target ≥ −5): ${d >= -5 ? 'met' : 'not met'}`);
+    }
+    const worse = ['streamingllm', 'h2o', 'h2o-prefill', 'tova'].filter((p) => (at(p, col)?.accuracy ?? -1) > m.accuracy);
+    out.push(`- ${col.ctx} · ${col.placement}: MPCache ≥ StreamingLLM, H2O, H2O-prefill, TOVA: ${worse.length === 0 ? 'met' : `not met (${worse.join(', ')} higher)`}`);
+  }
+  return out;
 }
 
 /** The generated Markdown: per task, the policy table and the ablation table. */
@@ -60,8 +84,16 @@ export function markdown(cells: readonly Cell[], meta: string): string {
     const cols = columns(mine);
     parts.push(`### ${task}`, '', 'Accuracy in % with Wilson 95 % interval; columns are context · question placement.', '');
     parts.push(table(mine, ordered(MAIN, present, true), cols), '');
+    const targets = checks(cells, task);
+    if (targets.length > 0) parts.push('Targets (point estimates):', '', ...targets, '');
     const abl = ordered(ABLATIONS, present, false);
     if (abl.length > 1) parts.push(`MPCache ablations (${task}):`, '', table(mine, abl, cols), '');
+    const diag = mine.filter((c) => c.needleKept !== undefined);
+    if (diag.length > 0) {
+      const names = [...ordered(MAIN, new Set(diag.map((c) => c.policy)), true), ...ordered(ABLATIONS, new Set(diag.map((c) => c.policy)), false).filter((p) => p !== 'mpcache')];
+      parts.push(`Needle tokens the last layer still stores right after the prefill, % (mean over samples and heads; ${task}):`, '',
+        table(diag, names, cols, (x) => pct(x.needleKept as number)), '');
+    }
     parts.push(`![${task}](eviction-study-${task}.svg)`, '');
   }
   return parts.join('\n');

@@ -40,9 +40,12 @@ export class PolicyAttention implements AttentionPolicy {
     this.decodeOnly = resumed !== null;
   }
 
-  /** Runs `policy`; with an inspector, its sessions record what they store and attend (plaintext). */
-  static of(policy: KvPolicy, inspect?: Inspector<unknown>): PolicyAttention {
-    return new PolicyAttention(policy, inspect, null);
+  /**
+   * Runs `policy`; with an inspector (for the backend's tensors, e.g. `floatInspector`), its
+   * sessions record what they store and attend (plaintext only).
+   */
+  static of(policy: KvPolicy, inspect?: Inspector<never>): PolicyAttention {
+    return new PolicyAttention(policy, inspect as Inspector<unknown> | undefined, null);
   }
 
   /** Continues a session prefilled elsewhere (by a fan-out): decoding steps only. */
@@ -82,8 +85,11 @@ export class PrefillFanout implements AttentionPolicy {
   readonly name = 'fanout';
   private sessions: AnySession[] = [];
 
-  constructor(private readonly policies: readonly KvPolicy[], private readonly inspect?: Inspector<unknown>) {
+  private readonly inspect: Inspector<unknown> | undefined;
+
+  constructor(private readonly policies: readonly KvPolicy[], inspect?: Inspector<never>) {
     invariant(policies.length > 0, 'E_INPUT', 'a fan-out needs at least one policy');
+    this.inspect = inspect as Inspector<unknown> | undefined;
   }
 
   async attend<B extends BackendTypes>(step: AttentionStep<B>): Promise<B['tensor']> {

@@ -1,11 +1,12 @@
 /**
  * StreamingLLM (Xiao et al., ICLR 2024): the first `sinks` tokens (attention sinks, default 4) and
  * the most recent B − sinks tokens, the current one included. Same for every head and layer;
- * nothing depends on the data, so under MPC it is free: public rows of the fixed-masked cache.
- * Prefill is full attention (as in KV-eviction benchmarks); the window then slides, and since the
- * rows are public the policy simply attends to them rather than deleting the middle.
+ * nothing depends on the data, so under MPC it is free: the rows kept are public positions of the
+ * fixed-masked cache (local copies). Prefill is full attention (as in KV-eviction benchmarks); the
+ * store then holds sinks and the newest B − 1 − sinks tokens, and after every step the oldest
+ * non-sink token leaves.
  */
-import type { BackendTypes, CachePiece, Ops } from '../model/index.js';
+import type { BackendTypes, Ops } from '../model/index.js';
 import { budgetRule, budgetTokens, type PolicyOptions } from './options.js';
 import { BaseSession, rowsPiece } from './session.js';
 import type { Store } from './store.js';
@@ -21,10 +22,23 @@ class StreamingSession<B extends BackendTypes> extends BaseSession<B> {
     this.sinks = Math.min(o.sinks, this.b - 1);
   }
 
-  protected async select(_layer: number, store: Store<B>): Promise<CachePiece<B['tensor']>[] | null> {
+  /** Keeps the sinks and the newest B − 1 − sinks rows: room for the next token. */
+  private async slide(store: Store<B>): Promise<void> {
     const t = store.length;
-    if (t <= this.b) return null;
-    return [...rowsPiece(0, this.sinks), { rows: [t - (this.b - this.sinks), t] }];
+    if (t <= this.b - 1) return;
+    await store.compact([...rowsPiece(0, this.sinks), ...rowsPiece(t - (this.b - 1 - this.sinks), t)], this.b);
+  }
+
+  protected override async keep(_layer: number, store: Store<B>): Promise<void> {
+    await this.slide(store);
+  }
+
+  protected async select(): Promise<null> {
+    return null; // at most B rows are ever stored
+  }
+
+  protected override async attended(_layer: number, store: Store<B>): Promise<void> {
+    await this.slide(store);
   }
 }
 

@@ -88,7 +88,7 @@ describe('generation with a hand-built retrieval model', () => {
 
   /** Answers to the query asked at a decoding step, and whether layer 1's retrieval head (head 0) attended the needle. */
   async function ask(name: string, options: object, withQuery: boolean, at = NEEDLE): Promise<{ answer: number; attended: boolean }> {
-    const policy = PolicyAttention.of(getPolicy(name, { budget: 64, ...options }), floatInspector as never);
+    const policy = PolicyAttention.of(getPolicy(name, { budget: 64, ...options }), floatInspector);
     const extra = withQuery ? [value(V), QUERY] : [QUERY];
     const r = await generate(floatOps, rparams, needlePrompt(LEN, at, V, withQuery), { maxNewTokens: 1, extra, policy, eot: -1 });
     const trace = policy.session!.trace(1)!;

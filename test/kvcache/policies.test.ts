@@ -49,6 +49,7 @@ describe('baselines against reference simulations', () => {
     const want: Expected = range(0, STEPS).map((t) => range(0, H).map(() => [0, 1, 2, 3, ...range(N + t + 1 - 6, N + t + 1)]));
     expect(attendedAt(traces, 1)).toEqual(want);
     expect(attendedAt(traces, 0)).toEqual(range(0, STEPS).map((t) => range(0, H).map(() => range(0, N + t + 1))));
+    traces.forEach((step, t) => expect(step[1]!.stored[1]).toEqual([0, 1, 2, 3, ...range(N + t - 5, N + t)])); // B − 1 rows between steps
   });
 
   test('h2o-prefill: per-head heavy hitters by prefill column sums, then a sliding recent window', async () => {

@@ -44,7 +44,7 @@ describe('study', () => {
   test('the report keeps prose outside its markers and lists policies, ablations, budgets and n', () => {
     const dir = mkdtempSync(join(tmpdir(), 'study-'));
     const path = join(dir, 'study.md');
-    const cells = aggregate([record('full', 0, 1), record('mpcache', 0, 1), record('mpcache-single', 0, 0), record('tova', 0, 0, 'decode')]);
+    const cells = aggregate([record('full', 0, 1), record('mpcache', 0, 1), record('mpcache-single', 0, 0), record('tova', 0, 1, 'decode'), record('mpcache', 0, 0, 'decode')]);
     writeFileSync(path, `# Title\n\nintro\n\n${BEGIN}\nold\n${END}\n\noutro\n`);
     writeBetweenMarkers(path, markdown(cells, 'meta line'), 'unused');
     const md = readFileSync(path, 'utf8');
@@ -53,8 +53,12 @@ describe('study', () => {
     expect(md).not.toContain('old');
     expect(md).toContain('| policy | 1024 · prompt | 1024 · decode |');
     expect(md).toContain('| *budget B (tokens/step)* | *60* | *60* |');
-    expect(md).toContain('| mpcache | 100.0 [20.7, 100.0] | — |');
+    expect(md).toContain('| mpcache | 100.0 [20.7, 100.0] | 0.0 [0.0, 79.3] |');
+    expect(md).toContain('| full | 100.0 [20.7, 100.0] | — |');
     expect(md).toContain('MPCache ablations');
+    expect(md).toContain('- 1024 · prompt: MPCache − full = +0.0 points (target ≥ −5): met');
+    expect(md).toContain('- 1024 · prompt: MPCache ≥ StreamingLLM, H2O, H2O-prefill, TOVA: met');
+    expect(md).toContain('- 1024 · decode: MPCache ≥ StreamingLLM, H2O, H2O-prefill, TOVA: not met (tova higher)');
     expect(svgChart(cells, 'passkey')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
   });
 });

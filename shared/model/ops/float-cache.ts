@@ -77,12 +77,19 @@ export class FloatKVCache implements KVCache<FloatTensor> {
     const hd = this.headDim, cap = this.capacity, scap = src.capacity;
     rows.forEach((list, head) => {
       invariant(list.length === n, 'E_SHAPE', 'kv copy: every head must receive the same number of rows');
-      for (let i = 0; i < n; i++) {
+      // Runs of consecutive rows are copied as blocks (keys) and column segments (values).
+      for (let i = 0; i < n;) {
         const r = list[i] as number;
-        invariant(Number.isInteger(r) && r >= 0 && r < src.length, 'E_SHAPE', () => `kv copy: row ${r} outside 0..${src.length - 1}`);
+        let len = 1;
+        while (i + len < n && list[i + len] === r + len) len++;
+        invariant(Number.isInteger(r) && r >= 0 && r + len <= src.length, 'E_SHAPE', () => `kv copy: row ${r} outside 0..${src.length - 1}`);
         const dst = this.used + i;
-        this.keys.set(src.keys.subarray((head * scap + r) * hd, (head * scap + r + 1) * hd), (head * cap + dst) * hd);
-        for (let c = 0; c < hd; c++) this.valuesT[(head * hd + c) * cap + dst] = src.valuesT[(head * hd + c) * scap + r] as number;
+        this.keys.set(src.keys.subarray((head * scap + r) * hd, (head * scap + r + len) * hd), (head * cap + dst) * hd);
+        for (let c = 0; c < hd; c++) {
+          const from = (head * hd + c) * scap + r;
+          this.valuesT.set(src.valuesT.subarray(from, from + len), (head * hd + c) * cap + dst);
+        }
+        i += len;
       }
     });
     this.used += n;

@@ -17,6 +17,9 @@ import type { Gpt2Weights } from '../weights.js';
 import type { AttnMask, BackendTypes, KVCache, ModelParams, Ops } from '../ops/types.js';
 import { encodeRingModel, ringModelSpec } from './fold.js';
 
+/** Largest row chunk a row-wise non-linear step processes at once (see `RingOps.byRows`). */
+export const CHUNK_ELEMENTS = 1 << 16;
+
 export interface RingLinear<T, F> { readonly w: F; readonly b: T; readonly inDim: number; readonly outDim: number }
 export interface RingNorm { readonly eps: number }
 export interface RingEmbedding<F> { readonly wte: F; readonly wpe: F }
@@ -141,15 +144,31 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
     return P.add(tok, pos);
   }
 
-  layerNorm(x: T, p: RingNorm): Promise<T> { return this.nl.layerNorm(this.P, x, p.eps); }
-  gelu(x: T): Promise<T> { return this.nl.gelu(this.P, x); }
+  layerNorm(x: T, p: RingNorm): Promise<T> { return this.byRows(x, (c) => this.nl.layerNorm(this.P, c, p.eps)); }
+  gelu(x: T): Promise<T> { return this.byRows(x, (c) => this.nl.gelu(this.P, c)); }
+
+  /**
+   * Runs a row-wise function over row chunks of at most CHUNK_ELEMENTS elements, one after the other.
+   * A long prefill would otherwise take one correlation item of gigabytes (softmax needs ~2 KB of
+   * dealer material per score) in one frame and in memory; chunks bound both, at the price of more
+   * rounds during prefill. The chunking is a function of shapes only, so all roles agree on it.
+   */
+  private async byRows(x: T, fn: (chunk: T, start: number, end: number) => Promise<T>): Promise<T> {
+    const P = this.P, shape = x.shape, last = shape[shape.length - 1]!, rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const per = Math.max(1, Math.floor(CHUNK_ELEMENTS / Math.max(1, last)));
+    if (rows <= per) return fn(x, 0, rows);
+    const flat = P.reshape(x, [rows, last]), outs: T[] = [];
+    for (let r = 0; r < rows; r += per) outs.push(await fn(P.sliceFirst(flat, r, Math.min(rows, r + per)), r, Math.min(rows, r + per)));
+    const out = P.concatFirst(outs);
+    return P.reshape(out, [...shape.slice(0, -1), out.shape[out.shape.length - 1]!]);
+  }
   add(a: T, b: T): T { return this.P.add(a, b); }
 
   async linear(x: T, p: RingLinear<T, F>): Promise<T> {
     const P = this.P, n = x.shape[0]!;
     const y = await P.fixedMatmul(x, p.w, 'nt');                      // [n, out] at 2f
     const bias = P.concatFirst(Array.from({ length: n }, () => P.reshape(p.b, [1, p.outDim])));
-    return P.trunc(P.add(y, bias), this.f);
+    return this.byRows(P.add(y, bias), (c) => P.trunc(c, this.f));
   }
 
   splitHeads(qkv: T, heads: number): { q: T; k: T; v: T } {
@@ -171,7 +190,7 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
   async attnScores(q: T, cache: RingKVCache<T, F>, _mask: AttnMask): Promise<T> {
     invariant(cache.k !== undefined, 'E_INTERNAL', 'attention over an empty cache');
     // the 1/√hd scale is folded into the query projection
-    return this.P.trunc(await this.P.fixedMatmul(q, cache.k, 'nt', cache.length), this.f);
+    return this.byRows(await this.P.fixedMatmul(q, cache.k, 'nt', cache.length), (c) => this.P.trunc(c, this.f));
   }
 
   softmax(scores: T, mask: AttnMask): Promise<T> {
@@ -179,15 +198,14 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
   }
 
   private softmaxIn(scores: T, mask: AttnMask): Promise<T> {
-    const [, n, t] = scores.shape as [number, number, number];
-    const valid = Array.from({ length: n }, (_, i) => Math.min(t, mask.offset + i + 1));
-    const heads = scores.shape[0]!;
-    return this.nl.softmax(this.P, scores, Array.from({ length: heads * n }, (_, r) => valid[r % n]!));
+    const [heads, n, t] = scores.shape as [number, number, number];
+    const valid = Array.from({ length: heads * n }, (_, r) => Math.min(t, mask.offset + (r % n) + 1));
+    return this.byRows(scores, (c, a, b) => this.nl.softmax(this.P, c, valid.slice(a, b)));
   }
 
   async attnMix(p: T, cache: RingKVCache<T, F>): Promise<T> {
     invariant(cache.v !== undefined, 'E_INTERNAL', 'attention over an empty cache');
-    return this.P.trunc(await this.P.fixedMatmul(p, cache.v, 'nn', cache.length), this.f);
+    return this.byRows(await this.P.fixedMatmul(p, cache.v, 'nn', cache.length), (c) => this.P.trunc(c, this.f));
   }
 
   lmHead(x: T, head: RingLinear<T, F>): Promise<T> { return this.linear(x, head); }

@@ -1,28 +1,26 @@
 /**
- * `npm run eval -- --task <name> --ctx <tokens> [--samples n] [--policy full] [--json] [--fixed]
- *   [--model dir] [--placement prompt|decode] [--depth f|spread|random] [--seed s]`
+ * `npm run eval -- --task <name> --ctx <tokens> [--samples n] [--policy name] [policy options] [--json]
+ *   [--fixed] [--model dir] [--placement prompt|decode] [--depth f|spread|random] [--seed s]`
  *
  * Quality of the plaintext reference (float64, or the fixed-point emulation with --fixed) on a
- * synthetic long-context task: accuracy over --samples fresh samples with a Wilson 95 % interval
- * (trials = queries). Needle depths are spread evenly over the context unless --depth says
- * otherwise. Progress goes to stderr; the result to stdout (one JSON object with --json).
+ * synthetic long-context task under a KV-cache policy (`--policy full` by default; `--policy list`
+ * names them): accuracy over --samples fresh samples with a Wilson 95 % interval (trials =
+ * queries). Policy options (budget, ratios, clusters, layers, ablation switches) are listed in
+ * scripts/eval/policy-flags.ts. Needle depths are spread evenly over the context unless --depth
+ * says otherwise. Progress goes to stderr; the result to stdout (one JSON object with --json).
  * Exit codes: 0 done, 2 bad flags (E_CONFIG), 1 any other error.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { FULL_ATTENTION, loadGpt2, plainBackend, type AttentionPolicy, type PlainTypes } from '../shared/model/index.js';
+import { PolicyAttention, describePolicies, getPolicy, type KvPolicy } from '../shared/kvcache/index.js';
+import { loadGpt2, plainBackend, type PlainTypes } from '../shared/model/index.js';
 import { tokenizerFor } from '../shared/model/tokenizer/index.js';
 import { getTask, type TaskGenerator } from '../shared/tasks/index.js';
 import { MpcError, projectPath, toMpcError } from '../shared/util/index.js';
 import { humanReport, progressLine, wilson, type EvalReport } from './eval/report.js';
+import { POLICY_FLAGS, policyOptionsFromFlags } from './eval/policy-flags.js';
 import { evalState, runSample, type DepthRule, type EvalSetup } from './eval/runner.js';
-
-/** Attention policies by --policy name; `null` = planned, arrives with the kvcache layer. */
-const POLICIES: Readonly<Record<string, AttentionPolicy | null>> = {
-  full: FULL_ATTENTION,
-  mpcache: null, streamingllm: null, h2o: null, snapkv: null, quest: null, tova: null,
-};
 
 /** A flag holding an integer ≥ min, given as a string by parseArgs. */
 const intFlag = (min: number) => z.string({ error: 'is required' }).transform((v, ctx) => {
@@ -53,9 +51,10 @@ const Flags = z.object({
   depth: depthFlag.default('spread'),
   seed: intFlag(0).default(0),
 });
-type Flags = z.infer<typeof Flags>;
+type Flags = z.infer<typeof Flags> & { readonly kv: KvPolicy };
 
-function parseFlags(argv: string[]): Flags {
+/** The flags, or 'list' for `--policy list`. */
+function parseFlags(argv: string[]): Flags | 'list' {
   let values: Record<string, unknown>;
   try {
     ({ values } = parseArgs({
@@ -64,25 +63,26 @@ function parseFlags(argv: string[]): Flags {
       options: {
         task: { type: 'string' }, ctx: { type: 'string' }, samples: { type: 'string' }, policy: { type: 'string' },
         json: { type: 'boolean' }, fixed: { type: 'boolean' }, model: { type: 'string' }, placement: { type: 'string' },
-        depth: { type: 'string' }, seed: { type: 'string' },
+        depth: { type: 'string' }, seed: { type: 'string' }, ...POLICY_FLAGS,
       },
     }));
   } catch (err) {
     throw new MpcError('E_CONFIG', (err as Error).message);
   }
-  const r = Flags.safeParse(values);
+  if (values['policy'] === 'list') return 'list';
+  const own = Object.fromEntries(Object.entries(values).filter(([k]) => !(k in POLICY_FLAGS)));
+  const r = Flags.safeParse(own);
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new MpcError('E_CONFIG', `--${issue?.path.join('.') ?? '?'} ${issue?.message ?? 'is invalid'}`);
   }
-  return r.data;
-}
-
-function policyNamed(name: string): AttentionPolicy {
-  const p = Object.prototype.hasOwnProperty.call(POLICIES, name) ? POLICIES[name] : undefined;
-  if (p === undefined) throw new MpcError('E_CONFIG', `unknown --policy "${name}" (known: ${Object.keys(POLICIES).join(', ')})`);
-  if (p === null) throw new MpcError('E_CONFIG', `--policy ${name} is not available yet (only full); eviction policies come with the kvcache layer`);
-  return p;
+  let kv: KvPolicy;
+  try {
+    kv = getPolicy(r.data.policy, policyOptionsFromFlags(values));
+  } catch (err) {
+    throw new MpcError('E_CONFIG', `--policy: ${toMpcError(err).message}`);
+  }
+  return { ...r.data, kv };
 }
 
 function modelDir(f: Flags): string {
@@ -91,7 +91,7 @@ function modelDir(f: Flags): string {
 
 async function setup(f: Flags): Promise<EvalSetup<PlainTypes>> {
   const ops = plainBackend(f.fixed ? 'fixed' : 'float64');
-  const policy = policyNamed(f.policy);
+  const policy = PolicyAttention.of(f.kv);
   let task: TaskGenerator;
   try {
     task = getTask(f.task);
@@ -114,19 +114,26 @@ async function setup(f: Flags): Promise<EvalSetup<PlainTypes>> {
 
 async function main(argv: string[]): Promise<void> {
   const f = parseFlags(argv);
+  if (f === 'list') {
+    process.stdout.write(describePolicies() + '\n');
+    return;
+  }
   const s = await setup(f);
   const state = evalState(s);
   const t0 = performance.now();
   let correct = 0;
   let queries = 0;
+  let budget = 0;
   for (let i = 0; i < f.samples; i++) {
     const r = await runSample(s, state, i);
     correct += r.correct;
     queries += r.queries;
+    budget += Math.min(f.kv.budget(r.promptTokens), r.promptTokens);
     process.stderr.write(progressLine(i + 1, f.samples, correct, queries, performance.now() - t0) + '\n');
   }
   const report: EvalReport = {
-    task: f.task, ctx: f.ctx, placement: f.placement, depth: f.depth, policy: f.policy, backend: s.ops.name,
+    task: f.task, ctx: f.ctx, placement: f.placement, depth: f.depth, policy: f.policy, settings: f.kv.settings,
+    budgetTokens: budget / f.samples, backend: s.ops.name,
     model: f.model ?? 'models/tiny-gpt2', seed: f.seed, samples: f.samples, queries, correct, accuracy: correct / queries,
     ci95: wilson(correct, queries), secondsPerSample: (performance.now() - t0) / 1000 / f.samples,
   };

@@ -1,24 +1,104 @@
 /**
- * `npm start`: the main job. Until private generation lands (issue 5) it runs a secure
- * fixed-mask matrix-vector product (768×3072, 4 fresh inputs) across the dealer and both parties
- * as separate processes on loopback, prints the result check and costs, and shuts everything down.
+ * `npm start [-- --prompt "…" | --prompt-file f] [--max-new-tokens n] [--model dir] [--json]`
+ *
+ * The main job: private generation on loopback. Acting as the model owner it shares the model
+ * (fresh shares in a temporary folder, one file per party), starts the dealer and both parties as
+ * separate processes, then acts as the client: tokenizes the prompt (default: a built-in passkey
+ * question), streams the generated text as the secure argmax reveals each token to it, and
+ * compares with the plaintext references (the fixed-point emulation must match token for token;
+ * float64 is shown for information). Prints the cost summary and shuts everything down.
+ * Exit code 0 when the secure tokens match the emulation, 1 when not, 2 on errors.
  */
-import { launchCluster } from '../shared/runtime/launch.js';
-import { runOpOnCluster } from '../shared/runtime/op-runner.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { parseFlags, splitArgv } from '../shared/config/argv.js';
+import { MpcError, projectPath, toMpcError } from '../shared/util/index.js';
 import { DEFAULT_LIMITS } from '../shared/net/limits.js';
-import { toMpcError } from '../shared/util/errors.js';
+import { loadGpt2, type Gpt2Weights } from '../shared/model/weights.js';
+import { tokenizerFor } from '../shared/model/tokenizer/index.js';
+import { encodeRingModel } from '../shared/model/ring/fold.js';
+import { sha256File, writeShares } from '../shared/model/ring/share-file.js';
+import { getTask, promptTokens } from '../shared/tasks/index.js';
+import { launchCluster } from '../shared/runtime/launch.js';
+import { runGeneration, type GenerationResult } from '../shared/runtime/gen-client.js';
+import { referenceGenerate } from '../shared/runtime/reference.js';
+import { costSummary, printCosts } from '../shared/runtime/costs.js';
+
+const Flags = z.object({
+  prompt: z.string().optional(),
+  promptFile: z.string().optional(),
+  maxNewTokens: z.number().int().min(1).max(2048).default(8),
+  model: z.string().optional(),
+  json: z.boolean().default(false),
+  timeoutMs: z.number().int().positive().default(120_000),
+  logLevel: z.string().optional(),
+  seed: z.number().int().nonnegative().default(7),
+});
+
+function builtInPrompt(weights: Gpt2Weights, seed: number): { tokens: number[]; expected: string } {
+  const tok = tokenizerFor(weights.config);
+  const sample = getTask('passkey').generate({ length: 160, seed, placement: 'prompt', depth: 0.3 }, tok);
+  return { tokens: promptTokens(sample, tok), expected: sample.queries[0]!.answer };
+}
 
 async function main(): Promise<number> {
-  process.stdout.write('starting dealer, party 0 and party 1 on loopback …\n');
-  const cluster = await launchCluster({ timeoutMs: DEFAULT_LIMITS.timeoutMs });
+  const f = parseFlags(Flags, splitArgv(process.argv.slice(2)).flags, 'start');
+  const log = (s: string) => { if (!f.json) process.stdout.write(s); };
+  const modelDir = resolve(f.model ?? projectPath('models', 'tiny-gpt2'));
+  const weights = loadGpt2(modelDir);
+  const tok = tokenizerFor(weights.config);
+  let prompt: number[], expected: string | undefined;
+  if (f.prompt !== undefined || f.promptFile !== undefined) {
+    const text = f.prompt ?? readFileSync(resolve(f.promptFile!), 'utf8');
+    if (text.length === 0) throw new MpcError('E_INPUT', 'the prompt is empty');
+    prompt = [tok.eot, ...tok.encode(text)];
+  } else {
+    ({ tokens: prompt, expected } = builtInPrompt(weights, f.seed));
+  }
+  if (prompt.length + f.maxNewTokens - 1 > weights.config.nPositions) {
+    throw new MpcError('E_INPUT', `the prompt has ${prompt.length} tokens; with ${f.maxNewTokens} new tokens it exceeds the model's context of ${weights.config.nPositions}`);
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'mpcache-shares-'));
   try {
-    const r = await runOpOnCluster(cluster.clientUrls, 'matvec', { rows: 768, cols: 3072, repeat: 4 }, 1, { timeoutMs: DEFAULT_LIMITS.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes });
-    process.stdout.write(`secure W·x (${r.shape}): ${r.ok ? 'matches float64' : 'MISMATCH'} (max abs error ${r.maxAbsErr.toExponential(2)})\n`);
-    process.stdout.write(`online bytes p0→p1 ${r.online.p0_to_p1}, p1→p0 ${r.online.p1_to_p0} in ${r.rounds} rounds; weight mask opened once: ${r.setup?.p0_to_p1 ?? 0} bytes\n`);
-    process.stdout.write(`dealer bytes → p0 ${r.dealer.to_p0} (seed), → p1 ${r.dealer.to_p1}; ${r.ms} ms\n`);
-    return r.ok ? 0 : 1;
+    log(`sharing ${modelDir} (model owner) …\n`);
+    const cfg = writeShares(dir, JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>, sha256File(join(modelDir, 'model.safetensors')), encodeRingModel(weights));
+    log('starting dealer, party 0 and party 1 (each loads only its own share file) …\n');
+    const cluster = await launchCluster({
+      timeoutMs: f.timeoutMs, logLevel: f.logLevel, stderr: f.logLevel ? 'inherit' : 'buffer',
+      extra: {
+        party0: ['--shares', join(dir, 'party0.safetensors'), '--share-config', join(dir, 'config.json')],
+        party1: ['--shares', join(dir, 'party1.safetensors'), '--share-config', join(dir, 'config.json')],
+      },
+    });
+    let res: GenerationResult;
+    try {
+      log(`prompt: ${prompt.length} tokens${expected ? ` (built-in passkey question; the answer is${expected})` : ''}\nsecure: `);
+      res = await runGeneration(cluster.clientUrls, `gen-${Date.now()}`, {
+        shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: f.maxNewTokens, revealLogits: false, revealHidden: false,
+      }, prompt, weights.config.vocabSize, { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes }, {
+        onToken: (t) => { log(JSON.stringify(tok.decode([t])).slice(1, -1)); return t === tok.eot; },
+      });
+    } finally {
+      await cluster.stop();
+    }
+    log('\n');
+    const ref = await referenceGenerate(weights, prompt, res.tokens.length);
+    const match = ref.fixed.length === res.tokens.length && ref.fixed.every((t, i) => t === res.tokens[i]);
+    const costs = costSummary(res);
+    if (f.json) {
+      process.stdout.write(JSON.stringify({ promptTokens: prompt.length, tokens: res.tokens, referenceTokens: ref.fixed, float64Tokens: ref.float, match, text: tok.decode(res.tokens), expected, costs }) + '\n');
+    } else {
+      log(`reference (fixed-point emulation): ${JSON.stringify(tok.decode(ref.fixed))}\n`);
+      log(`reference (float64):               ${JSON.stringify(tok.decode(ref.float))}\n`);
+      log(`match: ${match}${expected !== undefined ? `, passkey answer ${tok.decode(res.tokens).startsWith(expected) ? 'correct' : 'wrong'}` : ''}\n`);
+      printCosts(costs, log);
+    }
+    return match ? 0 : 1;
   } finally {
-    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

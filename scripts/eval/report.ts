@@ -39,6 +39,10 @@ export interface EvalReport {
   readonly placement: string;
   readonly depth: number | 'spread' | 'random';
   readonly policy: string;
+  /** The policy's public settings (budget rule, ratios, clusters, layers). */
+  readonly settings: Readonly<Record<string, string | number | boolean>>;
+  /** Attended tokens per decoding step in non-dense layers, mean over samples (capped at the prompt). */
+  readonly budgetTokens: number;
   readonly backend: string;
   readonly model: string;
   readonly seed: number;
@@ -54,7 +58,7 @@ export interface EvalReport {
 export function humanReport(r: EvalReport): string {
   const cols: [string, string][] = [
     ['task', r.task], ['ctx', String(r.ctx)], ['placement', r.placement], ['depth', String(r.depth)],
-    ['policy', r.policy], ['backend', r.backend], ['samples', String(r.samples)], ['queries', String(r.queries)],
+    ['policy', r.policy], ['budget', r.budgetTokens.toFixed(1)], ['backend', r.backend], ['samples', String(r.samples)], ['queries', String(r.queries)],
     ['correct', String(r.correct)], ['accuracy', r.accuracy.toFixed(3)],
     ['95% CI', `[${r.ci95[0].toFixed(3)}, ${r.ci95[1].toFixed(3)}]`], ['s/sample', r.secondsPerSample.toFixed(2)],
   ];

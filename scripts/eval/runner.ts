@@ -6,21 +6,26 @@
  *
  * The attention policy is a parameter, so eviction policies (kvcache/) plug in without changes
  * here; the backend is a parameter, so the fixed-point emulation runs the same samples.
+ * `runSampleFanout` prefills once and answers with several KV policies (every policy prefills with
+ * full attention): the same results as one `runSample` per policy, for a fraction of the time.
  */
-import { GreedySession, createState, type AttentionPolicy, type ForwardState, type ModelParams, type Ops, type PlainTypes } from '../../shared/model/index.js';
+import { PrefillFanout, type KvPolicy } from '../../shared/kvcache/index.js';
+import {
+  GreedySession, createState, forward, resetState, type AttentionPolicy, type ForwardState, type ModelParams, type Ops, type PlainTypes,
+} from '../../shared/model/index.js';
 import type { Tokenizer } from '../../shared/model/tokenizer/index.js';
-import { STOP, score, segments, type Placement, type TaskGenerator } from '../../shared/tasks/index.js';
+import { STOP, score, segments, type Placement, type Segments, type TaskGenerator, type TaskSample } from '../../shared/tasks/index.js';
 import { MpcError } from '../../shared/util/index.js';
 
 /** Needle depth of sample i of n: one fixed fraction, evenly spread over [0, 1], or the task's random draw. */
 export type DepthRule = number | 'spread' | 'random';
 
-export interface EvalSetup<B extends PlainTypes> {
+/** Everything about a run but the attention policy. */
+export interface SampleSetup<B extends PlainTypes> {
   readonly ops: Ops<B>;
   readonly params: ModelParams<B>;
   readonly tok: Tokenizer;
   readonly task: TaskGenerator;
-  readonly policy: AttentionPolicy;
   /** Tokens of a whole sample (the task's `length`). */
   readonly ctx: number;
   readonly placement: Placement;
@@ -29,10 +34,16 @@ export interface EvalSetup<B extends PlainTypes> {
   readonly samples: number;
 }
 
+export interface EvalSetup<B extends PlainTypes> extends SampleSetup<B> {
+  readonly policy: AttentionPolicy;
+}
+
 export interface SampleResult {
   readonly depth: number;
   readonly correct: number;
   readonly queries: number;
+  /** Tokens prefilled (budgets given as a fraction of the prompt scale with it). */
+  readonly promptTokens: number;
 }
 
 export function depthOf(rule: DepthRule, i: number, n: number): number | 'random' {
@@ -55,21 +66,18 @@ function answerBudget(maxAnswer: number, free: number, later: readonly number[])
 }
 
 /** Allocates the reusable per-sample state (one KV cache per layer, sized for the model). */
-export function evalState<B extends PlainTypes>(s: EvalSetup<B>): ForwardState<B> {
+export function evalState<B extends PlainTypes>(s: SampleSetup<B>): ForwardState<B> {
   return createState(s.ops, s.params.config, s.params.config.nPositions);
 }
 
-/**
- * Generates sample i, runs it and scores it.
- * @throws MpcError E_INPUT if the task cannot build the sample; E_CONFIG if a sample does not fit
- *   in the model's positions.
- */
-export async function runSample<B extends PlainTypes>(s: EvalSetup<B>, state: ForwardState<B>, i: number): Promise<SampleResult> {
+function buildSample<B extends PlainTypes>(s: SampleSetup<B>, i: number): { sample: TaskSample; seg: Segments } {
   const sample = s.task.generate({ length: s.ctx, seed: sampleSeed(s.seed, i), placement: s.placement, depth: depthOf(s.depth, i, s.samples) }, s.tok);
-  const seg = segments(sample, s.tok);
-  const session = new GreedySession(s.ops, s.params, state, s.policy);
+  return { sample, seg: segments(sample, s.tok) };
+}
+
+/** After the prefill: per query, feed its question and generate the answer; then score. */
+async function answer<B extends PlainTypes>(s: SampleSetup<B>, session: GreedySession<B>, sample: TaskSample, seg: Segments, i: number): Promise<SampleResult> {
   const positions = s.params.config.nPositions;
-  await session.prefill(seg.prompt);
   const stop = (g: readonly number[]) => s.tok.decode(g).includes(STOP);
   const outputs: string[] = [];
   for (let q = 0; q < seg.steps.length; q++) {
@@ -81,5 +89,37 @@ export async function runSample<B extends PlainTypes>(s: EvalSetup<B>, state: Fo
     outputs.push(s.tok.decode(out.tokens));
   }
   const correct = score(sample, outputs) * sample.queries.length;
-  return { depth: Number(sample.meta['depth']), correct: Math.round(correct), queries: sample.queries.length };
+  return { depth: Number(sample.meta['depth']), correct: Math.round(correct), queries: sample.queries.length, promptTokens: seg.prompt.length };
+}
+
+/**
+ * Generates sample i, runs it and scores it.
+ * @throws MpcError E_INPUT if the task cannot build the sample; E_CONFIG if a sample does not fit
+ *   in the model's positions.
+ */
+export async function runSample<B extends PlainTypes>(s: EvalSetup<B>, state: ForwardState<B>, i: number): Promise<SampleResult> {
+  const { sample, seg } = buildSample(s, i);
+  const session = new GreedySession(s.ops, s.params, state, s.policy);
+  await session.prefill(seg.prompt);
+  return answer(s, session, sample, seg, i);
+}
+
+/**
+ * Sample i under each of `policies` from one shared prefill; results in the order given.
+ * @throws as runSample.
+ */
+export async function runSampleFanout<B extends PlainTypes>(
+  s: SampleSetup<B>, policies: readonly KvPolicy[], state: ForwardState<B>, i: number,
+): Promise<SampleResult[]> {
+  const { sample, seg } = buildSample(s, i);
+  const fan = new PrefillFanout(policies);
+  resetState(state);
+  const logits = await forward(s.ops, s.params, state, seg.prompt, { policy: fan });
+  const results: SampleResult[] = [];
+  for (const decoder of fan.decoders()) {
+    const own = { caches: state.caches, position: state.position };
+    const session = GreedySession.resume(s.ops, s.params, own, logits as B['tensor'], decoder);
+    results.push(await answer(s, session, sample, seg, i));
+  }
+  return results;
 }

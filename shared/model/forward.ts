@@ -83,16 +83,23 @@ export interface ForwardOptions<B extends BackendTypes> {
   readonly onHidden?: (index: number, hidden: B['tensor']) => void | Promise<void>;
 }
 
+/** The backend's metering scope, or a pass-through. */
+function scoped<B extends BackendTypes>(ops: Ops<B>): <R>(label: string, fn: () => Promise<R>) => Promise<R> {
+  return ops.scope ? ops.scope.bind(ops) : (_label, fn) => fn();
+}
+
 async function block<B extends BackendTypes>(
   ops: Ops<B>, p: BlockParams<B>, x: B['tensor'], step: Omit<AttentionStep<B>, 'q' | 'k' | 'v'>, policy: AttentionPolicy,
 ): Promise<B['tensor']> {
   const heads = step.cache.heads;
-  const qkv = await ops.linear(await ops.layerNorm(x, p.ln1), p.attnQkv);
+  const sc = scoped(ops);
+  const qkv = await sc('ln1', () => ops.layerNorm(x, p.ln1)).then((n) => sc('qkv', () => ops.linear(n, p.attnQkv)));
   const { q, k, v } = ops.splitHeads(qkv, heads);
-  const attn = await policy.attend({ ...step, q, k, v });
-  const h = ops.add(x, await ops.linear(ops.mergeHeads(attn), p.attnProj));
-  const m = await ops.gelu(await ops.linear(await ops.layerNorm(h, p.ln2), p.mlpFc));
-  return ops.add(h, await ops.linear(m, p.mlpProj));
+  const attn = await sc('attn', () => policy.attend({ ...step, q, k, v }));
+  const h = ops.add(x, await sc('proj', () => ops.linear(ops.mergeHeads(attn), p.attnProj)));
+  const n2 = await sc('ln2', () => ops.layerNorm(h, p.ln2));
+  const m = await sc('mlp', async () => ops.gelu(await ops.linear(n2, p.mlpFc)));
+  return ops.add(h, await sc('mlp', () => ops.linear(m, p.mlpProj)));
 }
 
 /**
@@ -113,16 +120,18 @@ export async function forward<B extends BackendTypes>(
   invariant(state.caches.length === c.nLayer, 'E_INTERNAL', 'state does not match the model');
   const positions = Array.from({ length: n }, (_, i) => state.position + i);
   const policy = opts.policy ?? FULL_ATTENTION;
-  let x = await ops.embed(tokens, positions, params.embedding);
+  const sc = scoped(ops);
+  let x = await sc('embed', () => ops.embed(tokens, positions, params.embedding));
   await opts.onHidden?.(0, x);
   for (let l = 0; l < c.nLayer; l++) {
     const step = { ops, layer: l, cache: state.caches[l] as B['cache'], positions };
-    x = await block(ops, params.blocks[l] as BlockParams<B>, x, step, policy);
+    const xin = x;
+    x = await sc(`l${l}`, () => block(ops, params.blocks[l] as BlockParams<B>, xin, step, policy));
     await opts.onHidden?.(l + 1, x);
   }
   state.position += n;
   const which = opts.logits ?? 'last';
   if (which === 'none') return null;
   const last = which === 'last' ? ops.rows(x, n - 1, n) : x;
-  return ops.lmHead(await ops.layerNorm(last, params.lnF), params.head);
+  return sc('head', async () => ops.lmHead(await ops.layerNorm(last, params.lnF), params.head));
 }

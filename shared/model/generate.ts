@@ -34,12 +34,29 @@ export class GreedySession<B extends PlainTypes> {
   private logits: B['tensor'] | null = null;
   private pending: number | null = null;
 
-  /** Resets `state` and starts a new sequence on it. */
+  /**
+   * Resets `state` and starts a new sequence on it. (`prefilled` is for `resume`: the logits of a
+   * prefill already in `state`, which is then kept.)
+   */
   constructor(
     private readonly ops: Ops<B>, private readonly params: ModelParams<B>,
-    readonly state: ForwardState<B>, private readonly policy?: AttentionPolicy,
+    readonly state: ForwardState<B>, private readonly policy?: AttentionPolicy, prefilled?: B['tensor'],
   ) {
-    resetState(state);
+    if (prefilled === undefined) resetState(state);
+    else this.logits = prefilled;
+  }
+
+  /**
+   * Continues a sequence whose prompt is already prefilled into `state`, from that prefill's
+   * logits: e.g. one prefill shared by several attention policies, each continuing on its own
+   * state object. Call `feed` and `generate` next, never `prefill`.
+   * @throws MpcError E_INPUT if the state holds no tokens.
+   */
+  static resume<B extends PlainTypes>(
+    ops: Ops<B>, params: ModelParams<B>, state: ForwardState<B>, logits: B['tensor'], policy?: AttentionPolicy,
+  ): GreedySession<B> {
+    if (state.position < 1) throw new MpcError('E_INPUT', 'resume needs a prefilled state');
+    return new GreedySession(ops, params, state, policy, logits);
   }
 
   /** Tokens the sequence occupies, counting one that is generated but not yet fed. */

@@ -3,11 +3,10 @@
  * both output shares and the parties' meter reports, and reconstructs. Only this process ever
  * holds the plaintext inputs and outputs.
  */
-import { WebSocket } from 'ws';
 import { MpcError, toMpcError } from '../util/errors.js';
 import { Prg, randomSeed } from '../ring/prg.js';
 import { clear, type Clear } from '../ring/tensor.js';
-import { Link, wsTransport, Meter, type MeterReport, type Part } from '../net/index.js';
+import { Link, wsTransport, Meter, dialWs, type MeterReport, type Part, type TlsConfig } from '../net/index.js';
 import { INPUT_FRAME, OUTPUT_FRAME, ResultMsg, type Job } from './wire.js';
 import { splitShares } from './inprocess.js';
 
@@ -23,19 +22,13 @@ export interface ClientResult {
 export interface ClientOptions {
   timeoutMs: number;
   maxFrameBytes: number;
+  /** Client certificate and CA for wss:// party URLs. */
+  tls?: TlsConfig | undefined;
 }
 
-export function connect(url: string, remote: string, opts: ClientOptions, meter?: Meter): Promise<Link> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { maxPayload: opts.maxFrameBytes, perMessageDeflate: false, generateMask: (m: Buffer) => m.fill(0) } as WebSocket.ClientOptions);
-    const timer = setTimeout(() => { ws.terminate(); reject(new MpcError('E_TIMEOUT', `connecting to ${remote} at ${url}`)); }, opts.timeoutMs);
-    timer.unref();
-    ws.once('open', () => {
-      clearTimeout(timer);
-      resolve(new Link(wsTransport(ws), { name: 'client', remote, meter, maxFrameBytes: opts.maxFrameBytes, timeoutMs: opts.timeoutMs }));
-    });
-    ws.once('error', (e) => { clearTimeout(timer); reject(new MpcError('E_PEER_CLOSED', `cannot connect to ${remote} at ${url}: ${e.message}`)); });
-  });
+export async function connect(url: string, remote: string, opts: ClientOptions, meter?: Meter): Promise<Link> {
+  const ws = await dialWs(url, remote, opts);
+  return new Link(wsTransport(ws), { name: 'client', remote, meter, maxFrameBytes: opts.maxFrameBytes, timeoutMs: opts.timeoutMs });
 }
 
 /** Runs one job: `inputs` are ring-encoded values (the client's secrets). */

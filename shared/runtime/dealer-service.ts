@@ -5,7 +5,7 @@
  * inputs, weights or outputs. Fixed masks of the model scope live in one DealerEnv for the
  * dealer's lifetime; session-scoped ones are dropped when the session ends.
  */
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { MpcError, toMpcError, type Logger } from '../util/index.js';
 import { Kernels } from '../ring/kernels.js';
@@ -16,7 +16,7 @@ import { parseGpt2Config } from '../model/config.js';
 import { ringModelSpec } from '../model/ring/fold.js';
 import { loadRingModel, type RingNonlinear } from '../model/ring/ops.js';
 import { DEALER_TOKEN_IO, GenerateParams, generationProgram, type ClientTokens, type RingModel } from './generation.js';
-import { Link, wsTransport, Meter, type Limits } from '../net/index.js';
+import { Link, wsTransport, Meter, listenWs, type Limits, type TlsConfig } from '../net/index.js';
 import { DealerEnv } from '../corr/env.js';
 import { DealerCorrSink } from '../corr/stream.js';
 import { DealerPrims } from '../protocol/prims/dealer.js';
@@ -36,10 +36,12 @@ export interface DealerOptions {
   log: Logger;
   /** Non-linear recipes for generation programs (must be the parties' exact recipes). */
   nl?: RingNonlinear;
+  /** TLS with authentication of both ends: only parties with a certificate of the CA connect. */
+  tls?: TlsConfig;
 }
 
 export class DealerService {
-  private wss: WebSocketServer | undefined;
+  private server: { close(): Promise<void> } | undefined;
   readonly env = new DealerEnv(new Kernels());
   private readonly pending = new Map<string, Pending>();
   /** Sessions completed or aborted, for tests and logs. */
@@ -50,16 +52,14 @@ export class DealerService {
   constructor(private readonly opts: DealerOptions) {}
 
   async listen(): Promise<number> {
-    const wss = new WebSocketServer({ host: this.opts.host, port: this.opts.port, maxPayload: this.opts.limits.maxFrameBytes, perMessageDeflate: false });
-    this.wss = wss;
-    await new Promise<void>((resolve, reject) => { wss.once('listening', resolve); wss.once('error', reject); });
-    wss.on('connection', (ws) => this.onConnection(ws));
-    return (wss.address() as { port: number }).port;
+    const srv = await listenWs(this.opts.host, this.opts.port, this.opts.limits.maxFrameBytes, this.opts.tls);
+    this.server = srv;
+    srv.wss.on('connection', (ws) => this.onConnection(ws));
+    return srv.port;
   }
 
   async close(): Promise<void> {
-    for (const c of this.wss?.clients ?? []) c.terminate();
-    await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
+    await this.server?.close();
   }
 
   private onConnection(ws: WebSocket): void {

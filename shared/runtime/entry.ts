@@ -4,9 +4,12 @@
  * SIGTERM/SIGINT. Logs go to stderr.
  */
 import { z } from 'zod';
-import { createLogger, toMpcError } from '../util/index.js';
+import { MpcError, createLogger, toMpcError } from '../util/index.js';
+import { readPartyShares } from '../model/ring/share-file.js';
+import { STANDARD_NL } from '../model/ring/recipes.js';
 import { parseFlags, splitArgv } from '../config/argv.js';
 import { DEFAULT_LIMITS, type Limits } from '../net/limits.js';
+import { loadTls, type TlsConfig } from '../net/tls.js';
 import { DealerService } from './dealer-service.js';
 import { PartyService } from './party-service.js';
 
@@ -15,7 +18,16 @@ const Common = {
   timeoutMs: z.number().int().positive().default(DEFAULT_LIMITS.timeoutMs),
   maxFrameMb: z.number().positive().max(4096).default(DEFAULT_LIMITS.maxFrameBytes / 2 ** 20),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  /** TLS with certificates for every link (all three or none). */
+  tlsCa: z.string().optional(),
+  tlsCert: z.string().optional(),
+  tlsKey: z.string().optional(),
 };
+
+function tlsOf(f: { tlsCa?: string | undefined; tlsCert?: string | undefined; tlsKey?: string | undefined }): { tls?: TlsConfig } {
+  const tls = loadTls({ ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey });
+  return tls ? { tls } : {};
+}
 
 function limitsOf(f: { timeoutMs: number; maxFrameMb: number }): Limits {
   return { ...DEFAULT_LIMITS, timeoutMs: f.timeoutMs, maxFrameBytes: Math.floor(f.maxFrameMb * 2 ** 20) };
@@ -43,7 +55,7 @@ export async function dealerMain(argv: readonly string[]): Promise<void> {
   try {
     const f = parseFlags(z.object({ ...Common, port: z.number().int().min(0).max(65535).default(7100) }), splitArgv(argv).flags, 'dealer');
     const log = createLogger({ role: 'dealer', level: f.logLevel });
-    const svc = new DealerService({ host: f.host, port: f.port, limits: limitsOf(f), log });
+    const svc = new DealerService({ host: f.host, port: f.port, limits: limitsOf(f), log, nl: STANDARD_NL, ...tlsOf(f) });
     const port = await svc.listen();
     process.stdout.write(JSON.stringify({ event: 'listening', role: 'dealer', port }) + '\n');
     log.info({ port }, 'dealer listening');
@@ -58,15 +70,20 @@ export async function partyMain(role: 0 | 1, argv: readonly string[]): Promise<v
     const schema = z.object({
       ...Common,
       clientPort: z.number().int().min(0).max(65535).default(role === 0 ? 7000 : 7001),
-      dealer: z.string().url().default('ws://127.0.0.1:7100'),
-      ...(role === 0 ? { peer: z.string().url().default('ws://127.0.0.1:7011') } : { peerPort: z.number().int().min(0).max(65535).default(7011) }),
+      dealer: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').default('ws://127.0.0.1:7100'),
+      /** This party's share file and the public share config (serve a model for generation). */
+      shares: z.string().optional(),
+      shareConfig: z.string().optional(),
+      ...(role === 0 ? { peer: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').default('ws://127.0.0.1:7011') } : { peerPort: z.number().int().min(0).max(65535).default(7011) }),
     });
     const f = parseFlags(schema, splitArgv(argv).flags, `party${role}`) as z.infer<typeof schema> & { peer?: string; peerPort?: number };
     const log = createLogger({ role: `party${role}`, level: f.logLevel });
+    if ((f.shares === undefined) !== (f.shareConfig === undefined)) throw new MpcError('E_CONFIG', '--shares and --share-config go together');
+    const model = f.shares ? { shares: readPartyShares(f.shareConfig!, f.shares, role), nl: STANDARD_NL } : undefined;
     const svc = new PartyService({
       role, host: f.host, clientPort: f.clientPort, dealerUrl: f.dealer,
       ...(role === 0 ? { peerUrl: f.peer! } : { peerPort: f.peerPort! }),
-      limits: limitsOf(f), log,
+      limits: limitsOf(f), log, ...(model ? { model } : {}), ...tlsOf(f),
     });
     const ports = await svc.listen();
     process.stdout.write(JSON.stringify({ event: 'listening', role: `party${role}`, ...ports }) + '\n');

@@ -26,6 +26,8 @@ export interface ClusterOptions {
   extra?: { dealer?: string[]; party0?: string[]; party1?: string[] };
   /** Where the processes' stderr goes: 'inherit' (default 'buffer' keeps the last lines). */
   stderr?: 'inherit' | 'buffer';
+  /** PEM files for TLS on every link (the processes then talk wss://). */
+  tls?: { ca: string; cert: string; key: string };
 }
 
 export interface Cluster {
@@ -37,7 +39,9 @@ export interface Cluster {
 }
 
 export function spawnNode(name: string, script: string, args: string[], opts: ClusterOptions): Promise<Proc> {
-  const child = spawn(process.execPath, [projectPath('dist', script), ...args], {
+  // MPC_CPU_PROF=<dir> profiles every process (V8 .cpuprofile files, written at exit)
+  const prof = process.env['MPC_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['MPC_CPU_PROF']}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...prof, projectPath('dist', script), ...args], {
     env: { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES, MPC_LOG_LEVEL: opts.logLevel ?? process.env['MPC_LOG_LEVEL'] ?? 'warn' },
     stdio: ['ignore', 'pipe', opts.stderr === 'inherit' ? 'inherit' : 'pipe'],
   });
@@ -68,19 +72,21 @@ export async function stopProc(p: Proc, graceMs = 5000): Promise<void> {
 }
 
 export async function launchCluster(opts: ClusterOptions = {}): Promise<Cluster> {
-  const timeout = String(opts.timeoutMs ?? 30000);
+  const common = ['--timeout-ms', String(opts.timeoutMs ?? 30000),
+    ...(opts.tls ? ['--tls-ca', opts.tls.ca, '--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key] : [])];
+  const scheme = opts.tls ? 'wss' : 'ws';
   const started: Proc[] = [];
   try {
-    const dealer = await spawnNode('dealer', 'dealer/main.js', ['--port', '0', '--timeout-ms', timeout, ...(opts.extra?.dealer ?? [])], opts);
+    const dealer = await spawnNode('dealer', 'dealer/main.js', ['--port', '0', ...common, ...(opts.extra?.dealer ?? [])], opts);
     started.push(dealer);
-    const dealerUrl = `ws://127.0.0.1:${dealer.ready['port']}`;
-    const party1 = await spawnNode('party1', 'party1/main.js', ['--dealer', dealerUrl, '--peer-port', '0', '--client-port', '0', '--timeout-ms', timeout, ...(opts.extra?.party1 ?? [])], opts);
+    const dealerUrl = `${scheme}://127.0.0.1:${dealer.ready['port']}`;
+    const party1 = await spawnNode('party1', 'party1/main.js', ['--dealer', dealerUrl, '--peer-port', '0', '--client-port', '0', ...common, ...(opts.extra?.party1 ?? [])], opts);
     started.push(party1);
-    const party0 = await spawnNode('party0', 'party0/main.js', ['--dealer', dealerUrl, '--peer', `ws://127.0.0.1:${party1.ready['peerPort']}`, '--client-port', '0', '--timeout-ms', timeout, ...(opts.extra?.party0 ?? [])], opts);
+    const party0 = await spawnNode('party0', 'party0/main.js', ['--dealer', dealerUrl, '--peer', `${scheme}://127.0.0.1:${party1.ready['peerPort']}`, '--client-port', '0', ...common, ...(opts.extra?.party0 ?? [])], opts);
     started.push(party0);
     return {
       dealer, party0, party1,
-      clientUrls: [`ws://127.0.0.1:${party0.ready['clientPort']}`, `ws://127.0.0.1:${party1.ready['clientPort']}`],
+      clientUrls: [`${scheme}://127.0.0.1:${party0.ready['clientPort']}`, `${scheme}://127.0.0.1:${party1.ready['clientPort']}`],
       stop: async () => { await Promise.all(started.map((p) => stopProc(p))); },
     };
   } catch (e) {

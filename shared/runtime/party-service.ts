@@ -7,11 +7,11 @@
  * return output shares and the meter report. Any failure aborts that session on every link with
  * its code and the server keeps serving.
  */
-import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
 import { MpcError, toMpcError, invariant, type Logger } from '../util/index.js';
 import { Kernels } from '../ring/kernels.js';
 import { numel, share, type Share } from '../ring/tensor.js';
-import { Link, wsTransport, Meter, type Limits, type Part } from '../net/index.js';
+import { Link, wsTransport, Meter, dialWs, listenWs, type Limits, type Part, type TlsConfig } from '../net/index.js';
 import { PartyCorrStream } from '../corr/stream.js';
 import { PeerChannel, type PartyCtx } from '../protocol/ctx.js';
 import { SecurePrims } from '../protocol/prims/secure.js';
@@ -33,6 +33,8 @@ export interface PartyOptions {
   dealerUrl: string;
   limits: Limits;
   log: Logger;
+  /** TLS with authentication of both ends on every link (all servers and dials). */
+  tls?: TlsConfig;
   /** Model shares to serve (generation); absent for an ops-only server. */
   model?: { shares: PartyShares; nl: RingNonlinear };
 }
@@ -40,8 +42,7 @@ export interface PartyOptions {
 interface PeerWaiter { resolve: (l: Link) => void; reject: (e: MpcError) => void; timer: NodeJS.Timeout }
 
 export class PartyService {
-  private clientWss: WebSocketServer | undefined;
-  private peerWss: WebSocketServer | undefined;
+  private servers: Array<{ close(): Promise<void> }> = [];
   readonly kernels = new Kernels();
   /** Party 1: peer links that arrived before their client request, and waiters for them. */
   private readonly peerArrived = new Map<string, { link: Link; hash: string }>();
@@ -54,20 +55,18 @@ export class PartyService {
     invariant(opts.role === 0 ? !!opts.peerUrl : opts.peerPort !== undefined, 'E_CONFIG', 'party 0 needs --peer, party 1 needs --peer-port');
   }
 
-  private server(port: number): Promise<WebSocketServer> {
-    const wss = new WebSocketServer({ host: this.opts.host, port, maxPayload: this.opts.limits.maxFrameBytes, perMessageDeflate: false });
-    return new Promise((resolve, reject) => { wss.once('listening', () => resolve(wss)); wss.once('error', reject); });
-  }
-
   /** Starts listening; returns the bound ports. */
   async listen(): Promise<{ clientPort: number; peerPort?: number }> {
-    this.clientWss = await this.server(this.opts.clientPort);
-    this.clientWss.on('connection', (ws) => this.onClient(ws));
-    const out: { clientPort: number; peerPort?: number } = { clientPort: (this.clientWss.address() as { port: number }).port };
+    const { host, limits, tls } = this.opts;
+    const client = await listenWs(host, this.opts.clientPort, limits.maxFrameBytes, tls);
+    this.servers.push(client);
+    client.wss.on('connection', (ws) => this.onClient(ws));
+    const out: { clientPort: number; peerPort?: number } = { clientPort: client.port };
     if (this.opts.role === 1) {
-      this.peerWss = await this.server(this.opts.peerPort!);
-      this.peerWss.on('connection', (ws) => this.onPeer(ws));
-      out.peerPort = (this.peerWss.address() as { port: number }).port;
+      const peer = await listenWs(host, this.opts.peerPort!, limits.maxFrameBytes, tls);
+      this.servers.push(peer);
+      peer.wss.on('connection', (ws) => this.onPeer(ws));
+      out.peerPort = peer.port;
     }
     if (this.opts.model) {
       this.modelReady = this.loadModel();
@@ -79,24 +78,16 @@ export class PartyService {
   }
 
   async close(): Promise<void> {
-    for (const w of [this.clientWss, this.peerWss]) {
-      for (const c of w?.clients ?? []) c.terminate();
-      await new Promise<void>((r) => (w ? w.close(() => r()) : r()));
-    }
+    await Promise.all(this.servers.map((s) => s.close()));
   }
 
   private linkOf(ws: WebSocket, name: 'peer' | 'dealer' | 'client', remote: string, meter?: Meter): Link {
     return new Link(wsTransport(ws), { name, remote, meter, maxFrameBytes: this.opts.limits.maxFrameBytes, timeoutMs: this.opts.limits.timeoutMs });
   }
 
-  private dial(url: string, name: 'peer' | 'dealer', remote: string, meter: Meter): Promise<Link> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { maxPayload: this.opts.limits.maxFrameBytes, perMessageDeflate: false, generateMask: (m: Buffer) => m.fill(0) } as WebSocket.ClientOptions);
-      const timer = setTimeout(() => { ws.terminate(); reject(new MpcError('E_TIMEOUT', `connecting to ${remote} at ${url}`)); }, this.opts.limits.timeoutMs);
-      timer.unref();
-      ws.once('open', () => { clearTimeout(timer); resolve(this.linkOf(ws, name, remote, meter)); });
-      ws.once('error', (e) => { clearTimeout(timer); reject(new MpcError('E_PEER_CLOSED', `cannot connect to ${remote} at ${url}: ${e.message}`)); });
-    });
+  private async dial(url: string, name: 'peer' | 'dealer', remote: string, meter: Meter): Promise<Link> {
+    const ws = await dialWs(url, remote, { timeoutMs: this.opts.limits.timeoutMs, maxFrameBytes: this.opts.limits.maxFrameBytes, tls: this.opts.tls });
+    return this.linkOf(ws, name, remote, meter);
   }
 
   /** Party 1: a peer connection from party 0 announces its session. */

@@ -6,16 +6,13 @@
  * The KV cache stores keys and values per head, [H, capacity, hd], preallocated.
  */
 import { MpcError, invariant } from '../../util/index.js';
-import type { Shape } from '../../ring/index.js';
 import type { Gpt2Weights, LinearWeights, NormWeights } from '../weights.js';
+import { FloatKVCache, dims, floatTensor, type FloatTensor } from './float-cache.js';
+import { floatEvictionOps } from './float-eviction.js';
 import { argmaxRows, causalSoftmaxRows, gemmNT, geluTanh, layerNormRows, matmulNT, transpose } from './float-kernels.js';
-import type { AttnMask, KVCache, ModelParams, Ops, PlainTypes } from './types.js';
+import type { AttnMask, ModelParams, Ops, PlainTypes } from './types.js';
 
-/** A float64 tensor: row-major data of a given shape. */
-export interface FloatTensor {
-  readonly shape: Shape;
-  readonly data: Float64Array;
-}
+export { FloatKVCache, floatTensor, type FloatTensor } from './float-cache.js';
 
 /** A linear layer with its weight transposed to [outDim, inDim]. */
 export interface FloatLinear {
@@ -43,61 +40,6 @@ export interface FloatTypes extends PlainTypes {
   readonly norm: FloatNorm;
   readonly embedding: FloatEmbedding;
   readonly cache: FloatKVCache;
-}
-
-/**
- * Builds a tensor, checking the data length against the shape.
- * @throws MpcError E_SHAPE if they disagree.
- */
-export function floatTensor(shape: Shape, data: Float64Array): FloatTensor {
-  const n = shape.reduce((p, d) => p * d, 1);
-  invariant(data.length === n, 'E_SHAPE', () => `float tensor data length ${data.length} does not match shape [${shape.join(', ')}]`);
-  return { shape: [...shape], data };
-}
-
-function dims(x: FloatTensor, rank: number, what: string): number[] {
-  invariant(x.shape.length === rank, 'E_SHAPE', () => `${what}: expected rank ${rank}, got shape [${x.shape.join(', ')}]`);
-  return [...x.shape];
-}
-
-/**
- * One layer's float64 KV cache, valid up to `length`: `keys` [H, capacity, hd] and `valuesT`
- * [H, hd, capacity] (values transposed, so that p · V is a product of contiguous rows).
- */
-export class FloatKVCache implements KVCache<FloatTensor> {
-  readonly keys: Float64Array;
-  readonly valuesT: Float64Array;
-  private used = 0;
-
-  constructor(readonly heads: number, readonly headDim: number, readonly capacity: number) {
-    this.keys = new Float64Array(heads * capacity * headDim);
-    this.valuesT = new Float64Array(heads * capacity * headDim);
-  }
-
-  get length(): number {
-    return this.used;
-  }
-
-  async append(k: FloatTensor, v: FloatTensor): Promise<void> {
-    const [h, n, hd] = dims(k, 3, 'kv append');
-    invariant(h === this.heads && hd === this.headDim && v.shape.join() === k.shape.join(), 'E_SHAPE',
-      () => `kv append: k [${k.shape.join(', ')}], v [${v.shape.join(', ')}] for a cache of ${this.heads} heads × ${this.headDim}`);
-    if (this.used + n > this.capacity) {
-      throw new MpcError('E_INPUT', `kv cache full: ${this.used} + ${n} tokens exceed capacity ${this.capacity}`);
-    }
-    const cap = this.capacity;
-    for (let head = 0; head < h; head++) {
-      this.keys.set(k.data.subarray(head * n * hd, (head + 1) * n * hd), (head * cap + this.used) * hd);
-      for (let i = 0; i < n; i++) {
-        for (let c = 0; c < hd; c++) this.valuesT[(head * hd + c) * cap + this.used + i] = v.data[(head * n + i) * hd + c] as number;
-      }
-    }
-    this.used += n;
-  }
-
-  reset(): void {
-    this.used = 0;
-  }
 }
 
 function prepareLinear(w: LinearWeights): FloatLinear {
@@ -243,4 +185,5 @@ export const floatOps: Ops<FloatTypes> = {
   lmHead: linear,
   argmax: async (logits) => argmaxRows(logits.data, logits.shape[logits.shape.length - 1] as number),
   revealLogits: async (logits) => logits.data.slice(),
+  ...floatEvictionOps,
 };

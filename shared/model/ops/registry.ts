@@ -7,17 +7,19 @@
  */
 import { MpcError } from '../../util/index.js';
 import { floatOps } from './float.js';
+import { fixedOps } from '../ring/recipes.js';
 import type { Ops, PlainTypes } from './types.js';
 
 interface BackendEntry {
   readonly description: string;
   readonly ops: Ops<PlainTypes> | null;
+  /** Backends with state (an arena) are built fresh per use. */
+  readonly make?: () => Ops<PlainTypes>;
 }
 
 const BACKENDS: Readonly<Record<string, BackendEntry>> = {
   float64: { description: 'float64 plaintext reference', ops: floatOps },
-  // TODO(fixed-point emulation issue): register the emulation backend here.
-  fixed: { description: 'fixed-point emulation, Z_2^64 with 16 fractional bits', ops: null },
+  fixed: { description: 'fixed-point emulation, Z_2^64 with 16 fractional bits', ops: null, make: () => fixedOps() as unknown as Ops<PlainTypes> },
 };
 
 /** Names of every known plaintext backend, available or not. */
@@ -34,6 +36,7 @@ export function plainBackend(name: string): Ops<PlainTypes> {
   if (entry === undefined) {
     throw new MpcError('E_CONFIG', `unknown backend "${name}" (known: ${plainBackendNames().join(', ')})`);
   }
+  if (entry.make) return entry.make();
   if (entry.ops === null) throw new MpcError('E_CONFIG', `backend "${name}" (${entry.description}) is not available yet`);
   return entry.ops;
 }

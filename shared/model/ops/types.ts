@@ -23,6 +23,7 @@
 import type { Shape } from '../../ring/index.js';
 import type { Gpt2Config } from '../config.js';
 import type { Gpt2Weights } from '../weights.js';
+import type { EvictionOps } from './eviction-types.js';
 
 /** The least a backend tensor handle exposes: its (public) shape. */
 export interface TensorLike {
@@ -97,12 +98,16 @@ export interface KVCache<T extends TensorLike> {
  * Which cache entries each query may see, as a public description.
  * `causal`: query i (of n) sees cache entries 0 ..= offset + i. With all n queries appended last,
  * offset = length − n; for a single decoding step this means every entry.
- * Policies that select per head will add further kinds here.
+ * Eviction policies do not widen this: they attend to a cache built from the selected rows
+ * (`EvictionOps.gatherCache`), whose own entries are all visible.
  */
 export type AttnMask = { readonly kind: 'causal'; readonly offset: number };
 
-/** The operations a backend provides. Shapes in brackets; n tokens, H heads, T cached entries. */
-export interface Ops<B extends BackendTypes> {
+/**
+ * The operations a backend provides. Shapes in brackets; n tokens, H heads, T cached entries.
+ * The operations eviction policies need are declared in `eviction-types.ts`.
+ */
+export interface Ops<B extends BackendTypes> extends EvictionOps<B['tensor'], B['cache']> {
   /** Short name for logs and reports ('float64', 'fixed', 'secure'). */
   readonly name: string;
 
@@ -145,4 +150,6 @@ export interface Ops<B extends BackendTypes> {
   argmax(logits: B['tensor']): Promise<B['tokens']>;
   /** Opt-in: the logits in the clear, row-major (the secure backend reveals them to the client for sampling). */
   revealLogits?(logits: B['tensor']): Promise<Float64Array>;
+  /** Optional metering scope: the forward labels each layer and stage ('l3.attn'); backends that meter nest their labels under it. */
+  scope?<R>(label: string, fn: () => Promise<R>): Promise<R>;
 }

@@ -9,7 +9,7 @@
  * biases and the attention scale are folded into the weights (fold.ts). Non-linear functions come
  * from a `RingNonlinear` implementation (protocol/nonlinear).
  */
-import { invariant } from '../../util/errors.js';
+import { MpcError, invariant } from '../../util/errors.js';
 import { clear, type AnyTensor } from '../../ring/tensor.js';
 import type { FixedHandle, Prims } from '../../protocol/prims/types.js';
 import type { Gpt2Config } from '../config.js';
@@ -166,6 +166,8 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
 
   rows(x: T, start: number, end: number): T { return this.P.sliceFirst(x, start, end); }
 
+  scope<R>(label: string, fn: () => Promise<R>): Promise<R> { return this.P.scope(label, fn); }
+
   async attnScores(q: T, cache: RingKVCache<T, F>, _mask: AttnMask): Promise<T> {
     invariant(cache.k !== undefined, 'E_INTERNAL', 'attention over an empty cache');
     // the 1/√hd scale is folded into the query projection
@@ -173,6 +175,10 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
   }
 
   softmax(scores: T, mask: AttnMask): Promise<T> {
+    return this.P.scope('softmax', () => this.softmaxIn(scores, mask));
+  }
+
+  private softmaxIn(scores: T, mask: AttnMask): Promise<T> {
     const [, n, t] = scores.shape as [number, number, number];
     const valid = Array.from({ length: n }, (_, i) => Math.min(t, mask.offset + i + 1));
     const heads = scores.shape[0]!;
@@ -186,7 +192,25 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
 
   lmHead(x: T, head: RingLinear<T, F>): Promise<T> { return this.linear(x, head); }
 
+  // ---- EvictionOps: TODO(issue 6, MPC part) — the ring implementations land with the secure eviction work.
+  private evictionTodo(): never {
+    throw new MpcError('E_CONFIG', 'eviction policies are not available on the ring backends yet (full cache only)');
+  }
+  slice(): T { return this.evictionTodo(); }
+  concat(): T { return this.evictionTodo(); }
+  expandSelection(): T { return this.evictionTodo(); }
+  publicSelection(): T { return this.evictionTodo(); }
+  cacheKeys(): T { return this.evictionTodo(); }
+  topk(): Promise<T> { return this.evictionTodo(); }
+  gather(): Promise<T> { return this.evictionTodo(); }
+  gatherCache(): Promise<RingKVCache<T, F>> { return this.evictionTodo(); }
+  blockMinMax(): Promise<{ max: T; min: T }> { return this.evictionTodo(); }
+  clusterScores(): Promise<T> { return this.evictionTodo(); }
+  sumQueries(): Promise<T> { return this.evictionTodo(); }
+  maxPool(): Promise<T> { return this.evictionTodo(); }
+
   async argmax(logits: T): Promise<Tok> {
-    return this.io.emitTokens(this.P, await this.nl.argmax(this.P, logits), logits);
+    const idx = await this.P.scope('argmax', () => this.nl.argmax(this.P, logits));
+    return this.io.emitTokens(this.P, idx, logits);
   }
 }

@@ -27,6 +27,7 @@ export class ClearPrims extends LocalOps<Clear> implements Prims<Clear, ClearFix
   }
 
   phase(_name: string): void { /* nothing is metered in the emulation */ }
+  scope<R>(_label: string, fn: () => Promise<R>): Promise<R> { return fn(); }
 
   async mul(a: Clear, b: Clear): Promise<Clear> {
     const n = a.data.length, m = broadcastRows(a.shape, b.shape), per = m === 0 ? 1 : n / m;

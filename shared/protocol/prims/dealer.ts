@@ -22,6 +22,7 @@ export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
   constructor(readonly corr: CorrSource, readonly ns?: string) {}
 
   phase(_name: string): void { /* the dealer's own traffic is metered per session */ }
+  scope<R>(_label: string, fn: () => Promise<R>): Promise<R> { return fn(); }
 
   add(a: ShapeOnly, b: ShapeOnly): ShapeOnly { sameShape(a, b, 'add'); sameScale(a, b, 'add'); return shapeOnly(a.shape, a.fracBits); }
   sub(a: ShapeOnly, b: ShapeOnly): ShapeOnly { sameShape(a, b, 'sub'); sameScale(a, b, 'sub'); return shapeOnly(a.shape, a.fracBits); }

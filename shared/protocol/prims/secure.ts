@@ -24,6 +24,7 @@ export class SecurePrims extends LocalOps<Share> implements Prims<Share, FixedMa
   }
 
   phase(name: string): void { this.ctx.meter.setPhase(name); }
+  scope<R>(label: string, fn: () => Promise<R>): Promise<R> { return this.ctx.meter.scope(label, fn); }
 
   mul(a: Share, b: Share): Promise<Share> { return mulSS(this.ctx, a, b); }
   square(a: Share): Promise<Share> { return squareS(this.ctx, a); }

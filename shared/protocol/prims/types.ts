@@ -70,6 +70,8 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
 
   /** Names the phase that following traffic is metered under (e.g. 'setup' for weight masking). */
   phase(name: string): void;
+  /** Runs `fn` with `label` pushed on the meter's scope (labels nest: 'l2.attn.softmax'). */
+  scope<R>(label: string, fn: () => Promise<R>): Promise<R>;
 
   // ---------------------------------------------------------------- local
   add(a: T, b: T): T;

@@ -1,0 +1,196 @@
+/**
+ * `npm run study -- [--tasks passkey,niah] [--ctx 1024,2048] [--placements prompt,decode]
+ *   [--policies full,mpcache,…] [--samples n] [policy options] [--model dir] [--fixed] [--seed s]
+ *   [--depth spread] [--out results/eviction-study.jsonl] [--report docs/eviction-study.md] [--render-only]`
+ *
+ * The eviction quality study: every policy on a grid of tasks × contexts × question placements,
+ * `--samples` samples per cell (default 4, a smoke run; use ≥ 200 for results). Each sample is
+ * prefilled once and answered under every policy (they all prefill with full attention), so a
+ * cell costs about one prefill per sample plus the policies' decoding steps. All policies share
+ * the policy options (one budget rule, dense layers, …; scripts/eval/policy-flags.ts).
+ *
+ * Records go to --out as JSON lines, one per sample and policy, flushed per sample; a rerun with
+ * the same settings resumes (done samples are skipped) and one with other settings is refused.
+ * At the end (or with --render-only) cells are aggregated with Wilson 95 % intervals into
+ * <report>.json, Markdown tables between the markers of --report, and one SVG chart per task.
+ * Progress goes to stderr. Exit codes: 0 done, 2 bad flags (E_CONFIG), 1 any other error.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { budgetRule, getPolicy, policyNames, type KvPolicy, type PolicyOptions } from '../shared/kvcache/index.js';
+import { loadGpt2, plainBackend, type PlainTypes } from '../shared/model/index.js';
+import { tokenizerFor } from '../shared/model/tokenizer/index.js';
+import { getTask, type Placement } from '../shared/tasks/index.js';
+import { MpcError, projectPath, toMpcError } from '../shared/util/index.js';
+import { POLICY_FLAGS, policyOptionsFromFlags } from './eval/policy-flags.js';
+import { evalState, runSampleFanout, type DepthRule, type SampleSetup } from './eval/runner.js';
+import { aggregate, cellKey, readRecords, type StudyRecord } from './study/aggregate.js';
+import { markdown, svgChart, writeBetweenMarkers } from './study/render.js';
+
+const DEFAULT_POLICIES = policyNames().join(',');
+
+interface Flags {
+  readonly tasks: string[];
+  readonly ctx: number[];
+  readonly placements: Placement[];
+  readonly policies: string[];
+  readonly samples: number;
+  readonly options: PolicyOptions;
+  readonly model: string;
+  readonly fixed: boolean;
+  readonly seed: number;
+  readonly depth: DepthRule;
+  readonly out: string;
+  readonly report: string;
+  readonly renderOnly: boolean;
+}
+
+const list = (v: string) => v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+
+function int(flag: string, v: string, min: number): number {
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isSafeInteger(x) || x < min) throw new MpcError('E_CONFIG', `--${flag} must be an integer ≥ ${min}`);
+  return x;
+}
+
+function parseFlags(argv: string[]): Flags {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        tasks: { type: 'string', default: 'passkey' }, ctx: { type: 'string', default: '1024,2048' },
+        placements: { type: 'string', default: 'prompt,decode' }, policies: { type: 'string', default: DEFAULT_POLICIES },
+        samples: { type: 'string', default: '4' }, model: { type: 'string' }, fixed: { type: 'boolean', default: false },
+        seed: { type: 'string', default: '0' }, depth: { type: 'string', default: 'spread' },
+        out: { type: 'string', default: 'results/eviction-study.jsonl' }, report: { type: 'string', default: 'docs/eviction-study.md' },
+        'render-only': { type: 'boolean', default: false }, ...POLICY_FLAGS,
+      },
+    }));
+  } catch (err) {
+    throw new MpcError('E_CONFIG', (err as Error).message);
+  }
+  const s = (k: string) => values[k] as string;
+  const placements = list(s('placements'));
+  for (const p of placements) if (p !== 'prompt' && p !== 'decode') throw new MpcError('E_CONFIG', '--placements takes prompt and/or decode');
+  const depth = s('depth');
+  const d = Number(depth);
+  if (depth !== 'spread' && depth !== 'random' && !(depth.trim() !== '' && d >= 0 && d <= 1)) throw new MpcError('E_CONFIG', '--depth must be a number in [0, 1], spread or random');
+  const options = policyOptionsFromFlags(values);
+  const policies = list(s('policies'));
+  for (const p of policies) getPolicy(p, options); // unknown names fail now, not after an hour
+  for (const t of list(s('tasks'))) {
+    try { getTask(t); } catch (err) { throw new MpcError('E_CONFIG', `--tasks: ${toMpcError(err).message}`); }
+  }
+  return {
+    tasks: list(s('tasks')), ctx: list(s('ctx')).map((c) => int('ctx', c, 1)), placements: placements as Placement[], policies,
+    samples: int('samples', s('samples'), 1), options, model: values['model'] === undefined ? projectPath('models', 'tiny-gpt2') : resolve(s('model')),
+    fixed: values['fixed'] === true, seed: int('seed', s('seed'), 0),
+    depth: depth === 'spread' || depth === 'random' ? depth : d, out: resolve(s('out')), report: resolve(s('report')), renderOnly: values['render-only'] === true,
+  };
+}
+
+/** What must match for records to be resumed: everything that changes a result. */
+function settingsOf(f: Flags): Record<string, unknown> {
+  return { model: f.model, backend: f.fixed ? 'fixed' : 'float64', seed: f.seed, depth: f.depth, samples: f.samples, options: f.options };
+}
+
+/**
+ * Refuses to mix records made with other settings into --out; returns a function that appends
+ * records (writing the settings beside the file with the first ones).
+ */
+function recordWriter(f: Flags): (records: readonly StudyRecord[]) => void {
+  const metaPath = `${f.out}.meta.json`;
+  const mine = JSON.stringify(settingsOf(f));
+  if (existsSync(metaPath) && readFileSync(metaPath, 'utf8').trim() !== mine) {
+    throw new MpcError('E_CONFIG', `${f.out} holds records made with other settings (${metaPath}); choose another --out`);
+  }
+  return (records) => {
+    if (!existsSync(metaPath)) {
+      mkdirSync(dirname(f.out), { recursive: true });
+      writeFileSync(metaPath, mine + '\n');
+    }
+    appendFileSync(f.out, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  };
+}
+
+function fmtEta(s: number): string {
+  return s < 90 ? `${s.toFixed(0)}s` : s < 5400 ? `${(s / 60).toFixed(0)}m` : `${(s / 3600).toFixed(1)}h`;
+}
+
+async function run(f: Flags): Promise<void> {
+  const write = recordWriter(f);
+  const done = new Set(readRecords(f.out).map((r) => `${cellKey(r)}|${r.i}`));
+  const ops = plainBackend(f.fixed ? 'fixed' : 'float64');
+  const weights = loadGpt2(f.model);
+  const tok = tokenizerFor(weights.config);
+  const params = await ops.prepare(weights);
+  const policies: KvPolicy[] = f.policies.map((p) => getPolicy(p, f.options));
+  const total = f.tasks.length * f.ctx.length * f.placements.length * f.samples;
+  let finished = 0, ran = 0;
+  const t0 = performance.now();
+  for (const taskName of f.tasks) {
+    for (const ctx of f.ctx) {
+      if (ctx > weights.config.nPositions) throw new MpcError('E_CONFIG', `--ctx ${ctx} exceeds the model's ${weights.config.nPositions} positions`);
+      for (const placement of f.placements) {
+        const setup: SampleSetup<PlainTypes> = { ops, params, tok, task: getTask(taskName), ctx, placement, depth: f.depth, seed: f.seed, samples: f.samples };
+        const state = evalState(setup);
+        const tally = new Map<string, [number, number]>();
+        for (let i = 0; i < f.samples; i++) {
+          finished++;
+          const keyOf = (policy: string) => `${cellKey({ task: taskName, ctx, placement, policy })}|${i}`;
+          if (policies.every((p) => done.has(keyOf(p.name)))) continue;
+          const results = await runSampleFanout(setup, policies, state, i);
+          const records: StudyRecord[] = results.map((r, j) => {
+            const policy = policies[j] as KvPolicy;
+            return {
+              task: taskName, ctx, placement, policy: policy.name, i, correct: r.correct, queries: r.queries,
+              promptTokens: r.promptTokens, budgetTokens: Math.min(policy.budget(r.promptTokens), r.promptTokens),
+            };
+          });
+          write(records);
+          ran++;
+          for (const r of records) {
+            const [c, q] = tally.get(r.policy) ?? [0, 0];
+            tally.set(r.policy, [c + r.correct, q + r.queries]);
+          }
+          const per = (performance.now() - t0) / 1000 / ran;
+          const accs = [...tally].map(([p, [c, q]]) => `${p} ${((100 * c) / q).toFixed(0)}`).join(' ');
+          process.stderr.write(`[study] ${taskName} ${ctx} ${placement} ${i + 1}/${f.samples}  ${per.toFixed(1)} s/sample  ETA ${fmtEta(per * (total - finished))}  | ${accs}\n`);
+        }
+      }
+    }
+  }
+}
+
+function render(f: Flags): void {
+  const cells = aggregate(readRecords(f.out));
+  if (cells.length === 0) throw new MpcError('E_INPUT', `no records in ${f.out}`);
+  const o = f.options;
+  const meta = [
+    `Generated ${new Date().toISOString().slice(0, 10)} from \`${f.out.replace(projectPath() + '/', '')}\`: model \`${f.model.replace(projectPath() + '/', '')}\`, `
+      + `backend ${f.fixed ? 'fixed' : 'float64'}, seed ${f.seed}, depths ${f.depth}.`,
+    `Shared policy options: budget ${budgetRule(o)} attended per step, `
+      + `dense layers ${o.denseLayers}; MPCache clusters ${o.clusters.join(',')}, α ${o.alpha}, static ${o.staticRatio} over the last ${o.windowRatio} of queries, `
+      + `sharing ${o.shareLayers}; StreamingLLM sinks ${o.sinks}; H2O recent ${o.recentRatio}; SnapKV window ${o.window}, pool ${o.pool}; Quest page ${o.page}.`,
+  ].join('\n');
+  const base = f.report.replace(/\.md$/, '');
+  writeBetweenMarkers(f.report, markdown(cells, meta), 'KV-cache eviction study');
+  writeFileSync(`${base}.json`, JSON.stringify({ settings: settingsOf(f), cells }, null, 1) + '\n');
+  for (const task of new Set(cells.map((c) => c.task))) writeFileSync(`${dirname(f.report)}/eviction-study-${task}.svg`, svgChart(cells, task));
+  process.stderr.write(`[study] ${cells.length} cells → ${f.report}, ${base}.json\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const f = parseFlags(argv);
+  if (!f.renderOnly) await run(f);
+  render(f);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const e = toMpcError(err);
+  process.stderr.write(`study: ${e.message}\n`);
+  process.exitCode = e.code === 'E_CONFIG' ? 2 : 1;
+});

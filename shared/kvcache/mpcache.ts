@@ -1,0 +1,33 @@
+/**
+ * MPCache (Zeng et al., NeurIPS 2025): look-once static eviction at prefill, then hierarchical
+ * query-aware cluster selection at every step with the linearised score q·(α·kmax + (1 − α)·kmin),
+ * and cross-layer index sharing. The machinery is in cluster-policy.ts and clusters.ts.
+ *
+ * Budget B (options.ts; default round(0.3 · 0.2 · n), the paper's "6 % = 30 % static × 20 %
+ * dynamic"): static eviction keeps round(staticRatio · n) prompt tokens; each step attends to the
+ * head cluster, the tail cluster and ⌊B/S⌋ − 2 chosen fine clusters (S the finest size), so at most
+ * B tokens, about dynamicRatio of the static survivors.
+ *
+ * Ablations (options): `clusters` with one size (no hierarchy), `score: 'bound'` (Quest's exact
+ * bound instead of the blend), `shareLayers: 1` (no sharing), `static: false` (no static eviction).
+ */
+import { clusterPolicy } from './cluster-policy.js';
+import { budgetRule, budgetTokens, type PolicyOptions } from './options.js';
+import type { KvPolicy } from './types.js';
+
+export function mpcache(o: PolicyOptions, name = 'mpcache'): KvPolicy {
+  const rule = o.score === 'blend' ? { kind: 'blend', alpha: o.alpha } as const : { kind: 'bound' } as const;
+  return clusterPolicy({
+    name,
+    staticRatio: o.static ? o.staticRatio : null,
+    windowRatio: o.windowRatio,
+    cluster: { sizes: o.clusters, rule, forceHead: true, levelRatio: o.levelRatio },
+    shareLayers: o.shareLayers,
+    denseLayers: o.denseLayers,
+    budget: (n) => budgetTokens(o, n),
+    settings: {
+      budget: budgetRule(o), static: o.static ? o.staticRatio : 'off', window: o.windowRatio, clusters: o.clusters.join(','),
+      levelRatio: o.levelRatio, score: o.score === 'blend' ? `blend α=${o.alpha}` : 'bound', shareLayers: o.shareLayers, denseLayers: o.denseLayers,
+    },
+  });
+}

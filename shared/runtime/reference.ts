@@ -1,0 +1,31 @@
+/**
+ * Plaintext references for a generation: the fixed-point emulation (the ring values the secure
+ * pipeline computes, so its tokens must equal the secure ones) and float64 (for information).
+ * Both generate greedily exactly `n` tokens, without stopping at EOT.
+ */
+import { createState, forward } from '../model/forward.js';
+import { floatOps } from '../model/ops/float.js';
+import type { Ops, PlainTypes } from '../model/ops/types.js';
+import type { Gpt2Weights } from '../model/weights.js';
+import { fixedOps } from '../model/ring/recipes.js';
+
+async function greedy<B extends PlainTypes>(ops: Ops<B>, weights: Gpt2Weights, prompt: readonly number[], n: number): Promise<number[]> {
+  const params = await ops.prepare(weights);
+  const state = createState(ops, weights.config, prompt.length + n);
+  let logits = await forward(ops, params, state, prompt as B['tokens']);
+  const out: number[] = [];
+  for (let s = 0; s < n; s++) {
+    const [t] = await ops.argmax(logits!);
+    out.push(t!);
+    if (s < n - 1) logits = await forward(ops, params, state, [t!] as unknown as B['tokens']);
+  }
+  return out;
+}
+
+
+export async function referenceGenerate(weights: Gpt2Weights, prompt: readonly number[], n: number): Promise<{ fixed: number[]; float: number[] }> {
+  return {
+    fixed: await greedy(fixedOps() as unknown as Ops<PlainTypes>, weights, prompt, n),
+    float: await greedy(floatOps as unknown as Ops<PlainTypes>, weights, prompt, n),
+  };
+}

@@ -7,7 +7,8 @@
  * [−2^(k−1), 2^(k−1)) for the width k. Outside it the result is that of x − t_j wrapped to k bits
  * (still deterministic, and still bit-identical to the emulation).
  *
- * Kinds: cmpk. Rounds: 4 (3 when k ≤ 17 in 'ge' / k ≤ 16 in 'eq', 2 when one block suffices).
+ * Kinds: cmpk. Rounds: 4 (3 when k ≤ 17 in 'ge' / k ≤ 16 in 'eq', or k ≤ 33 with 8-bit blocks;
+ * 2 when one block suffices).
  * Online bytes per element per party: k/8 (x̂) + 8 per external payload, and per threshold
  *   ⌈bits of the L1 nodes⌉ + top node + 1 select bit; 'ge' k = 32: 4 + 2 + 3/8 + 1/8 = 6.5;
  *   k = 64: 13 (as protocol/compare.ts). Dealer bytes to party 1: see corr/kinds/compare-k.ts.
@@ -15,7 +16,7 @@
  * Protocol (z_j = x − t_j, ẑ'_j = x̂ − t_j + 2^(k−1) mod 2^k in 'ge', ẑ_j = x̂ − t_j in 'eq'):
  *  1. Open x̂ = x + r mod 2^k (k bits: shares reduced mod 2^k are shares mod 2^k) and
  *     ŷ_p = y_p + ry_p. Uniform r makes both uniform.
- *  2. Per 4-bit block, XOR shares of G = [ẑ_blk < r_blk] and E = [ẑ_blk = r_blk] from the dealer's
+ *  2. Per 4-bit block (8-bit in the one-node variant), XOR shares of G = [ẑ_blk < r_blk] and E = [ẑ_blk = r_blk] from the dealer's
  *     monomial vectors (ring/bit-tables.ts). L1 nodes combine ≤ 4 blocks (prefix "less than",
  *     or AND of E for 'eq'); their input bits are opened under fresh dealer mask bits.
  *  3. A top node combines ≤ 4 L1 outputs the same way (inputs opened under fresh masks).
@@ -30,7 +31,7 @@
  */
 import { invariant } from '../util/errors.js';
 import { CMPK, blockOf, cmpkPlan, type CmpkParams } from '../corr/kinds/index.js';
-import { BLOCK4, parity32, type NodeTables } from '../ring/bit-tables.js';
+import { BLOCK4, BLOCK8, parity32, type NodeTables } from '../ring/bit-tables.js';
 import type { Share } from '../ring/tensor.js';
 import type { PartyCtx } from './ctx.js';
 import type { WireRound } from './wire.js';
@@ -39,6 +40,8 @@ import { openBits } from './open.js';
 
 export interface CmpkResolved {
   width: number;
+  /** Block bits: 4, or 8 for the one-node variant (width ≤ 33; one round less, more dealer bytes). */
+  bb: 4 | 8;
   /** Thresholds as ring integers at x's scale. */
   thr: readonly bigint[];
   eq: boolean;
@@ -46,12 +49,12 @@ export interface CmpkResolved {
 }
 
 export function cmpkParams(n: number, o: CmpkResolved, py: number): CmpkParams {
-  return { n, width: o.width, nt: o.thr.length, eq: o.eq, self: [...o.self], py };
+  return { n, width: o.width, nt: o.thr.length, eq: o.eq, self: [...o.self], py, ...(o.bb === 8 ? { bb: 8 as const } : {}) };
 }
 
 /** Wire parts per round (declared cost; protocol/cost.ts turns it into bytes). */
 export function cmpkRounds(p: CmpkParams): WireRound[] {
-  const pl = cmpkPlan(p.width, p.eq), m = p.n * p.nt;
+  const pl = cmpkPlan(p.width, p.eq, p.bb ?? 4), m = p.n * p.nt;
   const open: WireRound = p.width === 64 ? { u64: [p.n, ...Array(p.py).fill(p.n)] } : { bits: [p.n * p.width], u64: Array(p.py).fill(p.n) };
   const rounds = [open];
   if (pl.nb > 1) rounds.push({ bits: [m * pl.l1Bits.reduce((a, b) => a + b, 0)] });
@@ -109,15 +112,29 @@ function getBits(src: Uint8Array, off: number, count: number): number {
 
 /** Steps 2–3: XOR shares of the low comparison (or equality) for every (element, threshold). */
 async function tree(ctx: PartyCtx, mat: Awaited<ReturnType<PartyCtx['corr']['take']>>, p: CmpkParams, zh: BigUint64Array): Promise<Uint8Array> {
-  const pl = cmpkPlan(p.width, p.eq), m = p.n * p.nt, n1 = pl.l1.length, first = ctx.me === 0;
-  const zw = new Uint32Array(zh.buffer, zh.byteOffset, 2 * m), mon = u16(mat.xor('mon'));
+  const pl = cmpkPlan(p.width, p.eq, p.bb ?? 4), m = p.n * p.nt, n1 = pl.l1.length, first = ctx.me === 0;
+  const zw = new Uint32Array(zh.buffer, zh.byteOffset, 2 * m);
+  const mon16 = pl.bb === 4 ? u16(mat.xor('mon')) : undefined, mon32 = pl.bb === 8 ? u32(mat.xor('mon')) : undefined;
   const G = new Uint8Array(pl.nb), E = new Uint8Array(pl.nb), low = new Uint8Array(m);
   const blocks = (e: number): void => {
     const i = Math.floor(e / p.nt), lo = zw[2 * e]!, hi = zw[2 * e + 1]!;
     for (let b = 0; b < pl.nb; b++) {
-      const v = blockOf(lo, hi, b, pl.blockBits[b]!), mb = mon[i * pl.nb + b]!;
-      if (!p.eq) G[b] = parity32(BLOCK4.anfLt[v]! & mb);
-      E[b] = parity32(BLOCK4.anfEq[v]! & mb);
+      const v = blockOf(lo, hi, b, pl.blockBits[b]!, pl.bb);
+      if (mon16) {
+        const mb = mon16[i * pl.nb + b]!;
+        if (!p.eq) G[b] = parity32(BLOCK4.anfLt[v]! & mb);
+        E[b] = parity32(BLOCK4.anfEq[v]! & mb);
+        continue;
+      }
+      const base = (i * pl.nb + b) * 8;
+      let g = 0, q = 0;
+      for (let k = 0; k < 8; k++) {
+        const mk = mon32![base + k]!;
+        g ^= BLOCK8.anfLt[v * 8 + k]! & mk;
+        q ^= BLOCK8.anfEq[v * 8 + k]! & mk;
+      }
+      G[b] = parity32(g);
+      E[b] = parity32(q);
     }
   };
   if (pl.nb === 1) {

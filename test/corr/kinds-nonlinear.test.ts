@@ -4,7 +4,7 @@
  */
 import { Prg } from '../../shared/ring/prg.js';
 import { Kernels } from '../../shared/ring/kernels.js';
-import { BLOCK4, maskMonomials } from '../../shared/ring/bit-tables.js';
+import { BLOCK4, BLOCK8, maskMonomials } from '../../shared/ring/bit-tables.js';
 import { DealerEnv, Material, assembleParty1, dealItem, expandShare, type CorrKind } from '../../shared/corr/index.js';
 import { BITMUL, CMPK, LUT, MATMUL, MUL_SEG, blockOf, cmpkPlan, lutBorrow, matmulAddInto } from '../../shared/corr/kinds/index.js';
 
@@ -19,15 +19,19 @@ const u16 = (b: Uint8Array) => new Uint16Array(b.slice().buffer);
 const u32 = (b: Uint8Array) => new Uint32Array(b.slice().buffer);
 
 describe('non-linear correlation kinds satisfy their relations', () => {
-  test.each([[32, false], [64, false], [13, false], [20, true]] as const)('cmpk width %i eq=%s', (width, eq) => {
-    const n = 12, nt = 3, self = eq ? [] : [0, 2], p = { n, width, nt, eq, self, py: 1 };
-    const v = deal(CMPK, p), pl = cmpkPlan(width, eq), n1 = pl.l1.length;
-    const r = v.ring('r'), s = v.xor('s'), sA = v.ring('sA'), mon = u16(v.xor('mon'));
+  test.each([[32, false, 4], [64, false, 4], [13, false, 4], [20, true, 4], [33, false, 8], [24, true, 8]] as const)('cmpk width %i eq=%s blocks of %i bits', (width, eq, bb) => {
+    const n = 12, nt = 3, self = eq ? [] : [0, 2], p = { n, width, nt, eq, self, py: 1, ...(bb === 8 ? { bb: 8 as const } : {}) };
+    const v = deal(CMPK, p), pl = cmpkPlan(width, eq, bb), n1 = pl.l1.length;
+    const r = v.ring('r'), s = v.xor('s'), sA = v.ring('sA'), mon = u16(v.xor('mon')), mon32 = u32(v.xor('mon'));
     for (let i = 0; i < n; i++) {
       const rk = width === 64 ? r[i]! : r[i]! & ((1n << BigInt(width)) - 1n);
       if (!eq) expect(v.xor('rho')[i]).toBe(Number((rk >> BigInt(width - 1)) & 1n));
       const lo = Number(r[i]! & 0xffffffffn), hi = Number(r[i]! >> 32n);
-      for (let b = 0; b < pl.nb; b++) expect(mon[i * pl.nb + b]).toBe(BLOCK4.subsetInd[blockOf(lo, hi, b, pl.blockBits[b]!)]);
+      for (let b = 0; b < pl.nb; b++) {
+        const rho = blockOf(lo, hi, b, pl.blockBits[b]!, bb);
+        if (bb === 4) expect(mon[i * pl.nb + b]).toBe(BLOCK4.subsetInd[rho]);
+        else expect(Array.from(mon32.subarray((i * pl.nb + b) * 8, (i * pl.nb + b + 1) * 8))).toEqual(Array.from(BLOCK8.subsetInd.subarray(rho * 8, rho * 8 + 8)));
+      }
       for (let j = 0; j < nt; j++) {
         const e = i * nt + j;
         expect(sA[e]).toBe(BigInt(s[e]! & 1));

@@ -13,9 +13,12 @@
  *   external payload p: ry_p (free), sry_p = s·ry_p per threshold.
  * Party 1's correction, 'ge', one threshold, no payload: 1 + 2·nb + 4·n1 + 4·[n1>1] + 8 bytes
  * (k = 32: 37 B; k = 64: 61 B).
+ * Variant `bb: 8` (k ≤ 33 'ge', k ≤ 32 'eq'): 8-bit blocks (32-byte monomial vectors), so one node
+ * covers the whole width: one round less, fewer node bits online, 1 + 32·nb + 4 + 8 dealer bytes
+ * (k = 32: 141 B).
  */
 import { z } from 'zod';
-import { BLOCK4, buildNode, maskMonomials, prefixLtTerms, type NodeTables } from '../../ring/bit-tables.js';
+import { BLOCK4, BLOCK8, buildNode, maskMonomials, prefixLtTerms, type NodeTables } from '../../ring/bit-tables.js';
 import { invariant } from '../../util/errors.js';
 import { Material, defineKind, ring, xor, type FieldSpec } from '../kind.js';
 
@@ -23,6 +26,9 @@ import { Material, defineKind, ring, xor, type FieldSpec } from '../kind.js';
 export interface CmpkPlan {
   readonly width: number;
   readonly eq: boolean;
+  /** Block width in bits (4, or 8 for the one-node variant) and bytes of one block's monomial vector. */
+  readonly bb: 4 | 8;
+  readonly monBytes: number;
   /** Low bits compared by the block tree: width − 1 ('ge', the top bit enters separately) or width ('eq'). */
   readonly lowBits: number;
   readonly nb: number;
@@ -58,20 +64,21 @@ export function treeNode(eq: boolean, c: number, withE: boolean): NodeTables {
 
 const planCache = new Map<string, CmpkPlan>();
 
-export function cmpkPlan(width: number, eq: boolean): CmpkPlan {
+export function cmpkPlan(width: number, eq: boolean, bb: 4 | 8 = 4): CmpkPlan {
   invariant(Number.isInteger(width) && width >= 2 && width <= 64, 'E_INTERNAL', `comparison width ${width} outside [2, 64]`);
-  const key = `${width}:${eq}`;
+  const key = `${width}:${eq}:${bb}`;
   const hit = planCache.get(key);
   if (hit) return hit;
   const lowBits = eq ? width : width - 1;
-  const nb = Math.ceil(lowBits / 4);
-  const blockBits = Array.from({ length: nb }, (_, b) => Math.min(4, lowBits - 4 * b));
+  const nb = Math.ceil(lowBits / bb);
+  invariant(bb === 4 || nb <= 4, 'E_INTERNAL', `8-bit blocks cover at most 32 compared bits, not ${lowBits}`);
+  const blockBits = Array.from({ length: nb }, (_, b) => Math.min(bb, lowBits - bb * b));
   const n1 = nb > 1 ? Math.ceil(nb / 4) : 0;
   const l1Children = Array.from({ length: n1 }, (_, g) => Math.min(4, nb - 4 * g));
   const l1 = l1Children.map((c, g) => treeNode(eq, c, !eq && n1 > 1 && g > 0));
   const l1Bits = l1.map((t) => t.spec.inputs);
   const top = n1 > 1 ? treeNode(eq, n1, false) : undefined;
-  const plan: CmpkPlan = { width, eq, lowBits, nb, blockBits, l1, l1Children, l1Bits, top, topBits: top ? top.spec.inputs : 0 };
+  const plan: CmpkPlan = { width, eq, bb, monBytes: bb === 8 ? 32 : 2, lowBits, nb, blockBits, l1, l1Children, l1Bits, top, topBits: top ? top.spec.inputs : 0 };
   planCache.set(key, plan);
   return plan;
 }
@@ -86,23 +93,31 @@ export const CmpkParams = z.object({
   self: z.array(z.number().int().nonnegative()),
   /** Number of external payloads y_p (each multiplied by every b_j). */
   py: z.number().int().nonnegative().max(8),
+  /** 8-bit blocks (one node, one round less); absent = 4-bit blocks. */
+  bb: z.literal(8).optional(),
 });
 export type CmpkParams = z.infer<typeof CmpkParams>;
 
-/** Block j of the low bits of `v` (given as 32-bit halves lo, hi). */
-export function blockOf(lo: number, hi: number, b: number, bits: number): number {
-  const v = b < 8 ? lo >>> (4 * b) : hi >>> (4 * (b - 8));
+/** Block b (of `bb`-bit blocks) of the low bits of `v` (given as 32-bit halves lo, hi). */
+export function blockOf(lo: number, hi: number, b: number, bits: number, bb = 4): number {
+  const at = bb * b, v = at < 32 ? lo >>> at : hi >>> (at - 32);
   return v & ((1 << bits) - 1);
+}
+
+/** Writes the monomial vector of block value ρ at slot `at` (u16 slots for 4-bit, 8 u32 for 8-bit blocks). */
+function putMon(mon: Uint16Array | Uint32Array, at: number, rho: number, bb: 4 | 8): void {
+  if (bb === 4) mon[at] = BLOCK4.subsetInd[rho]!;
+  else (mon as Uint32Array).set(BLOCK8.subsetInd.subarray(rho * 8, rho * 8 + 8), at * 8);
 }
 
 export const CMPK = defineKind({
   name: 'cmpk',
   params: CmpkParams,
   fields: (p) => {
-    const pl = cmpkPlan(p.width, p.eq), n1 = pl.l1.length, m = p.n * p.nt, ns = p.self.length;
+    const pl = cmpkPlan(p.width, p.eq, p.bb ?? 4), n1 = pl.l1.length, m = p.n * p.nt, ns = p.self.length;
     const f: FieldSpec[] = [ring('r', p.n)];
     if (!p.eq) f.push(xor('rho', p.n, true));
-    f.push(xor('mon', p.n * pl.nb * 2, true));
+    f.push(xor('mon', p.n * pl.nb * pl.monBytes, true));
     if (n1 > 0) f.push(xor('m1', m * n1), xor('mm1', m * n1 * 4, true));
     if (n1 > 1) f.push(xor('m2', m), xor('mm2', m * 4, true));
     f.push(xor('s', m), ring('sA', m, true));
@@ -115,11 +130,12 @@ export const CMPK = defineKind({
   },
   derive(free, p) {
     invariant(!p.eq || p.self.length === 0, 'E_INTERNAL', 'equality tests take no self payload');
-    const pl = cmpkPlan(p.width, p.eq), n1 = pl.l1.length, nt = p.nt, ns = p.self.length;
+    const pl = cmpkPlan(p.width, p.eq, p.bb ?? 4), n1 = pl.l1.length, nt = p.nt, ns = p.self.length;
     const r = free.ring('r'), s = free.xor('s'), k = BigInt(p.width);
     const rw = new Uint32Array(r.buffer, r.byteOffset, 2 * p.n);
     const out = new Material();
-    const rho = new Uint8Array(p.n), mon = new Uint16Array(p.n * pl.nb), sA = new BigUint64Array(p.n * nt);
+    const rho = new Uint8Array(p.n), sA = new BigUint64Array(p.n * nt);
+    const mon = pl.bb === 4 ? new Uint16Array(p.n * pl.nb) : new Uint32Array(p.n * pl.nb * 8);
     const mm1 = new Uint32Array(p.n * nt * n1), mm2 = new Uint32Array(n1 > 1 ? p.n * nt : 0);
     const m1 = n1 > 0 ? free.xor('m1') : undefined, m2 = n1 > 1 ? free.xor('m2') : undefined;
     const kMask = (1n << k) - 1n;
@@ -127,7 +143,7 @@ export const CMPK = defineKind({
       const lo = rw[2 * i]!, hi = rw[2 * i + 1]!, top = p.width - 1;
       rho[i] = top < 32 ? (lo >>> top) & 1 : (hi >>> (top - 32)) & 1;
       // blocks cover exactly the low `lowBits` bits (bit k−1 is never read in 'ge' mode)
-      for (let b = 0; b < pl.nb; b++) mon[i * pl.nb + b] = BLOCK4.subsetInd[blockOf(lo, hi, b, pl.blockBits[b]!)]!;
+      for (let b = 0; b < pl.nb; b++) putMon(mon, i * pl.nb + b, blockOf(lo, hi, b, pl.blockBits[b]!, pl.bb), pl.bb);
       for (let j = 0; j < nt; j++) {
         const e = i * nt + j;
         sA[e] = BigInt(s[e]! & 1);

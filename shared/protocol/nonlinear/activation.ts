@@ -27,6 +27,8 @@ export interface ActOpts {
   width?: number;
   /** Output fractional bits: x's (default) or 2·x's (skips the final truncation). */
   outFrac?: number;
+  /** One-node comparisons for width ≤ 33 (3 rounds instead of 4; default on). */
+  fewerRounds?: boolean;
 }
 
 const D_FRAC = 32;
@@ -55,7 +57,7 @@ export const ACT_SPLINE_ERR = { gelu: deltaFit('gelu').maxErr, silu: deltaFit('s
 async function reluMinusDelta<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, name: string, o: ActOpts): Promise<T> {
   const f = x.fracBits, s = SPECS[name]!, Tp = 2 ** s.clipBits - 2 ** -f;
   // 1. relu(x), relu(x − T'), relu(x + T') from one opening
-  const { self } = await P.cmpK(x, { width: o.width ?? 32, thresholds: [0, Tp, -Tp], self: [0, 1, 2] });
+  const { self } = await P.cmpK(x, { width: o.width ?? 32, thresholds: [0, Tp, -Tp], self: [0, 1, 2], fewerRounds: o.fewerRounds ?? true });
   const [r0, r1, r2] = self as [T, T, T];
   const t = P.addPublic(P.sub(P.sub(P.mulInt(r0, 2), r1), r2), Tp);
   // 2. δ(t) at 32 fractional bits

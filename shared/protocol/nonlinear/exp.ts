@@ -31,6 +31,8 @@ export interface ExpOpts {
   nonPositive?: boolean;
   /** Output fractional bits (default: x's). Softmax uses 24. */
   outFrac?: number;
+  /** One-node clip comparison for width ≤ 33 (3 rounds instead of 4; default on). */
+  fewerRounds?: boolean;
 }
 
 const INT_BITS = 4;
@@ -54,10 +56,10 @@ export async function expNeg<T extends AnyTensor, F extends FixedHandle>(P: Prim
   // 1. u = clip(−x, 0, U)
   let u: T;
   if (o.nonPositive) {
-    const { self } = await P.cmpK(x, { width, thresholds: [-U], self: [0] });
+    const { self } = await P.cmpK(x, { width, thresholds: [-U], self: [0], fewerRounds: o.fewerRounds ?? true });
     u = P.addPublic(P.neg(self[0]!), U);
   } else {
-    const { self } = await P.cmpK(x, { width, thresholds: [0, -U], self: [0, 1] });
+    const { self } = await P.cmpK(x, { width, thresholds: [0, -U], self: [0, 1], fewerRounds: o.fewerRounds ?? true });
     u = P.addPublic(P.sub(self[0]!, self[1]!), U);
   }
   // 2-3. e^−a · e^−(u − a) from one opening of u (the table value multiplies the spline's output)

@@ -15,3 +15,4 @@ export { layerNorm, rmsNorm, type NormOpts } from './norm.js';
 export { layoutOf, scatterIndex, padIndex, rowSums, type Layout, type RowMask } from './ragged.js';
 export { fitSpline, splineTable, valueTable, geluTanh, geluErf, silu, erf } from './tables.js';
 export { NONLINEAR_SUITE } from './suite.js';
+export { topkSelection, blockMinMax, maxPool } from './selection.js';

@@ -5,8 +5,9 @@
  * and pairs in one `cmpK` call), computes d = a − b, b' = [d ≥ 0] and b'·d in one comparison with
  * its own fused product, and keeps b + b'·d; an odd candidate passes to the next level. ⌈log2 n⌉
  * levels, n − 1 comparisons per row in all.
- *   Rounds 4·⌈log2 n⌉. Online per element ≈ (n−1)/n · cmpK(width) (6.5 B at width 32).
- *   Dealer per element ≈ (n−1)/n · 69 B at width 32.
+ *   Rounds 3·⌈log2 n⌉ for width ≤ 33 (one-node comparisons, `fewerRounds`, the default here),
+ *   4·⌈log2 n⌉ beyond. Online per element ≈ (n−1)/n · cmpK(width): 5 B at width 32 (6.4 B with
+ *   4-bit blocks). Dealer per element ≈ (n−1)/n · 173 B at width 32 (69 B with 4-bit blocks).
  * Argmax runs the same tree on unique keys key_i = x_i·2^w + (2^w − 1 − i) (w = ⌈log2 n⌉): the
  * largest key is the largest value with the *lowest index* among equal values (the tie rule),
  * comparisons are w bits wider, and no index payload travels. Then:
@@ -24,7 +25,7 @@ import { layoutOf, type Layout, type RowMask } from './ragged.js';
 
 /** Element-wise max(a, b). */
 export async function max2<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, a: T, b: T, o: WidthOpt = {}): Promise<T> {
-  const { self } = await P.cmpK(P.sub(a, b), { width: o.width ?? 64, self: [0] });
+  const { self } = await P.cmpK(P.sub(a, b), { width: o.width ?? 64, self: [0], fewerRounds: o.fewerRounds ?? true });
   return P.add(b, self[0]!);
 }
 
@@ -90,7 +91,7 @@ export async function argmaxLast<T extends AnyTensor, F extends FixedHandle>(P: 
   const keys = P.addPublic(P.mulInt(P.relabel(x, 0), W), tie);
   // 2. tournament on keys
   const lens = Array<number>(rows).fill(n);
-  const best = await tournament(P, P.reshape(keys, [rows * n]), lens, (a, b) => max2(P, a, b, { width }));
+  const best = await tournament(P, P.reshape(keys, [rows * n]), lens, (a, b) => max2(P, a, b, { width, fewerRounds: o.fewerRounds }));
   // 3. max = ⌊key / 2^w⌋, index = 2^w − 1 − (key mod 2^w)
   const q = await P.trunc(P.relabel(best, w), w);
   const low = P.sub(best, P.mulInt(q, W));

@@ -15,7 +15,8 @@
  * `outFrac: 2f`, which leaves y at 2f fractional bits for a following fixed-mask product: 16.4 B/elem).
  * Online bytes per element: square 8 + product 8 + truncation 8.375 = 24.4 (+8.4 with γ), plus per
  *   row ≈ 8.4 (mean) + 8.4 (variance) + ~150 (rsqrt) B. Dealer per element ≈ 8 + 8 + 112, plus per row ≈ 5 KB.
- * Error: relative ≤ 3e-4 on 1/σ (rsqrt 1.5e-4, truncations) plus 2^−16 absolute on y, for
+ * Error: relative ≤ 3e-4 on 1/σ (rsqrt 1.5e-4, truncations) plus 2^−16 absolute on y (with
+ *   `outFrac: 2f`, 1/σ is kept at f bits: add 2^−17·σ relative), for
  *   var + eps in [2^−8/d, 2^28/d) (d = 768: var up to 3.5e5, i.e. values of scale up to ~590);
  *   beyond, 1/σ saturates.
  */

@@ -26,6 +26,8 @@ import { reciprocal } from './reciprocal.js';
 export interface SoftmaxOpts extends RowMask {
   /** Comparison width for scores and their differences (default 32). */
   width?: number;
+  /** One-node comparisons in the max tree and exp's clip (width ≤ 33; default on). */
+  fewerRounds?: boolean;
 }
 
 const E_FRAC = 24;
@@ -37,9 +39,9 @@ export async function softmax<T extends AnyTensor, F extends FixedHandle>(P: Pri
   if (total === 0) return P.constant(x.shape, 0, x.fracBits);
   const flat = dense ? P.reshape(x, [total]) : P.pick(x, [total], L.pos);
   // 1-2. subtract the row max, exponentiate
-  const m = await maxPacked(P, flat, L, { width });
+  const m = await maxPacked(P, flat, L, { width, fewerRounds: o.fewerRounds ?? true });
   const d = P.sub(flat, P.pick(m, [total], L.rowOf));
-  const e = await expNeg(P, d, { width, nonPositive: true, outFrac: E_FRAC });
+  const e = await expNeg(P, d, { width, nonPositive: true, outFrac: E_FRAC, fewerRounds: o.fewerRounds ?? true });
   // 3. 1/Σ per row (Σ ∈ [1 − 1e-4, n]: the max contributes e^0 ≈ 1, so the range starts below 1)
   const hi = Math.max(1, Math.ceil(Math.log2(L.maxLen + 1)) + 1);
   const inv = await reciprocal(P, rowSums(P, e, L), { lo: -1, hi, outFrac: E_FRAC });

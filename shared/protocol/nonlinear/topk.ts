@@ -74,7 +74,7 @@ export async function topk<T extends AnyTensor, F extends FixedHandle>(P: Prims<
       if (out.onehots) out.khot = P.sumLast(P.transposeLast(out.onehots));
       else {
         const theta = P.pick(best, [rows * n], Int32Array.from({ length: rows * n }, (_, e) => Math.floor(e / n) * k + k - 1));
-        out.khot = P.reshape((await P.cmpK(P.sub(P.reshape(keys, [rows * n]), theta), { width: keyWidth })).bits, [...lead, n]);
+        out.khot = P.reshape((await P.cmpK(P.sub(P.reshape(keys, [rows * n]), theta), { width: keyWidth, fewerRounds: o.fewerRounds ?? true })).bits, [...lead, n]);
       }
     }
   }

@@ -106,7 +106,8 @@ export function resolveCmpK(o: CmpKOpts<unknown>, fracBits: number): CmpkResolve
   const self = [...(o.self ?? [])];
   invariant(self.every((j, i) => Number.isInteger(j) && j >= 0 && j < thr.length && (i === 0 || j > self[i - 1]!)), 'E_INTERNAL', 'cmpK: self indices must be increasing threshold indices');
   invariant(!o.eq || self.length === 0, 'E_INTERNAL', 'cmpK: an equality test takes no self payload');
-  return { width: o.width, thr, eq: o.eq ?? false, self };
+  const eq = o.eq ?? false, bb: 4 | 8 = o.fewerRounds && o.width <= (eq ? 32 : 33) ? 8 : 4;
+  return { width: o.width, bb, thr, eq, self };
 }
 
 /** Checks a pick's index list against the source length. */

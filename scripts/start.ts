@@ -75,11 +75,15 @@ async function main(): Promise<number> {
     });
     let res: GenerationResult;
     try {
+      const t0 = performance.now();
+      let sawToken = false;
       log(`prompt: ${prompt.length} tokens${expected ? ` (built-in passkey question; the answer is${expected})` : ''}\nsecure: `);
       res = await runGeneration(cluster.clientUrls, `gen-${Date.now()}`, {
         shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: f.maxNewTokens, revealLogits: false, revealHidden: false,
       }, prompt, weights.config.vocabSize, { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes }, {
-        onToken: (t) => { log(JSON.stringify(tok.decode([t])).slice(1, -1)); return t === tok.eot; },
+        onToken: (t) => { if (!sawToken) { sawToken = true; process.stderr.write('\r'); } log(JSON.stringify(tok.decode([t])).slice(1, -1)); return t === tok.eot; },
+        // progress on stderr during the prefill (layer i of L done)
+        onProgress: (i) => { if (!sawToken && i > 0) process.stderr.write(`\r  prefill: layer ${i}/${weights.config.nLayer} done (${Math.round((performance.now() - t0) / 1000)} s)`); },
       });
     } finally {
       await cluster.stop();

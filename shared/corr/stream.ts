@@ -126,6 +126,8 @@ export class DealerCorrSink implements CorrSource {
   private creditWaiter: (() => void) | undefined;
   /** Bytes of corrections produced (= dealer bytes to party 1 excluding frame headers). */
   dealtBytes = 0;
+  /** The same per correlation kind (for reports: which protocols the dealer's traffic pays for). */
+  readonly bytesByKind = new Map<string, number>();
 
   constructor(
     seed0: Uint8Array,
@@ -174,6 +176,7 @@ export class DealerCorrSink implements CorrSource {
     this.party1.sendTensor({ type: CORR_FRAME, seq: BigInt(seq), tag, check: ph, parts });
     this.sentBytes += bytes;
     this.dealtBytes += bytes;
+    this.bytesByKind.set(kind.name, (this.bytesByKind.get(kind.name) ?? 0) + bytes);
     return new Material(); // the dealer's program never reads material
   }
 }

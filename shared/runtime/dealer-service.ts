@@ -156,7 +156,7 @@ export class DealerService {
       await Promise.race([Promise.all(links.map((l) => new Promise<void>((r) => l.onFailure(() => r())))),
         new Promise<void>((r) => setTimeout(r, this.opts.limits.timeoutMs).unref())]);
       this.finished.push({ session, ok: true, bytesToP1: s.dealtBytes });
-      log.info({ dealtBytes: s.dealtBytes, items: s.seq }, 'session dealt');
+      log.info({ dealtBytes: s.dealtBytes, items: s.seq, byKind: Object.fromEntries(s.bytesByKind) }, 'session dealt');
     } catch (e) {
       const err = toMpcError(e);
       this.finished.push({ session, ok: false, code: err.code, bytesToP1: sink.value?.dealtBytes ?? 0 });

@@ -7,7 +7,7 @@ import { MpcError, toMpcError } from '../util/errors.js';
 import type { Link } from '../net/link.js';
 import type { MeterReport } from '../net/meter.js';
 import { connect, type ClientOptions } from './client.js';
-import { HIDDEN_FRAME, MASK_FRAME, MASKED_FRAME, REVEAL_FRAME, ResultMsg, STOP_TAG } from './wire.js';
+import { HIDDEN_FRAME, MASK_FRAME, MASKED_FRAME, PROGRESS_FRAME, REVEAL_FRAME, ResultMsg, STOP_TAG } from './wire.js';
 import type { GenerateParams } from './generation.js';
 
 export interface GenerationCallbacks {
@@ -17,6 +17,8 @@ export interface GenerationCallbacks {
   onHidden?: (index: number, values: BigUint64Array) => void;
   /** Opt-in logits (requires revealLogits). */
   onLogits?: (values: BigUint64Array) => void;
+  /** Party 0 finished layer `index` of the current forward call (progress on long prefills). */
+  onProgress?: (index: number) => void;
 }
 
 export interface GenerationResult {
@@ -29,10 +31,11 @@ export interface GenerationResult {
   stopped: boolean;
 }
 
-async function nextOf(l: Link, type: number, what: string, hidden: (i: number, v: BigUint64Array) => void): Promise<BigUint64Array[]> {
+async function nextOf(l: Link, type: number, what: string, hidden: (i: number, v: BigUint64Array) => void, progress?: (i: number) => void): Promise<BigUint64Array[]> {
   for (;;) {
     const f = await l.nextTensor(what);
     if (f.type === HIDDEN_FRAME) { hidden(Number(f.seq), f.parts[0]!.data as BigUint64Array); continue; }
+    if (f.type === PROGRESS_FRAME) { progress?.(Number(f.seq)); continue; }
     if (f.type !== type) throw new MpcError('E_PROTOCOL', `expected ${what}, got frame type ${f.type}`);
     return f.parts.map((p) => {
       if (p.kind !== 'u64') throw new MpcError('E_PROTOCOL', `${what}: not a ring part`);
@@ -79,7 +82,7 @@ export async function runGeneration(
     const tokens: number[] = [], tokenMs: number[] = [];
     let last = t0, ttftMs = 0, stopped = false;
     for (let step = 0; step < params.maxNewTokens; step++) {
-      const [a, b] = await Promise.all(links.map((l, i) => nextOf(l, REVEAL_FRAME, 'next token', hidden(i))));
+      const [a, b] = await Promise.all(links.map((l, i) => nextOf(l, REVEAL_FRAME, 'next token', hidden(i), i === 0 ? cb.onProgress : undefined)));
       const tok = Number(BigInt.asIntN(64, add(a![0]!, b![0]!)[0]!));
       if (params.revealLogits && a![1] && b![1]) cb.onLogits?.(add(a![1], b![1]));
       const now = performance.now();

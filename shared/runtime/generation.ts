@@ -20,7 +20,7 @@ import type { FixedHandle, Prims } from '../protocol/prims/types.js';
 import { createState, forward } from '../model/forward.js';
 import type { ModelParams } from '../model/ops/types.js';
 import { RingOps, type RingNonlinear, type RingTokenIO, type RingTypes } from '../model/ring/ops.js';
-import { HIDDEN_FRAME, MASK_FRAME, MASKED_FRAME, REVEAL_FRAME, STOP_TAG } from './wire.js';
+import { HIDDEN_FRAME, MASK_FRAME, MASKED_FRAME, PROGRESS_FRAME, REVEAL_FRAME, STOP_TAG } from './wire.js';
 
 export const GenerateParams = z.object({
   shareId: z.string().regex(/^[0-9a-f]{32}$/),
@@ -106,6 +106,11 @@ export class PartyClientIO implements ClientIO, RingTokenIO<Share, FixedMatrix, 
     if (this.p.revealLogits) parts.push({ kind: 'u64', data: logits.data });
     this.client.sendTensor({ type: REVEAL_FRAME, seq: 0n, tag: 0, check: 0, parts });
     return { length: idx.shape[0]! };
+  }
+
+  /** Progress: layer `index` of the current forward call is done (public: the schedule is). */
+  progress(index: number): void {
+    this.client.sendTensor({ type: PROGRESS_FRAME, seq: BigInt(index), tag: 0, check: 0, parts: [] });
   }
 
   /** revealToClient (test hook): a layer's residual stream. */

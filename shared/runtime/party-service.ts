@@ -240,7 +240,7 @@ export class PartyService {
 
   private async generate(P: SecurePrims, io: PartyClientIO, p: GenerateParams): Promise<void> {
     try {
-      await generationProgram(P, this.opts.model!.nl, io, this.model!, p, p.revealHidden ? { onHidden: (i, h) => io.revealHidden(i, h) } : {});
+      await generationProgram(P, this.opts.model!.nl, io, this.model!, p, { onHidden: (i, h) => (p.revealHidden ? io.revealHidden(i, h) : io.progress(i)) });
     } catch (e) {
       if (!(e instanceof ClientStopped)) throw e;
     }

@@ -24,6 +24,8 @@ export const STOP_TAG = 1;
 export const REVEAL_FRAME = 7;
 /** Test hook (revealHidden): party → client, shares of a layer's residual stream. */
 export const HIDDEN_FRAME = 8;
+/** Generation: party → client, "layer `seq` done" (no data): progress on long prefills; keeps waits alive. */
+export const PROGRESS_FRAME = 9;
 
 export const SessionId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'session ids are 1-64 characters of [A-Za-z0-9_.-]');
 

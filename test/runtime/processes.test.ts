@@ -86,3 +86,26 @@ describe('dealer dies mid-stream (socket suite)', () => {
     }
   });
 });
+
+describe('logs at debug level (socket suite)', () => {
+  test('a whole session logged at debug level contains no seed, share or mask bytes', async () => {
+    const c = await launchCluster({ timeoutMs: 8000, logLevel: 'debug' });
+    try {
+      expect((await runOpOnCluster(c.clientUrls, 'mul', { n: 16 }, 9, OPTS)).ok).toBe(true);
+      await new Promise((r) => setTimeout(r, 300)); // pino writes asynchronously
+      const logs = [c.dealer, c.party0, c.party1].map((p) => p.stderr.join('')).join('\n');
+      expect(logs).toMatch(/"msg":"round"/); // debug level really was on
+      for (const line of logs.split('\n').filter((l) => l.startsWith('{'))) {
+        const rec = JSON.parse(line) as Record<string, unknown>;
+        for (const k of ['seed', 'share', 'shares', 'mask', 'data', 'tokens', 'weights']) {
+          if (k in rec) expect({ k, v: rec[k] }).toEqual({ k, v: '[redacted]' });
+        }
+        // no long runs of hex or digit arrays (raw key or ring material) anywhere in a record
+        expect(line).not.toMatch(/(?<![A-Za-z0-9_-])[0-9a-f]{32,}(?![A-Za-z0-9_-])/i);
+        expect(line).not.toMatch(/\[(\d+,){16,}/);
+      }
+    } finally {
+      await c.stop();
+    }
+  });
+});

@@ -12,7 +12,7 @@
 import { MpcError } from '../util/errors.js';
 import { Material, correctionBytes, type CorrKind } from '../corr/kind.js';
 import type { CorrSource } from '../corr/stream.js';
-import { truncBlocks, fixedDims, type CmpParams, type FixedProductParams } from '../corr/kinds/index.js';
+import { truncBlocks, leanBlocks, fixedDims, type CmpParams, type FixedProductParams } from '../corr/kinds/index.js';
 import { DealerPrims } from './prims/dealer.js';
 import { cmpkRounds } from './compare-k.js';
 import { lutRounds } from './lut.js';
@@ -24,6 +24,7 @@ export const ONLINE: Record<string, (p: any) => WireRound[]> = {
   mul: (p: { n: number; m: number }) => [{ u64: [p.n, p.m] }],
   square: (p: { n: number }) => [{ u64: [p.n] }],
   trunc: (p: { n: number; s: number }) => [{ u64: [p.n] }, { bits: [p.n * (2 * truncBlocks(p.s) - 1)] }],
+  'trunc.lean': (p: { n: number; s: number }) => [{ u64: [p.n] }, { bits: [p.n * (2 * leanBlocks(p.s) - 1)] }, { bits: [p.n] }],
   cmp: (p: CmpParams) => [
     { u64: [p.n, ...p.pay.filter((k) => k === 'y').map(() => p.n)] }, { bytes: [4 * p.n] }, { bits: [7 * p.n] }, { bits: [p.n] },
   ],

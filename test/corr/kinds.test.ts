@@ -3,7 +3,7 @@ import { Prg } from '../../shared/ring/prg.js';
 import { Kernels, matmulNTRef } from '../../shared/ring/kernels.js';
 import { BLOCK4, BLOCK8, maskMonomials } from '../../shared/ring/bit-tables.js';
 import { DealerEnv, Material, assembleParty1, dealItem, expandShare, type CorrKind } from '../../shared/corr/index.js';
-import { CMP, CMP_L1, CMP_TOP, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, MUL, SQUARE, TRUNC, TRUNC_NODES, truncBlocks, KINDS } from '../../shared/corr/kinds/index.js';
+import { CMP, CMP_L1, CMP_TOP, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, MUL, SQUARE, TRUNC, TRUNC_NODES, truncBlocks, KINDS, TRUNC_LEAN, LEAN_TRUNC_NODES, leanBlocks } from '../../shared/corr/kinds/index.js';
 
 function deal<P>(kind: CorrKind<P>, p: P, env: DealerEnv, seed = 1): { ring: (n: string) => BigUint64Array; xor: (n: string) => Uint8Array } {
   const fields = kind.fields(p);
@@ -63,6 +63,22 @@ describe('correlation kinds satisfy their relations', () => {
           expect(Array.from(mon.subarray((i * nb + j) * 8, (i * nb + j) * 8 + 8))).toEqual(Array.from(BLOCK8.subsetInd.subarray(rho * 8, rho * 8 + 8)));
         }
         node.subsets.forEach((S, k) => expect(mm[i * node.subsets.length + k]).toBe((S & ~m[i]!) === 0 ? 1n : 0n));
+      }
+    }
+  });
+
+  test('trunc.lean: high part, msb, 4-bit block monomials, node monomials, select bit', () => {
+    for (const s of [3, 16]) {
+      const n = 30, v = deal(TRUNC_LEAN, { n, s }, env);
+      const r = v.ring('r'), nb = leanBlocks(s), node = LEAN_TRUNC_NODES[nb - 1]!;
+      const mon = new Uint16Array(v.xor('mon').buffer), mm = new Uint32Array(v.xor('mm').buffer);
+      for (let i = 0; i < n; i++) {
+        expect(v.ring('rhi')[i]).toBe(r[i]! >> BigInt(s));
+        expect(v.ring('rmsb')[i]).toBe(r[i]! >> 63n);
+        const low = Number(r[i]! & ((1n << BigInt(s)) - 1n));
+        for (let j = 0; j < nb; j++) expect(mon[i * nb + j]).toBe(BLOCK4.subsetInd[(low >>> (4 * j)) & 0xf]);
+        expect(mm[i]).toBe(maskMonomials(node, v.xor('m')[i]!) >>> 0);
+        expect(v.ring('sA')[i]).toBe(BigInt(v.xor('sb')[i]! & 1));
       }
     }
   });

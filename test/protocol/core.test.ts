@@ -78,3 +78,21 @@ describe('core protocols in process (secure == emulation, emulation ≈ float64)
     expect(r.rounds).toBe(4);
   });
 });
+
+describe('lean truncation (bulk: n ≥ 4096, s ≤ 16)', () => {
+  test('exact floor like the fast variant, 3 rounds, a third of the dealer bytes', async () => {
+    const rng = seeded();
+    const n = 5000;
+    const vals = rng.floats(n, -(2 ** 20), 2 ** 20);
+    vals.set([0, -(2 ** -40), 2 ** -40, -1, 1, 2 ** 20 - 1, -(2 ** 20), 1.5, -1.5, -(2 ** -17)]);
+    for (const s of [1, 3, 4, 9, 16]) {
+      const prog: Program = async (P, [a]) => [await P.trunc(a!, s)];
+      const r = await runInProcess(prog, [inp(vals, [n], 40)]);
+      expect(r.secure[0]!.data).toEqual(r.clear[0]!.data);
+      const got = new BigInt64Array(r.secure[0]!.data.buffer);
+      vals.forEach((v, i) => expect(got[i]).toBe(BigInt(Math.round(v * 2 ** 40)) >> BigInt(s)));
+      expect(r.rounds).toBe(3);
+      if (s === 16) expect(r.dealerBytes).toBe(36 * n);
+    }
+  });
+});

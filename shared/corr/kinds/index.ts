@@ -6,6 +6,7 @@ import type { CorrKind } from '../kind.js';
 import { MUL, SQUARE } from './arith.js';
 import { FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT } from './fixed.js';
 import { TRUNC } from './trunc.js';
+import { TRUNC_LEAN } from './trunc-lean.js';
 import { CMP } from './compare.js';
 import { CMPK } from './compare-k.js';
 import { LUT } from './lut.js';
@@ -14,10 +15,11 @@ import { BITMUL, MATMUL, MUL_SEG } from './products.js';
 export { MUL, SQUARE } from './arith.js';
 export { FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, FixedProductParams, fixedDims } from './fixed.js';
 export { TRUNC, TRUNC_NODES, truncBlocks, MAX_TRUNC_BITS } from './trunc.js';
+export { TRUNC_LEAN, LEAN_TRUNC_NODES, LEAN_TRUNC_MAX_BITS, leanBlocks } from './trunc-lean.js';
 export { CMP, CMP_L1, CMP_TOP, CMP_BLOCKS, CmpParams } from './compare.js';
 export { CMPK, CmpkParams, cmpkPlan, blockOf, treeNode, type CmpkPlan } from './compare-k.js';
 export { LUT, LutParams, lutBorrow, LUT_MAX_S, LUT_MAX_W } from './lut.js';
 export { MATMUL, MatmulParams, matmulAddInto, MUL_SEG, BITMUL } from './products.js';
 
-export const KINDS: ReadonlyArray<CorrKind<any>> = [MUL, SQUARE, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, TRUNC, CMP,
+export const KINDS: ReadonlyArray<CorrKind<any>> = [MUL, SQUARE, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, TRUNC, TRUNC_LEAN, CMP,
   CMPK, LUT, MATMUL, MUL_SEG, BITMUL];

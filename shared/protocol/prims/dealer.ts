@@ -6,8 +6,9 @@
  */
 import { invariant } from '../../util/errors.js';
 import { numel, shapeOnly, type Shape, type ShapeOnly } from '../../ring/tensor.js';
-import { BITMUL, CMP, CMPK, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, LUT, MATMUL, MAX_TRUNC_BITS, MUL, MUL_SEG, SQUARE, TRUNC } from '../../corr/kinds/index.js';
+import { BITMUL, CMP, CMPK, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, LUT, MATMUL, MAX_TRUNC_BITS, MUL, MUL_SEG, SQUARE, TRUNC, TRUNC_LEAN } from '../../corr/kinds/index.js';
 import type { CorrSource } from '../../corr/stream.js';
+import { useLeanTrunc } from '../trunc.js';
 import { broadcastRows } from '../beaver.js';
 import { cmpkParams } from '../compare-k.js';
 import { lutOutFrac, lutParams, type LutField } from '../lut.js';
@@ -62,7 +63,10 @@ export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
   async trunc(a: ShapeOnly, s: number): Promise<ShapeOnly> {
     invariant(s >= 0 && s <= a.fracBits, 'E_INTERNAL', `truncation by ${s} bits of a value with ${a.fracBits} fractional bits`);
     if (s === 0) return a; // as the secure and clear versions: no-op returns its input
-    for (let left = s; left > 0; left -= MAX_TRUNC_BITS) await this.corr.take(TRUNC, { n: numel(a.shape), s: Math.min(MAX_TRUNC_BITS, left) });
+    for (let left = s; left > 0; left -= MAX_TRUNC_BITS) {
+      const n = numel(a.shape), bits = Math.min(MAX_TRUNC_BITS, left);
+      await this.corr.take(useLeanTrunc(n, bits) ? TRUNC_LEAN : TRUNC, { n, s: bits });
+    }
     return shapeOnly(a.shape, a.fracBits - s);
   }
 

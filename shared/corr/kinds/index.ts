@@ -12,7 +12,7 @@ import { LUT } from './lut.js';
 import { BITMUL, MATMUL, MUL_SEG } from './products.js';
 
 export { MUL, SQUARE } from './arith.js';
-export { FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, FixedProductParams, fixedDims } from './fixed.js';
+export { FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, FixedProductParams, fixedDims, fixedLayout, fixedProductParams, viewProduct, viewFits, type FixedView } from './fixed.js';
 export { TRUNC, TRUNC_NODES, truncBlocks, MAX_TRUNC_BITS } from './trunc.js';
 export { CMP, CMP_L1, CMP_TOP, CMP_BLOCKS, CmpParams } from './compare.js';
 export { CMPK, CmpkParams, cmpkPlan, blockOf, treeNode, type CmpkPlan } from './compare-k.js';

@@ -36,6 +36,13 @@ export type CachePiece<T> =
  * `blend` is MPCache's linearised score Σ_i q_i·(α·kmax_i + (1 − α)·kmin_i); `bound` is Quest's
  * Σ_i max(q_i·kmax_i, q_i·kmin_i), an upper bound on q·k for every key k of the cluster.
  */
+/**
+ * What a gathered cache is for: 'store' (kept, appended to, read again: the default) or 'attend'
+ * (attended once by `attnScores`/`attnMix` and dropped; never appended to or read otherwise), which
+ * lets a backend skip building the rows (the ring backends return a lazy view).
+ */
+export type GatherUse = 'store' | 'attend';
+
 export type ClusterScoreRule = { readonly kind: 'blend'; readonly alpha: number } | { readonly kind: 'bound' };
 
 export interface EvictionOps<T extends TensorLike, C> {
@@ -112,9 +119,11 @@ export interface EvictionOps<T extends TensorLike, C> {
    * re-mask it under a fresh fixed mask (one opening per element, worth it when the rows are
    * stored and attended for many steps) or use it directly (secret×secret scores and mix).
    * Selecting at cluster granularity is what makes this cheap (C candidates instead of T).
+   * With `use` = 'attend' (capacity = the rows picked) a backend may gather nothing and attend
+   * through the pieces instead (ring backends: ring/view-attention.ts).
    * @throws MpcError E_SHAPE on ranges outside the cache, a bad selection, or more rows than capacity.
    */
-  gatherCache(src: C, pieces: readonly CachePiece<T>[], capacity: number): Promise<C>;
+  gatherCache(src: C, pieces: readonly CachePiece<T>[], capacity: number, use?: GatherUse): Promise<C>;
   /**
    * Channel-wise bounds of consecutive blocks of b rows: the maximum of `hi` and the minimum of `lo`
    * over each block, [G, N·b, w] → two [G, N, w]. Keys give cluster summaries (hi = lo = keys);

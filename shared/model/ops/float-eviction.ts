@@ -5,7 +5,7 @@
 import { MpcError, invariant } from '../../util/index.js';
 import type { Shape } from '../../ring/index.js';
 import { FloatKVCache, dims, floatTensor, type FloatTensor } from './float-cache.js';
-import type { CachePiece, ClusterScoreRule, EvictionOps } from './eviction-types.js';
+import type { CachePiece, ClusterScoreRule, EvictionOps, GatherUse } from './eviction-types.js';
 
 const prod = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
 const fmt = (s: Shape) => `[${s.join(', ')}]`;
@@ -158,7 +158,7 @@ function picks(sel: FloatTensor, g: number): number[] {
   });
 }
 
-async function gatherCache(src: FloatKVCache, pieces: readonly CachePiece<FloatTensor>[], capacity: number): Promise<FloatKVCache> {
+async function gatherCache(src: FloatKVCache, pieces: readonly CachePiece<FloatTensor>[], capacity: number, _use?: GatherUse): Promise<FloatKVCache> {
   const rows: number[][] = Array.from({ length: src.heads }, () => []);
   for (const p of pieces) {
     if ('rows' in p) {

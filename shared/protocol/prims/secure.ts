@@ -9,7 +9,7 @@ import { LocalOps } from './local.js';
 import { cmpkS, cmpkTensors } from '../compare-k.js';
 import { lutOutFrac, lutS, type LutField } from '../lut.js';
 import { matmulDims, matmulSS, mulBitS, mulSegS } from '../products.js';
-import type { CmpKOpts, CmpKOut, CmpOut, Prims } from './types.js';
+import type { CmpKOpts, CmpKOut, CmpOut, FixedView, Prims } from './types.js';
 import { resolveCmpK } from './util.js';
 
 export class SecurePrims extends LocalOps<Share> implements Prims<Share, FixedMatrix> {
@@ -56,7 +56,7 @@ export class SecurePrims extends LocalOps<Share> implements Prims<Share, FixedMa
     return w;
   }
   fixedAppend(w: FixedMatrix, rows: Share): Promise<void> { return fixedAppendS(this.ctx, w, rows); }
-  fixedMatmul(x: Share, w: FixedMatrix, layout: 'nt' | 'nn', rows?: number): Promise<Share> { return fixedMatmulS(this.ctx, x, w, layout, rows); }
+  fixedMatmul(x: Share, w: FixedMatrix, layout: 'nt' | 'nn', rows?: number | FixedView): Promise<Share> { return fixedMatmulS(this.ctx, x, w, layout, rows); }
   fixedFree(w: FixedMatrix): void {
     if (this.live.delete(w)) fixedFreeS(this.ctx, w);
   }

@@ -49,6 +49,40 @@ describe('correlation kinds satisfy their relations', () => {
     expect(() => deal(FIXED_PRODUCT, { id: 'nope', layout: 'nt', groups: 1, K: 1, rows: 1, cols: 3 }, env)).toThrow(/E_CORR_MISMATCH/);
   });
 
+  test('fixed-mask views: row segments, blocks of rows and a shared input give c = B_view·r (dealer == naive reference)', () => {
+    deal(FIXED_ALLOC, { id: 'v', groups: 2, rowsCap: 12, cols: 2 }, env);
+    const B = deal(FIXED_APPEND, { id: 'v', groups: 2, rows: 10, cols: 2 }, env).ring('b');
+    const Bg = (g: number, row: number, col: number) => B[(g * 10 + row) * 2 + col]!; // as appended: 10 rows per group
+    const cases = [
+      { layout: 'nt' as const, K: 2, rows: 5, segs: [[1, 3], [6, 9]] as Array<[number, number]> },
+      { layout: 'nn' as const, K: 2, rows: 5, segs: [[1, 3], [6, 9]] as Array<[number, number]> },
+      { layout: 'nn' as const, K: 3, rows: 4, segs: [[2, 10]] as Array<[number, number]>, block: 2, shared: true },
+      { layout: 'nt' as const, K: 1, rows: 2, segs: [[0, 2], [4, 6]] as Array<[number, number]>, block: 2 },
+    ];
+    for (const c of cases) {
+      const p = { id: 'v', groups: 2, cols: 2, ...c };
+      const v = deal(FIXED_PRODUCT, p, env, 9);
+      const b = c.block ?? 1, rowLen = 2 * b, inLen = c.layout === 'nt' ? rowLen : c.rows, outLen = c.layout === 'nt' ? c.rows : rowLen;
+      const viewRows = c.segs.flatMap(([a, e]) => Array.from({ length: (e - a) / b }, (_, i) => a + i * b));
+      const r = v.ring('r'), got = v.ring('c');
+      expect(r.length).toBe((c.shared ? 1 : 2) * c.K * inLen);
+      for (let g = 0; g < 2; g++) {
+        const rg = (k: number, i: number) => r[((c.shared ? 0 : g) * c.K + k) * inLen + i]!;
+        const W = (item: number, e: number) => Bg(g, viewRows[item]! + Math.floor(e / 2), e % 2); // view row `item`, element e of block·cols
+        for (let k = 0; k < c.K; k++) {
+          for (let o = 0; o < outLen; o++) {
+            let want = 0n;
+            if (c.layout === 'nt') for (let e = 0; e < rowLen; e++) want += rg(k, e) * W(o, e);
+            else for (let item = 0; item < c.rows; item++) want += rg(k, item) * W(item, o);
+            expect(got[(g * c.K + k) * outLen + o]).toBe(BigInt.asUintN(64, want));
+          }
+        }
+      }
+    }
+    expect(() => deal(FIXED_PRODUCT, { id: 'v', layout: 'nt', groups: 2, K: 1, rows: 2, cols: 2, segs: [[9, 11]] }, env)).toThrow(/E_CORR_MISMATCH/);
+    expect(() => deal(FIXED_PRODUCT, { id: 'v', layout: 'nt', groups: 2, K: 1, rows: 1, cols: 2, segs: [[0, 3]], block: 2 }, env)).toThrow(/E_CORR_MISMATCH/);
+  });
+
   test('trunc: high part, msb, block monomials, mask monomials', () => {
     for (const s of [5, 16, 24]) {
       const n = 30, v = deal(TRUNC, { n, s }, env);

@@ -98,15 +98,20 @@ export async function generationProgram<T extends AnyTensor, F extends FixedHand
   const state = createState(ops, c, p.promptLen + p.maxNewTokens - 1);
   const opts = { ...(hooks.onHidden ? { onHidden: hooks.onHidden } : {}), ...(policy ? { policy: PolicyAttention.of(policy) } : {}) };
   try {
+    // meter labels start with the phase kind: 'prefill.l2.attn.softmax…', 'decode.l2.attn.topk…'
     Q.phase('prefill');
     if (Q instanceof RevealPrims) Q.revealing = true;
-    let logits = await forward(ops, model, state, { length: p.promptLen }, opts);
-    for (let s = 0; ; s++) {
+    await Q.scope('prefill', async () => {
+      const logits = await forward(ops, model, state, { length: p.promptLen }, opts);
       await ops.argmax(logits!);
-      if (Q instanceof RevealPrims) Q.revealing = false;
-      if (s === p.maxNewTokens - 1) break;
+    });
+    if (Q instanceof RevealPrims) Q.revealing = false;
+    for (let s = 0; s < p.maxNewTokens - 1; s++) {
       Q.phase(`decode.${s}`);
-      logits = await forward(ops, model, state, { length: 1 }, opts);
+      await Q.scope('decode', async () => {
+        const logits = await forward(ops, model, state, { length: 1 }, opts);
+        await ops.argmax(logits!);
+      });
     }
   } finally {
     for (const cache of state.caches) cache.reset();

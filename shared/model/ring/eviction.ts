@@ -207,7 +207,8 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
     const [h, n, t] = p.shape as [number, number, number];
     invariant(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= n, 'E_SHAPE', () => `sumQueries: rows ${from}..${to} of ${fmt(p.shape)}`);
     const P = this.P;
-    const perHead = P.sumLast(P.transposeLast(this.slice(p, 1, from, to))); // [H, T]
+    const rows = P.reshape(P.sliceLast(P.reshape(p, [h, n * t]), from * t, to * t), [h, to - from, t]);
+    const perHead = P.sumLast(P.transposeLast(rows)); // [H, T]
     if (!meanOverHeads) return P.reshape(perHead, [h, 1, t]);
     const total = P.sumLast(P.transposeLast(perHead)); // [T]
     return P.scope('mean', async () => P.reshape(await P.trunc(P.mulPublic(total, 1 / h, this.f), this.f), [1, 1, t]));

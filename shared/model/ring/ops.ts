@@ -175,7 +175,7 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
   scope<R>(label: string, fn: () => Promise<R>): Promise<R> { return this.P.scope(label, fn); }
 
   async attnScores(q: T, cache: RingKVCache<T, F>, _mask: AttnMask): Promise<T> {
-    if (cache instanceof RingCacheView) return this.P.scope('view', () => viewScores(this.P, this.f, q, cache));
+    if (cache instanceof RingCacheView) return viewScores(this.P, this.f, q, cache);
     invariant(cache.k !== undefined, 'E_INTERNAL', 'attention over an empty cache');
     // the 1/√hd scale is folded into the query projection
     return this.byRows(await this.P.fixedMatmul(q, cache.k, 'nt', cache.length), (c) => this.P.trunc(c, this.f));
@@ -192,7 +192,7 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
   }
 
   async attnMix(p: T, cache: RingKVCache<T, F>): Promise<T> {
-    if (cache instanceof RingCacheView) return this.P.scope('view', () => viewMix(this.P, this.f, p, cache));
+    if (cache instanceof RingCacheView) return viewMix(this.P, this.f, p, cache);
     invariant(cache.v !== undefined, 'E_INTERNAL', 'attention over an empty cache');
     return this.byRows(await this.P.fixedMatmul(p, cache.v, 'nn', cache.length), (c) => this.P.trunc(c, this.f));
   }

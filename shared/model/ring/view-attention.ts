@@ -19,6 +19,8 @@
  * and order-free). Compared with gathering the rows by the one-hot and re-masking them into a new
  * fixed-mask cache (k·N + 2·k·b·hd opened per head), this opens k·N·2 + N·b·(n + 1) + k·n·b: fewer
  * whenever the region is smaller than hd times the attended rows (docs/eviction-mpc.md).
+ * Metering: the two one-hot products run under the scope 'gather' (the policy's selection
+ * overhead); the fixed products and truncations are the attention's own work, as for a full cache.
  */
 import { MpcError, invariant } from '../../util/errors.js';
 import type { AnyTensor } from '../../ring/tensor.js';
@@ -85,7 +87,7 @@ export async function viewScores<T extends AnyTensor, F extends FixedHandle>(P: 
       const h = Math.floor(e / (N * m)), c = Math.floor((e % (N * m)) / m), a = Math.floor((e % m) / b), s = e % b;
       return (h * n + a) * U.width + U.col(p.offset + c * b + s);
     }));
-    const y = await selMatmul(P, p.sel, zr); // [H, k, n·b]
+    const y = await P.scope('gather', () => selMatmul(P, p.sel, zr)); // [H, k, n·b]
     parts.push(P.pick(y, [H, n, k * b], Int32Array.from({ length: H * n * k * b }, (_, e) => {
       const h = Math.floor(e / (n * k * b)), a = Math.floor((e % (n * k * b)) / (k * b)), i = Math.floor((e % (k * b)) / b), s = e % b;
       return (h * k + i) * m + a * b + s;
@@ -116,7 +118,7 @@ export async function viewMix<T extends AnyTensor, F extends FixedHandle>(P: Pri
         const h = Math.floor(e / (k * m)), i = Math.floor((e % (k * m)) / m), a = Math.floor((e % m) / b), s = e % b;
         return (h * n + a) * L + at + i * b + s;
       }));
-      const y = await selTMatmul(P, piece.sel, pk); // [H, N, n·b]
+      const y = await P.scope('gather', () => selTMatmul(P, piece.sel, pk)); // [H, N, n·b]
       const idx = new Int32Array(H * n * U.width).fill(-1);
       for (let h = 0; h < H; h++) for (let a = 0; a < n; a++) for (let c = 0; c < N; c++) for (let s = 0; s < b; s++) {
         idx[(h * n + a) * U.width + U.col(piece.offset + c * b + s)] = (h * N + c) * m + a * b + s;

@@ -97,6 +97,34 @@ describe(`ring EvictionOps: secure == emulation, emulation vs float64 (seed ${rn
     expect(maxAbsErr(out[3]!, (await floatOps.sumQueries(PF, 0, 3, true)).data).err).toBeLessThanOrEqual(2 * ulp);
   });
 
+  test('clusterScores over a growing series: equal to the plain product; each cluster opened once, then only q', async () => {
+    const H = 2, hd = 4, C = 6;
+    const qa = vals(H * hd), qb = vals(H * hd), a = vals(H * C * hd), b = vals(H * C * hd);
+    const kmax = a.map((v, i) => Math.max(v, b[i]!)), kmin = a.map((v, i) => Math.min(v, b[i]!));
+    const rules = [{ kind: 'blend', alpha: 0.6 }, { kind: 'bound' }] as const;
+    const prog = (calls: number): Program => async (P, [q1, q2, mx, mn]) => {
+      const o = ringOps(P), out: AnyTensor[] = [];
+      for (const rule of rules) {
+        const series = { maxClusters: 8 };
+        out.push(await o.clusterScores(q1!, o.slice(mx!, 1, 0, 4), o.slice(mn!, 1, 0, 4), rule, series));
+        if (calls > 1) out.push(await o.clusterScores(q2!, mx!, mn!, rule, series), await o.clusterScores(q2!, mx!, mn!, rule));
+      }
+      return out as never;
+    };
+    const inputs = [inp(qa, [H, 1, hd]), inp(qb, [H, 1, hd]), inp(kmax, [H, C, hd]), inp(kmin, [H, C, hd])];
+    const { out } = await runChecked(prog(2), inputs);
+    expect(out[1]).toEqual(out[2]);
+    expect(out[4]).toEqual(out[5]);
+    const cost = async (calls: number) => declaredCost((P) => prog(calls)(P, inputs.map((i) => shapeOnly(i.shape, i.fracBits))));
+    const [one, two] = [await cost(1), await cost(2)];
+    const plain = await declaredCost(async (P) => { const o = ringOps(P); for (const rule of rules) await o.clusterScores(shapeOnly([H, 1, hd], F), shapeOnly([H, C, hd], F), shapeOnly([H, C, hd], F), rule); });
+    const trunc = await declaredCost(async (P) => { await P.trunc(shapeOnly([H, 1, C], 3 * F), 2 * F); await P.trunc(shapeOnly([H, 1, C], 2 * F), F); });
+    const cmp = await declaredCost(async (P) => { await P.cmpK(shapeOnly([H, 1, hd], F), { width: 32, self: [0], fewerRounds: true }); });
+    // second step: append the 2 new clusters (blend: hd, bound: 2·hd per row) and open q (blend) or [q⁺|q⁻] (bound), no bounds
+    expect(two.payloadBytes - one.payloadBytes - plain.payloadBytes).toBe(8 * (H * 2 * hd + H * hd + H * 2 * 2 * hd + H * 2 * hd) + trunc.payloadBytes + cmp.payloadBytes);
+    expect(plain.payloadBytes - trunc.payloadBytes - cmp.payloadBytes).toBe(8 * (H * hd + H * C * hd + H * 2 * hd + H * C * 2 * hd));
+  });
+
   test('blockMinMax and maxPool equal float64', async () => {
     const keys = vals(2 * 12 * 3), votes = vals(2 * 11, 0, 4);
     const prog: Program = async (P, [k, v]) => {
@@ -113,6 +141,7 @@ describe(`ring EvictionOps: secure == emulation, emulation vs float64 (seed ${rn
 });
 
 describe('gatherCache: stored rows, lazy views, and what each opens', () => {
+  // a view never gathers: its selected rows are attended through fixed.select (only x and the one-hot opened)
   const H = 2, hd = 3, T = 14, S = 2, N = 5, k = 2; // clusters of S rows from row 2: rows 2..11
   const K = vals(H * T * hd), V = vals(H * T * hd), qv = vals(H * hd), pv = vals(H * (2 + k * S + 2), 0, 1);
   const perHead = oneHots(H, k, N, (g, i) => (g + 2 * i + 1) % N), shared = oneHots(1, k, N, (_g, i) => 3 * i);
@@ -150,7 +179,7 @@ describe('gatherCache: stored rows, lazy views, and what each opens', () => {
     }
   });
 
-  test('declared costs: a stored gather opens the one-hot (once for all heads when shared) and re-masks; a view opens only the one-hot and the region', async () => {
+  test('declared costs: a stored gather opens the one-hot (once for all heads when shared) and re-masks; attending a view opens q, p and the one-hot only', async () => {
     const costOf = (fn: Program, shapes: Array<[number[], number]>) => declaredCost((P) => fn(P, shapes.map(([s, f]) => shapeOnly(s, f))));
     const setup = async <T extends AnyTensor, Fx extends FixedHandle>(P: Prims<T, Fx>, k0: T) => { const o = ringOps(P); const c = o.createCache(H, hd, T); await c.append(k0, k0); return { o, c }; };
     const base = await costOf(async (P, [k0]) => { await setup(P, k0!); return []; }, [[[H, T, hd], F]]);
@@ -168,10 +197,10 @@ describe('gatherCache: stored rows, lazy views, and what each opens', () => {
         await o.attnMix(pp!, view);
         return [];
       }, sh);
-      // scores: q (fixed product) + sel·Z_region (one-hot + region scores); mix: selᵀ·p (one-hot + chosen p)
-      // + X over the segments (fixed product, here all T rows); then the two truncations
+      // scores: q against the public rows (fixed product) and q with the one-hot (fixed.select); mix: the chosen
+      // rows' probabilities with the one-hot (fixed.select) and the public rows' probabilities (fixed product); two truncations
       const truncs = await costOf(async (P, [a, b]) => { await P.trunc(a!, F); await P.trunc(b!, F); return []; }, [[[H, 1, rows], 2 * F], [[H, 1, hd], 2 * F]]);
-      const want = 8 * (H * hd + oneHot + H * N * S + oneHot + H * k * S + H * T) + truncs.payloadBytes;
+      const want = 8 * (H * hd + (H * hd + oneHot) + (H * k * S + oneHot) + H * 4) + truncs.payloadBytes;
       expect(attend.payloadBytes - base.payloadBytes).toBe(want);
       expect(attend.rounds - base.rounds).toBe(2 + 2 + truncs.rounds);
     }

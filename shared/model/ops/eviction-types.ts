@@ -43,6 +43,14 @@ export type CachePiece<T> =
  */
 export type GatherUse = 'store' | 'attend';
 
+/**
+ * Identity of a growing series of cluster bounds (a `ClusterIndex` keeps one per level): the
+ * bounds passed with it only gain rows at the end (earlier rows never change) and never exceed
+ * `maxClusters`. A backend may keep state per series: the ring backends keep the blended bounds
+ * under a fixed mask, so that each step's scores open only the query.
+ */
+export interface ClusterSeries { readonly maxClusters: number }
+
 export type ClusterScoreRule = { readonly kind: 'blend'; readonly alpha: number } | { readonly kind: 'bound' };
 
 export interface EvictionOps<T extends TensorLike, C> {
@@ -141,10 +149,17 @@ export interface EvictionOps<T extends TensorLike, C> {
    * MPC, `blend`: α·kmax + (1 − α)·kmin is a public scale (free plus one truncation per element;
    * a backend can keep it per cluster since a full cluster's bounds never change), then one product,
    * C·hd elements at ≈ 16 B plus a truncation per score, 3 rounds. `bound`: 2·C·hd products and
-   * C·hd comparisons (the max) — what the blend removes.
+   * C·hd comparisons (the max) — what the blend removes. With a `series` (see ClusterSeries) the
+   * ring backends open each cluster's bounds once, when it first appears, and then only q per step.
    * @throws MpcError E_SHAPE on mismatched shapes.
    */
-  clusterScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule): Promise<T>;
+  clusterScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series?: ClusterSeries): Promise<T>;
+  /**
+   * Optional: announces a series' bounds as they grow (at prefill and whenever clusters fill), so
+   * that a backend prepares its per-series state then rather than at the next scoring (ring
+   * backends: the new clusters' rows are masked and opened once here, under 'scores').
+   */
+  prepareScores?(kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries): Promise<void>;
   /**
    * Attention probabilities p [H, n, T] summed over query rows from..to (exclusive), per head
    * ([H, 1, T]) or averaged over heads ([1, 1, T]): how much attention each key received.

@@ -4,19 +4,13 @@
  * `RingKVCache`: one layer's keys and values as two fixed-mask matrices of `heads` groups
  * (allocated on first append): a product with a query or with probabilities opens only that input.
  *
- * `RingCacheView`: what `gatherCache` returns when the rows are attended once and never appended
- * to (capacity = rows): the pieces themselves, over one source cache, nothing gathered. Attention
- * over a view never builds the chosen rows (ring/view-attention.ts):
- *  - scores: one fixed product of q with the source keys over the union of the pieces' row
- *    segments (opens q only), then public pieces are public columns and a selected piece is
- *    sel · scores-of-its-region (a secret × secret product over clusters: opens the one-hot and
- *    the region's scores, k·C + C·b per head and query, instead of re-masking k·b·hd gathered
- *    elements);
- *  - mix: the probabilities are scattered back to source rows (public pieces: a local scatter;
- *    a selected piece: selᵀ · p, k·C + k·b opened), then one fixed product with the source values
- *    over the same segments (opens one probability per source row of the segments).
- * A view is read-only; anything else that needs its rows (a gather from it, its keys) builds
- * them as a stored cache first (`materialize` in ring/eviction.ts).
+ * `RingCacheView`: what `gatherCache` returns when the rows are only attended (use 'attend'):
+ * the pieces themselves, over one source cache, nothing gathered. Attention over a view
+ * (ring/view-attention.ts) multiplies the query and the probabilities with the public row ranges of
+ * the source by fixed products and with the selected blocks by `fixedSelect`, which opens only
+ * the input and the one-hot over clusters: the chosen rows are never built, re-masked or opened.
+ * A view is read-only; anything else that needs its rows (a gather from it) builds them as a
+ * stored cache first (`materialize` in ring/eviction.ts).
  */
 import { MpcError, invariant } from '../../util/errors.js';
 import type { AnyTensor } from '../../ring/tensor.js';

@@ -27,7 +27,7 @@ import { MpcError, invariant } from '../../util/errors.js';
 import type { AnyTensor, Shape } from '../../ring/tensor.js';
 import type { FixedHandle, Prims } from '../../protocol/prims/types.js';
 import { blockMinMax, maxPool, topkSelection } from '../../protocol/nonlinear/index.js';
-import type { CachePiece, ClusterScoreRule, EvictionOps, GatherUse } from '../ops/eviction-types.js';
+import type { CachePiece, ClusterScoreRule, ClusterSeries, EvictionOps, GatherUse } from '../ops/eviction-types.js';
 import { RingCacheView, RingKVCache, pieceRows, type ViewPiece } from './cache.js';
 
 /** Value width of top-k comparisons: |x_i − x_j| < 2^39 ring units (2^23 at 16 fractional bits). */
@@ -47,6 +47,9 @@ function around(shape: Shape, axis: number, what: string): [number, number, numb
 
 export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements EvictionOps<T, RingKVCache<T, F>> {
   private views = 0;
+  private seriesIds = 0;
+  /** Per cluster series: its rows (blended bounds, or [kmax | kmin]) under a fixed mask. */
+  private readonly series = new WeakMap<ClusterSeries, { w: F; key: string }>();
 
   constructor(
     private readonly P: Prims<T, F>, private readonly f: number,
@@ -184,22 +187,54 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
     return this.P.scope('minmax', () => blockMinMax(this.P, hi, lo, b));
   }
 
-  clusterScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule): Promise<T> {
+  clusterScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series?: ClusterSeries): Promise<T> {
     invariant(q.shape.length === 3 && kmax.shape.length === 3, 'E_SHAPE', () => `clusterScores: q ${fmt(q.shape)}, bounds ${fmt(kmax.shape)}`);
-    const [h, , hd] = q.shape as [number, number, number], [hc, , hdc] = kmax.shape as [number, number, number];
+    const [h, , hd] = q.shape as [number, number, number], [hc, c, hdc] = kmax.shape as [number, number, number];
     invariant(hc === h && hdc === hd && kmin.shape.join() === kmax.shape.join(), 'E_SHAPE',
       () => `clusterScores: q ${fmt(q.shape)}, bounds ${fmt(kmax.shape)} / ${fmt(kmin.shape)}`);
-    const P = this.P, f = this.f;
+    const P = this.P, blend = rule.kind === 'blend';
     return P.scope('scores', async () => {
-      if (rule.kind === 'blend') {
-        // R at 2f (α encoded at f bits), scores at 3f, one truncation by 2f per score (|score| < 2^14)
-        const r = P.add(P.mulPublic(kmax, rule.alpha, f), P.mulPublic(kmin, 1 - rule.alpha, f));
-        return P.trunc(await P.matmul(q, P.transposeLast(r)), 2 * f);
+      // blend: R = α·kmax + (1 − α)·kmin at 2f (α at f bits), scores at 3f, one truncation by 2f per score (|score| < 2^14);
+      // bound: with kmax ≥ kmin, Σ max(q_i·kmax_i, q_i·kmin_i) = [q⁺ | q⁻]·[kmax | kmin]ᵀ (hd comparisons per head)
+      let qq = q;
+      if (!blend) {
+        const qPos = (await P.cmpK(q, { width: 32, self: [0], fewerRounds: true })).self[0]!;
+        qq = P.concatLast([qPos, P.sub(q, qPos)]);
       }
-      const qPos = (await P.cmpK(q, { width: 32, self: [0], fewerRounds: true })).self[0]!;
-      const qq = P.concatLast([qPos, P.sub(q, qPos)]), kk = P.concatLast([kmax, kmin]);
-      return P.trunc(await P.matmul(qq, P.transposeLast(kk)), f);
+      const shift = blend ? 2 * this.f : this.f;
+      if (series === undefined) return P.trunc(await P.matmul(qq, P.transposeLast(this.boundRows(kmax, kmin, rule))), shift);
+      // a series' rows never change: kept under a fixed mask (prepareScores), each opened once; then only q per step
+      const w = await this.seriesMatrix(kmax, kmin, rule, series);
+      return P.trunc(await P.fixedMatmul(qq, w, 'nt', c), shift);
     });
+  }
+
+  prepareScores(kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries): Promise<void> {
+    return this.P.scope('scores', async () => { await this.seriesMatrix(kmax, kmin, rule, series); });
+  }
+
+  /** The series' fixed matrix, with rows appended for clusters it does not hold yet. */
+  private async seriesMatrix(kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries): Promise<F> {
+    const P = this.P, f = this.f, blend = rule.kind === 'blend', [h, c, hd] = kmax.shape as [number, number, number];
+    const key = blend ? `blend ${rule.alpha}` : 'bound';
+    let e = this.series.get(series);
+    if (e === undefined) {
+      e = { w: await P.fixedAlloc(`sum${this.seriesIds++}`, h, Math.max(1, series.maxClusters), blend ? hd : 2 * hd, blend ? 2 * f : f), key };
+      this.series.set(series, e);
+    }
+    const w = e.w;
+    invariant(e.key === key && c >= w.rowsUsed && c <= w.rowsCap, 'E_INTERNAL', () => `cluster series: ${c} clusters after ${w.rowsUsed} (at most ${w.rowsCap}), rule ${key}`);
+    if (c > w.rowsUsed) {
+      const mx = this.slice(kmax, 1, w.rowsUsed, c), mn = this.slice(kmin, 1, w.rowsUsed, c);
+      await P.fixedAppend(w, this.boundRows(mx, mn, rule));
+    }
+    return w;
+  }
+
+  /** Per cluster: R = α·kmax + (1 − α)·kmin at 2f (blend), or [kmax | kmin] at f (bound). */
+  private boundRows(kmax: T, kmin: T, rule: ClusterScoreRule): T {
+    const P = this.P;
+    return rule.kind === 'blend' ? P.add(P.mulPublic(kmax, rule.alpha, this.f), P.mulPublic(kmin, 1 - rule.alpha, this.f)) : P.concatLast([kmax, kmin]);
   }
 
   async sumQueries(p: T, from: number, to: number, meanOverHeads: boolean): Promise<T> {

@@ -15,7 +15,7 @@ import type { FixedHandle, Prims } from '../../protocol/prims/types.js';
 import type { Gpt2Config } from '../config.js';
 import type { Gpt2Weights } from '../weights.js';
 import type { AttnMask, BackendTypes, ModelParams, Ops } from '../ops/types.js';
-import type { CachePiece, ClusterScoreRule, GatherUse } from '../ops/eviction-types.js';
+import type { CachePiece, ClusterScoreRule, ClusterSeries, GatherUse } from '../ops/eviction-types.js';
 import { RingCacheView, RingKVCache } from './cache.js';
 import { RingEviction, type SelectionHook } from './eviction.js';
 import { viewMix, viewScores } from './view-attention.js';
@@ -211,7 +211,8 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
     return this.ev.gatherCache(src, pieces, capacity, use);
   }
   blockMinMax(hi: T, lo: T, b: number): Promise<{ max: T; min: T }> { return this.ev.blockMinMax(hi, lo, b); }
-  clusterScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule): Promise<T> { return this.ev.clusterScores(q, kmax, kmin, rule); }
+  clusterScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series?: ClusterSeries): Promise<T> { return this.ev.clusterScores(q, kmax, kmin, rule, series); }
+  prepareScores(kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries): Promise<void> { return this.ev.prepareScores(kmax, kmin, rule, series); }
   sumQueries(p: T, from: number, to: number, meanOverHeads: boolean): Promise<T> { return this.ev.sumQueries(p, from, to, meanOverHeads); }
   maxPool(x: T, kernel: number): Promise<T> { return this.ev.maxPool(x, kernel); }
 

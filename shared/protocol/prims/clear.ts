@@ -12,8 +12,9 @@ import { LocalOps } from './local.js';
 import { cmpkClear, cmpkTensors } from '../compare-k.js';
 import { lutClear, lutOutFrac, type LutField } from '../lut.js';
 import { matmulClear, matmulDims, mulBitClear, mulSegClear } from '../products.js';
-import type { CmpKOpts, CmpKOut, CmpOut, FixedHandle, FixedView, Prims } from './types.js';
-import { fixedDims, fixedLayout, viewFits, viewProduct } from '../../corr/kinds/index.js';
+import type { CmpKOpts, CmpKOut, CmpOut, FixedHandle, FixedView, Prims, SelectView } from './types.js';
+import { fixedDims, fixedLayout, matmulAddInto, regionNN, selectDims, transpose, viewFits, viewProduct, viewRegion } from '../../corr/kinds/index.js';
+import { selectParams, selectShape } from '../fixed-select.js';
 import { productOf, productShape } from '../fixed-mask.js';
 import { resolveCmpK, sameShape } from './util.js';
 
@@ -117,6 +118,19 @@ export class ClearPrims extends LocalOps<Clear> implements Prims<Clear, ClearFix
       viewProduct(this.kernels, w.data, w.rowsCap, p, g, x.data.subarray(at, at + p.K * inLen), out.subarray(g * p.K * outLen, (g + 1) * p.K * outLen));
     }
     return clear(productShape(x.shape, w.groups, p), out, x.fracBits + w.fracBits);
+  }
+
+  async fixedSelect(x: Clear, sel: Clear, w: ClearFixed, layout: 'nt' | 'nn', view: SelectView): Promise<Clear> {
+    const p = selectParams(w, layout, x.shape, sel.shape, view), { inLen, outLen } = selectDims(p);
+    const { K, k, n, block: S, cols } = p, kb = k * S, out = new BigUint64Array(p.groups * K * outLen);
+    for (let g = 0; g < p.groups; g++) {
+      const sg = p.shared ? sel.data : sel.data.subarray(g * k * n, (g + 1) * k * n);
+      const y = regionNN(this.kernels, sg, viewRegion(w.data, w.rowsCap, cols, g, p.offset, n * S), k, n, S * cols); // sel·W [k, S·cols]
+      const xg = x.data.subarray(g * K * inLen, (g + 1) * K * inLen), og = out.subarray(g * K * outLen, (g + 1) * K * outLen);
+      if (layout === 'nt') matmulAddInto(og, xg, transpose(y, kb, cols), { batch: 1, m: K, k: cols, n: kb });
+      else matmulAddInto(og, xg, y, { batch: 1, m: K, k: kb, n: cols });
+    }
+    return clear(selectShape(p), out, x.fracBits + w.fracBits);
   }
 
   fixedFree(w: ClearFixed): void {

@@ -6,14 +6,15 @@
  */
 import { invariant } from '../../util/errors.js';
 import { numel, shapeOnly, type Shape, type ShapeOnly } from '../../ring/tensor.js';
-import { BITMUL, CMP, CMPK, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, LUT, MATMUL, MAX_TRUNC_BITS, MUL, MUL_SEG, SQUARE, TRUNC, fixedProductParams, viewFits } from '../../corr/kinds/index.js';
+import { BITMUL, CMP, CMPK, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, LUT, MATMUL, MAX_TRUNC_BITS, MUL, MUL_SEG, SQUARE, TRUNC, FIXED_SELECT, fixedProductParams, viewFits } from '../../corr/kinds/index.js';
+import { selectParams, selectShape } from '../fixed-select.js';
 import { productOf, productShape } from '../fixed-mask.js';
 import type { CorrSource } from '../../corr/stream.js';
 import { broadcastRows } from '../beaver.js';
 import { cmpkParams } from '../compare-k.js';
 import { lutOutFrac, lutParams, type LutField } from '../lut.js';
 import { matmulDims } from '../products.js';
-import type { CmpKOpts, CmpKOut, CmpOut, FixedHandle, FixedView, Prims, PublicConst } from './types.js';
+import type { CmpKOpts, CmpKOut, CmpOut, FixedHandle, FixedView, Prims, PublicConst, SelectView } from './types.js';
 import { checkPick, concatFirstShape, concatLastShape, resolveCmpK, sameScale, sameShape, sliceLastShape, transposeShape } from './util.js';
 
 export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
@@ -125,6 +126,12 @@ export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
     invariant(viewFits(p, w), 'E_SHAPE', `fixed matrix '${w.id}' has ${w.rowsUsed} rows; the product asks for ${JSON.stringify(p.segs ?? [[0, p.rows]])}`);
     await this.corr.take(FIXED_PRODUCT, p);
     return shapeOnly(productShape(x.shape, w.groups, p), x.fracBits + w.fracBits);
+  }
+
+  async fixedSelect(x: ShapeOnly, sel: ShapeOnly, w: FixedHandle, layout: 'nt' | 'nn', view: SelectView): Promise<ShapeOnly> {
+    const p = selectParams(w, layout, x.shape, sel.shape, view);
+    await this.corr.take(FIXED_SELECT, p);
+    return shapeOnly(selectShape(p), x.fracBits + w.fracBits);
   }
 
   fixedFree(_w: FixedHandle): void { /* the dealer drops session masks at session end */ }

@@ -23,7 +23,7 @@ import type { LutField } from '../lut.js';
 import { ClearPrims } from './clear.js';
 import { DealerPrims } from './dealer.js';
 import type { SecurePrims } from './secure.js';
-import type { CmpKOpts, CmpKOut, CmpOut, FixedHandle, FixedView, Prims, PublicConst } from './types.js';
+import type { CmpKOpts, CmpKOut, CmpOut, FixedHandle, FixedView, Prims, PublicConst, SelectView } from './types.js';
 
 /** A correlation source that deals nothing (shapes only). */
 const NOTHING: CorrSource = { digest: 0, seq: 0, take: async <P>(_k: CorrKind<P>, _p: P) => new Material() };
@@ -113,6 +113,7 @@ export class RevealPrims<T extends AnyTensor, F extends FixedHandle> implements 
   fixedAlloc(id: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<F> { return this.inner.fixedAlloc(id, groups, rowsCap, cols, fracBits); }
   fixedAppend(w: F, rows: T): Promise<void> { return this.inner.fixedAppend(w, rows); }
   fixedMatmul(x: T, w: F, layout: 'nt' | 'nn', rows?: number | FixedView): Promise<T> { return this.inner.fixedMatmul(x, w, layout, rows); }
+  fixedSelect(x: T, sel: T, w: F, layout: 'nt' | 'nn', view: SelectView): Promise<T> { return this.inner.fixedSelect(x, sel, w, layout, view); }
   fixedFree(w: F): void { this.inner.fixedFree(w); }
   fixedRows(w: F, rows: readonly number[]): T { return this.inner.fixedRows(w, rows); }
   fixedMatmulClient(w: F, K: number, layout: 'nt' | 'nn', fracBits: number): Promise<T> { return this.inner.fixedMatmulClient(w, K, layout, fracBits); }

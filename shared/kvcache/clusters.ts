@@ -172,7 +172,16 @@ export class ClusterIndex<B extends BackendTypes> {
         sel = cand ?? ops.publicSelection(heads, range(0, c), c);
         continue;
       }
-      const scores = await ops.clusterScores(q, this.kmax[l] as B['tensor'], this.kmin[l] as B['tensor'], cfg.rule, this.series[l] ?? undefined);
+      const kmax = this.kmax[l] as B['tensor'], kmin = this.kmin[l] as B['tensor'], series = this.series[l] ?? undefined;
+      const parents = sel;
+      if (cand !== null && parents !== null && (parents.shape[1] as number) > 0 && series && ops.childScores && ops.childSelection) {
+        // the same candidates and choice, computed from the parents' selection (EvictionOps.childScores)
+        const r = (cfg.sizes[l - 1] as number) / (cfg.sizes[l] as number);
+        const pick = await ops.topk(await ops.childScores(q, kmax, kmin, cfg.rule, series, parents, r), k);
+        sel = await ops.childSelection(pick, parents, r, c);
+        continue;
+      }
+      const scores = await ops.clusterScores(q, kmax, kmin, cfg.rule, series);
       if (cand === null) {
         sel = await ops.topk(scores, k);
       } else {

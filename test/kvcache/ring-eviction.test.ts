@@ -125,6 +125,31 @@ describe(`ring EvictionOps: secure == emulation, emulation vs float64 (seed ${rn
     expect(plain.payloadBytes - trunc.payloadBytes - cmp.payloadBytes).toBe(8 * (H * hd + H * C * hd + H * 2 * hd + H * C * 2 * hd));
   });
 
+  test('childScores and childSelection equal gathering the candidates of a finer level (blend and bound)', async () => {
+    const H = 2, hd = 3, C1 = 4, r = 2, c = 10, k1 = 2, k = 3; // 4 parents of 2 children, 2 orphans
+    const qv = vals(H * hd), a = vals(H * c * hd), b = vals(H * c * hd);
+    const kmax = a.map((v, i) => Math.max(v, b[i]!)), kmin = a.map((v, i) => Math.min(v, b[i]!));
+    const parents = oneHots(H, k1, C1, (g, i) => (g + 2 * i) % C1);
+    const rules = [{ kind: 'blend', alpha: 0.6 }, { kind: 'bound' }] as const;
+    const prog: Program = async (P, [qq, mx, mn, par]) => {
+      const o = ringOps(P), out: AnyTensor[] = [];
+      for (const rule of rules) {
+        const series = { maxClusters: c };
+        const cand = o.concat([o.expandSelection(par!, r, c), o.publicSelection(H, [8, 9], c)], 1);
+        const viaAll = await o.gather(cand, await o.clusterScores(qq!, mx!, mn!, rule, series), 'last');
+        const viaParents = await o.childScores(qq!, mx!, mn!, rule, series, par!, r);
+        const pick = await o.topk(viaParents, k);
+        out.push(viaAll, viaParents, await o.gather(pick, cand, 'rows'), await o.childSelection(pick, par!, r, c));
+      }
+      return out as never;
+    };
+    const { out } = await runChecked(prog, [inp(qv, [H, 1, hd]), inp(kmax, [H, c, hd]), inp(kmin, [H, c, hd]), inp(parents, [H, k1, C1], 0)]);
+    for (const base of [0, 4]) {
+      expect(out[base + 1]).toEqual(out[base]);
+      expect(out[base + 3]).toEqual(out[base + 2]);
+    }
+  });
+
   test('blockMinMax and maxPool equal float64', async () => {
     const keys = vals(2 * 12 * 3), votes = vals(2 * 11, 0, 4);
     const prog: Program = async (P, [k, v]) => {

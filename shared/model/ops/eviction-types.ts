@@ -161,6 +161,20 @@ export interface EvictionOps<T extends TensorLike, C> {
    */
   prepareScores?(kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries): Promise<void>;
   /**
+   * Optional: the scores of a finer level's candidates — the r children of each cluster the parents
+   * selection [H, k', C'] picks, in order, then the orphans C'·r .. C − 1 — exactly
+   * `gather(cand, clusterScores(q, kmax, kmin, rule, series), 'last')` with
+   * cand = concat(expandSelection(parents, r, C), publicSelection(orphans)). A backend may score only
+   * the candidates (ring: the parents' one-hot picks blocks of r rows of the series, opening the
+   * parents' one-hot instead of the candidates' and every score).
+   */
+  childScores?(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries, parents: T, r: number): Promise<T>;
+  /**
+   * Optional: the selection [H, k, C] a pick over those candidates makes, exactly
+   * `gather(pick, cand, 'rows')` (ring: one product of the pick with the parents' one-hot).
+   */
+  childSelection?(pick: T, parents: T, r: number, c: number): Promise<T>;
+  /**
    * Attention probabilities p [H, n, T] summed over query rows from..to (exclusive), per head
    * ([H, 1, T]) or averaged over heads ([1, 1, T]): how much attention each key received.
    *

@@ -196,17 +196,52 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
     return P.scope('scores', async () => {
       // blend: R = α·kmax + (1 − α)·kmin at 2f (α at f bits), scores at 3f, one truncation by 2f per score (|score| < 2^14);
       // bound: with kmax ≥ kmin, Σ max(q_i·kmax_i, q_i·kmin_i) = [q⁺ | q⁻]·[kmax | kmin]ᵀ (hd comparisons per head)
-      let qq = q;
-      if (!blend) {
-        const qPos = (await P.cmpK(q, { width: 32, self: [0], fewerRounds: true })).self[0]!;
-        qq = P.concatLast([qPos, P.sub(q, qPos)]);
-      }
+      const qq = await this.queryFor(q, rule);
       const shift = blend ? 2 * this.f : this.f;
       if (series === undefined) return P.trunc(await P.matmul(qq, P.transposeLast(this.boundRows(kmax, kmin, rule))), shift);
       // a series' rows never change: kept under a fixed mask (prepareScores), each opened once; then only q per step
       const w = await this.seriesMatrix(kmax, kmin, rule, series);
       return P.trunc(await P.fixedMatmul(qq, w, 'nt', c), shift);
     });
+  }
+
+  childScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries, parents: T, r: number): Promise<T> {
+    const P = this.P, [, c] = kmax.shape as [number, number], [, , c1] = parents.shape as [number, number, number];
+    invariant(Number.isInteger(r) && r >= 1 && c1 * r <= c, 'E_SHAPE', () => `childScores: ${c1} parents of ${r} children among ${c} clusters`);
+    return P.scope('scores', async () => {
+      const qq = await this.queryFor(q, rule);
+      const w = await this.seriesMatrix(kmax, kmin, rule, series);
+      // the children of the chosen parents: blocks of r rows of the series picked by the parents' one-hot
+      const parts = [await P.fixedSelect(qq, parents, w, 'nt', { offset: 0, block: r })];
+      if (c > c1 * r) parts.push(await P.fixedMatmul(qq, w, 'nt', { segs: [[c1 * r, c]] })); // orphans
+      return P.trunc(parts.length === 1 ? parts[0]! : P.concatLast(parts), rule.kind === 'blend' ? 2 * this.f : this.f);
+    });
+  }
+
+  async childSelection(pick: T, parents: T, r: number, c: number): Promise<T> {
+    const P = this.P, [h, k, nCand] = pick.shape as [number, number, number], [hp, k1, c1] = parents.shape as [number, number, number];
+    invariant(hp === h && nCand === k1 * r + (c - c1 * r), 'E_SHAPE', () => `childSelection: pick ${fmt(pick.shape)} over the children of ${fmt(parents.shape)} (r ${r}, ${c} clusters)`);
+    return P.scope('gather', async () => {
+      // P2[t·r + ch, i] = pick[t, i·r + ch]; (P2 · parents)[t·r + ch, j] = 1 iff pick t chose child ch of parent j
+      const p2 = P.pick(pick, [h, k * r, k1], Int32Array.from({ length: h * k * r * k1 }, (_, e) => {
+        const hh = Math.floor(e / (k * r * k1)), t = Math.floor((e % (k * r * k1)) / (r * k1)), ch = Math.floor((e % (r * k1)) / k1), i = e % k1;
+        return (hh * k + t) * nCand + i * r + ch;
+      }));
+      const y = await P.matmul(p2, parents); // [H, k·r, C']
+      const both = P.concatLast([P.reshape(y, [h * k * r * c1]), P.reshape(pick, [h * k * nCand])]);
+      return P.pick(both, [h, k, c], Int32Array.from({ length: h * k * c }, (_, e) => {
+        const hh = Math.floor(e / (k * c)), t = Math.floor((e % (k * c)) / c), col = e % c;
+        if (col < c1 * r) return ((hh * k + t) * r + (col % r)) * c1 + Math.floor(col / r);
+        return h * k * r * c1 + (hh * k + t) * nCand + k1 * r + (col - c1 * r); // orphans keep their pick column
+      }));
+    });
+  }
+
+  /** The query a rule multiplies: q (blend) or [q⁺ | q⁻] (bound: one comparison per element). */
+  private async queryFor(q: T, rule: ClusterScoreRule): Promise<T> {
+    if (rule.kind === 'blend') return q;
+    const P = this.P, qPos = (await P.cmpK(q, { width: 32, self: [0], fewerRounds: true })).self[0]!;
+    return P.concatLast([qPos, P.sub(q, qPos)]);
   }
 
   prepareScores(kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries): Promise<void> {

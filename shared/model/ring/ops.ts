@@ -213,6 +213,10 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
   blockMinMax(hi: T, lo: T, b: number): Promise<{ max: T; min: T }> { return this.ev.blockMinMax(hi, lo, b); }
   clusterScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series?: ClusterSeries): Promise<T> { return this.ev.clusterScores(q, kmax, kmin, rule, series); }
   prepareScores(kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries): Promise<void> { return this.ev.prepareScores(kmax, kmin, rule, series); }
+  childScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries, parents: T, r: number): Promise<T> {
+    return this.ev.childScores(q, kmax, kmin, rule, series, parents, r);
+  }
+  childSelection(pick: T, parents: T, r: number, c: number): Promise<T> { return this.ev.childSelection(pick, parents, r, c); }
   sumQueries(p: T, from: number, to: number, meanOverHeads: boolean): Promise<T> { return this.ev.sumQueries(p, from, to, meanOverHeads); }
   maxPool(x: T, kernel: number): Promise<T> { return this.ev.maxPool(x, kernel); }
 

@@ -28,6 +28,7 @@ export const ONLINE: Record<string, (p: any) => WireRound[]> = {
     { u64: [p.n, ...p.pay.filter((k) => k === 'y').map(() => p.n)] }, { bytes: [4 * p.n] }, { bits: [7 * p.n] }, { bits: [p.n] },
   ],
   'fixed.alloc': () => [],
+  'fixed.copy': () => [],
   'fixed.append': (p: { groups: number; rows: number; cols: number }) => [{ u64: [p.groups * p.rows * p.cols] }],
   'fixed.product': (p: FixedProductParams) => [{ u64: [fixedLayout(p).inGroups * p.K * fixedDims(p).inLen] }],
   'fixed.select': (p: FixedSelectParams) => [{ u64: [p.groups * p.K * selectDims(p).inLen, selectDims(p).selGroups * p.k * p.n] }],

@@ -16,7 +16,7 @@
  * in use, e.g. keys in the cache); 'nn': x (K×rows) → K×cols (e.g. values, or [in,out] weights).
  */
 import { invariant } from '../util/errors.js';
-import { FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, fixedDims, fixedLayout, fixedProductParams, viewFits, viewProduct, type FixedProductParams, type FixedView } from '../corr/kinds/index.js';
+import { FIXED_ALLOC, FIXED_APPEND, FIXED_COPY, FIXED_PRODUCT, copyRows, fixedDims, fixedLayout, fixedProductParams, viewFits, viewProduct, type FixedProductParams, type FixedView } from '../corr/kinds/index.js';
 import { numel, share, type Share } from '../ring/tensor.js';
 import type { Region } from '../ring/kernels.js';
 import type { PartyCtx } from './ctx.js';
@@ -145,6 +145,24 @@ export async function fixedMatmulClientS(ctx: PartyCtx, w: FixedMatrix, K: numbe
   else { ctx.kernels.matmulNN(out, xh, reg(w.mine), K, w.cols, rows, w.cols); ctx.kernels.matmulNN(tmp, r, reg(w.pub), K, w.cols, rows, w.cols); }
   for (let i = 0; i < out.length; i++) out[i] = out[i]! + tmp[i]! + c[i]!;
   return share([K, outLen], out, fracBits + w.fracBits);
+}
+
+/** Appends src's rows at public segments to dst: Ŵ and this party's share are copied; kind fixed.copy (no bytes). */
+export async function fixedCopyS(ctx: PartyCtx, dst: FixedMatrix, src: FixedMatrix, segs: readonly (readonly [number, number])[]): Promise<void> {
+  const p = fixedCopyParams(dst, src, segs);
+  await ctx.corr.take(FIXED_COPY, p);
+  for (const r of ['pub', 'mine'] as const) copyRows(ctx.kernels, { region: src[r], rowsCap: src.rowsCap, cols: src.cols, groups: src.groups }, { region: dst[r], rowsCap: dst.rowsCap, rowsUsed: dst.rowsUsed }, p.segs);
+  dst.rowsUsed += p.segs.reduce((t, [a, b]) => t + b - a, 0);
+}
+
+/** Parameters of a copy, checked (shared by the three Prims). */
+export function fixedCopyParams(dst: { id: string; groups: number; cols: number; rowsUsed: number; rowsCap: number; fracBits: number },
+  src: { id: string; groups: number; cols: number; rowsUsed: number; fracBits: number }, segs: readonly (readonly [number, number])[]) {
+  const rows = segs.reduce((t, [a, b]) => t + b - a, 0);
+  invariant(segs.length > 0 && src.groups === dst.groups && src.cols === dst.cols && src.fracBits === dst.fracBits && dst.rowsUsed + rows <= dst.rowsCap
+    && segs.every(([a, b]) => Number.isInteger(a) && Number.isInteger(b) && 0 <= a && a <= b && b <= src.rowsUsed), 'E_SHAPE',
+  () => `fixed copy of rows ${JSON.stringify(segs)} from '${src.id}' (${src.rowsUsed} rows) to '${dst.id}' (${dst.rowsUsed}/${dst.rowsCap})`);
+  return { src: src.id, dst: dst.id, groups: dst.groups, cols: dst.cols, segs: segs.map(([a, b]) => [a, b] as [number, number]) };
 }
 
 /** Frees a fixed matrix's arena memory (session end for KV caches). */

@@ -14,7 +14,14 @@ import { shapeOnly } from '../../shared/ring/tensor.js';
 import { RingOps, RingKVCache } from '../../shared/model/ring/ops.js';
 import { STANDARD_NL } from '../../shared/model/ring/recipes.js';
 import { CLEAR_TOKEN_IO } from '../../shared/model/ring/io-clear.js';
-import { FloatKVCache, floatOps, floatTensor, type CachePiece } from '../../shared/model/index.js';
+import {
+  FloatKVCache, floatOps, floatTensor, generate, gpt2WeightsFromSafetensors, parseGpt2Config, parseSafetensors, type CachePiece, type Ops, type PlainTypes,
+} from '../../shared/model/index.js';
+import { PolicyAttention, floatInspector, getPolicy, policyNames, type Inspector } from '../../shared/kvcache/index.js';
+import { fixedOps } from '../../shared/model/ring/recipes.js';
+import { decodeArray } from '../../shared/ring/fixed.js';
+import type { Clear } from '../../shared/ring/tensor.js';
+import { hfConfig, randomTensors, toFile } from '../model/tiny-model.js';
 import { FRAC_BITS } from '../../shared/ring/fixed.js';
 import { inp, maxAbsErr, q, runChecked } from '../util/nl.js';
 import { seeded } from '../util/rng.js';
@@ -212,8 +219,9 @@ describe('gatherCache: stored rows, lazy views, and what each opens', () => {
       const sh: Array<[number[], number]> = [[[H, T, hd], F], [[G, k, N], 0], [[H, 1, hd], F], [[H, 1, rows], F]];
       const store = await costOf(async (P, [k0, s]) => { const { o, c } = await setup(P, k0!); await o.gatherCache(c, pieces(s!), rows); return []; }, sh);
       const oneHot = (G === 1 ? 1 : H) * k * N;
-      // K and V: one fixed product each (the one-hot), then one append each of every gathered element
-      expect(store.payloadBytes - base.payloadBytes).toBe(8 * (2 * oneHot + 2 * H * rows * hd));
+      // K and V: one fixed product each (the one-hot), then one append each of the selected elements only;
+      // the public rows (head and tail) are copied with their masks (fixed.copy: no bytes)
+      expect(store.payloadBytes - base.payloadBytes).toBe(8 * (2 * oneHot + 2 * H * k * S * hd));
       expect(store.rounds - base.rounds).toBe(4);
       const attend = await costOf(async (P, [k0, s, qq, pp]) => {
         const { o, c } = await setup(P, k0!);
@@ -228,6 +236,30 @@ describe('gatherCache: stored rows, lazy views, and what each opens', () => {
       const want = 8 * (H * hd + (H * hd + oneHot) + (H * k * S + oneHot) + H * 4) + truncs.payloadBytes;
       expect(attend.payloadBytes - base.payloadBytes).toBe(want);
       expect(attend.rounds - base.rounds).toBe(2 + 2 + truncs.rounds);
+    }
+  });
+});
+
+describe('whole policies: the emulation keeps and attends what float64 does', () => {
+  test('every policy on a random model: same tokens; same stored and attended positions (TOVA: ≥ 90 %, rounding near ties)', async () => {
+    const SPEC = { nLayer: 3, nHead: 2, nEmbd: 16, nPositions: 128, vocab: 13 };
+    const r = seeded(5);
+    const weights = gpt2WeightsFromSafetensors(parseGpt2Config(hfConfig(SPEC)), parseSafetensors(toFile(randomTensors(SPEC, r))));
+    const prompt = Array.from({ length: 70 }, () => r.int(0, SPEC.vocab));
+    const small = { clusters: [8, 4], page: 4, window: 4, budget: 20 };
+    const ringInspect: Inspector<Clear> = (x) => ({ shape: x.shape, data: decodeArray(x.data, x.fracBits) });
+    const run = async <B extends PlainTypes>(ops: Ops<B>, name: string, inspect: Inspector<B['tensor']>) => {
+      const policy = PolicyAttention.of(getPolicy(name, small), inspect as Inspector<unknown>);
+      const res = await generate(ops, await ops.prepare(weights), prompt, { maxNewTokens: 6, policy, eot: -1 });
+      return { tokens: res.tokens, traces: [0, 1, 2].map((l) => policy.session!.trace(l)!) };
+    };
+    for (const name of policyNames().filter((n) => n !== 'oracle')) {
+      const [a, b] = [await run(floatOps as unknown as Ops<PlainTypes>, name, floatInspector as never), await run(fixedOps() as unknown as Ops<PlainTypes>, name, ringInspect as never)];
+      expect({ name, tokens: b.tokens }).toEqual({ name, tokens: a.tokens });
+      if (name !== 'tova') { expect({ name, traces: b.traces }).toEqual({ name, traces: a.traces }); continue; }
+      const flat = (t: typeof a.traces) => t.flatMap((l, i) => l.attended.flatMap((h, j) => h.map((pos) => `${i}:${j}:${pos}`)));
+      const want = new Set(flat(a.traces)), got = flat(b.traces);
+      expect(got.filter((x) => want.has(x)).length).toBeGreaterThanOrEqual(0.9 * want.size);
     }
   });
 });

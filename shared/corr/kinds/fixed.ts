@@ -47,6 +47,42 @@ export const FIXED_APPEND = defineKind({
   },
 });
 
+/**
+ * `fixed.copy`: appends rows of one fixed matrix, at public positions, to another (a KV cache that
+ * keeps public rows, e.g. sinks and a recent window). The parties copy Ŵ and their shares, the dealer
+ * copies the mask rows: no randomness, no bytes, no round — only the schedule records it.
+ */
+export const FIXED_COPY = defineKind({
+  name: 'fixed.copy',
+  params: z.object({
+    src: z.string(), dst: z.string(), groups: z.number().int().positive(), cols: z.number().int().positive(),
+    segs: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])).min(1),
+  }),
+  fields: () => [],
+  derive(_free, p, env) {
+    const a = env.get(p.src), b = env.get(p.dst);
+    const rows = p.segs.reduce((t, [s, e]) => t + e - s, 0);
+    invariant(a.groups === p.groups && b.groups === p.groups && a.cols === p.cols && b.cols === p.cols && b.rowsUsed + rows <= b.rowsCap
+      && p.segs.every(([s, e]) => s <= e && e <= a.rowsUsed), 'E_CORR_MISMATCH', `fixed.copy '${p.src}' → '${p.dst}': rows do not fit`);
+    copyRows(env.kernels, a, b, p.segs);
+    b.rowsUsed += rows;
+    return new Material();
+  },
+});
+
+/** Appends src's rows at the segments to dst (every group; dst.rowsUsed is not changed here). */
+export function copyRows(kernels: Kernels, src: { region: Region; rowsCap: number; cols: number; groups: number }, dst: { region: Region; rowsCap: number; rowsUsed: number }, segs: readonly (readonly [number, number])[]): void {
+  const cols = src.cols;
+  for (let g = 0; g < src.groups; g++) {
+    let at = dst.rowsUsed;
+    for (const [s, e] of segs) {
+      const from = kernels.u64(src.region, (g * src.rowsCap + s) * cols, (e - s) * cols).slice();
+      kernels.u64(dst.region, (g * dst.rowsCap + at) * cols, (e - s) * cols).set(from);
+      at += e - s;
+    }
+  }
+}
+
 export const FixedProductParams = z.object({
   id: z.string(),
   layout: z.enum(['nt', 'nn']),

@@ -34,6 +34,17 @@ export class RingKVCache<T extends AnyTensor, F extends FixedHandle> implements 
     await this.P.fixedAppend(this.v, v);
   }
 
+  /** Appends rows of another cache at public segments: copies of the fixed-mask rows (no bytes, no round). */
+  async appendRows(src: RingKVCache<T, F>, segs: readonly (readonly [number, number])[]): Promise<void> {
+    const rows = segs.reduce((t, [a, b]) => t + b - a, 0);
+    invariant(src.k !== undefined && src.v !== undefined && src.heads === this.heads && src.headDim === this.headDim, 'E_SHAPE', `copy into cache '${this.id}' from an empty or different cache`);
+    invariant(this.length + rows <= this.capacity, 'E_INPUT', `KV cache '${this.id}' is full (${this.capacity} tokens)`);
+    this.k ??= await this.P.fixedAlloc(`${this.id}.k`, this.heads, this.capacity, this.headDim, src.k.fracBits);
+    this.v ??= await this.P.fixedAlloc(`${this.id}.v`, this.heads, this.capacity, this.headDim, src.v.fracBits);
+    await this.P.fixedCopy(this.k, src.k, segs);
+    await this.P.fixedCopy(this.v, src.v, segs);
+  }
+
   reset(): void {
     if (this.k) this.P.fixedFree(this.k);
     if (this.v) this.P.fixedFree(this.v);

@@ -161,26 +161,35 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
     return { kind: 'select', sel: p.select, block: p.block, offset: p.offset };
   }
 
-  /** A stored cache holding the pieces' rows in order: gathered by the one-hots, then re-masked. */
+  /**
+   * A stored cache holding the pieces' rows in order: public rows are copied with their masks
+   * (`fixedCopy`, free); selected blocks are gathered by their one-hots and re-masked.
+   */
   private async materialize(src: RingKVCache<T, F>, pieces: readonly ViewPiece<T>[], capacity: number): Promise<RingKVCache<T, F>> {
     const out = this.newCache(src.heads, src.headDim, capacity);
-    if (pieces.every((p) => pieceRows(p) === 0)) return out;
+    const todo = pieces.filter((p) => pieceRows(p) > 0);
+    if (todo.length === 0) return out;
     invariant(src.k !== undefined && src.v !== undefined, 'E_INTERNAL', 'gather from an empty cache');
-    await out.append(await this.rowsOf(src.k, pieces), await this.rowsOf(src.v, pieces));
+    for (let i = 0; i < todo.length;) {
+      const p = todo[i]!;
+      if (p.kind === 'rows') {
+        const segs: Array<[number, number]> = [];
+        for (; i < todo.length && todo[i]!.kind === 'rows'; i++) { const r = todo[i] as Extract<ViewPiece<T>, { kind: 'rows' }>; segs.push([r.start, r.end]); }
+        await out.appendRows(src, segs);
+      } else {
+        await out.append(await this.selectedRows(src.k, p), await this.selectedRows(src.v, p));
+        i++;
+      }
+    }
     return out;
   }
 
-  private async rowsOf(w: F, pieces: readonly ViewPiece<T>[]): Promise<T> {
-    const P = this.P, parts: T[] = [];
-    for (const p of pieces) {
-      if (pieceRows(p) === 0) continue;
-      if (p.kind === 'rows') { parts.push(P.fixedRows(w, range(p.start, p.end))); continue; }
-      const [g, k, n] = p.sel.shape as [number, number, number];
-      const view = { segs: [[p.offset, p.offset + n * p.block]] as [number, number][], block: p.block, shared: g === 1 && w.groups > 1 };
-      const got = await P.fixedMatmul(view.shared ? P.reshape(p.sel, [k, n]) : p.sel, w, 'nn', view); // [H, k, block·cols]
-      parts.push(P.reshape(got, [w.groups, k * p.block, w.cols]));
-    }
-    return this.concat(parts, 1);
+  /** The blocks a selection picks from a fixed matrix, by one fixed product over a block view: [H, k·block, cols]. */
+  private async selectedRows(w: F, p: Extract<ViewPiece<T>, { kind: 'select' }>): Promise<T> {
+    const P = this.P, [g, k, n] = p.sel.shape as [number, number, number];
+    const view = { segs: [[p.offset, p.offset + n * p.block]] as [number, number][], block: p.block, shared: g === 1 && w.groups > 1 };
+    const got = await P.fixedMatmul(view.shared ? P.reshape(p.sel, [k, n]) : p.sel, w, 'nn', view); // [H, k, block·cols]
+    return P.reshape(got, [w.groups, k * p.block, w.cols]);
   }
 
   blockMinMax(hi: T, lo: T, b: number): Promise<{ max: T; min: T }> {

@@ -13,9 +13,9 @@ import { cmpkClear, cmpkTensors } from '../compare-k.js';
 import { lutClear, lutOutFrac, type LutField } from '../lut.js';
 import { matmulClear, matmulDims, mulBitClear, mulSegClear } from '../products.js';
 import type { CmpKOpts, CmpKOut, CmpOut, FixedHandle, FixedView, Prims, SelectView } from './types.js';
-import { fixedDims, fixedLayout, matmulAddInto, regionNN, selectDims, transpose, viewFits, viewProduct, viewRegion } from '../../corr/kinds/index.js';
+import { copyRows, fixedDims, fixedLayout, matmulAddInto, regionNN, selectDims, transpose, viewFits, viewProduct, viewRegion } from '../../corr/kinds/index.js';
 import { selectParams, selectShape } from '../fixed-select.js';
-import { productOf, productShape } from '../fixed-mask.js';
+import { fixedCopyParams, productOf, productShape } from '../fixed-mask.js';
 import { resolveCmpK, sameShape } from './util.js';
 
 export interface ClearFixed extends FixedHandle {
@@ -106,6 +106,12 @@ export class ClearPrims extends LocalOps<Clear> implements Prims<Clear, ClearFix
       this.kernels.u64(w.data, (g * w.rowsCap + w.rowsUsed) * w.cols, blk).set(rows.data.subarray(g * blk, (g + 1) * blk));
     }
     w.rowsUsed += k;
+  }
+
+  async fixedCopy(dst: ClearFixed, src: ClearFixed, segs: readonly (readonly [number, number])[]): Promise<void> {
+    const p = fixedCopyParams(dst, src, segs);
+    copyRows(this.kernels, { region: src.data, rowsCap: src.rowsCap, cols: src.cols, groups: src.groups }, { region: dst.data, rowsCap: dst.rowsCap, rowsUsed: dst.rowsUsed }, p.segs);
+    dst.rowsUsed += p.segs.reduce((t, [a, b]) => t + b - a, 0);
   }
 
   async fixedMatmul(x: Clear, w: ClearFixed, layout: 'nt' | 'nn', rows: number | FixedView = w.rowsUsed): Promise<Clear> {

@@ -6,9 +6,9 @@
  */
 import { invariant } from '../../util/errors.js';
 import { numel, shapeOnly, type Shape, type ShapeOnly } from '../../ring/tensor.js';
-import { BITMUL, CMP, CMPK, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, LUT, MATMUL, MAX_TRUNC_BITS, MUL, MUL_SEG, SQUARE, TRUNC, FIXED_SELECT, fixedProductParams, viewFits } from '../../corr/kinds/index.js';
+import { BITMUL, CMP, CMPK, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, LUT, MATMUL, MAX_TRUNC_BITS, MUL, MUL_SEG, SQUARE, TRUNC, FIXED_COPY, FIXED_SELECT, fixedProductParams, viewFits } from '../../corr/kinds/index.js';
 import { selectParams, selectShape } from '../fixed-select.js';
-import { productOf, productShape } from '../fixed-mask.js';
+import { fixedCopyParams, productOf, productShape } from '../fixed-mask.js';
 import type { CorrSource } from '../../corr/stream.js';
 import { broadcastRows } from '../beaver.js';
 import { cmpkParams } from '../compare-k.js';
@@ -119,6 +119,12 @@ export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
     invariant(Number.isInteger(k) && k > 0 && w.rowsUsed + k <= w.rowsCap, 'E_SHAPE', `cannot append [${rows.shape.join(', ')}] to '${w.id}'`);
     await this.corr.take(FIXED_APPEND, { id: w.id, groups: w.groups, rows: k, cols: w.cols });
     w.rowsUsed += k;
+  }
+
+  async fixedCopy(dst: FixedHandle, src: FixedHandle, segs: readonly (readonly [number, number])[]): Promise<void> {
+    const p = fixedCopyParams(dst, src, segs);
+    await this.corr.take(FIXED_COPY, p);
+    dst.rowsUsed += p.segs.reduce((t, [a, b]) => t + b - a, 0);
   }
 
   async fixedMatmul(x: ShapeOnly, w: FixedHandle, layout: 'nt' | 'nn', rows: number | FixedView = w.rowsUsed): Promise<ShapeOnly> {

@@ -112,6 +112,7 @@ export class RevealPrims<T extends AnyTensor, F extends FixedHandle> implements 
 
   fixedAlloc(id: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<F> { return this.inner.fixedAlloc(id, groups, rowsCap, cols, fracBits); }
   fixedAppend(w: F, rows: T): Promise<void> { return this.inner.fixedAppend(w, rows); }
+  fixedCopy(dst: F, src: F, segs: readonly (readonly [number, number])[]): Promise<void> { return this.inner.fixedCopy(dst, src, segs); }
   fixedMatmul(x: T, w: F, layout: 'nt' | 'nn', rows?: number | FixedView): Promise<T> { return this.inner.fixedMatmul(x, w, layout, rows); }
   fixedSelect(x: T, sel: T, w: F, layout: 'nt' | 'nn', view: SelectView): Promise<T> { return this.inner.fixedSelect(x, sel, w, layout, view); }
   fixedFree(w: F): void { this.inner.fixedFree(w); }

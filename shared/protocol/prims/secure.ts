@@ -4,7 +4,7 @@ import type { PartyCtx } from '../ctx.js';
 import { mulSS, squareS } from '../beaver.js';
 import { truncS } from '../trunc.js';
 import { cmpMulS } from '../compare.js';
-import { fixedAllocS, fixedAppendS, fixedFreeS, fixedMatmulClientS, fixedMatmulS, fixedRowsS, type FixedMatrix } from '../fixed-mask.js';
+import { fixedAllocS, fixedAppendS, fixedCopyS, fixedFreeS, fixedMatmulClientS, fixedMatmulS, fixedRowsS, type FixedMatrix } from '../fixed-mask.js';
 import { LocalOps } from './local.js';
 import { cmpkS, cmpkTensors } from '../compare-k.js';
 import { lutOutFrac, lutS, type LutField } from '../lut.js';
@@ -57,6 +57,7 @@ export class SecurePrims extends LocalOps<Share> implements Prims<Share, FixedMa
     return w;
   }
   fixedAppend(w: FixedMatrix, rows: Share): Promise<void> { return fixedAppendS(this.ctx, w, rows); }
+  fixedCopy(dst: FixedMatrix, src: FixedMatrix, segs: readonly (readonly [number, number])[]): Promise<void> { return fixedCopyS(this.ctx, dst, src, segs); }
   fixedMatmul(x: Share, w: FixedMatrix, layout: 'nt' | 'nn', rows?: number | FixedView): Promise<Share> { return fixedMatmulS(this.ctx, x, w, layout, rows); }
   fixedSelect(x: Share, sel: Share, w: FixedMatrix, layout: 'nt' | 'nn', view: SelectView): Promise<Share> { return fixedSelectS(this.ctx, x, sel, w, layout, view); }
   fixedFree(w: FixedMatrix): void {

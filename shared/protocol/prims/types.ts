@@ -130,6 +130,8 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
   fixedAlloc(id: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<F>;
   /** Appends rows ([groups, k, cols]) to a fixed matrix (opens their masked values once). */
   fixedAppend(w: F, rows: T): Promise<void>;
+  /** Appends the rows of `src` at public segments [start, end) to `dst`, masks included: no bytes, no round. */
+  fixedCopy(dst: F, src: F, segs: readonly (readonly [number, number])[]): Promise<void>;
   /**
    * x: [groups, K, in] → 'nt': [groups, K, rows] · 'nn': [groups, K, cols]. `rows`: the first rows
    * taking part (default: all in use), or a view (corr/kinds/fixed.ts): public row segments, `block`

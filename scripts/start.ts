@@ -1,5 +1,11 @@
 /**
- * `npm start [-- --prompt "…" | --prompt-file f] [--max-new-tokens n] [--model dir] [--json]`
+ * `npm start [-- --prompt "…" | --prompt-file f] [--max-new-tokens n] [--model dir] [--json]
+ *            [--policy <name> [policy flags]]`
+ *
+ * `--policy` runs a KV-cache policy inside the private generation (`--policy list` lists them),
+ * with the flags of `npm run eval` (scripts/eval/policy-flags.ts), e.g.
+ * `npm start -- --policy mpcache --static-ratio 0.3 --dynamic-ratio 0.2`; the references run the
+ * same policy, and the secure tokens must equal the emulation's.
  *
  * The main job: private generation on loopback. Acting as the model owner it shares the model
  * (fresh shares in a temporary folder, one file per party), starts the dealer and both parties as
@@ -25,6 +31,9 @@ import { launchCluster } from '../shared/runtime/launch.js';
 import { runGeneration, type GenerationResult } from '../shared/runtime/gen-client.js';
 import { referenceGenerate } from '../shared/runtime/reference.js';
 import { costSummary, printCosts } from '../shared/runtime/costs.js';
+import { policyOf } from '../shared/runtime/generation.js';
+import { describePolicies } from '../shared/kvcache/index.js';
+import { policyOptionsFromFlags, splitPolicyFlags } from './eval/policy-flags.js';
 
 const Flags = z.object({
   prompt: z.string().optional(),
@@ -35,6 +44,7 @@ const Flags = z.object({
   timeoutMs: z.number().int().positive().default(120_000),
   logLevel: z.string().optional(),
   seed: z.number().int().nonnegative().default(7),
+  policy: z.string().optional(),
 });
 
 function builtInPrompt(weights: Gpt2Weights, seed: number): { tokens: number[]; expected: string } {
@@ -44,8 +54,13 @@ function builtInPrompt(weights: Gpt2Weights, seed: number): { tokens: number[]; 
 }
 
 async function main(): Promise<number> {
-  const f = parseFlags(Flags, splitArgv(process.argv.slice(2)).flags, 'start');
+  const { policy: policyFlags, rest } = splitPolicyFlags(splitArgv(process.argv.slice(2)).flags);
+  const f = parseFlags(Flags, rest, 'start');
   const log = (s: string) => { if (!f.json) process.stdout.write(s); };
+  if (f.policy === 'list') { process.stdout.write(describePolicies() + '\n(oracle is a plaintext reference and cannot run under MPC)\n'); return 0; }
+  if (f.policy === undefined && Object.keys(policyFlags).length > 0) throw new MpcError('E_CONFIG', 'policy flags need --policy <name>');
+  const policyOptions = f.policy === undefined ? undefined : policyOptionsFromFlags(policyFlags);
+  const policy = policyOf({ policy: f.policy, policyOptions }); // refuses plaintext-only policies before any work
   const modelDir = resolve(f.model ?? projectPath('models', 'tiny-gpt2'));
   const weights = loadGpt2(modelDir);
   const tok = tokenizerFor(weights.config);
@@ -77,9 +92,12 @@ async function main(): Promise<number> {
     try {
       const t0 = performance.now();
       let sawToken = false;
-      log(`prompt: ${prompt.length} tokens${expected ? ` (built-in passkey question; the answer is${expected})` : ''}\nsecure: `);
+      log(`prompt: ${prompt.length} tokens${expected ? ` (built-in passkey question; the answer is${expected})` : ''}\n`);
+      log(policy ? `KV-cache policy: ${policy.name} (${Object.entries(policy.settings).map(([k, v]) => `${k} ${v}`).join(', ')}); ${Number.isFinite(policy.budget(prompt.length)) ? `attends at most ${policy.budget(prompt.length)} tokens per step` : 'attends everything'}\n` : 'KV cache: full (no policy)\n');
+      log('secure: ');
       res = await runGeneration(cluster.clientUrls, `gen-${Date.now()}`, {
         shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: f.maxNewTokens, revealLogits: false, revealHidden: false,
+        ...(f.policy !== undefined ? { policy: f.policy, policyOptions } : {}),
       }, prompt, weights.config.vocabSize, { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes }, {
         onToken: (t) => { if (!sawToken) { sawToken = true; process.stderr.write('\r'); } log(JSON.stringify(tok.decode([t])).slice(1, -1)); return t === tok.eot; },
         // progress on stderr during the prefill (layer i of L done)
@@ -89,11 +107,11 @@ async function main(): Promise<number> {
       await cluster.stop();
     }
     log('\n');
-    const ref = await referenceGenerate(weights, prompt, res.tokens.length);
+    const ref = await referenceGenerate(weights, prompt, res.tokens.length, policy);
     const match = ref.fixed.length === res.tokens.length && ref.fixed.every((t, i) => t === res.tokens[i]);
     const costs = costSummary(res);
     if (f.json) {
-      process.stdout.write(JSON.stringify({ promptTokens: prompt.length, tokens: res.tokens, referenceTokens: ref.fixed, float64Tokens: ref.float, match, text: tok.decode(res.tokens), expected, costs }) + '\n');
+      process.stdout.write(JSON.stringify({ promptTokens: prompt.length, policy: policy ? { name: policy.name, settings: policy.settings } : null, tokens: res.tokens, referenceTokens: ref.fixed, float64Tokens: ref.float, match, text: tok.decode(res.tokens), expected, costs }) + '\n');
     } else {
       log(`reference (fixed-point emulation): ${JSON.stringify(tok.decode(ref.fixed))}\n`);
       log(`reference (float64):               ${JSON.stringify(tok.decode(ref.float))}\n`);

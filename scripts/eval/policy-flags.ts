@@ -24,6 +24,20 @@ export const POLICY_FLAGS = {
   ...Object.fromEntries(SWITCHES.map((k) => [k, { type: 'boolean' as const }])),
 };
 
+/**
+ * Splits camelCased flags (config/argv.ts `splitArgv`) into policy flags (kebab-case keys, for
+ * `policyOptionsFromFlags`) and the rest.
+ */
+export function splitPolicyFlags(flags: Readonly<Record<string, string | true>>): { policy: Record<string, string | true>; rest: Record<string, string | true> } {
+  const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+  const policy: Record<string, string | true> = {}, rest: Record<string, string | true> = {};
+  for (const [k, v] of Object.entries(flags)) {
+    if (kebab(k) in POLICY_FLAGS) policy[kebab(k)] = v;
+    else rest[k] = v;
+  }
+  return { policy, rest };
+}
+
 function num(flag: string, v: string): number {
   const x = Number(v);
   if (v.trim() === '' || !Number.isFinite(x)) throw new MpcError('E_CONFIG', `--${flag} must be a number`);

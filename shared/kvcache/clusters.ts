@@ -23,7 +23,7 @@
  * The top-k of a finer level runs over its candidates only (k·r + orphans entries): that is what the
  * hierarchy saves under MPC. Every head picks its own clusters.
  */
-import type { BackendTypes, CachePiece, ClusterScoreRule, Ops } from '../model/index.js';
+import type { BackendTypes, CachePiece, ClusterScoreRule, ClusterSeries, Ops } from '../model/index.js';
 import { rowsPiece } from './session.js';
 
 export interface ClusterConfig {
@@ -81,10 +81,13 @@ const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => 
 export class ClusterIndex<B extends BackendTypes> {
   private readonly kmax: (B['tensor'] | null)[];
   private readonly kmin: (B['tensor'] | null)[];
+  /** One series identity per level (its bounds only grow), so a backend can keep per-level state. */
+  private readonly series: (ClusterSeries | null)[];
 
   constructor(private readonly ops: Ops<B>, readonly cfg: ClusterConfig) {
     this.kmax = cfg.sizes.map(() => null);
     this.kmin = cfg.sizes.map(() => null);
+    this.series = cfg.sizes.map(() => null);
   }
 
   /** Clusters summarised so far, per level. */
@@ -106,6 +109,7 @@ export class ClusterIndex<B extends BackendTypes> {
     const have = this.summarised();
     const fine = cfg.sizes.length - 1;
     const s = cfg.sizes[fine] as number;
+    cfg.sizes.forEach((size, l) => { this.series[l] ??= { maxClusters: Math.floor(cache.capacity / size) }; });
     for (let l = fine; l >= 0; l--) {
       const from = have[l] as number, to = lay.counts[l] as number;
       if (to <= from) continue;
@@ -122,6 +126,7 @@ export class ClusterIndex<B extends BackendTypes> {
       const mx = this.kmax[l] ?? null, mn = this.kmin[l] ?? null;
       this.kmax[l] = mx === null ? add.max : ops.concat([mx, add.max], 1);
       this.kmin[l] = mn === null ? add.min : ops.concat([mn, add.min], 1);
+      await ops.prepareScores?.(this.kmax[l] as B['tensor'], this.kmin[l] as B['tensor'], cfg.rule, this.series[l] as ClusterSeries);
     }
   }
 
@@ -167,7 +172,16 @@ export class ClusterIndex<B extends BackendTypes> {
         sel = cand ?? ops.publicSelection(heads, range(0, c), c);
         continue;
       }
-      const scores = await ops.clusterScores(q, this.kmax[l] as B['tensor'], this.kmin[l] as B['tensor'], cfg.rule);
+      const kmax = this.kmax[l] as B['tensor'], kmin = this.kmin[l] as B['tensor'], series = this.series[l] ?? undefined;
+      const parents = sel;
+      if (cand !== null && parents !== null && (parents.shape[1] as number) > 0 && series && ops.childScores && ops.childSelection) {
+        // the same candidates and choice, computed from the parents' selection (EvictionOps.childScores)
+        const r = (cfg.sizes[l - 1] as number) / (cfg.sizes[l] as number);
+        const pick = await ops.topk(await ops.childScores(q, kmax, kmin, cfg.rule, series, parents, r), k);
+        sel = await ops.childSelection(pick, parents, r, c);
+        continue;
+      }
+      const scores = await ops.clusterScores(q, kmax, kmin, cfg.rule, series);
       if (cand === null) {
         sel = await ops.topk(scores, k);
       } else {

@@ -55,7 +55,9 @@ export class Store<B extends BackendTypes> {
 
   /** Keeps only what the pieces pick, in that order, with room for `capacity` rows. */
   async compact(pieces: readonly CachePiece<B['tensor']>[], capacity: number): Promise<void> {
-    this.cache = await this.ops.gatherCache(this.cache, pieces, capacity);
+    const old = this.cache;
+    this.cache = await this.ops.gatherCache(old, pieces, capacity);
+    old.reset(); // the store owned it; nothing else reads it (frees ring backends' fixed-mask storage)
     if (this.positions && this.inspect) this.positions = pickPositions(this.positions, pieces, this.inspect);
   }
 
@@ -66,7 +68,7 @@ export class Store<B extends BackendTypes> {
     }
     if (pieces === null) return this.cache;
     const rows = pieces.reduce((a, p) => a + ('rows' in p ? p.rows[1] - p.rows[0] : (p.select.shape[1] as number) * p.block), 0);
-    return this.ops.gatherCache(this.cache, pieces, rows);
+    return this.ops.gatherCache(this.cache, pieces, rows, 'attend');
   }
 
   trace(): LayerTrace | null {

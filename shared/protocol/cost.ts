@@ -12,7 +12,7 @@
 import { MpcError } from '../util/errors.js';
 import { Material, correctionBytes, type CorrKind } from '../corr/kind.js';
 import type { CorrSource } from '../corr/stream.js';
-import { truncBlocks, leanBlocks, fixedDims, type CmpParams, type FixedProductParams } from '../corr/kinds/index.js';
+import { truncBlocks, leanBlocks, fixedDims, fixedLayout, selectDims, type FixedSelectParams, type CmpParams, type FixedProductParams } from '../corr/kinds/index.js';
 import { DealerPrims } from './prims/dealer.js';
 import { cmpkRounds } from './compare-k.js';
 import { lutRounds } from './lut.js';
@@ -29,8 +29,10 @@ export const ONLINE: Record<string, (p: any) => WireRound[]> = {
     { u64: [p.n, ...p.pay.filter((k) => k === 'y').map(() => p.n)] }, { bytes: [4 * p.n] }, { bits: [7 * p.n] }, { bits: [p.n] },
   ],
   'fixed.alloc': () => [],
+  'fixed.copy': () => [],
   'fixed.append': (p: { groups: number; rows: number; cols: number }) => [{ u64: [p.groups * p.rows * p.cols] }],
-  'fixed.product': (p: FixedProductParams) => [{ u64: [p.groups * p.K * fixedDims(p).inLen] }],
+  'fixed.product': (p: FixedProductParams) => [{ u64: [fixedLayout(p).inGroups * p.K * fixedDims(p).inLen] }],
+  'fixed.select': (p: FixedSelectParams) => [{ u64: [p.groups * p.K * selectDims(p).inLen, selectDims(p).selGroups * p.k * p.n] }],
   cmpk: cmpkRounds,
   lut: lutRounds,
   matmul: productRounds.matmul,

@@ -7,6 +7,8 @@
  *
  * fixedMatmulS(x, W): kinds: fixed.product. 1 round. Opens x̂ = x − r only: 8 bytes per input
  * element per party, independent of the matrix size. Dealer bytes to party 1: 8 per output.
+ * A view (row segments, blocks of rows, one input shared by all groups) changes only which rows
+ * take part: the same formula on the view, the opening is the view's input.
  *   W·x = W·x̂ + W·r = W_i·x̂ + Ŵ·r_i + (B·r)_i   (shares; the last from the dealer).
  * fixedAppendS(W, rows): kinds: fixed.append (free randomness only, no dealer bytes). 1 round;
  *   opens rows − B_rows (8 bytes per element per party), once per row for the matrix's lifetime.
@@ -14,7 +16,7 @@
  * in use, e.g. keys in the cache); 'nn': x (K×rows) → K×cols (e.g. values, or [in,out] weights).
  */
 import { invariant } from '../util/errors.js';
-import { FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT } from '../corr/kinds/index.js';
+import { FIXED_ALLOC, FIXED_APPEND, FIXED_COPY, FIXED_PRODUCT, copyRows, fixedDims, fixedLayout, fixedProductParams, viewFits, viewProduct, type FixedProductParams, type FixedView } from '../corr/kinds/index.js';
 import { numel, share, type Share } from '../ring/tensor.js';
 import type { Region } from '../ring/kernels.js';
 import type { PartyCtx } from './ctx.js';
@@ -62,38 +64,53 @@ export async function fixedAppendS(ctx: PartyCtx, w: FixedMatrix, rows: Share): 
   w.rowsUsed += k;
 }
 
-function groupRegion(r: Region, w: FixedMatrix, g: number): Region {
-  return { offset: r.offset + g * w.rowsCap * w.cols * 8, length: w.rowsCap * w.cols };
-}
-
 /**
- * x: [groups, K, inLen] (or [K, inLen] for one group). 'nt' → [groups, K, rows]; 'nn' → [groups, K, cols].
- * `rows` = rows of the matrix taking part (default: all rows in use).
+ * x: [groups, K, inLen] (or [K, inLen] for one group, or for every group with a `shared` view).
+ * 'nt' → [groups, K, rows]; 'nn' → [groups, K, rowLen]. `rows` = rows of the matrix taking part
+ * (default: all rows in use), or a view (kinds/fixed.ts): row segments, blocks, a shared input.
  */
-export async function fixedMatmulS(ctx: PartyCtx, x: Share, w: FixedMatrix, layout: 'nt' | 'nn', rows = w.rowsUsed): Promise<Share> {
-  invariant(rows <= w.rowsUsed, 'E_SHAPE', `fixed matrix '${w.id}' has ${w.rowsUsed} rows, ${rows} requested`);
-  const inLen = layout === 'nt' ? w.cols : rows, outLen = layout === 'nt' ? rows : w.cols;
-  const K = numel(x.shape) / (w.groups * inLen);
-  invariant(Number.isInteger(K) && K > 0, 'E_SHAPE', `input [${x.shape.join(', ')}] does not fit fixed matrix '${w.id}' (${w.groups} groups × ${inLen})`);
-  const mat = await ctx.corr.take(FIXED_PRODUCT, { id: w.id, layout, groups: w.groups, K, rows, cols: w.cols });
+export async function fixedMatmulS(ctx: PartyCtx, x: Share, w: FixedMatrix, layout: 'nt' | 'nn', rows: number | FixedView = w.rowsUsed): Promise<Share> {
+  const p = productOf(w, layout, x.shape, rows);
+  invariant(viewFits(p, w), 'E_SHAPE', `fixed matrix '${w.id}' has ${w.rowsUsed} rows; the product asks for ${JSON.stringify(p.segs ?? [[0, p.rows]])}`);
+  const { inLen, outLen } = fixedDims(p);
+  const mat = await ctx.corr.take(FIXED_PRODUCT, p);
   const r = mat.ring('r'), c = mat.ring('c');
   const masked = new BigUint64Array(x.data.length);
   for (let i = 0; i < masked.length; i++) masked[i] = x.data[i]! - r[i]!;
   const [xh] = await openRing(ctx, 'fixed.matmul', [masked]);
+  const K = p.K, shared = fixedLayout(p).inGroups === 1;
   const out = new BigUint64Array(w.groups * K * outLen), tmp = new BigUint64Array(K * outLen);
   for (let g = 0; g < w.groups; g++) {
-    const xg = xh!.subarray(g * K * inLen, (g + 1) * K * inLen), rg = r.subarray(g * K * inLen, (g + 1) * K * inLen);
+    const inAt = shared ? 0 : g * K * inLen;
+    const xg = xh!.subarray(inAt, inAt + K * inLen), rg = r.subarray(inAt, inAt + K * inLen);
     const og = out.subarray(g * K * outLen, (g + 1) * K * outLen);
-    const mul = (dst: BigUint64Array, v: BigUint64Array, reg: Region) => layout === 'nt'
-      ? ctx.kernels.matmulNT(dst, v, groupRegion(reg, w, g), K, rows, w.cols, w.cols)
-      : ctx.kernels.matmulNN(dst, v, groupRegion(reg, w, g), K, w.cols, rows, w.cols);
-    mul(og, xg, w.mine);            // W_i · x̂
-    mul(tmp, rg, w.pub);            // Ŵ · r_i
+    viewProduct(ctx.kernels, w.mine, w.rowsCap, p, g, xg, og);   // W_i · x̂
+    viewProduct(ctx.kernels, w.pub, w.rowsCap, p, g, rg, tmp);   // Ŵ · r_i
     const cg = c.subarray(g * K * outLen, (g + 1) * K * outLen);
     for (let i = 0; i < og.length; i++) og[i] = og[i]! + tmp[i]! + cg[i]!;
   }
-  const shape = x.shape.length === 2 && w.groups === 1 ? [K, outLen] : [w.groups, K, outLen];
-  return share(shape, out, x.fracBits + w.fracBits);
+  return share(productShape(x.shape, w.groups, p), out, x.fracBits + w.fracBits);
+}
+
+/**
+ * The product's parameters from the input's shape and the rows or view asked for (shared by the
+ * three Prims so that every role takes the same correlation).
+ * @throws MpcError E_SHAPE if the input does not fit.
+ */
+export function productOf(w: { id: string; groups: number; cols: number; rowsUsed: number }, layout: 'nt' | 'nn', xShape: readonly number[], rows: number | FixedView): FixedProductParams {
+  const view = typeof rows === 'number' ? {} : rows;
+  const count = typeof rows === 'number' ? rows : w.rowsUsed;
+  const probe = fixedProductParams(w, layout, 1, count, view);
+  const inLen = fixedDims(probe).inLen, inGroups = fixedLayout(probe).inGroups;
+  const K = numel(xShape) / (inGroups * inLen);
+  invariant(Number.isInteger(K) && K > 0, 'E_SHAPE', `input [${xShape.join(', ')}] does not fit fixed matrix '${w.id}' (${inGroups} groups × ${inLen})`);
+  return fixedProductParams(w, layout, K, count, view);
+}
+
+/** Output shape: [K, outLen] for a one-group product with a 2-D input, else [groups, K, outLen]. */
+export function productShape(xShape: readonly number[], groups: number, p: FixedProductParams): number[] {
+  const outLen = fixedDims(p).outLen;
+  return xShape.length === 2 && groups === 1 ? [p.K, outLen] : [groups, p.K, outLen];
 }
 
 /** Shares of rows at public indices (party 0 also adds Ŵ: its online share is Ŵ + B₀). Local. */
@@ -117,7 +134,7 @@ export async function fixedMatmulClientS(ctx: PartyCtx, w: FixedMatrix, K: numbe
   invariant(ctx.client !== undefined, 'E_INTERNAL', 'client-assisted product without a client');
   invariant(w.groups === 1, 'E_SHAPE', 'client-assisted products use one group');
   const rows = w.rowsUsed, inLen = layout === 'nt' ? w.cols : rows, outLen = layout === 'nt' ? rows : w.cols;
-  const mat = await ctx.corr.take(FIXED_PRODUCT, { id: w.id, layout, groups: 1, K, rows, cols: w.cols });
+  const mat = await ctx.corr.take(FIXED_PRODUCT, fixedProductParams(w, layout, K, rows));
   const r = mat.ring('r'), c = mat.ring('c');
   ctx.client.sendMask(r);
   const xh = await ctx.client.receiveMasked(K * inLen);
@@ -128,6 +145,24 @@ export async function fixedMatmulClientS(ctx: PartyCtx, w: FixedMatrix, K: numbe
   else { ctx.kernels.matmulNN(out, xh, reg(w.mine), K, w.cols, rows, w.cols); ctx.kernels.matmulNN(tmp, r, reg(w.pub), K, w.cols, rows, w.cols); }
   for (let i = 0; i < out.length; i++) out[i] = out[i]! + tmp[i]! + c[i]!;
   return share([K, outLen], out, fracBits + w.fracBits);
+}
+
+/** Appends src's rows at public segments to dst: Ŵ and this party's share are copied; kind fixed.copy (no bytes). */
+export async function fixedCopyS(ctx: PartyCtx, dst: FixedMatrix, src: FixedMatrix, segs: readonly (readonly [number, number])[]): Promise<void> {
+  const p = fixedCopyParams(dst, src, segs);
+  await ctx.corr.take(FIXED_COPY, p);
+  for (const r of ['pub', 'mine'] as const) copyRows(ctx.kernels, { region: src[r], rowsCap: src.rowsCap, cols: src.cols, groups: src.groups }, { region: dst[r], rowsCap: dst.rowsCap, rowsUsed: dst.rowsUsed }, p.segs);
+  dst.rowsUsed += p.segs.reduce((t, [a, b]) => t + b - a, 0);
+}
+
+/** Parameters of a copy, checked (shared by the three Prims). */
+export function fixedCopyParams(dst: { id: string; groups: number; cols: number; rowsUsed: number; rowsCap: number; fracBits: number },
+  src: { id: string; groups: number; cols: number; rowsUsed: number; fracBits: number }, segs: readonly (readonly [number, number])[]) {
+  const rows = segs.reduce((t, [a, b]) => t + b - a, 0);
+  invariant(segs.length > 0 && src.groups === dst.groups && src.cols === dst.cols && src.fracBits === dst.fracBits && dst.rowsUsed + rows <= dst.rowsCap
+    && segs.every(([a, b]) => Number.isInteger(a) && Number.isInteger(b) && 0 <= a && a <= b && b <= src.rowsUsed), 'E_SHAPE',
+  () => `fixed copy of rows ${JSON.stringify(segs)} from '${src.id}' (${src.rowsUsed} rows) to '${dst.id}' (${dst.rowsUsed}/${dst.rowsCap})`);
+  return { src: src.id, dst: dst.id, groups: dst.groups, cols: dst.cols, segs: segs.map(([a, b]) => [a, b] as [number, number]) };
 }
 
 /** Frees a fixed matrix's arena memory (session end for KV caches). */

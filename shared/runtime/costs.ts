@@ -1,7 +1,10 @@
 /**
  * Cost summary of a generation session from both parties' meter reports: time to first token,
  * per-token latency, online bytes per direction, dealer bytes, rounds — per phase and in total,
- * plus the per-operation breakdown (labels are dotted scopes: e.g. 'l2.attn.softmax.cmp.open').
+ * plus the per-operation breakdown (labels are dotted scopes: e.g.
+ * 'decode.l2.attn.softmax.cmp.open': phase kind, layer, stage, protocol step). A KV-cache policy's
+ * selection work (cluster scores and summaries, top-k, gathers by one-hots, key statistics) is
+ * its own operation, 'attn.select'.
  */
 import type { MeterReport } from '../net/meter.js';
 import type { GenerationResult } from './gen-client.js';
@@ -21,18 +24,34 @@ export interface CostSummary {
   decode: PhaseCost[];
   /** Online bytes p0→p1 and rounds per operation label, largest first. */
   breakdown: Array<{ label: string; p0_to_p1: number; rounds: number }>;
-  /** The same summed over layers by model operation (embed, ln1, qkv, attn, attn.softmax, …). */
+  /** The same summed over layers by model operation (embed, ln1, qkv, attn, attn.softmax, attn.select, …). */
   byOperation: Array<{ op: string; p0_to_p1: number; rounds: number }>;
+  /** By model operation, decoding steps only (all steps together; divide by decode.length per token). */
+  decodeByOperation: Array<{ op: string; p0_to_p1: number; p1_to_p0: number; rounds: number }>;
   /** Party↔party bytes of the embedding lookups (client-assisted: expected 0). */
   embeddingPeerBytes: number;
 }
 
-/** 'l3.attn.softmax.cmpk.open' → 'attn.softmax'; 'embed.fixed.client' → 'embed'. */
+/** Scopes of a policy's selection work inside a layer's attention (model/ring/eviction.ts). */
+const SELECTION_SCOPES = new Set(['topk', 'gather', 'scores', 'minmax', 'mean', 'maxpool']);
+
+/** 'decode.l3.attn.softmax.cmpk.open' → 'attn.softmax'; 'l2.attn.topk.cmpk' → 'attn.select'; 'embed.fixed.client' → 'embed'. */
 export function operationOf(label: string): string {
   const parts = label.split('.');
+  if (parts[0] === 'prefill' || parts[0] === 'decode') parts.shift();
   if (/^l\d+$/.test(parts[0] ?? '')) parts.shift();
   const head = parts[0] ?? label;
-  return head === 'attn' && parts[1] === 'softmax' ? 'attn.softmax' : head;
+  if (head !== 'attn') return head;
+  if (parts[1] === 'softmax') return 'attn.softmax';
+  return SELECTION_SCOPES.has(parts[1] ?? '') ? 'attn.select' : 'attn';
+}
+
+function byOperation(r0: MeterReport, r1: MeterReport, keep: (label: string) => boolean): Array<{ op: string; p0_to_p1: number; p1_to_p0: number; rounds: number }> {
+  const m = new Map<string, { op: string; p0_to_p1: number; p1_to_p0: number; rounds: number }>();
+  const entry = (label: string) => { const op = operationOf(label); let e = m.get(op); if (!e) m.set(op, (e = { op, p0_to_p1: 0, p1_to_p0: 0, rounds: 0 })); return e; };
+  for (const [label, t] of Object.entries(r0.labels)) if (keep(label)) { const e = entry(label); e.p0_to_p1 += t.sentBytes; e.rounds += t.rounds; }
+  for (const [label, t] of Object.entries(r1.labels)) if (keep(label)) entry(label).p1_to_p0 += t.sentBytes;
+  return [...m.values()].sort((a, b) => b.p0_to_p1 - a.p0_to_p1);
 }
 
 function phase(r0: MeterReport, r1: MeterReport, name: string): PhaseCost {
@@ -59,13 +78,9 @@ export function costSummary(res: GenerationResult): CostSummary {
     prefill: phase(r0, r1, 'prefill'),
     decode: steps.map((s) => phase(r0, r1, s)),
     breakdown: Object.entries(r0.labels).map(([label, t]) => ({ label, p0_to_p1: t.sentBytes, rounds: t.rounds })).sort((a, b) => b.p0_to_p1 - a.p0_to_p1),
-    embeddingPeerBytes: Object.entries(r0.labels).filter(([l]) => l.startsWith('embed')).reduce((t, [, v]) => t + v.sentBytes, 0)
-      + Object.entries(r1.labels).filter(([l]) => l.startsWith('embed')).reduce((t, [, v]) => t + v.sentBytes, 0),
-    byOperation: [...Object.entries(r0.labels).reduce((m, [label, t]) => {
-      const op = operationOf(label), e = m.get(op) ?? { op, p0_to_p1: 0, rounds: 0 };
-      e.p0_to_p1 += t.sentBytes; e.rounds += t.rounds;
-      return m.set(op, e);
-    }, new Map<string, { op: string; p0_to_p1: number; rounds: number }>()).values()].sort((a, b) => b.p0_to_p1 - a.p0_to_p1),
+    embeddingPeerBytes: [r0, r1].reduce((s, r) => s + Object.entries(r.labels).filter(([l]) => operationOf(l) === 'embed').reduce((t, [, v]) => t + v.sentBytes, 0), 0),
+    byOperation: byOperation(r0, r1, () => true).map(({ op, p0_to_p1, rounds }) => ({ op, p0_to_p1, rounds })),
+    decodeByOperation: byOperation(r0, r1, (l) => l.startsWith('decode.')),
   };
 }
 
@@ -81,4 +96,9 @@ export function printCosts(c: CostSummary, out: (s: string) => void): void {
   out(`  embedding lookups: ${c.embeddingPeerBytes} B between the parties (client-assisted)\n`);
   out('  by model operation (online bytes p0→p1 and rounds, whole session, all layers):\n');
   for (const b of c.byOperation) out(`    ${b.op.padEnd(14)} ${kb(b.p0_to_p1).padStart(11)} ${String(b.rounds).padStart(6)} rounds\n`);
+  const steps = c.decode.length;
+  if (steps > 0) {
+    out(`  decoding, per token (mean of ${steps} steps; attn.select = the policy's selection: scores, summaries, top-k, one-hot gathers):\n`);
+    for (const b of c.decodeByOperation) out(`    ${b.op.padEnd(14)} ${kb(b.p0_to_p1 / steps).padStart(11)} ${kb(b.p1_to_p0 / steps).padStart(11)} ${(b.rounds / steps).toFixed(0).padStart(6)} rounds\n`);
+  }
 }

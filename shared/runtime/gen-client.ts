@@ -7,8 +7,8 @@ import { MpcError, toMpcError } from '../util/errors.js';
 import type { Link } from '../net/link.js';
 import type { MeterReport } from '../net/meter.js';
 import { connect, type ClientOptions } from './client.js';
-import { HIDDEN_FRAME, MASK_FRAME, MASKED_FRAME, PROGRESS_FRAME, REVEAL_FRAME, ResultMsg, STOP_TAG } from './wire.js';
-import type { GenerateParams } from './generation.js';
+import { HIDDEN_FRAME, MASK_FRAME, MASKED_FRAME, PROGRESS_FRAME, REVEAL_FRAME, ResultMsg, SELECTION_FRAME, STOP_TAG } from './wire.js';
+import { GenerateParams, type GenerateRequest } from './generation.js';
 
 export interface GenerationCallbacks {
   /** Called with each generated token; return true to stop after it. */
@@ -19,6 +19,8 @@ export interface GenerationCallbacks {
   onLogits?: (values: BigUint64Array) => void;
   /** Party 0 finished layer `index` of the current forward call (progress on long prefills). */
   onProgress?: (index: number) => void;
+  /** Test hook: reconstructed selection number `index` (requires revealSelections). */
+  onSelection?: (index: number, what: 'topk' | 'gather', shape: number[], values: BigUint64Array) => void;
 }
 
 export interface GenerationResult {
@@ -31,11 +33,16 @@ export interface GenerationResult {
   stopped: boolean;
 }
 
-async function nextOf(l: Link, type: number, what: string, hidden: (i: number, v: BigUint64Array) => void, progress?: (i: number) => void): Promise<BigUint64Array[]> {
+type Side = (kind: number, i: number, tag: number, parts: BigUint64Array[]) => void;
+
+async function nextOf(l: Link, type: number, what: string, side: Side, progress?: (i: number) => void): Promise<BigUint64Array[]> {
   for (;;) {
     const f = await l.nextTensor(what);
-    if (f.type === HIDDEN_FRAME) { hidden(Number(f.seq), f.parts[0]!.data as BigUint64Array); continue; }
     if (f.type === PROGRESS_FRAME) { progress?.(Number(f.seq)); continue; }
+    if (f.type === HIDDEN_FRAME || f.type === SELECTION_FRAME) {
+      side(f.type, Number(f.seq), f.tag, f.parts.map((p) => (p.kind === 'u64' ? p.data : new BigUint64Array(0))));
+      continue;
+    }
     if (f.type !== type) throw new MpcError('E_PROTOCOL', `expected ${what}, got frame type ${f.type}`);
     return f.parts.map((p) => {
       if (p.kind !== 'u64') throw new MpcError('E_PROTOCOL', `${what}: not a ring part`);
@@ -52,19 +59,24 @@ function add(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
 }
 
 export async function runGeneration(
-  urls: readonly [string, string], session: string, params: GenerateParams, prompt: readonly number[], vocab: number,
+  urls: readonly [string, string], session: string, request: GenerateRequest, prompt: readonly number[], vocab: number,
   opts: ClientOptions, cb: GenerationCallbacks = {},
 ): Promise<GenerationResult> {
+  const params = GenerateParams.parse(request);
   if (prompt.length !== params.promptLen) throw new MpcError('E_INPUT', 'prompt length does not match the job');
   for (const t of prompt) if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new MpcError('E_INPUT', `token id ${t} is outside the vocabulary of ${vocab}`);
   const t0 = performance.now();
   const links = await Promise.all(urls.map((u, i) => connect(u, `party ${i}`, opts)));
-  const hiddenParts = new Map<number, BigUint64Array[]>();
-  const hidden = (party: number) => (i: number, v: BigUint64Array): void => {
-    const got = hiddenParts.get(i) ?? [];
-    got[party] = v;
-    hiddenParts.set(i, got);
-    if (got[0] && got[1]) { cb.onHidden?.(i, add(got[0], got[1])); hiddenParts.delete(i); }
+  const sideParts = new Map<string, BigUint64Array[][]>();
+  const hidden = (party: number): Side => (kind, i, tag, parts) => {
+    const key = `${kind}:${i}`, got = sideParts.get(key) ?? [];
+    got[party] = parts;
+    sideParts.set(key, got);
+    if (!got[0] || !got[1]) return;
+    sideParts.delete(key);
+    const v = add(got[0][0]!, got[1][0]!);
+    if (kind === HIDDEN_FRAME) cb.onHidden?.(i, v);
+    else cb.onSelection?.(i, tag === 0 ? 'topk' : 'gather', Array.from(got[0][1] ?? [], Number), v);
   };
   try {
     for (const l of links) l.onFailure((e) => { for (const o of links) o.abort(e); });

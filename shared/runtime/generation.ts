@@ -7,6 +7,12 @@
  * only → the client returns the next token's masked one-hot. Phases are metered as 'prefill'
  * (prompt forward + first argmax) and 'decode.<s>' (forward of generated token s + its argmax).
  * The number of steps is public; a client may stop early, which reveals the output length.
+ *
+ * KV-cache policy: `policy` (a name from kvcache/) and `policyOptions` are public job parameters,
+ * so both parties and the dealer run the same policy program (PolicyAttention over RingOps: its
+ * selections stay secret-shared one-hots). Policies that are plaintext references only (oracle)
+ * are refused. `prefill: 'revealed'` is a benchmark mode (protocol/prims/reveal.ts): the prefill is
+ * computed in the clear by both parties, so only the decoding steps are private and measured.
  */
 import { z } from 'zod';
 import { MpcError } from '../util/errors.js';
@@ -19,8 +25,12 @@ import type { FixedMatrix } from '../protocol/fixed-mask.js';
 import type { FixedHandle, Prims } from '../protocol/prims/types.js';
 import { createState, forward } from '../model/forward.js';
 import type { ModelParams } from '../model/ops/types.js';
-import { RingOps, type RingNonlinear, type RingTokenIO, type RingTypes } from '../model/ring/ops.js';
-import { HIDDEN_FRAME, MASK_FRAME, MASKED_FRAME, PROGRESS_FRAME, REVEAL_FRAME, STOP_TAG } from './wire.js';
+import { RingOps, type RingNonlinear, type RingTokenIO, type RingTypes, type SelectionHook } from '../model/ring/ops.js';
+import { PolicyAttention, getPolicy, type KvPolicy } from '../kvcache/index.js';
+import { Kernels } from '../ring/kernels.js';
+import { ClearPrims } from '../protocol/prims/clear.js';
+import { RevealPrims } from '../protocol/prims/reveal.js';
+import { HIDDEN_FRAME, MASK_FRAME, MASKED_FRAME, PROGRESS_FRAME, REVEAL_FRAME, SELECTION_FRAME, STOP_TAG } from './wire.js';
 
 export const GenerateParams = z.object({
   shareId: z.string().regex(/^[0-9a-f]{32}$/),
@@ -30,8 +40,34 @@ export const GenerateParams = z.object({
   revealLogits: z.boolean().default(false),
   /** Test hook: the client also receives every layer's residual stream. Never for production. */
   revealHidden: z.boolean().default(false),
+  /** KV-cache policy by name (kvcache/ registry); absent: the full cache (no policy layer). */
+  policy: z.string().max(64).optional(),
+  /** The policy's public options (kvcache/options.ts), validated with the policy. */
+  policyOptions: z.record(z.string(), z.union([z.number(), z.boolean(), z.string().max(64), z.array(z.number()).max(16)])).optional(),
+  /** 'revealed': BENCHMARK MODE, the prefill is computed in the clear (not private); decoding stays secure. */
+  prefill: z.enum(['secure', 'revealed']).default('secure'),
+  /** Test hook: the client also receives every selection the policy makes. Never for production. */
+  revealSelections: z.boolean().default(false),
 });
 export type GenerateParams = z.infer<typeof GenerateParams>;
+/** What a client asks for (defaults not yet applied). */
+export type GenerateRequest = z.input<typeof GenerateParams>;
+
+/**
+ * The job's KV-cache policy (null: full cache without a policy layer).
+ * @throws MpcError E_CONFIG on an unknown policy, invalid options, or a plaintext-only policy.
+ */
+export function policyOf(p: Pick<GenerateParams, 'policy' | 'policyOptions'>): KvPolicy | null {
+  if (p.policy === undefined) {
+    if (p.policyOptions !== undefined) throw new MpcError('E_CONFIG', 'policy options without a policy');
+    return null;
+  }
+  const policy = getPolicy(p.policy, p.policyOptions ?? {});
+  if (policy.settings['plaintextOnly'] === true) {
+    throw new MpcError('E_CONFIG', `policy "${policy.name}" is a plaintext reference (it needs every exact attention score and a top-k over the whole cache per head and step) and cannot run under MPC`);
+  }
+  return policy;
+}
 
 /** A token handle on a server: the count is public, the ids are known to the client only. */
 export interface ClientTokens { readonly length: number }
@@ -45,6 +81,8 @@ export class ClientStopped extends Error {
 
 export interface GenerationHooks<T> {
   onHidden?: (index: number, hidden: T) => void | Promise<void>;
+  /** Every selection the policy makes (test hook, see RingOps). */
+  onSelection?: SelectionHook<T>;
 }
 
 export async function generationProgram<T extends AnyTensor, F extends FixedHandle>(
@@ -54,17 +92,26 @@ export async function generationProgram<T extends AnyTensor, F extends FixedHand
   if (p.promptLen + p.maxNewTokens - 1 > c.nPositions) {
     throw new MpcError('E_INPUT', `prompt of ${p.promptLen} tokens + ${p.maxNewTokens} new tokens exceeds the model's context of ${c.nPositions}`);
   }
-  const ops = new RingOps<T, F, ClientTokens>(P, nl, io, FRAC_BITS);
+  const policy = policyOf(p);
+  const Q = p.prefill === 'revealed' ? new RevealPrims(P, P.mode === 'secure' ? new ClearPrims(new Kernels()) : undefined) : P;
+  const ops = new RingOps<T, F, ClientTokens>(Q, nl, io, FRAC_BITS, hooks.onSelection);
   const state = createState(ops, c, p.promptLen + p.maxNewTokens - 1);
-  const opts = hooks.onHidden ? { onHidden: hooks.onHidden } : {};
+  const opts = { ...(hooks.onHidden ? { onHidden: hooks.onHidden } : {}), ...(policy ? { policy: PolicyAttention.of(policy) } : {}) };
   try {
-    P.phase('prefill');
-    let logits = await forward(ops, model, state, { length: p.promptLen }, opts);
-    for (let s = 0; ; s++) {
+    // meter labels start with the phase kind: 'prefill.l2.attn.softmax…', 'decode.l2.attn.topk…'
+    Q.phase('prefill');
+    if (Q instanceof RevealPrims) Q.revealing = true;
+    await Q.scope('prefill', async () => {
+      const logits = await forward(ops, model, state, { length: p.promptLen }, opts);
       await ops.argmax(logits!);
-      if (s === p.maxNewTokens - 1) break;
-      P.phase(`decode.${s}`);
-      logits = await forward(ops, model, state, { length: 1 }, opts);
+    });
+    if (Q instanceof RevealPrims) Q.revealing = false;
+    for (let s = 0; s < p.maxNewTokens - 1; s++) {
+      Q.phase(`decode.${s}`);
+      await Q.scope('decode', async () => {
+        const logits = await forward(ops, model, state, { length: 1 }, opts);
+        await ops.argmax(logits!);
+      });
     }
   } finally {
     for (const cache of state.caches) cache.reset();
@@ -116,5 +163,13 @@ export class PartyClientIO implements ClientIO, RingTokenIO<Share, FixedMatrix, 
   /** revealToClient (test hook): a layer's residual stream. */
   revealHidden(index: number, h: Share): void {
     this.client.sendTensor({ type: HIDDEN_FRAME, seq: BigInt(index), tag: 0, check: 0, parts: [{ kind: 'u64', data: h.data }] });
+  }
+
+  private selections = 0;
+
+  /** revealToClient (test hook): a selection's one-hots, in the order the policy made them. */
+  revealSelection(what: 'topk' | 'gather', sel: Share): void {
+    const shape = BigUint64Array.from(sel.shape, (d) => BigInt(d));
+    this.client.sendTensor({ type: SELECTION_FRAME, seq: BigInt(this.selections++), tag: what === 'topk' ? 0 : 1, check: 0, parts: [{ kind: 'u64', data: sel.data }, { kind: 'u64', data: shape }] });
   }
 }

@@ -20,7 +20,7 @@ import { resolveJob, type ResolvedJob } from './jobs.js';
 import type { FixedMatrix } from '../protocol/fixed-mask.js';
 import type { PartyShares } from '../model/ring/share-file.js';
 import { loadRingModel, type RingNonlinear } from '../model/ring/ops.js';
-import { ClientStopped, GenerateParams, PartyClientIO, generationProgram, type ClientTokens, type RingModel } from './generation.js';
+import { ClientStopped, GenerateParams, PartyClientIO, generationProgram, policyOf, type ClientTokens, type RingModel } from './generation.js';
 
 export interface PartyOptions {
   role: 0 | 1;
@@ -227,6 +227,7 @@ export class PartyService {
     if (r.data.shareId !== this.opts.model.shares.shareConfig.shareId) {
       throw new MpcError('E_MODEL', `the client's model (share id ${r.data.shareId}) does not match the shares this party holds`);
     }
+    policyOf(r.data);
     return r.data;
   }
 
@@ -240,7 +241,10 @@ export class PartyService {
 
   private async generate(P: SecurePrims, io: PartyClientIO, p: GenerateParams): Promise<void> {
     try {
-      await generationProgram(P, this.opts.model!.nl, io, this.model!, p, { onHidden: (i, h) => (p.revealHidden ? io.revealHidden(i, h) : io.progress(i)) });
+      await generationProgram(P, this.opts.model!.nl, io, this.model!, p, {
+        onHidden: (i: number, h: Share) => (p.revealHidden ? io.revealHidden(i, h) : io.progress(i)),
+        ...(p.revealSelections ? { onSelection: (what: 'topk' | 'gather', sel: Share) => io.revealSelection(what, sel) } : {}),
+      });
     } catch (e) {
       if (!(e instanceof ClientStopped)) throw e;
     }

@@ -26,15 +26,18 @@ export const REVEAL_FRAME = 7;
 export const HIDDEN_FRAME = 8;
 /** Generation: party → client, "layer `seq` done" (no data): progress on long prefills; keeps waits alive. */
 export const PROGRESS_FRAME = 9;
+/** Test hook (revealSelections): party → client, shares of a selection (seq = index, tag 0 top-k / 1 gather; parts: data, shape). */
+export const SELECTION_FRAME = 10;
 
 export const SessionId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'session ids are 1-64 characters of [A-Za-z0-9_.-]');
 
 const Scalar = z.union([z.number(), z.string().max(4096), z.boolean()]);
+const Flat = z.union([Scalar, z.array(z.number()).max(256)]);
 
 /** A job names what the session computes; everything in it is public. */
 export const Job = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('op'), op: z.string().max(64), params: z.record(z.string(), Scalar) }),
-  z.object({ kind: z.literal('generate'), params: z.record(z.string(), z.union([Scalar, z.array(z.number())])) }),
+  z.object({ kind: z.literal('generate'), params: z.record(z.string(), z.union([Flat, z.record(z.string(), Flat)])) }),
   z.object({ kind: z.literal('load'), shareId: z.string().regex(/^[0-9a-f]{32}$/), model: z.record(z.string(), z.unknown()) }),
 ]);
 export type Job = z.infer<typeof Job>;

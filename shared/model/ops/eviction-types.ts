@@ -36,6 +36,21 @@ export type CachePiece<T> =
  * `blend` is MPCache's linearised score Σ_i q_i·(α·kmax_i + (1 − α)·kmin_i); `bound` is Quest's
  * Σ_i max(q_i·kmax_i, q_i·kmin_i), an upper bound on q·k for every key k of the cluster.
  */
+/**
+ * What a gathered cache is for: 'store' (kept, appended to, read again: the default) or 'attend'
+ * (attended once by `attnScores`/`attnMix` and dropped; never appended to or read otherwise), which
+ * lets a backend skip building the rows (the ring backends return a lazy view).
+ */
+export type GatherUse = 'store' | 'attend';
+
+/**
+ * Identity of a growing series of cluster bounds (a `ClusterIndex` keeps one per level): the
+ * bounds passed with it only gain rows at the end (earlier rows never change) and never exceed
+ * `maxClusters`. A backend may keep state per series: the ring backends keep the blended bounds
+ * under a fixed mask, so that each step's scores open only the query.
+ */
+export interface ClusterSeries { readonly maxClusters: number }
+
 export type ClusterScoreRule = { readonly kind: 'blend'; readonly alpha: number } | { readonly kind: 'bound' };
 
 export interface EvictionOps<T extends TensorLike, C> {
@@ -112,9 +127,11 @@ export interface EvictionOps<T extends TensorLike, C> {
    * re-mask it under a fresh fixed mask (one opening per element, worth it when the rows are
    * stored and attended for many steps) or use it directly (secret×secret scores and mix).
    * Selecting at cluster granularity is what makes this cheap (C candidates instead of T).
+   * With `use` = 'attend' (capacity = the rows picked) a backend may gather nothing and attend
+   * through the pieces instead (ring backends: ring/view-attention.ts).
    * @throws MpcError E_SHAPE on ranges outside the cache, a bad selection, or more rows than capacity.
    */
-  gatherCache(src: C, pieces: readonly CachePiece<T>[], capacity: number): Promise<C>;
+  gatherCache(src: C, pieces: readonly CachePiece<T>[], capacity: number, use?: GatherUse): Promise<C>;
   /**
    * Channel-wise bounds of consecutive blocks of b rows: the maximum of `hi` and the minimum of `lo`
    * over each block, [G, N·b, w] → two [G, N, w]. Keys give cluster summaries (hi = lo = keys);
@@ -132,10 +149,31 @@ export interface EvictionOps<T extends TensorLike, C> {
    * MPC, `blend`: α·kmax + (1 − α)·kmin is a public scale (free plus one truncation per element;
    * a backend can keep it per cluster since a full cluster's bounds never change), then one product,
    * C·hd elements at ≈ 16 B plus a truncation per score, 3 rounds. `bound`: 2·C·hd products and
-   * C·hd comparisons (the max) — what the blend removes.
+   * C·hd comparisons (the max) — what the blend removes. With a `series` (see ClusterSeries) the
+   * ring backends open each cluster's bounds once, when it first appears, and then only q per step.
    * @throws MpcError E_SHAPE on mismatched shapes.
    */
-  clusterScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule): Promise<T>;
+  clusterScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series?: ClusterSeries): Promise<T>;
+  /**
+   * Optional: announces a series' bounds as they grow (at prefill and whenever clusters fill), so
+   * that a backend prepares its per-series state then rather than at the next scoring (ring
+   * backends: the new clusters' rows are masked and opened once here, under 'scores').
+   */
+  prepareScores?(kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries): Promise<void>;
+  /**
+   * Optional: the scores of a finer level's candidates — the r children of each cluster the parents
+   * selection [H, k', C'] picks, in order, then the orphans C'·r .. C − 1 — exactly
+   * `gather(cand, clusterScores(q, kmax, kmin, rule, series), 'last')` with
+   * cand = concat(expandSelection(parents, r, C), publicSelection(orphans)). A backend may score only
+   * the candidates (ring: the parents' one-hot picks blocks of r rows of the series, opening the
+   * parents' one-hot instead of the candidates' and every score).
+   */
+  childScores?(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries, parents: T, r: number): Promise<T>;
+  /**
+   * Optional: the selection [H, k, C] a pick over those candidates makes, exactly
+   * `gather(pick, cand, 'rows')` (ring: one product of the pick with the parents' one-hot).
+   */
+  childSelection?(pick: T, parents: T, r: number, c: number): Promise<T>;
   /**
    * Attention probabilities p [H, n, T] summed over query rows from..to (exclusive), per head
    * ([H, 1, T]) or averaged over heads ([1, 1, T]): how much attention each key received.

@@ -5,7 +5,7 @@
 import { MpcError, invariant } from '../../util/index.js';
 import type { Shape } from '../../ring/index.js';
 import { FloatKVCache, dims, floatTensor, type FloatTensor } from './float-cache.js';
-import type { CachePiece, ClusterScoreRule, EvictionOps } from './eviction-types.js';
+import type { CachePiece, ClusterScoreRule, ClusterSeries, EvictionOps, GatherUse } from './eviction-types.js';
 
 const prod = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
 const fmt = (s: Shape) => `[${s.join(', ')}]`;
@@ -158,7 +158,7 @@ function picks(sel: FloatTensor, g: number): number[] {
   });
 }
 
-async function gatherCache(src: FloatKVCache, pieces: readonly CachePiece<FloatTensor>[], capacity: number): Promise<FloatKVCache> {
+async function gatherCache(src: FloatKVCache, pieces: readonly CachePiece<FloatTensor>[], capacity: number, _use?: GatherUse): Promise<FloatKVCache> {
   const rows: number[][] = Array.from({ length: src.heads }, () => []);
   for (const p of pieces) {
     if ('rows' in p) {
@@ -201,7 +201,7 @@ async function blockMinMax(hi: FloatTensor, lo: FloatTensor, b: number): Promise
   return { max: floatTensor([g, n, w], max), min: floatTensor([g, n, w], min) };
 }
 
-async function clusterScores(q: FloatTensor, kmax: FloatTensor, kmin: FloatTensor, rule: ClusterScoreRule): Promise<FloatTensor> {
+async function clusterScores(q: FloatTensor, kmax: FloatTensor, kmin: FloatTensor, rule: ClusterScoreRule, _series?: ClusterSeries): Promise<FloatTensor> {
   const [h, n, hd] = dims(q, 3, 'clusterScores') as [number, number, number];
   const [hc, c, hdc] = dims(kmax, 3, 'clusterScores bounds') as [number, number, number];
   invariant(hc === h && hdc === hd && kmin.shape.join() === kmax.shape.join(), 'E_SHAPE',

@@ -9,12 +9,19 @@
  * biases and the attention scale are folded into the weights (fold.ts). Non-linear functions come
  * from a `RingNonlinear` implementation (protocol/nonlinear).
  */
-import { MpcError, invariant } from '../../util/errors.js';
+import { invariant } from '../../util/errors.js';
 import { clear, type AnyTensor } from '../../ring/tensor.js';
 import type { FixedHandle, Prims } from '../../protocol/prims/types.js';
 import type { Gpt2Config } from '../config.js';
 import type { Gpt2Weights } from '../weights.js';
-import type { AttnMask, BackendTypes, KVCache, ModelParams, Ops } from '../ops/types.js';
+import type { AttnMask, BackendTypes, ModelParams, Ops } from '../ops/types.js';
+import type { CachePiece, ClusterScoreRule, ClusterSeries, GatherUse } from '../ops/eviction-types.js';
+import { RingCacheView, RingKVCache } from './cache.js';
+import { RingEviction, type SelectionHook } from './eviction.js';
+import { viewMix, viewScores } from './view-attention.js';
+
+export { RingCacheView, RingKVCache } from './cache.js';
+export type { SelectionHook } from './eviction.js';
 import { encodeRingModel, ringModelSpec } from './fold.js';
 
 /** Largest row chunk a row-wise non-linear step processes at once (see `RingOps.byRows`). */
@@ -56,30 +63,6 @@ export interface RingTypes<T extends AnyTensor, F extends FixedHandle, Tok exten
   readonly cache: RingKVCache<T, F>;
 }
 
-/** One layer's KV cache as two fixed-mask matrices of `heads` groups; allocated on first append. */
-export class RingKVCache<T extends AnyTensor, F extends FixedHandle> implements KVCache<T> {
-  k: F | undefined;
-  v: F | undefined;
-  constructor(private readonly P: Prims<T, F>, readonly id: string, readonly heads: number, readonly headDim: number, readonly capacity: number) {}
-
-  get length(): number { return this.k?.rowsUsed ?? 0; }
-
-  async append(k: T, v: T): Promise<void> {
-    invariant(k.shape.length === 3 && k.shape[0] === this.heads && k.shape[2] === this.headDim, 'E_SHAPE', `cache append of [${k.shape.join(', ')}]`);
-    invariant(this.length + k.shape[1]! <= this.capacity, 'E_INPUT', `KV cache '${this.id}' is full (${this.capacity} tokens)`);
-    this.k ??= await this.P.fixedAlloc(`${this.id}.k`, this.heads, this.capacity, this.headDim, k.fracBits);
-    this.v ??= await this.P.fixedAlloc(`${this.id}.v`, this.heads, this.capacity, this.headDim, v.fracBits);
-    await this.P.fixedAppend(this.k, k);
-    await this.P.fixedAppend(this.v, v);
-  }
-
-  reset(): void {
-    if (this.k) this.P.fixedFree(this.k);
-    if (this.v) this.P.fixedFree(this.v);
-    this.k = this.v = undefined;
-  }
-}
-
 /**
  * Registers a ring model's weights as fixed-mask matrices (opening each masked matrix once) and
  * returns the backend's parameters. `get(name)` yields each tensor of `ringModelSpec` in this
@@ -116,9 +99,13 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
   private caches = 0;
   readonly f: number;
 
-  constructor(readonly P: Prims<T, F>, readonly nl: RingNonlinear, readonly io: RingTokenIO<T, F, Tok>, fracBits: number) {
+  private readonly ev: RingEviction<T, F>;
+
+  /** @param onSelection test hook: called with every selection a policy makes (see eviction.ts). */
+  constructor(readonly P: Prims<T, F>, readonly nl: RingNonlinear, readonly io: RingTokenIO<T, F, Tok>, fracBits: number, onSelection?: SelectionHook<T>) {
     this.name = P.mode === 'clear' ? 'fixed' : P.mode;
     this.f = fracBits;
+    this.ev = new RingEviction(P, fracBits, (h, hd, cap) => this.createCache(h, hd, cap), onSelection);
   }
 
   /** The emulation's path from plain weights; parties load shares through `loadRingModel` instead. */
@@ -188,6 +175,7 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
   scope<R>(label: string, fn: () => Promise<R>): Promise<R> { return this.P.scope(label, fn); }
 
   async attnScores(q: T, cache: RingKVCache<T, F>, _mask: AttnMask): Promise<T> {
+    if (cache instanceof RingCacheView) return viewScores(this.P, this.f, q, cache);
     invariant(cache.k !== undefined, 'E_INTERNAL', 'attention over an empty cache');
     // the 1/√hd scale is folded into the query projection
     return this.byRows(await this.P.fixedMatmul(q, cache.k, 'nt', cache.length), (c) => this.P.trunc(c, this.f));
@@ -204,28 +192,33 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
   }
 
   async attnMix(p: T, cache: RingKVCache<T, F>): Promise<T> {
+    if (cache instanceof RingCacheView) return viewMix(this.P, this.f, p, cache);
     invariant(cache.v !== undefined, 'E_INTERNAL', 'attention over an empty cache');
     return this.byRows(await this.P.fixedMatmul(p, cache.v, 'nn', cache.length), (c) => this.P.trunc(c, this.f));
   }
 
   lmHead(x: T, head: RingLinear<T, F>): Promise<T> { return this.linear(x, head); }
 
-  // ---- EvictionOps: TODO(issue 6, MPC part) — the ring implementations land with the secure eviction work.
-  private evictionTodo(): never {
-    throw new MpcError('E_CONFIG', 'eviction policies are not available on the ring backends yet (full cache only)');
+  // ---- EvictionOps (ring/eviction.ts; attention over lazy views in ring/view-attention.ts)
+  slice(x: T, axis: number, start: number, end: number): T { return this.ev.slice(x, axis, start, end); }
+  concat(xs: readonly T[], axis: number): T { return this.ev.concat(xs, axis); }
+  expandSelection(sel: T, r: number, n: number): T { return this.ev.expandSelection(sel, r, n); }
+  publicSelection(groups: number, indices: readonly number[], n: number): T { return this.ev.publicSelection(groups, indices, n); }
+  cacheKeys(cache: RingKVCache<T, F>, start: number, end: number): T { return this.ev.cacheKeys(cache, start, end); }
+  topk(x: T, k: number): Promise<T> { return this.ev.topk(x, k); }
+  gather(sel: T, x: T, layout: 'rows' | 'last'): Promise<T> { return this.ev.gather(sel, x, layout); }
+  gatherCache(src: RingKVCache<T, F>, pieces: readonly CachePiece<T>[], capacity: number, use?: GatherUse): Promise<RingKVCache<T, F>> {
+    return this.ev.gatherCache(src, pieces, capacity, use);
   }
-  slice(): T { return this.evictionTodo(); }
-  concat(): T { return this.evictionTodo(); }
-  expandSelection(): T { return this.evictionTodo(); }
-  publicSelection(): T { return this.evictionTodo(); }
-  cacheKeys(): T { return this.evictionTodo(); }
-  topk(): Promise<T> { return this.evictionTodo(); }
-  gather(): Promise<T> { return this.evictionTodo(); }
-  gatherCache(): Promise<RingKVCache<T, F>> { return this.evictionTodo(); }
-  blockMinMax(): Promise<{ max: T; min: T }> { return this.evictionTodo(); }
-  clusterScores(): Promise<T> { return this.evictionTodo(); }
-  sumQueries(): Promise<T> { return this.evictionTodo(); }
-  maxPool(): Promise<T> { return this.evictionTodo(); }
+  blockMinMax(hi: T, lo: T, b: number): Promise<{ max: T; min: T }> { return this.ev.blockMinMax(hi, lo, b); }
+  clusterScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series?: ClusterSeries): Promise<T> { return this.ev.clusterScores(q, kmax, kmin, rule, series); }
+  prepareScores(kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries): Promise<void> { return this.ev.prepareScores(kmax, kmin, rule, series); }
+  childScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries, parents: T, r: number): Promise<T> {
+    return this.ev.childScores(q, kmax, kmin, rule, series, parents, r);
+  }
+  childSelection(pick: T, parents: T, r: number, c: number): Promise<T> { return this.ev.childSelection(pick, parents, r, c); }
+  sumQueries(p: T, from: number, to: number, meanOverHeads: boolean): Promise<T> { return this.ev.sumQueries(p, from, to, meanOverHeads); }
+  maxPool(x: T, kernel: number): Promise<T> { return this.ev.maxPool(x, kernel); }
 
   async argmax(logits: T): Promise<Tok> {
     const idx = await this.P.scope('argmax', () => this.nl.argmax(this.P, logits));

@@ -12,7 +12,10 @@ import { LocalOps } from './local.js';
 import { cmpkClear, cmpkTensors } from '../compare-k.js';
 import { lutClear, lutOutFrac, type LutField } from '../lut.js';
 import { matmulClear, matmulDims, mulBitClear, mulSegClear } from '../products.js';
-import type { CmpKOpts, CmpKOut, CmpOut, FixedHandle, Prims } from './types.js';
+import type { CmpKOpts, CmpKOut, CmpOut, FixedHandle, FixedView, Prims, SelectView } from './types.js';
+import { copyRows, fixedDims, fixedLayout, matmulAddInto, regionNN, selectDims, transpose, viewFits, viewProduct, viewRegion } from '../../corr/kinds/index.js';
+import { selectParams, selectShape } from '../fixed-select.js';
+import { fixedCopyParams, productOf, productShape } from '../fixed-mask.js';
 import { resolveCmpK, sameShape } from './util.js';
 
 export interface ClearFixed extends FixedHandle {
@@ -105,20 +108,35 @@ export class ClearPrims extends LocalOps<Clear> implements Prims<Clear, ClearFix
     w.rowsUsed += k;
   }
 
-  async fixedMatmul(x: Clear, w: ClearFixed, layout: 'nt' | 'nn', rows = w.rowsUsed): Promise<Clear> {
-    invariant(rows <= w.rowsUsed, 'E_SHAPE', `fixed matrix '${w.id}' has ${w.rowsUsed} rows, ${rows} requested`);
-    const inLen = layout === 'nt' ? w.cols : rows, outLen = layout === 'nt' ? rows : w.cols;
-    const K = numel(x.shape) / (w.groups * inLen);
-    invariant(Number.isInteger(K) && K > 0, 'E_SHAPE', `input [${x.shape.join(', ')}] does not fit fixed matrix '${w.id}'`);
-    const out = new BigUint64Array(w.groups * K * outLen);
+  async fixedCopy(dst: ClearFixed, src: ClearFixed, segs: readonly (readonly [number, number])[]): Promise<void> {
+    const p = fixedCopyParams(dst, src, segs);
+    copyRows(this.kernels, { region: src.data, rowsCap: src.rowsCap, cols: src.cols, groups: src.groups }, { region: dst.data, rowsCap: dst.rowsCap, rowsUsed: dst.rowsUsed }, p.segs);
+    dst.rowsUsed += p.segs.reduce((t, [a, b]) => t + b - a, 0);
+  }
+
+  async fixedMatmul(x: Clear, w: ClearFixed, layout: 'nt' | 'nn', rows: number | FixedView = w.rowsUsed): Promise<Clear> {
+    const p = productOf(w, layout, x.shape, rows);
+    invariant(viewFits(p, w), 'E_SHAPE', `fixed matrix '${w.id}' has ${w.rowsUsed} rows; the product asks for ${JSON.stringify(p.segs ?? [[0, p.rows]])}`);
+    const { inLen, outLen } = fixedDims(p), shared = fixedLayout(p).inGroups === 1;
+    const out = new BigUint64Array(w.groups * p.K * outLen);
     for (let g = 0; g < w.groups; g++) {
-      const reg = { offset: w.data.offset + g * w.rowsCap * w.cols * 8, length: w.rowsCap * w.cols };
-      const xg = x.data.subarray(g * K * inLen, (g + 1) * K * inLen), og = out.subarray(g * K * outLen, (g + 1) * K * outLen);
-      if (layout === 'nt') this.kernels.matmulNT(og, xg, reg, K, rows, w.cols, w.cols);
-      else this.kernels.matmulNN(og, xg, reg, K, w.cols, rows, w.cols);
+      const at = shared ? 0 : g * p.K * inLen;
+      viewProduct(this.kernels, w.data, w.rowsCap, p, g, x.data.subarray(at, at + p.K * inLen), out.subarray(g * p.K * outLen, (g + 1) * p.K * outLen));
     }
-    const shape = x.shape.length === 2 && w.groups === 1 ? [K, outLen] : [w.groups, K, outLen];
-    return clear(shape, out, x.fracBits + w.fracBits);
+    return clear(productShape(x.shape, w.groups, p), out, x.fracBits + w.fracBits);
+  }
+
+  async fixedSelect(x: Clear, sel: Clear, w: ClearFixed, layout: 'nt' | 'nn', view: SelectView): Promise<Clear> {
+    const p = selectParams(w, layout, x.shape, sel.shape, view), { inLen, outLen } = selectDims(p);
+    const { K, k, n, block: S, cols } = p, kb = k * S, out = new BigUint64Array(p.groups * K * outLen);
+    for (let g = 0; g < p.groups; g++) {
+      const sg = p.shared ? sel.data : sel.data.subarray(g * k * n, (g + 1) * k * n);
+      const y = regionNN(this.kernels, sg, viewRegion(w.data, w.rowsCap, cols, g, p.offset, n * S), k, n, S * cols); // sel·W [k, S·cols]
+      const xg = x.data.subarray(g * K * inLen, (g + 1) * K * inLen), og = out.subarray(g * K * outLen, (g + 1) * K * outLen);
+      if (layout === 'nt') matmulAddInto(og, xg, transpose(y, kb, cols), { batch: 1, m: K, k: cols, n: kb });
+      else matmulAddInto(og, xg, y, { batch: 1, m: K, k: kb, n: cols });
+    }
+    return clear(selectShape(p), out, x.fracBits + w.fracBits);
   }
 
   fixedFree(w: ClearFixed): void {

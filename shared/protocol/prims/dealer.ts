@@ -6,14 +6,16 @@
  */
 import { invariant } from '../../util/errors.js';
 import { numel, shapeOnly, type Shape, type ShapeOnly } from '../../ring/tensor.js';
-import { BITMUL, CMP, CMPK, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, LUT, MATMUL, MAX_TRUNC_BITS, MUL, MUL_SEG, SQUARE, TRUNC, TRUNC_LEAN } from '../../corr/kinds/index.js';
+import { BITMUL, CMP, CMPK, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, LUT, MATMUL, MAX_TRUNC_BITS, MUL, MUL_SEG, SQUARE, TRUNC, TRUNC_LEAN, FIXED_COPY, FIXED_SELECT, fixedProductParams, viewFits } from '../../corr/kinds/index.js';
+import { selectParams, selectShape } from '../fixed-select.js';
+import { fixedCopyParams, productOf, productShape } from '../fixed-mask.js';
 import type { CorrSource } from '../../corr/stream.js';
 import { useLeanTrunc } from '../trunc.js';
 import { broadcastRows } from '../beaver.js';
 import { cmpkParams } from '../compare-k.js';
 import { lutOutFrac, lutParams, type LutField } from '../lut.js';
 import { matmulDims } from '../products.js';
-import type { CmpKOpts, CmpKOut, CmpOut, FixedHandle, Prims, PublicConst } from './types.js';
+import type { CmpKOpts, CmpKOut, CmpOut, FixedHandle, FixedView, Prims, PublicConst, SelectView } from './types.js';
 import { checkPick, concatFirstShape, concatLastShape, resolveCmpK, sameScale, sameShape, sliceLastShape, transposeShape } from './util.js';
 
 export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
@@ -123,13 +125,23 @@ export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
     w.rowsUsed += k;
   }
 
-  async fixedMatmul(x: ShapeOnly, w: FixedHandle, layout: 'nt' | 'nn', rows = w.rowsUsed): Promise<ShapeOnly> {
-    const inLen = layout === 'nt' ? w.cols : rows, outLen = layout === 'nt' ? rows : w.cols;
-    const K = numel(x.shape) / (w.groups * inLen);
-    invariant(Number.isInteger(K) && K > 0, 'E_SHAPE', `input [${x.shape.join(', ')}] does not fit fixed matrix '${w.id}'`);
-    await this.corr.take(FIXED_PRODUCT, { id: w.id, layout, groups: w.groups, K, rows, cols: w.cols });
-    const shape = x.shape.length === 2 && w.groups === 1 ? [K, outLen] : [w.groups, K, outLen];
-    return shapeOnly(shape, x.fracBits + w.fracBits);
+  async fixedCopy(dst: FixedHandle, src: FixedHandle, segs: readonly (readonly [number, number])[]): Promise<void> {
+    const p = fixedCopyParams(dst, src, segs);
+    await this.corr.take(FIXED_COPY, p);
+    dst.rowsUsed += p.segs.reduce((t, [a, b]) => t + b - a, 0);
+  }
+
+  async fixedMatmul(x: ShapeOnly, w: FixedHandle, layout: 'nt' | 'nn', rows: number | FixedView = w.rowsUsed): Promise<ShapeOnly> {
+    const p = productOf(w, layout, x.shape, rows);
+    invariant(viewFits(p, w), 'E_SHAPE', `fixed matrix '${w.id}' has ${w.rowsUsed} rows; the product asks for ${JSON.stringify(p.segs ?? [[0, p.rows]])}`);
+    await this.corr.take(FIXED_PRODUCT, p);
+    return shapeOnly(productShape(x.shape, w.groups, p), x.fracBits + w.fracBits);
+  }
+
+  async fixedSelect(x: ShapeOnly, sel: ShapeOnly, w: FixedHandle, layout: 'nt' | 'nn', view: SelectView): Promise<ShapeOnly> {
+    const p = selectParams(w, layout, x.shape, sel.shape, view);
+    await this.corr.take(FIXED_SELECT, p);
+    return shapeOnly(selectShape(p), x.fracBits + w.fracBits);
   }
 
   fixedFree(_w: FixedHandle): void { /* the dealer drops session masks at session end */ }
@@ -139,7 +151,7 @@ export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
   }
 
   async fixedMatmulClient(w: FixedHandle, K: number, layout: 'nt' | 'nn', fracBits: number): Promise<ShapeOnly> {
-    await this.corr.take(FIXED_PRODUCT, { id: w.id, layout, groups: 1, K, rows: w.rowsUsed, cols: w.cols });
+    await this.corr.take(FIXED_PRODUCT, fixedProductParams(w, layout, K, w.rowsUsed));
     return shapeOnly([K, layout === 'nt' ? w.rowsUsed : w.cols], fracBits + w.fracBits);
   }
 }

@@ -4,12 +4,13 @@ import type { PartyCtx } from '../ctx.js';
 import { mulSS, squareS } from '../beaver.js';
 import { truncS } from '../trunc.js';
 import { cmpMulS } from '../compare.js';
-import { fixedAllocS, fixedAppendS, fixedFreeS, fixedMatmulClientS, fixedMatmulS, fixedRowsS, type FixedMatrix } from '../fixed-mask.js';
+import { fixedAllocS, fixedAppendS, fixedCopyS, fixedFreeS, fixedMatmulClientS, fixedMatmulS, fixedRowsS, type FixedMatrix } from '../fixed-mask.js';
 import { LocalOps } from './local.js';
 import { cmpkS, cmpkTensors } from '../compare-k.js';
 import { lutOutFrac, lutS, type LutField } from '../lut.js';
 import { matmulDims, matmulSS, mulBitS, mulSegS } from '../products.js';
-import type { CmpKOpts, CmpKOut, CmpOut, Prims } from './types.js';
+import type { CmpKOpts, CmpKOut, CmpOut, FixedView, Prims, SelectView } from './types.js';
+import { fixedSelectS } from '../fixed-select.js';
 import { resolveCmpK } from './util.js';
 
 export class SecurePrims extends LocalOps<Share> implements Prims<Share, FixedMatrix> {
@@ -56,7 +57,9 @@ export class SecurePrims extends LocalOps<Share> implements Prims<Share, FixedMa
     return w;
   }
   fixedAppend(w: FixedMatrix, rows: Share): Promise<void> { return fixedAppendS(this.ctx, w, rows); }
-  fixedMatmul(x: Share, w: FixedMatrix, layout: 'nt' | 'nn', rows?: number): Promise<Share> { return fixedMatmulS(this.ctx, x, w, layout, rows); }
+  fixedCopy(dst: FixedMatrix, src: FixedMatrix, segs: readonly (readonly [number, number])[]): Promise<void> { return fixedCopyS(this.ctx, dst, src, segs); }
+  fixedMatmul(x: Share, w: FixedMatrix, layout: 'nt' | 'nn', rows?: number | FixedView): Promise<Share> { return fixedMatmulS(this.ctx, x, w, layout, rows); }
+  fixedSelect(x: Share, sel: Share, w: FixedMatrix, layout: 'nt' | 'nn', view: SelectView): Promise<Share> { return fixedSelectS(this.ctx, x, sel, w, layout, view); }
   fixedFree(w: FixedMatrix): void {
     if (this.live.delete(w)) fixedFreeS(this.ctx, w);
   }

@@ -16,6 +16,10 @@
  */
 import type { AnyTensor, Shape } from '../../ring/tensor.js';
 import type { LutField } from '../lut.js';
+import type { FixedView } from '../../corr/kinds/fixed.js';
+import type { SelectView } from '../fixed-select.js';
+
+export type { FixedView, SelectView };
 
 /** A public real constant: a scalar, one value per position of the last axis, or one per element. */
 export type PublicConst = number | Float64Array;
@@ -126,8 +130,21 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
   fixedAlloc(id: string, groups: number, rowsCap: number, cols: number, fracBits: number): Promise<F>;
   /** Appends rows ([groups, k, cols]) to a fixed matrix (opens their masked values once). */
   fixedAppend(w: F, rows: T): Promise<void>;
-  /** x: [groups, K, in] → 'nt': [groups, K, rows] · 'nn': [groups, K, cols]. */
-  fixedMatmul(x: T, w: F, layout: 'nt' | 'nn', rows?: number): Promise<T>;
+  /** Appends the rows of `src` at public segments [start, end) to `dst`, masks included: no bytes, no round. */
+  fixedCopy(dst: F, src: F, segs: readonly (readonly [number, number])[]): Promise<void>;
+  /**
+   * x: [groups, K, in] → 'nt': [groups, K, rows] · 'nn': [groups, K, cols]. `rows`: the first rows
+   * taking part (default: all in use), or a view (corr/kinds/fixed.ts): public row segments, `block`
+   * rows per view row ('nn' then gives [groups, K, block·cols]), one input shared by all groups.
+   */
+  fixedMatmul(x: T, w: F, layout: 'nt' | 'nn', rows?: number | FixedView): Promise<T>;
+  /**
+   * Products with the rows a secret one-hot selection sel [G, k, n] picks from a fixed matrix (n
+   * items of `block` rows from row `offset`; G = groups, or 1 for all groups), without gathering
+   * them: 'nt' x [groups, K, cols] → [groups, K, k·block]; 'nn' x [groups, K, k·block] →
+   * [groups, K, cols]. Opens only x and the one-hot (protocol/fixed-select.ts).
+   */
+  fixedSelect(x: T, sel: T, w: F, layout: 'nt' | 'nn', view: SelectView): Promise<T>;
   fixedFree(w: F): void;
   /**
    * Rows of a fixed matrix at public indices, as this holder's share (secure: the online share

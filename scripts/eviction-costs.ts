@@ -1,0 +1,80 @@
+/**
+ * `npm run eviction-costs [-- --heads 4 --head-dim 32]`
+ *
+ * Declared cost of each ring EvictionOp at the shapes MPCache and the baselines use on the embedded
+ * model (4 heads of 32) at contexts 1024 and 2048: online bytes each party sends (payload), rounds
+ * and dealer bytes (corrections to party 1). Declared = metered, byte for byte: the tests run every
+ * op as two parties with the dealer and assert it (test/kvcache/ring-eviction.test.ts). Shapes only:
+ * nothing is computed, so this runs in a second.
+ */
+import { z } from 'zod';
+import { parseFlags, splitArgv } from '../shared/config/argv.js';
+import { declaredCost, type Cost } from '../shared/protocol/cost.js';
+import { shapeOnly, type ShapeOnly } from '../shared/ring/tensor.js';
+import type { FixedHandle, Prims } from '../shared/protocol/prims/types.js';
+import { RingOps } from '../shared/model/ring/ops.js';
+import { STANDARD_NL } from '../shared/model/ring/recipes.js';
+import { FRAC_BITS as F } from '../shared/ring/fixed.js';
+import { toMpcError } from '../shared/util/index.js';
+import type { ClusterScoreRule, ClusterSeries } from '../shared/model/index.js';
+
+const Flags = z.object({ heads: z.number().int().positive().default(4), headDim: z.number().int().positive().default(32) });
+
+type Ring = RingOps<ShapeOnly, FixedHandle, never>;
+type Cache = ReturnType<Ring['createCache']>;
+type Setup = (o: Ring) => Promise<Cache | null>;
+type Op = (o: Ring, cache: Cache) => Promise<unknown>;
+
+/** Cost of `op` alone: the program with the setup and the op minus the setup alone. */
+async function costOf(setup: Setup, op: Op): Promise<Cost> {
+  const run = async (withOp: boolean) => declaredCost(async (P: Prims<ShapeOnly, FixedHandle>) => {
+    const o = new RingOps(P, STANDARD_NL, undefined as never, F) as Ring;
+    const cache = await setup(o);
+    if (withOp) await op(o, cache!);
+  });
+  const [a, b] = [await run(false), await run(true)];
+  return { rounds: b.rounds - a.rounds, frameBytes: b.frameBytes - a.frameBytes, payloadBytes: b.payloadBytes - a.payloadBytes, dealerBytes: b.dealerBytes - a.dealerBytes, items: b.items - a.items };
+}
+
+async function main(): Promise<void> {
+  const { heads: H, headDim: hd } = parseFlags(Flags, splitArgv(process.argv.slice(2)).flags, 'eviction-costs');
+  const s = (shape: number[], f = F) => shapeOnly(shape, f);
+  const none: Setup = async () => null;
+  const cacheOf = (T: number): Setup => async (o) => { const c = o.createCache(H, hd, T + 8); await c.append(s([H, T, hd]), s([H, T, hd])); return c; };
+  const prep = (C: number, rule: ClusterScoreRule, series: ClusterSeries): Setup => async (o) => { await o.prepareScores(s([H, C, hd]), s([H, C, hd]), rule, series); return null; };
+  const rows: Array<[string, Setup, Op]> = [];
+  for (const [ctx, Tm, C32, C16, k] of [[1024, 307, 9, 18, 1], [2048, 614, 18, 37, 5]] as const) {
+    const series = { maxClusters: 64 }, series16 = { maxClusters: 64 }, boundSeries = { maxClusters: 64 };
+    const blend = { kind: 'blend', alpha: 0.6 } as const;
+    rows.push(
+      [`${ctx}: static top-k, 1 × ${Math.round(0.3 * ctx)} of ${ctx}`, none, (o) => o.topk(s([1, 1, ctx]), Math.round(0.3 * ctx))],
+      [`${ctx}: static gather (store), shared one-hot [1, ${Tm}, ${ctx}], K and V re-masked`, cacheOf(ctx), (o, c) => o.gatherCache(c, [{ select: s([1, Tm, ctx], 0), block: 1, offset: 0 }], Tm + 8)],
+      [`${ctx}: cluster bounds of one new 16-cluster (blockMinMax)`, none, (o) => o.blockMinMax(s([H, 16, hd]), s([H, 16, hd]), 16)],
+      [`${ctx}: scores, blend, ${C32} + ${C16} clusters, plain product`, none, async (o) => { await o.clusterScores(s([H, 1, hd]), s([H, C32, hd]), s([H, C32, hd]), { kind: 'blend', alpha: 0.6 }); await o.clusterScores(s([H, 1, hd]), s([H, C16, hd]), s([H, C16, hd]), { kind: 'blend', alpha: 0.6 }); }],
+      [`${ctx}: scores, blend, ${C32} + ${C16} clusters, series (step)`, async (o) => { await prep(C32, blend, series)(o); return prep(C16, blend, series16)(o); }, async (o) => {
+        await o.clusterScores(s([H, 1, hd]), s([H, C32, hd]), s([H, C32, hd]), blend, series); await o.clusterScores(s([H, 1, hd]), s([H, C16, hd]), s([H, C16, hd]), blend, series16);
+      }],
+      [`${ctx}: scores, bound (Quest), ${C16} clusters, series (step)`, prep(C16, { kind: 'bound' }, boundSeries), (o) => o.clusterScores(s([H, 1, hd]), s([H, C16, hd]), s([H, C16, hd]), { kind: 'bound' }, boundSeries)],
+      [`${ctx}: top-k ${Math.max(1, Math.floor(C32 / 2))} of ${C32} (level 1)`, none, (o) => o.topk(s([H, 1, C32]), Math.max(1, Math.floor(C32 / 2)))],
+      [`${ctx}: top-k ${k} of ${C16} (one level)`, none, (o) => o.topk(s([H, 1, C16]), k)],
+      [`${ctx}: attend view: head + ${k} of ${C16} clusters of 16 + tail (scores and mix)`, cacheOf(Tm + 32), async (o, c) => {
+        const v = await o.gatherCache(c, [{ rows: [0, 16] }, { select: s([H, k, C16], 0), block: 16, offset: 16 }, { rows: [Tm + 16, Tm + 32] }], 32 + 16 * k, 'attend');
+        await o.attnScores(s([H, 1, hd]), v, { kind: 'causal', offset: 31 + 16 * k }); await o.attnMix(s([H, 1, 32 + 16 * k]), v);
+      }],
+      [`${ctx}: attend the same rows stored (no selection), for comparison`, cacheOf(32 + 16 * k), async (o, c) => { await o.attnScores(s([H, 1, hd]), c, { kind: 'causal', offset: 31 + 16 * k }); await o.attnMix(s([H, 1, 32 + 16 * k]), c); }],
+      [`${ctx}: gather rows by one-hot (Beaver), [${H}, 8, ${C16}] · [${H}, ${C16}, ${C16}]`, none, (o) => o.gather(s([H, 8, C16], 0), s([H, C16, C16], 0), 'rows')],
+      [`${ctx}: sumQueries, head mean of ${Math.floor(0.2 * ctx)} rows × ${ctx}`, none, (o) => o.sumQueries(s([H, Math.floor(0.2 * ctx), ctx]), 0, Math.floor(0.2 * ctx), true)],
+      [`${ctx}: maxPool kernel 5 over ${H} × ${ctx}`, none, (o) => o.maxPool(s([H, 1, ctx]), 5)],
+      [`${ctx}: TOVA/H2O step: top-k ${Math.round(0.06 * ctx) - 1} of ${Math.round(0.06 * ctx)}, store (re-mask)`, cacheOf(Math.round(0.06 * ctx)), async (o, c) => { const sel = await o.topk(s([1, 1, Math.round(0.06 * ctx)]), Math.round(0.06 * ctx) - 1); await o.gatherCache(c, [{ select: sel, block: 1, offset: 0 }], Math.round(0.06 * ctx)); }],
+    );
+  }
+  const kib = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
+  process.stdout.write(`heads ${H}, head dim ${hd}; per party: online = payload bytes sent, dealer = correction bytes to party 1\n`);
+  process.stdout.write('| op (context: shape) | online | rounds | dealer |\n|---|---|---|---|\n');
+  for (const [name, setup, op] of rows) {
+    const c = await costOf(setup, op);
+    process.stdout.write(`| ${name} | ${kib(c.payloadBytes)} | ${c.rounds} | ${kib(c.dealerBytes)} |\n`);
+  }
+}
+
+main().catch((e: unknown) => { process.stderr.write(`eviction-costs: ${toMpcError(e).message}\n`); process.exitCode = 2; });

@@ -1,0 +1,143 @@
+/**
+ * Issue 6, secure side (socket suite, services in process): every policy that may run under MPC
+ * (full, MPCache and its four ablations, StreamingLLM, both H2O variants, SnapKV, Quest, TOVA)
+ * runs inside private generation, and on three prompts the secure run's selections — secret-shared
+ * one-hots, reconstructed only here through the revealSelections test hook — and tokens equal the
+ * fixed-point emulation's bit for bit. The oracle is refused with a clear error. A tiny model and
+ * small clusters keep it fast; test/util/simple-nonlinear.ts stands in for the non-linear recipes
+ * (the selections depend on the values either way; the real recipes run in the process test).
+ */
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DealerService } from '../../shared/runtime/dealer-service.js';
+import { PartyService } from '../../shared/runtime/party-service.js';
+import { runGeneration } from '../../shared/runtime/gen-client.js';
+import { DEFAULT_LIMITS } from '../../shared/net/limits.js';
+import { silentLogger, MpcError } from '../../shared/util/index.js';
+import { loadGpt2 } from '../../shared/model/weights.js';
+import { encodeRingModel } from '../../shared/model/ring/fold.js';
+import { readPartyShares, writeShares, sha256File } from '../../shared/model/ring/share-file.js';
+import { RingOps } from '../../shared/model/ring/ops.js';
+import { CLEAR_TOKEN_IO } from '../../shared/model/ring/io-clear.js';
+import { ClearPrims } from '../../shared/protocol/prims/clear.js';
+import { Kernels } from '../../shared/ring/kernels.js';
+import { createState, forward } from '../../shared/model/forward.js';
+import { FRAC_BITS } from '../../shared/ring/fixed.js';
+import { PolicyAttention, getPolicy } from '../../shared/kvcache/index.js';
+import { STANDARD_NL } from '../../shared/model/ring/recipes.js';
+import { hfConfig, randomTensors, toFile, type TinySpec } from '../model/tiny-model.js';
+import { seeded } from '../util/rng.js';
+
+const SPEC: TinySpec = { nLayer: 3, nHead: 2, nEmbd: 8, nPositions: 64, vocab: 13 };
+const LIMITS = { ...DEFAULT_LIMITS, timeoutMs: 20000 };
+const OPTS = { timeoutMs: 20000, maxFrameBytes: 1 << 26 };
+/** Small clusters, pages and windows so that a 30–40-token prompt is both evicted from and selected in. */
+const SMALL = { clusters: [8, 4], page: 4, window: 4, budget: 16, staticRatio: 0.7 };
+const STEPS = 3;
+
+interface Sel { what: 'topk' | 'gather'; shape: number[]; data: BigUint64Array }
+
+async function emulate(dir: string, name: string, prompt: number[]): Promise<{ tokens: number[]; sels: Sel[] }> {
+  const weights = loadGpt2(dir);
+  const sels: Sel[] = [];
+  const ops = new RingOps(new ClearPrims(new Kernels()), STANDARD_NL, CLEAR_TOKEN_IO, FRAC_BITS, (what, sel) => { sels.push({ what, shape: [...sel.shape], data: sel.data }); });
+  const params = await ops.prepare(weights);
+  const state = createState(ops, weights.config, prompt.length + STEPS - 1);
+  const policy = PolicyAttention.of(getPolicy(name, SMALL));
+  let logits = await forward(ops, params, state, prompt, { policy });
+  const tokens: number[] = [];
+  for (let s = 0; s < STEPS; s++) {
+    const [t] = await ops.argmax(logits!);
+    tokens.push(t!);
+    if (s < STEPS - 1) logits = await forward(ops, params, state, [t!], { policy });
+  }
+  return { tokens, sels };
+}
+
+/** Each row of a reconstructed selection holds exactly one 1 and zeros, in ascending column order. */
+function ascendingOneHots(s: Sel): boolean {
+  const [g, k, n] = s.shape as [number, number, number];
+  for (let r = 0; r < g * k; r++) {
+    const row = Array.from(s.data.subarray(r * n, (r + 1) * n));
+    if (row.filter((v) => v === 1n).length !== 1 || row.some((v) => v !== 0n && v !== 1n)) return false;
+    if (r % k > 0 && row.indexOf(1n) <= Array.from(s.data.subarray((r - 1) * n, r * n)).indexOf(1n)) return false;
+  }
+  return true;
+}
+
+describe('policies in private generation: selections and tokens equal the emulation (socket suite, services in process)', () => {
+  const rng = seeded();
+  const root = mkdtempSync(join(tmpdir(), 'mpc-pol-'));
+  const modelDir = join(root, 'model'), sharesDir = join(root, 'shares');
+  mkdirSync(modelDir);
+  writeFileSync(join(modelDir, 'config.json'), JSON.stringify(hfConfig(SPEC)));
+  writeFileSync(join(modelDir, 'model.safetensors'), toFile(randomTensors(SPEC, rng)));
+  const cfg = writeShares(sharesDir, hfConfig(SPEC), sha256File(join(modelDir, 'model.safetensors')), encodeRingModel(loadGpt2(modelDir)));
+  const prompts = [30, 34, 40].map((n) => Array.from({ length: n }, () => rng.int(0, SPEC.vocab)));
+  let dealer: DealerService, p0: PartyService, p1: PartyService, urls: [string, string];
+  let session = 0;
+
+  beforeAll(async () => {
+    dealer = new DealerService({ host: '127.0.0.1', port: 0, limits: LIMITS, log: silentLogger, nl: STANDARD_NL });
+    const dport = await dealer.listen();
+    const shares = (i: 0 | 1) => readPartyShares(join(sharesDir, 'config.json'), join(sharesDir, `party${i}.safetensors`), i);
+    p1 = new PartyService({ role: 1, host: '127.0.0.1', clientPort: 0, peerPort: 0, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(1), nl: STANDARD_NL } });
+    const a = await p1.listen();
+    p0 = new PartyService({ role: 0, host: '127.0.0.1', clientPort: 0, peerUrl: `ws://127.0.0.1:${a.peerPort}`, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(0), nl: STANDARD_NL } });
+    const b = await p0.listen();
+    urls = [`ws://127.0.0.1:${b.clientPort}`, `ws://127.0.0.1:${a.clientPort}`];
+  });
+  afterAll(async () => { await Promise.all([p0.close(), p1.close(), dealer.close()]); });
+
+  async function secure(name: string, prompt: number[], extra: object = {}): Promise<{ tokens: number[]; sels: Sel[] }> {
+    const sels: Sel[] = [];
+    const res = await runGeneration(urls, `pol-${session++}`, {
+      shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: STEPS, policy: name, policyOptions: SMALL, revealSelections: true, ...extra,
+    }, prompt, SPEC.vocab, OPTS, { onSelection: (i, what, shape, data) => { sels[i] = { what, shape, data }; } });
+    return { tokens: res.tokens, sels };
+  }
+
+  const cases = ['full', 'mpcache', 'streamingllm', 'h2o', 'h2o-prefill', 'snapkv', 'quest', 'tova'].flatMap((n) => [0, 1, 2].map((i) => [n, i] as const));
+  test.each(cases)(`%s on prompt %i (seed ${rng.seed})`, async (name, i) => {
+    const prompt = prompts[i]!;
+    const [got, want] = [await secure(name, prompt), await emulate(modelDir, name, prompt)];
+    expect(got.tokens).toEqual(want.tokens);
+    expect(got.sels.length).toBe(want.sels.length);
+    got.sels.forEach((s, k) => expect({ k, ...s }).toEqual({ k, ...want.sels[k]! }));
+    // input-dependent policies really select (and only through one-hots); the others never do
+    const selects = getPolicy(name, SMALL).inputDependent;
+    expect(want.sels.length > 0).toBe(selects);
+    for (const s of got.sels) expect(ascendingOneHots(s)).toBe(true);
+    if (name === 'mpcache') {
+      // the static keep-set (one for all heads) and per-head cluster choices at decoding steps
+      expect(got.sels.some((s) => s.shape[0] === 1 && s.shape[2] === prompt.length)).toBe(true);
+      expect(got.sels.some((s) => s.what === 'gather' && s.shape[0] === SPEC.nHead && s.shape[2]! < prompt.length / 4)).toBe(true);
+    }
+  }, 60000);
+
+  test.each(['mpcache-single', 'mpcache-bound', 'mpcache-noshare', 'mpcache-nostatic'])('ablation %s on prompt 2', async (name) => {
+    const [got, want] = [await secure(name, prompts[2]!), await emulate(modelDir, name, prompts[2]!)];
+    expect(got.tokens).toEqual(want.tokens);
+    expect(got.sels).toEqual(want.sels);
+    expect(got.sels.length).toBeGreaterThan(0);
+  }, 60000);
+
+  test('a revealed prefill (benchmark mode) leaves the same state: selections and tokens still equal the emulation', async () => {
+    const [got, want] = [await secure('mpcache', prompts[1]!, { prefill: 'revealed' }), await emulate(modelDir, 'mpcache', prompts[1]!)];
+    expect(got.tokens).toEqual(want.tokens);
+    expect(got.sels).toEqual(want.sels);
+  }, 60000);
+
+  test('the oracle, unknown policies and bad options are refused with E_CONFIG before any work', async () => {
+    const code = async (p: Promise<unknown>) => { try { await p; return 'ok'; } catch (e) { return e instanceof MpcError ? e.code : String(e); } };
+    const base = { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 2 };
+    const run = (extra: object) => runGeneration(urls, `bad-${session++}`, { ...base, ...extra }, [1, 2, 3], SPEC.vocab, OPTS);
+    const oracle = run({ policy: 'oracle' });
+    await expect(oracle).rejects.toThrow(/plaintext reference/);
+    expect(await code(run({ policy: 'oracle' }))).toBe('E_CONFIG');
+    expect(await code(run({ policy: 'nope' }))).toBe('E_CONFIG');
+    expect(await code(run({ policy: 'mpcache', policyOptions: { alpha: 2 } }))).toBe('E_CONFIG');
+    expect((await run({ policy: 'mpcache', policyOptions: SMALL })).tokens.length).toBe(2);
+  }, 60000);
+});

@@ -13,7 +13,9 @@
  *   name.jsonl        one line per sequence: task, meta, prompt lengths for both placements, and per
  *                     query [feedStart, answerStart, answerEnd) offsets and the answer text
  *   name.json         header: length, count, vocab, eot, seed, recipe
- * The 'text' component is plain public-domain prose (LM objective), all roles 0.
+ * The 'text' component is plain public-domain prose (LM objective), all roles 0. The 'copy' component
+ * (training only) is random strings each followed by a repeat, the repeats marked as answers: it trains
+ * the induction/copy heads that every retrieval task needs with a dense signal.
  */
 import { writeFileSync } from 'node:fs';
 import { byteTokenizer as tok } from '../shared/model/tokenizer/index.js';
@@ -47,7 +49,7 @@ function parseArgs(argv: string[]): Args {
   };
   const mix = (kv.get('mix') ?? DEFAULT_MIX).split(',').map((p) => {
     const [name, w] = p.split('=');
-    if (name !== 'text') getTask(name!);
+    if (name !== 'text' && name !== 'copy') getTask(name!);
     return [name!, Number(w)] as [string, number];
   });
   const fixed: Partial<TaskOptions> = {};
@@ -104,6 +106,22 @@ function proseSequence(T: number, rng: TaskRng): number[] {
   return [tok.eot, ...tok.encode(text).slice(0, T - 1)];
 }
 
+const COPY_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789      ';
+
+/** BOS, then random strings each written twice ("s\ns\n"); roles mark the second copies as answers. */
+function copySequence(T: number, rng: TaskRng): { seq: number[]; roles: number[] } {
+  const seq = [tok.eot];
+  const roles: number[] = [ROLE.context];
+  while (seq.length < T) {
+    const len = rng.int(8, Math.max(9, Math.floor(T / 3)));
+    const s = tok.encode(rng.word(COPY_ALPHABET, len).trim() || 'x');
+    const block = [...s, 10];
+    seq.push(...block, ...block);
+    roles.push(...block.map(() => ROLE.context), ...block.map(() => ROLE.answer));
+  }
+  return { seq: seq.slice(0, T), roles: roles.slice(0, T) };
+}
+
 function main(): void {
   const a = parseArgs(process.argv.slice(2));
   const T = a.length;
@@ -125,6 +143,9 @@ function main(): void {
       seq = proseSequence(T, rng);
       roles = seq.map(() => ROLE.context);
       lines.push(JSON.stringify({ task: 'text' }));
+    } else if (name === 'copy') {
+      ({ seq, roles } = copySequence(T, rng));
+      lines.push(JSON.stringify({ task: 'copy' }));
     } else {
       const opts: TaskOptions = { length: T, seed, depth: depthFor(a.depth, n, a.count), ...(a.task ? a.fixed : trainOptions(name, T, rng)) };
       const sample = makeSample(name, opts);

@@ -162,7 +162,7 @@ def answer_text(toks):
 
 
 def run_eval(a):
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.threads)
     model = load_model(a.eval)
     if a.perturb:
         perturb(model, a.perturb)

@@ -85,7 +85,12 @@ class TinyGPT2(nn.Module):
         self.ln_f = nn.LayerNorm(c.n_embd, eps=c.layer_norm_epsilon)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self, emb_std=0.1, pos_norm=2.0, ln_f_gain=2.0):
+        """GPT-2's init, except the embeddings. Tied embeddings must grow until the logits have a useful
+        scale; with GPT-2's std 0.02 for both wte and wpe, wte grew ~13x in a few hundred steps and after
+        ln_1 the position signal all but vanished, so no head could attend by position (no previous-token
+        head, no induction: the plateau seen in our first runs). Starting wte at std 0.1 and the positions
+        at a comparable norm keeps position visible from the start."""
         c = self.config
         for name, p in self.named_parameters():
             if name.endswith('bias'):
@@ -94,18 +99,21 @@ class TinyGPT2(nn.Module):
                 nn.init.ones_(p)
             elif name.endswith('c_proj.weight'):
                 nn.init.normal_(p, std=0.02 / math.sqrt(2 * c.n_layer))  # GPT-2's residual scaling
+            elif name == 'wte.weight':
+                nn.init.normal_(p, std=emb_std)
             else:
                 nn.init.normal_(p, std=0.02)
-        # Sinusoidal start for the learned positions (scaled to the token embeddings): a linear map of
-        # them gives relative offsets, which the previous-token and induction heads need early on, and
-        # positions not yet reached by the length curriculum still start with that structure.
+        # Sinusoidal start for the learned positions: a linear map of them gives relative offsets, which
+        # the previous-token and induction heads need, and positions not yet reached by the length
+        # curriculum still start with that structure.
         pos = torch.arange(c.n_positions, dtype=torch.float32)[:, None]
         freq = torch.exp(-math.log(10000.0) * torch.arange(0, c.n_embd, 2, dtype=torch.float32) / c.n_embd)
         pe = torch.zeros(c.n_positions, c.n_embd)
         pe[:, 0::2] = torch.sin(pos * freq)
         pe[:, 1::2] = torch.cos(pos * freq)
         with torch.no_grad():
-            self.wpe.weight.copy_(pe * 0.02 * math.sqrt(2))
+            self.wpe.weight.copy_(pe * pos_norm / pe[0].norm())
+            self.ln_f.weight.fill_(ln_f_gain)  # logit scale from the final gain rather than from growing wte
 
     def forward(self, idx, pos_offset=0, past=None, want_probs=False, fused=True):
         """idx [B, T] → logits [B, T, V], new past (list of (k, v) per layer), probs per layer or None."""
@@ -123,8 +131,10 @@ class TinyGPT2(nn.Module):
         return logits, presents, (all_probs if want_probs else None)
 
     def param_groups(self, weight_decay):
-        decay = [p for n, p in self.named_parameters() if p.dim() >= 2]
-        no_decay = [p for n, p in self.named_parameters() if p.dim() < 2]
+        # No decay on wpe: until some head uses positions nothing holds them up, and decayed positions
+        # fade out of ln_1's input (see reset_parameters).
+        decay = [p for n, p in self.named_parameters() if p.dim() >= 2 and n != 'wpe.weight']
+        no_decay = [p for n, p in self.named_parameters() if p.dim() < 2 or n == 'wpe.weight']
         return [{'params': decay, 'weight_decay': weight_decay}, {'params': no_decay, 'weight_decay': 0.0}]
 
 

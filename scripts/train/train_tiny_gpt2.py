@@ -33,7 +33,7 @@ def parse_args(argv=None):
     p.add_argument('--export', action='store_true', help='export the run\'s checkpoint to --out')
     p.add_argument('--eval', metavar='MODEL', help='evaluate a model dir (model.safetensors) or a run dir')
     p.add_argument('--out', default=os.path.join(data.REPO, 'models', 'tiny-gpt2'))
-    p.add_argument('--stages', default='128:3000:4096,256:1500,512:1500,1024:1500,2048:1000',
+    p.add_argument('--stages', default='128:600:4096,256:800,512:800,1024:800,2048:600',
                    help='length:steps[:batch_tokens],…')
     p.add_argument('--batch-tokens', type=int, default=8192)
     p.add_argument('--lr', type=float, default=3e-3)
@@ -49,12 +49,16 @@ def parse_args(argv=None):
     p.add_argument('--shard-tokens', type=int, default=2_000_000)
     p.add_argument('--mix', default='copy=15,passkey=20,niah=25,mqar=15,vartrack=15,text=10',
                    help='task mixture for gen-train-data at lengths >= 256')
-    p.add_argument('--warm-mix', default='copy=50,mqar=25,passkey=25',
+    p.add_argument('--warm-mix', default='copy=40,mqar=30,passkey=30',
                    help='mixture below 256 tokens, where NIAH and variable tracking do not fit')
     p.add_argument('--seed', type=int, default=1234)
     p.add_argument('--ckpt-minutes', type=float, default=5.0)
     p.add_argument('--eval-every', type=int, default=500)
     p.add_argument('--monitor-n', type=int, default=32, help='samples per task and length in the monitor')
+    p.add_argument('--init', choices=['induction', 'gpt2'], default='induction',
+                   help='induction: wire a previous-token and an induction head before training (induction_init.py)')
+    p.add_argument('--threads', type=int, default=1,
+                   help='torch threads; on the shared 2-vCPU machine 2 threads ran 4-6x slower than 1 under load')
     p.add_argument('--n-layer', type=int, default=4)
     p.add_argument('--n-head', type=int, default=4)
     p.add_argument('--n-embd', type=int, default=128)
@@ -138,7 +142,7 @@ def save_ckpt(path, state):
 def train(a):
     run = a.run
     os.makedirs(run, exist_ok=True)
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     random.seed(a.seed)
     np.random.seed(a.seed)
@@ -146,6 +150,9 @@ def train(a):
     total = sum(s for _, s, _ in stages)
     cfg = Config(n_layer=a.n_layer, n_head=a.n_head, n_embd=a.n_embd, n_positions=a.n_positions)
     model = TinyGPT2(cfg)
+    if a.init == 'induction':
+        from induction_init import induction_init
+        induction_init(model, seed=a.seed)
     opt = torch.optim.AdamW(model.param_groups(a.weight_decay), lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     ckpt_path = os.path.join(run, 'ckpt.pt')
     st = {'step': 0, 'tokens': 0, 'elapsed': 0.0, 'curve': [], 'evals': []}

@@ -103,7 +103,7 @@ def run_export(a):
                       'warmup': args['warmup'], 'schedule': 'cosine to min_lr_frac', 'min_lr_frac': args['min_lr_frac'],
                       'clip': args['clip'], 'batch_tokens': args['batch_tokens']},
         'steps': st['step'], 'tokens': st['tokens'], 'wall_time_sec': round(st['elapsed'], 1),
-        'hardware': f'{platform.machine()} CPU, torch.set_num_threads(2)', 'torch_version': torch.__version__,
+        'hardware': f'{platform.machine()} CPU, torch.set_num_threads({args.get("threads", 1)})', 'torch_version': torch.__version__,
         'hf_transformers_max_abs_logit_diff_vs_fixture': hf_diff,
         'final_train_loss': st['curve'][-1] if st['curve'] else None,
         'final_metrics': metrics,

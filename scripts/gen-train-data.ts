@@ -13,7 +13,11 @@
  *   name.jsonl        one line per sequence: task, meta, prompt lengths for both placements, and per
  *                     query [feedStart, answerStart, answerEnd) offsets and the answer text
  *   name.json         header: length, count, vocab, eot, seed, recipe
- * The 'text' component is plain public-domain prose (LM objective), all roles 0.
+ * The 'text' component is plain public-domain prose (LM objective), all roles 0. The 'copy' component
+ * (training only) is random strings each followed by a repeat, the repeats marked as answers: it trains
+ * the induction/copy heads that every retrieval task needs with a dense signal. The 'fib' component
+ * (training only) is digit runs with x[t+1] = (x[t] + x[t-1]) mod 10 restarted from random pairs: every
+ * predictable digit needs the previous token, which grows the previous-token heads induction builds on.
  */
 import { writeFileSync } from 'node:fs';
 import { byteTokenizer as tok } from '../shared/model/tokenizer/index.js';
@@ -47,7 +51,7 @@ function parseArgs(argv: string[]): Args {
   };
   const mix = (kv.get('mix') ?? DEFAULT_MIX).split(',').map((p) => {
     const [name, w] = p.split('=');
-    if (name !== 'text') getTask(name!);
+    if (name !== 'text' && name !== 'copy' && name !== 'fib') getTask(name!);
     return [name!, Number(w)] as [string, number];
   });
   const fixed: Partial<TaskOptions> = {};
@@ -104,6 +108,42 @@ function proseSequence(T: number, rng: TaskRng): number[] {
   return [tok.eot, ...tok.encode(text).slice(0, T - 1)];
 }
 
+const COPY_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789      ';
+
+/** BOS, then random strings each written twice ("s\ns\n"); roles mark the second copies as answers. */
+function copySequence(T: number, rng: TaskRng): { seq: number[]; roles: number[] } {
+  const seq = [tok.eot];
+  const roles: number[] = [ROLE.context];
+  while (seq.length < T) {
+    const len = rng.int(8, Math.max(9, Math.floor(T / 3)));
+    const s = tok.encode(rng.word(COPY_ALPHABET, len).trim() || 'x');
+    const block = [...s, 10];
+    seq.push(...block, ...block);
+    roles.push(...block.map(() => ROLE.context), ...block.map(() => ROLE.answer));
+  }
+  return { seq: seq.slice(0, T), roles: roles.slice(0, T) };
+}
+
+/** BOS, then space-separated digit runs x[t+1] = (x[t] + x[t-1]) mod 10 from random seed pairs. */
+function fibSequence(T: number, rng: TaskRng): { seq: number[]; roles: number[] } {
+  const seq = [tok.eot];
+  const roles: number[] = [ROLE.context];
+  while (seq.length < T) {
+    let a = rng.int(0, 10);
+    let b = rng.int(0, 10);
+    seq.push(48 + a, 48 + b);
+    roles.push(ROLE.context, ROLE.context);
+    for (let n = rng.int(6, 30); n > 0; n--) {
+      [a, b] = [b, (a + b) % 10];
+      seq.push(48 + b);
+      roles.push(ROLE.answer);
+    }
+    seq.push(32);
+    roles.push(ROLE.context);
+  }
+  return { seq: seq.slice(0, T), roles: roles.slice(0, T) };
+}
+
 function main(): void {
   const a = parseArgs(process.argv.slice(2));
   const T = a.length;
@@ -125,6 +165,9 @@ function main(): void {
       seq = proseSequence(T, rng);
       roles = seq.map(() => ROLE.context);
       lines.push(JSON.stringify({ task: 'text' }));
+    } else if (name === 'copy' || name === 'fib') {
+      ({ seq, roles } = (name === 'copy' ? copySequence : fibSequence)(T, rng));
+      lines.push(JSON.stringify({ task: name }));
     } else {
       const opts: TaskOptions = { length: T, seed, depth: depthFor(a.depth, n, a.count), ...(a.task ? a.fixed : trainOptions(name, T, rng)) };
       const sample = makeSample(name, opts);

@@ -1,0 +1,114 @@
+"""Exports a training run to models/tiny-gpt2/: model.safetensors (float32, Hugging Face GPT-2 names and
+Conv1D layouts, no lm_head since wte is tied), config.json (HF GPT-2 style + tokenizer), training.json
+(recipe, curriculum, cost, metrics, learning-curve summary) and fixture.json (float64 logits of a fixed
+prompt, for testing the TypeScript float64 reference to ~1e-9)."""
+import json
+import os
+import platform
+
+import torch
+from safetensors.torch import save_file
+
+from tiny_gpt2 import Config, TinyGPT2, hf_state_dict
+
+FIXTURE_PROMPT = 'The pass key is 4127. Remember it. The pass key is'  # BOS + 50 bytes
+
+
+def fixture(model):
+    m = TinyGPT2(model.config).double().eval()
+    m.load_state_dict({k: v.double() for k, v in model.state_dict().items()})
+    ids = [256] + list(FIXTURE_PROMPT.encode('utf-8'))
+    with torch.no_grad():
+        logits, _, _ = m(torch.tensor([ids]), fused=False)
+    last = logits[0, -3:]
+    return {
+        'description': 'float64 PyTorch logits of the exported weights (upcast from float32) for a fixed prompt; '
+                       'ids include BOS = 256 first. Regenerate: train_tiny_gpt2.py --run RUN --export.',
+        'prompt': FIXTURE_PROMPT,
+        'ids': ids,
+        'positions': list(range(len(ids) - 3, len(ids))),
+        'logits': [[float(x) for x in row] for row in last.tolist()],
+        'argmax': [int(x) for x in last.argmax(-1).tolist()],
+        'dtype': 'float64',
+    }
+
+
+def hf_check(out_dir, fx):
+    """If Hugging Face transformers is installed, loads the export with GPT2LMHeadModel (float64, eager
+    attention) and returns the largest logit difference to the fixture; None otherwise."""
+    try:
+        from transformers import GPT2LMHeadModel
+    except ImportError:
+        return None
+    m = GPT2LMHeadModel.from_pretrained(out_dir, dtype=torch.float64, attn_implementation='eager').eval()
+    with torch.no_grad():
+        logits = m(torch.tensor([fx['ids']])).logits[0, -3:]
+    return float((logits - torch.tensor(fx['logits'], dtype=torch.float64)).abs().max())
+
+
+def curve_summary(curve, evals, points=60):
+    every = max(1, len(curve) // points)
+    rows = [r for i, r in enumerate(curve) if (i + 1) % every == 0 or i == len(curve) - 1]
+    return {'loss': [{k: r[k] for k in ('step', 'tokens', 'T', 'loss', 'lm', 'ans', 'sec')} for r in rows],
+            'monitor_teacher_forced_exact_match': evals}
+
+
+def run_export(a):
+    ck = torch.load(os.path.join(a.run, 'ckpt.pt'), weights_only=False)
+    cfg = Config(**ck['config'])
+    model = TinyGPT2(cfg)
+    model.load_state_dict(ck['model'])
+    os.makedirs(a.out, exist_ok=True)
+    sd = hf_state_dict(model)
+    save_file(sd, os.path.join(a.out, 'model.safetensors'), metadata={'format': 'pt'})
+    # Round-trip through float32 so the fixture matches what the safetensors file holds.
+    from tiny_gpt2 import load_hf_state_dict
+    load_hf_state_dict(model, sd)
+    config = {
+        'model_type': 'gpt2', 'architectures': ['GPT2LMHeadModel'],
+        'n_layer': cfg.n_layer, 'n_head': cfg.n_head, 'n_embd': cfg.n_embd, 'n_positions': cfg.n_positions,
+        'n_ctx': cfg.n_positions, 'n_inner': None, 'vocab_size': cfg.vocab_size,
+        'layer_norm_epsilon': cfg.layer_norm_epsilon, 'activation_function': 'gelu_new',
+        'tie_word_embeddings': True, 'bos_token_id': 256, 'eos_token_id': 256,
+        'tokenizer': 'byte', 'eot_token_id': 256, 'torch_dtype': 'float32',
+    }
+    with open(os.path.join(a.out, 'config.json'), 'w') as f:
+        json.dump(config, f, indent=2)
+    fx = fixture(model)
+    with open(os.path.join(a.out, 'fixture.json'), 'w') as f:
+        json.dump(fx, f, indent=1)
+    hf_diff = hf_check(a.out, fx)
+    print('transformers GPT2LMHeadModel vs fixture: max |Δlogit| =', hf_diff)
+    st, args = ck['state'], ck['args']
+    metrics = None
+    mpath = os.path.join(a.run, 'final-eval.json')
+    if os.path.exists(mpath):
+        with open(mpath) as f:
+            metrics = json.load(f)
+    training = {
+        'seed': args['seed'],
+        'config': config,
+        'parameters': sum(p.numel() for p in model.parameters()),
+        'data': {
+            'generator': 'scripts/gen-train-data.ts (dist/scripts/gen-train-data.js), fresh shard per '
+                         f'{args["shard_tokens"]} tokens, per-sample task sizes randomised (trainOptions)',
+            'mix': args['mix'], 'mix_below_256_tokens': args.get('warm_mix'),
+            'text': "shared/tasks/data/devil.txt (Bierce, The Devil's Dictionary, public domain)",
+            'loss': {'lm_weight_on_context_mean': args['lm_weight'], 'answer_weight_on_answer_mean': args['answer_weight'],
+                     'z_loss': args['z_loss']},
+            'pos_offset_prob': args['pos_offset_prob'],
+        },
+        'curriculum': args['stages'],
+        'optimizer': {'name': 'AdamW', 'lr': args['lr'], 'betas': [0.9, 0.95], 'weight_decay': args['weight_decay'],
+                      'warmup': args['warmup'], 'schedule': 'cosine to min_lr_frac', 'min_lr_frac': args['min_lr_frac'],
+                      'clip': args['clip'], 'batch_tokens': args['batch_tokens']},
+        'steps': st['step'], 'tokens': st['tokens'], 'wall_time_sec': round(st['elapsed'], 1),
+        'hardware': f'{platform.machine()} CPU, torch.set_num_threads({args.get("threads", 1)})', 'torch_version': torch.__version__,
+        'hf_transformers_max_abs_logit_diff_vs_fixture': hf_diff,
+        'final_train_loss': st['curve'][-1] if st['curve'] else None,
+        'final_metrics': metrics,
+        'learning_curve': curve_summary(st['curve'], st['evals']),
+    }
+    with open(os.path.join(a.out, 'training.json'), 'w') as f:
+        json.dump(training, f, indent=1)
+    print('exported to', a.out, 'params', training['parameters'])

@@ -62,7 +62,9 @@ export async function runGeneration(
   urls: readonly [string, string], session: string, request: GenerateRequest, prompt: readonly number[], vocab: number,
   opts: ClientOptions, cb: GenerationCallbacks = {},
 ): Promise<GenerationResult> {
-  const params = GenerateParams.parse(request);
+  const r = GenerateParams.safeParse(request);
+  if (!r.success) throw new MpcError('E_INPUT', `generate: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`);
+  const params = r.data;
   if (prompt.length !== params.promptLen) throw new MpcError('E_INPUT', 'prompt length does not match the job');
   for (const t of prompt) if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new MpcError('E_INPUT', `token id ${t} is outside the vocabulary of ${vocab}`);
   const t0 = performance.now();

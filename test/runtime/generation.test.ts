@@ -97,9 +97,10 @@ describe('private generation runtime (socket suite, services in process)', () =>
     expect(again.tokens.slice(0, 2)).toEqual(res.tokens);
   });
 
-  test('bad requests get coded errors: unknown token id, too long a prompt, shares of another model', async () => {
+  test('bad requests get coded errors: empty prompt, unknown token id, too long a prompt, shares of another model', async () => {
     const code = async (p: Promise<unknown>) => { try { await p; return 'ok'; } catch (e) { return e instanceof MpcError ? e.code : String(e); } };
     const base = { shareId: cfg.shareId, revealLogits: false, revealHidden: false };
+    expect(await code(runGeneration(urls, 'bad-0', { ...base, promptLen: 0, maxNewTokens: 2 }, [], TINY.vocab, OPTS))).toBe('E_INPUT');
     expect(await code(runGeneration(urls, 'bad-1', { ...base, promptLen: 2, maxNewTokens: 2 }, [1, 99], TINY.vocab, OPTS))).toBe('E_INPUT');
     expect(await code(runGeneration(urls, 'bad-2', { ...base, promptLen: 20, maxNewTokens: 10 }, Array(20).fill(1), TINY.vocab, OPTS))).toBe('E_INPUT');
     expect(await code(runGeneration(urls, 'bad-3', { ...base, shareId: 'f'.repeat(32), promptLen: 2, maxNewTokens: 2 }, [1, 2], TINY.vocab, OPTS))).toBe('E_MODEL');

@@ -140,8 +140,8 @@ async function main(): Promise<number> {
     log(`model: ${modelNote}\nprefill: ${f.prefill === 'revealed' ? 'REVEALED (benchmark mode: computed in the clear by both parties, not private; decoding steps are the real secure protocol)' : 'secure'}\n`);
     const cfg = writeShares(join(tmp, 'shares'), JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>, sha256File(join(modelDir, 'model.safetensors')), encodeRingModel(weights));
     const cluster = await launchCluster({ timeoutMs: f.timeoutMs, extra: {
-      party0: ['--shares', join(tmp, 'shares', 'party0.safetensors'), '--share-config', join(tmp, 'shares', 'config.json')],
-      party1: ['--shares', join(tmp, 'shares', 'party1.safetensors'), '--share-config', join(tmp, 'shares', 'config.json')],
+      party0: ['--shares', join(tmp, 'shares', 'party0.safetensors'), '--share-config', join(tmp, 'shares', 'config.json'), '--allow-test-hooks'],
+      party1: ['--shares', join(tmp, 'shares', 'party1.safetensors'), '--share-config', join(tmp, 'shares', 'config.json'), '--allow-test-hooks'],
     } });
     const rows: DecodeRow[] = [];
     try {

@@ -74,6 +74,8 @@ export async function partyMain(role: 0 | 1, argv: readonly string[]): Promise<v
       /** This party's share file and the public share config (serve a model for generation). */
       shares: z.string().optional(),
       shareConfig: z.string().optional(),
+      /** Accept generation test hooks (tests and bench:decode only: they reveal activations or selections). */
+      allowTestHooks: z.boolean().default(false),
       ...(role === 0 ? { peer: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').default('ws://127.0.0.1:7011') } : { peerPort: z.number().int().min(0).max(65535).default(7011) }),
     });
     const f = parseFlags(schema, splitArgv(argv).flags, `party${role}`) as z.infer<typeof schema> & { peer?: string; peerPort?: number };
@@ -83,7 +85,7 @@ export async function partyMain(role: 0 | 1, argv: readonly string[]): Promise<v
     const svc = new PartyService({
       role, host: f.host, clientPort: f.clientPort, dealerUrl: f.dealer,
       ...(role === 0 ? { peerUrl: f.peer! } : { peerPort: f.peerPort! }),
-      limits: limitsOf(f), log, ...(model ? { model } : {}), ...tlsOf(f),
+      limits: limitsOf(f), log, ...(model ? { model } : {}), ...tlsOf(f), allowTestHooks: f.allowTestHooks,
     });
     const ports = await svc.listen();
     process.stdout.write(JSON.stringify({ event: 'listening', role: `party${role}`, ...ports }) + '\n');

@@ -71,14 +71,22 @@ export async function runGeneration(
   const links = await Promise.all(urls.map((u, i) => connect(u, `party ${i}`, opts)));
   const sideParts = new Map<string, BigUint64Array[][]>();
   const hidden = (party: number): Side => (kind, i, tag, parts) => {
+    // side frames only for a hook this client asked for, and well-formed: data (+ shape for selections)
+    const selection = kind === SELECTION_FRAME;
+    if (!(selection ? params.revealSelections : params.revealHidden)) throw new MpcError('E_PROTOCOL', `party ${party} sent ${selection ? 'a selection' : 'hidden states'} nobody asked for`);
+    if (parts.length !== (selection ? 2 : 1)) throw new MpcError('E_PROTOCOL', `party ${party}: malformed ${selection ? 'selection' : 'hidden-state'} frame`);
     const key = `${kind}:${i}`, got = sideParts.get(key) ?? [];
     got[party] = parts;
     sideParts.set(key, got);
     if (!got[0] || !got[1]) return;
     sideParts.delete(key);
-    const v = add(got[0][0]!, got[1][0]!);
-    if (kind === HIDDEN_FRAME) cb.onHidden?.(i, v);
-    else cb.onSelection?.(i, tag === 0 ? 'topk' : 'gather', Array.from(got[0][1] ?? [], Number), v);
+    const [a, b] = [got[0], got[1]];
+    if (a[0]!.length !== b[0]!.length) throw new MpcError('E_PROTOCOL', `side frame ${i}: the parties sent shares of different lengths`);
+    const v = add(a[0]!, b[0]!);
+    if (!selection) { cb.onHidden?.(i, v); return; }
+    const shape = Array.from(a[1]!, Number);
+    if (shape.join() !== Array.from(b[1]!, Number).join() || shape.reduce((x, y) => x * y, 1) !== v.length) throw new MpcError('E_PROTOCOL', `selection ${i}: inconsistent shape`);
+    cb.onSelection?.(i, tag === 0 ? 'topk' : 'gather', shape, v);
   };
   try {
     for (const l of links) l.onFailure((e) => { for (const o of links) o.abort(e); });

@@ -37,6 +37,11 @@ export interface PartyOptions {
   tls?: TlsConfig;
   /** Model shares to serve (generation); absent for an ops-only server. */
   model?: { shares: PartyShares; nl: RingNonlinear };
+  /**
+   * Accept the test and benchmark hooks of a generation job (revealHidden, revealSelections, the
+   * revealed prefill). They reveal activations or selections, so a production party refuses them.
+   */
+  allowTestHooks?: boolean;
 }
 
 interface PeerWaiter { resolve: (l: Link) => void; reject: (e: MpcError) => void; timer: NodeJS.Timeout }
@@ -224,6 +229,9 @@ export class PartyService {
     if (!this.opts.model) throw new MpcError('E_CONFIG', 'this party serves no model (start it with --shares and --share-config)');
     const r = GenerateParams.safeParse(job.params);
     if (!r.success) throw new MpcError('E_INPUT', `generate: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`);
+    if (!this.opts.allowTestHooks && (r.data.revealHidden || r.data.revealSelections || r.data.prefill === 'revealed')) {
+      throw new MpcError('E_INPUT', 'this party refuses test hooks (revealHidden, revealSelections, a revealed prefill); start it with --allow-test-hooks');
+    }
     if (r.data.shareId !== this.opts.model.shares.shareConfig.shareId) {
       throw new MpcError('E_MODEL', `the client's model (share id ${r.data.shareId}) does not match the shares this party holds`);
     }

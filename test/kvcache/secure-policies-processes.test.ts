@@ -60,8 +60,8 @@ describe('policies in private generation across three processes (socket suite, s
     c = await launchCluster({
       timeoutMs: OPTS.timeoutMs,
       extra: {
-        party0: ['--shares', join(sharesDir, 'party0.safetensors'), '--share-config', join(sharesDir, 'config.json')],
-        party1: ['--shares', join(sharesDir, 'party1.safetensors'), '--share-config', join(sharesDir, 'config.json')],
+        party0: ['--shares', join(sharesDir, 'party0.safetensors'), '--share-config', join(sharesDir, 'config.json'), '--allow-test-hooks'],
+        party1: ['--shares', join(sharesDir, 'party1.safetensors'), '--share-config', join(sharesDir, 'config.json'), '--allow-test-hooks'],
       },
     });
   }, 60000);

@@ -57,8 +57,8 @@ describe('private generation across three processes (socket suite, slow)', () =>
     c = await launchCluster({
       timeoutMs: OPTS.timeoutMs,
       extra: {
-        party0: ['--shares', join(sharesDir, 'party0.safetensors'), '--share-config', join(sharesDir, 'config.json')],
-        party1: ['--shares', join(sharesDir, 'party1.safetensors'), '--share-config', join(sharesDir, 'config.json')],
+        party0: ['--shares', join(sharesDir, 'party0.safetensors'), '--share-config', join(sharesDir, 'config.json'), '--allow-test-hooks'],
+        party1: ['--shares', join(sharesDir, 'party1.safetensors'), '--share-config', join(sharesDir, 'config.json'), '--allow-test-hooks'],
       },
     });
   }, 60000);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { DealerService } from '../../shared/runtime/dealer-service.js';
 import { PartyService } from '../../shared/runtime/party-service.js';
 import { runGeneration } from '../../shared/runtime/gen-client.js';
+import type { GenerateRequest } from '../../shared/runtime/generation.js';
 import { DEFAULT_LIMITS } from '../../shared/net/limits.js';
 import { silentLogger, MpcError } from '../../shared/util/index.js';
 import { loadGpt2 } from '../../shared/model/weights.js';
@@ -62,9 +63,9 @@ describe('private generation runtime (socket suite, services in process)', () =>
     dealer = new DealerService({ host: '127.0.0.1', port: 0, limits: LIMITS, log: silentLogger, nl: SIMPLE_NL });
     const dport = await dealer.listen();
     const shares = (i: 0 | 1) => readPartyShares(join(sharesDir, 'config.json'), join(sharesDir, `party${i}.safetensors`), i);
-    p1 = new PartyService({ role: 1, host: '127.0.0.1', clientPort: 0, peerPort: 0, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(1), nl: SIMPLE_NL } });
+    p1 = new PartyService({ role: 1, host: '127.0.0.1', clientPort: 0, peerPort: 0, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(1), nl: SIMPLE_NL }, allowTestHooks: true });
     const a = await p1.listen();
-    p0 = new PartyService({ role: 0, host: '127.0.0.1', clientPort: 0, peerUrl: `ws://127.0.0.1:${a.peerPort}`, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(0), nl: SIMPLE_NL } });
+    p0 = new PartyService({ role: 0, host: '127.0.0.1', clientPort: 0, peerUrl: `ws://127.0.0.1:${a.peerPort}`, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(0), nl: SIMPLE_NL }, allowTestHooks: true });
     const b = await p0.listen();
     urls = [`ws://127.0.0.1:${b.clientPort}`, `ws://127.0.0.1:${a.clientPort}`];
   });
@@ -106,5 +107,29 @@ describe('private generation runtime (socket suite, services in process)', () =>
     expect(await code(runGeneration(urls, 'bad-3', { ...base, shareId: 'f'.repeat(32), promptLen: 2, maxNewTokens: 2 }, [1, 2], TINY.vocab, OPTS))).toBe('E_MODEL');
     const ok = await runGeneration(urls, 'ok-4', { ...base, promptLen: 2, maxNewTokens: 2 }, [1, 2], TINY.vocab, OPTS);
     expect(ok.tokens.length).toBe(2);
+  });
+
+  test('parties started without --allow-test-hooks refuse every test hook and still serve plain jobs', async () => {
+    const shares = (i: 0 | 1) => readPartyShares(join(sharesDir, 'config.json'), join(sharesDir, `party${i}.safetensors`), i);
+    // a dealer of their own: the load session is named by the share id, which the first pair already used here
+    const d2 = new DealerService({ host: '127.0.0.1', port: 0, limits: LIMITS, log: silentLogger, nl: SIMPLE_NL });
+    const dport = await d2.listen();
+    const q1 = new PartyService({ role: 1, host: '127.0.0.1', clientPort: 0, peerPort: 0, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(1), nl: SIMPLE_NL } });
+    const a = await q1.listen();
+    const q0 = new PartyService({ role: 0, host: '127.0.0.1', clientPort: 0, peerUrl: `ws://127.0.0.1:${a.peerPort}`, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(0), nl: SIMPLE_NL } });
+    const b = await q0.listen();
+    const plain: [string, string] = [`ws://127.0.0.1:${b.clientPort}`, `ws://127.0.0.1:${a.clientPort}`];
+    try {
+      const base = { shareId: cfg.shareId, promptLen: 2, maxNewTokens: 2, revealLogits: false, revealHidden: false };
+      const err = async (req: GenerateRequest) => {
+        try { await runGeneration(plain, `hook-${Math.random()}`, req, [1, 2], TINY.vocab, OPTS); return 'ok'; } catch (e) { return e instanceof MpcError ? `${e.code}: ${e.message}` : String(e); }
+      };
+      for (const hook of [{ revealHidden: true }, { revealSelections: true, policy: 'streamingllm' }, { prefill: 'revealed' as const }]) {
+        expect(await err({ ...base, ...hook })).toMatch(/^E_INPUT: .*--allow-test-hooks/);
+      }
+      expect((await runGeneration(plain, 'plain-ok', base, [1, 2], TINY.vocab, OPTS)).tokens.length).toBe(2);
+    } finally {
+      await Promise.all([q0.close(), q1.close(), d2.close()]);
+    }
   });
 });

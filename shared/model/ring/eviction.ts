@@ -12,7 +12,7 @@
  *   N ≤ 64, else bitonic), ascending one-hots by prefix sums and one `lut` (nonlinear/selection.ts).
  * - gather: one secret × secret product (opens k·N + N·w per group); exact, no truncation.
  * - gatherCache: 'attend' → a lazy view (ring/cache.ts), nothing opened here; the attention over
- *   it opens the one-hot and the scores of the selected region (ring/view-attention.ts). 'store'
+ *   it opens the one-hot, q and the probabilities, masked (ring/view-attention.ts). 'store'
  *   → rows gathered by a fixed product over a block view of the source (opens only the one-hot,
  *   once for all heads and K, V each when the selection is shared), then re-masked into a new
  *   fixed-mask cache (one opening per element, worth it for rows stored and attended many times).

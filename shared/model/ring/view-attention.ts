@@ -77,7 +77,9 @@ export async function viewMix<T extends AnyTensor, F extends FixedHandle>(P: Pri
     const len = pieceRows(piece);
     if (len === 0) continue;
     if (piece.kind === 'rows') {
-      // rows pieces meet the values in one product over their segments (overlaps add up)
+      // rows pieces meet the values in one product over their segments; a row in two pieces would
+      // keep only the last piece's probability here, so views never overlap (checked below)
+      for (let j = 0; j < len; j++) invariant(idx[U.col(piece.start + j)] === -1, 'E_INTERNAL', `view pieces overlap at row ${piece.start + j}`);
       for (let r = 0; r < H * n; r++) for (let j = 0; j < len; j++) idx[r * U.width + U.col(piece.start + j)] = r * L + at + j;
     } else {
       const ps = P.pick(p, [H, n, len], Int32Array.from({ length: H * n * len }, (_, e) => Math.floor(e / len) * L + at + (e % len)));

@@ -9,8 +9,10 @@
  * dealer knows, and the decoding steps after it (`revealing` off) are the real secure protocol.
  *
  * Every result equals ClearPrims' bit for bit, so a run with a revealed prefill produces exactly
- * the emulation's values, selections and tokens. What it gives up: the prompt, its hidden states
- * and the prefill's attention are visible to both parties. Its purpose is measuring decoding at
+ * the emulation's values, selections and tokens. What it gives up: the prompt, its hidden states,
+ * the prefill's attention and the cache's values are visible to both parties, and since each linear
+ * layer's input and output are opened, so are the weights (a prompt of d tokens determines them).
+ * Parties accept it only when started with --allow-test-hooks. Its purpose is measuring decoding at
  * contexts whose secure prefill would need tens of GB of dealer material (docs/eviction-mpc.md);
  * every report of such a run must say that the prefill was revealed.
  */

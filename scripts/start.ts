@@ -72,6 +72,7 @@ async function main(): Promise<number> {
   } else {
     ({ tokens: prompt, expected } = builtInPrompt(weights, f.seed));
   }
+  policy?.check?.(prompt.length); // a budget that cannot fit this prompt fails here, before any process starts
   if (prompt.length + f.maxNewTokens - 1 > weights.config.nPositions) {
     throw new MpcError('E_INPUT', `the prompt has ${prompt.length} tokens; with ${f.maxNewTokens} new tokens it exceeds the model's context of ${weights.config.nPositions}`);
   }

@@ -41,7 +41,7 @@ export function clustersForBudget(spec: ClusterPolicySpec, b: number): number {
   const s = spec.cluster.sizes[spec.cluster.sizes.length - 1] as number;
   const forced = spec.cluster.forceHead ? 2 : 1;
   const k = Math.floor(b / s) - forced;
-  if (k < 0) throw new MpcError('E_CONFIG', `${spec.name}: a budget of ${b} tokens is below the ${forced * s} tokens of its always-attended clusters`);
+  if (k < 0) throw new MpcError('E_CONFIG', `${spec.name}: a budget of ${b} tokens is below the ${forced * s} tokens of its always-attended clusters (give a larger --budget or smaller --clusters)`);
   return k;
 }
 
@@ -51,6 +51,7 @@ export function clusterPolicy(spec: ClusterPolicySpec): KvPolicy {
     inputDependent: true,
     settings: spec.settings,
     budget: spec.budget,
+    check: (n) => { clustersForBudget(spec, spec.budget(n)); },
     begin<B extends BackendTypes>(ops: Ops<B>, seq: SequenceInfo<B['tensor']>): KvSession<B> {
       return new ClusterSession(ops, seq, spec);
     },

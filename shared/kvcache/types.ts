@@ -76,6 +76,12 @@ export interface KvPolicy {
    */
   budget(promptTokens: number): number;
   /**
+   * Checks, before any work, that the policy can run on a prompt of this length (its public
+   * options against the public length).
+   * @throws MpcError E_CONFIG e.g. when the budget is below the clusters it always attends.
+   */
+  check?(promptTokens: number): void;
+  /**
    * Starts a sequence.
    * @throws MpcError E_CONFIG if the policy's settings cannot be met for this sequence (e.g. a
    *   budget smaller than the clusters it must always attend).

@@ -55,9 +55,11 @@ export type GenerateRequest = z.input<typeof GenerateParams>;
 
 /**
  * The job's KV-cache policy (null: full cache without a policy layer).
- * @throws MpcError E_CONFIG on an unknown policy, invalid options, or a plaintext-only policy.
+ * With `promptLen`, also checks that the policy can run on a prompt of that length.
+ * @throws MpcError E_CONFIG on an unknown policy, invalid options, a plaintext-only policy, or a
+ * budget that does not fit the prompt.
  */
-export function policyOf(p: Pick<GenerateParams, 'policy' | 'policyOptions'>): KvPolicy | null {
+export function policyOf(p: Pick<GenerateParams, 'policy' | 'policyOptions'> & { promptLen?: number }): KvPolicy | null {
   if (p.policy === undefined) {
     if (p.policyOptions !== undefined) throw new MpcError('E_CONFIG', 'policy options without a policy');
     return null;
@@ -66,6 +68,7 @@ export function policyOf(p: Pick<GenerateParams, 'policy' | 'policyOptions'>): K
   if (policy.settings['plaintextOnly'] === true) {
     throw new MpcError('E_CONFIG', `policy "${policy.name}" is a plaintext reference (it needs every exact attention score and a top-k over the whole cache per head and step) and cannot run under MPC`);
   }
+  if (p.promptLen !== undefined) policy.check?.(p.promptLen);
   return policy;
 }
 

@@ -225,3 +225,16 @@ describe('budgets', () => {
     }
   });
 });
+
+describe('check: a budget that cannot fit the prompt fails before any work', () => {
+  test('cluster policies refuse a budget below their always-attended clusters, with a hint; others accept any length', () => {
+    const code = (f: () => void) => { try { f(); return 'ok'; } catch (e) { return e instanceof MpcError ? `${e.code} ${e.message}` : String(e); } };
+    const mp = getPolicy('mpcache', {}), quest = getPolicy('quest', {});
+    expect(code(() => mp.check?.(153))).toMatch(/^E_CONFIG .*budget of 9 tokens is below the 32 tokens.*--budget/); // round(0.06 · 153) = 9
+    expect(code(() => mp.check?.(1024))).toBe('ok'); // 61 tokens: head + tail + one chosen cluster
+    expect(code(() => getPolicy('mpcache', { clusters: [8, 4], budget: 0.2 }).check?.(153))).toBe('ok');
+    expect(code(() => quest.check?.(200))).toMatch(/^E_CONFIG /); // 12 tokens < one page of 16 (the tail)
+    expect(code(() => quest.check?.(300))).toBe('ok');
+    for (const name of ['full', 'streamingllm', 'h2o', 'tova', 'snapkv']) expect(code(() => getPolicy(name, {}).check?.(20))).toBe('ok');
+  });
+});

@@ -35,7 +35,7 @@ import { fixedOps } from '../shared/model/ring/recipes.js';
 import { sha256File, writeShares } from '../shared/model/ring/share-file.js';
 import { PrefillFanout, type KvPolicy } from '../shared/kvcache/index.js';
 import { getTask, promptTokens } from '../shared/tasks/index.js';
-import { launchCluster } from '../shared/runtime/launch.js';
+import { launchCluster, shareFlags } from '../shared/runtime/launch.js';
 import { runGeneration } from '../shared/runtime/gen-client.js';
 import { policyOf } from '../shared/runtime/generation.js';
 import { costSummary, type CostSummary } from '../shared/runtime/costs.js';
@@ -139,10 +139,7 @@ async function main(): Promise<number> {
     for (const c of ctxs) if (!Number.isInteger(c) || c <= f.steps || c > weights.config.nPositions) throw new MpcError('E_CONFIG', `--ctx ${c}: must be in ${f.steps + 1}..${weights.config.nPositions}`);
     log(`model: ${modelNote}\nprefill: ${f.prefill === 'revealed' ? 'REVEALED (benchmark mode: computed in the clear by both parties, not private; decoding steps are the real secure protocol)' : 'secure'}\n`);
     const cfg = writeShares(join(tmp, 'shares'), JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>, sha256File(join(modelDir, 'model.safetensors')), encodeRingModel(weights));
-    const cluster = await launchCluster({ timeoutMs: f.timeoutMs, extra: {
-      party0: ['--shares', join(tmp, 'shares', 'party0.safetensors'), '--share-config', join(tmp, 'shares', 'config.json'), '--allow-test-hooks'],
-      party1: ['--shares', join(tmp, 'shares', 'party1.safetensors'), '--share-config', join(tmp, 'shares', 'config.json'), '--allow-test-hooks'],
-    } });
+    const cluster = await launchCluster({ timeoutMs: f.timeoutMs, extra: shareFlags(join(tmp, 'shares'), true) });
     const rows: DecodeRow[] = [];
     try {
       for (const ctx of ctxs) {

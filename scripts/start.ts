@@ -27,7 +27,7 @@ import { tokenizerFor } from '../shared/model/tokenizer/index.js';
 import { encodeRingModel } from '../shared/model/ring/fold.js';
 import { sha256File, writeShares } from '../shared/model/ring/share-file.js';
 import { getTask, promptTokens } from '../shared/tasks/index.js';
-import { launchCluster } from '../shared/runtime/launch.js';
+import { launchCluster, shareFlags } from '../shared/runtime/launch.js';
 import { runGeneration, type GenerationResult } from '../shared/runtime/gen-client.js';
 import { referenceGenerate } from '../shared/runtime/reference.js';
 import { costSummary, printCosts } from '../shared/runtime/costs.js';
@@ -84,10 +84,7 @@ async function main(): Promise<number> {
     log('starting dealer, party 0 and party 1 (each loads only its own share file) …\n');
     const cluster = await launchCluster({
       timeoutMs: f.timeoutMs, logLevel: f.logLevel, stderr: f.logLevel ? 'inherit' : 'buffer',
-      extra: {
-        party0: ['--shares', join(dir, 'party0.safetensors'), '--share-config', join(dir, 'config.json')],
-        party1: ['--shares', join(dir, 'party1.safetensors'), '--share-config', join(dir, 'config.json')],
-      },
+      extra: shareFlags(dir),
     });
     let res: GenerationResult;
     try {

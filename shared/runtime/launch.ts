@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { MpcError } from '../util/errors.js';
 import { projectPath } from '../util/paths.js';
 
@@ -69,6 +70,15 @@ export async function stopProc(p: Proc, graceMs = 5000): Promise<void> {
   const t = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
   await p.exited;
   clearTimeout(t);
+}
+
+/**
+ * `extra` flags for launchCluster that make each party serve its own share file from `sharesDir`
+ * (as written by share-model); `allowTestHooks` for tests and bench:decode only.
+ */
+export function shareFlags(sharesDir: string, allowTestHooks = false): { party0: string[]; party1: string[] } {
+  const of = (i: 0 | 1) => ['--shares', join(sharesDir, `party${i}.safetensors`), '--share-config', join(sharesDir, 'config.json'), ...(allowTestHooks ? ['--allow-test-hooks'] : [])];
+  return { party0: of(0), party1: of(1) };
 }
 
 export async function launchCluster(opts: ClusterOptions = {}): Promise<Cluster> {

@@ -4,23 +4,19 @@
  * generation; the selections (secret-shared one-hots, reconstructed only here through the
  * revealSelections test hook) and the tokens equal the fixed-point emulation's bit for bit.
  */
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { launchCluster, type Cluster } from '../../shared/runtime/launch.js';
+import { launchCluster, shareFlags, type Cluster } from '../../shared/runtime/launch.js';
 import { runGeneration } from '../../shared/runtime/gen-client.js';
 import { loadGpt2 } from '../../shared/model/weights.js';
-import { encodeRingModel } from '../../shared/model/ring/fold.js';
-import { writeShares, sha256File } from '../../shared/model/ring/share-file.js';
 import { RingOps } from '../../shared/model/ring/ops.js';
 import { STANDARD_NL } from '../../shared/model/ring/recipes.js';
 import { CLEAR_TOKEN_IO } from '../../shared/model/ring/io-clear.js';
 import { ClearPrims } from '../../shared/protocol/prims/clear.js';
 import { Kernels } from '../../shared/ring/kernels.js';
 import { FRAC_BITS } from '../../shared/ring/fixed.js';
-import { createState, forward } from '../../shared/model/forward.js';
 import { PolicyAttention, getPolicy } from '../../shared/kvcache/index.js';
-import { hfConfig, randomTensors, toFile, type TinySpec } from '../model/tiny-model.js';
+import { generate } from '../../shared/model/index.js';
+import type { TinySpec } from '../model/tiny-model.js';
+import { writeTinyShares } from '../util/party-fixture.js';
 import { seeded } from '../util/rng.js';
 
 const SPEC: TinySpec = { nLayer: 3, nHead: 2, nEmbd: 16, nPositions: 64, vocab: 29 };
@@ -33,39 +29,23 @@ async function emulate(dir: string, name: string, prompt: number[]) {
   const sels: BigUint64Array[] = [];
   const ops = new RingOps(new ClearPrims(new Kernels()), STANDARD_NL, CLEAR_TOKEN_IO, FRAC_BITS, (_w, sel) => { sels.push(sel.data); });
   const params = await ops.prepare(weights);
-  const state = createState(ops, weights.config, prompt.length + STEPS - 1);
-  const policy = PolicyAttention.of(getPolicy(name, SMALL));
-  let logits = await forward(ops, params, state, prompt, { policy });
-  const tokens: number[] = [];
-  for (let s = 0; s < STEPS; s++) {
-    const [t] = await ops.argmax(logits!);
-    tokens.push(t!);
-    if (s < STEPS - 1) logits = await forward(ops, params, state, [t!], { policy });
-  }
+  const { tokens } = await generate(ops, params, prompt, { maxNewTokens: STEPS, policy: PolicyAttention.of(getPolicy(name, SMALL)), eot: -1 });
   return { tokens, sels };
 }
 
 describe('policies in private generation across three processes (socket suite, slow)', () => {
   const rng = seeded();
-  const root = mkdtempSync(join(tmpdir(), 'mpc-polp-'));
-  const modelDir = join(root, 'model'), sharesDir = join(root, 'shares');
-  mkdirSync(modelDir);
-  writeFileSync(join(modelDir, 'config.json'), JSON.stringify(hfConfig(SPEC)));
-  writeFileSync(join(modelDir, 'model.safetensors'), toFile(randomTensors(SPEC, rng)));
-  const cfg = writeShares(sharesDir, hfConfig(SPEC), sha256File(join(modelDir, 'model.safetensors')), encodeRingModel(loadGpt2(modelDir)));
+  const { modelDir, sharesDir, cfg, remove } = writeTinyShares('mpc-polp-', SPEC, rng);
   const prompt = Array.from({ length: 40 }, () => rng.int(0, SPEC.vocab));
   let c: Cluster;
 
   beforeAll(async () => {
     c = await launchCluster({
       timeoutMs: OPTS.timeoutMs,
-      extra: {
-        party0: ['--shares', join(sharesDir, 'party0.safetensors'), '--share-config', join(sharesDir, 'config.json'), '--allow-test-hooks'],
-        party1: ['--shares', join(sharesDir, 'party1.safetensors'), '--share-config', join(sharesDir, 'config.json'), '--allow-test-hooks'],
-      },
+      extra: shareFlags(sharesDir, true),
     });
   }, 60000);
-  afterAll(async () => { await c.stop(); rmSync(root, { recursive: true, force: true }); });
+  afterAll(async () => { await c.stop(); remove(); });
 
   test.each(['mpcache', 'h2o'])(`%s: secure selections and tokens equal the emulation's (seed ${rng.seed})`, async (name) => {
     const sels: BigUint64Array[] = [];

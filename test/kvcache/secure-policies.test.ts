@@ -7,26 +7,20 @@
  * small clusters keep it fast; test/util/simple-nonlinear.ts stands in for the non-linear recipes
  * (the selections depend on the values either way; the real recipes run in the process test).
  */
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DealerService } from '../../shared/runtime/dealer-service.js';
-import { PartyService } from '../../shared/runtime/party-service.js';
 import { runGeneration } from '../../shared/runtime/gen-client.js';
 import { DEFAULT_LIMITS } from '../../shared/net/limits.js';
-import { silentLogger, MpcError } from '../../shared/util/index.js';
+import { MpcError } from '../../shared/util/index.js';
 import { loadGpt2 } from '../../shared/model/weights.js';
-import { encodeRingModel } from '../../shared/model/ring/fold.js';
-import { readPartyShares, writeShares, sha256File } from '../../shared/model/ring/share-file.js';
 import { RingOps } from '../../shared/model/ring/ops.js';
 import { CLEAR_TOKEN_IO } from '../../shared/model/ring/io-clear.js';
 import { ClearPrims } from '../../shared/protocol/prims/clear.js';
 import { Kernels } from '../../shared/ring/kernels.js';
-import { createState, forward } from '../../shared/model/forward.js';
 import { FRAC_BITS } from '../../shared/ring/fixed.js';
 import { PolicyAttention, getPolicy } from '../../shared/kvcache/index.js';
 import { STANDARD_NL } from '../../shared/model/ring/recipes.js';
-import { hfConfig, randomTensors, toFile, type TinySpec } from '../model/tiny-model.js';
+import { generate } from '../../shared/model/index.js';
+import type { TinySpec } from '../model/tiny-model.js';
+import { startParties, writeTinyShares, type InProcessParties } from '../util/party-fixture.js';
 import { seeded } from '../util/rng.js';
 
 const SPEC: TinySpec = { nLayer: 3, nHead: 2, nEmbd: 8, nPositions: 64, vocab: 13 };
@@ -43,15 +37,7 @@ async function emulate(dir: string, name: string, prompt: number[]): Promise<{ t
   const sels: Sel[] = [];
   const ops = new RingOps(new ClearPrims(new Kernels()), STANDARD_NL, CLEAR_TOKEN_IO, FRAC_BITS, (what, sel) => { sels.push({ what, shape: [...sel.shape], data: sel.data }); });
   const params = await ops.prepare(weights);
-  const state = createState(ops, weights.config, prompt.length + STEPS - 1);
-  const policy = PolicyAttention.of(getPolicy(name, SMALL));
-  let logits = await forward(ops, params, state, prompt, { policy });
-  const tokens: number[] = [];
-  for (let s = 0; s < STEPS; s++) {
-    const [t] = await ops.argmax(logits!);
-    tokens.push(t!);
-    if (s < STEPS - 1) logits = await forward(ops, params, state, [t!], { policy });
-  }
+  const { tokens } = await generate(ops, params, prompt, { maxNewTokens: STEPS, policy: PolicyAttention.of(getPolicy(name, SMALL)), eot: -1 });
   return { tokens, sels };
 }
 
@@ -68,27 +54,16 @@ function ascendingOneHots(s: Sel): boolean {
 
 describe('policies in private generation: selections and tokens equal the emulation (socket suite, services in process)', () => {
   const rng = seeded();
-  const root = mkdtempSync(join(tmpdir(), 'mpc-pol-'));
-  const modelDir = join(root, 'model'), sharesDir = join(root, 'shares');
-  mkdirSync(modelDir);
-  writeFileSync(join(modelDir, 'config.json'), JSON.stringify(hfConfig(SPEC)));
-  writeFileSync(join(modelDir, 'model.safetensors'), toFile(randomTensors(SPEC, rng)));
-  const cfg = writeShares(sharesDir, hfConfig(SPEC), sha256File(join(modelDir, 'model.safetensors')), encodeRingModel(loadGpt2(modelDir)));
+  const { modelDir, sharesDir, cfg, remove } = writeTinyShares('mpc-pol-', SPEC, rng);
   const prompts = [30, 34, 40].map((n) => Array.from({ length: n }, () => rng.int(0, SPEC.vocab)));
-  let dealer: DealerService, p0: PartyService, p1: PartyService, urls: [string, string];
+  let parties: InProcessParties, urls: [string, string];
   let session = 0;
 
   beforeAll(async () => {
-    dealer = new DealerService({ host: '127.0.0.1', port: 0, limits: LIMITS, log: silentLogger, nl: STANDARD_NL });
-    const dport = await dealer.listen();
-    const shares = (i: 0 | 1) => readPartyShares(join(sharesDir, 'config.json'), join(sharesDir, `party${i}.safetensors`), i);
-    p1 = new PartyService({ role: 1, host: '127.0.0.1', clientPort: 0, peerPort: 0, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(1), nl: STANDARD_NL }, allowTestHooks: true });
-    const a = await p1.listen();
-    p0 = new PartyService({ role: 0, host: '127.0.0.1', clientPort: 0, peerUrl: `ws://127.0.0.1:${a.peerPort}`, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(0), nl: STANDARD_NL }, allowTestHooks: true });
-    const b = await p0.listen();
-    urls = [`ws://127.0.0.1:${b.clientPort}`, `ws://127.0.0.1:${a.clientPort}`];
+    parties = await startParties(sharesDir, { nl: STANDARD_NL, limits: LIMITS, allowTestHooks: true });
+    urls = parties.urls;
   });
-  afterAll(async () => { await Promise.all([p0.close(), p1.close(), dealer.close()]); });
+  afterAll(async () => { await parties.close(); remove(); });
 
   async function secure(name: string, prompt: number[], extra: object = {}): Promise<{ tokens: number[]; sels: Sel[] }> {
     const sels: Sel[] = [];

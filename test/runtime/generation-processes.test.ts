@@ -5,20 +5,16 @@
  * through the revealHidden hook) are bit-identical to the emulation's: the tolerance is zero.
  * A client that disconnects mid-generation aborts only its session.
  */
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { launchCluster, type Cluster } from '../../shared/runtime/launch.js';
+import { launchCluster, shareFlags, type Cluster } from '../../shared/runtime/launch.js';
 import { runGeneration } from '../../shared/runtime/gen-client.js';
 import { operationOf } from '../../shared/runtime/costs.js';
 import { connect } from '../../shared/runtime/client.js';
 import { MASK_FRAME } from '../../shared/runtime/wire.js';
 import { loadGpt2 } from '../../shared/model/weights.js';
-import { encodeRingModel } from '../../shared/model/ring/fold.js';
-import { writeShares, sha256File } from '../../shared/model/ring/share-file.js';
 import { fixedOps } from '../../shared/model/ring/recipes.js';
 import { createState, forward } from '../../shared/model/forward.js';
-import { hfConfig, randomTensors, toFile, type TinySpec } from '../model/tiny-model.js';
+import type { TinySpec } from '../model/tiny-model.js';
+import { writeTinyShares } from '../util/party-fixture.js';
 import { seeded } from '../util/rng.js';
 
 const SPEC: TinySpec = { nLayer: 2, nHead: 2, nEmbd: 16, nPositions: 40, vocab: 29 };
@@ -43,26 +39,17 @@ async function emulate(dir: string, prompt: number[], steps: number) {
 
 describe('private generation across three processes (socket suite, slow)', () => {
   const rng = seeded();
-  const root = mkdtempSync(join(tmpdir(), 'mpc-genp-'));
-  const modelDir = join(root, 'model'), sharesDir = join(root, 'shares');
-  mkdirSync(modelDir);
   // small weights keep activations in the ranges of a trained model
-  const tensors = randomTensors(SPEC, rng);
-  writeFileSync(join(modelDir, 'config.json'), JSON.stringify(hfConfig(SPEC)));
-  writeFileSync(join(modelDir, 'model.safetensors'), toFile(tensors));
-  const cfg = writeShares(sharesDir, hfConfig(SPEC), sha256File(join(modelDir, 'model.safetensors')), encodeRingModel(loadGpt2(modelDir)));
+  const { modelDir, sharesDir, cfg, remove } = writeTinyShares('mpc-genp-', SPEC, rng);
   let c: Cluster;
 
   beforeAll(async () => {
     c = await launchCluster({
       timeoutMs: OPTS.timeoutMs,
-      extra: {
-        party0: ['--shares', join(sharesDir, 'party0.safetensors'), '--share-config', join(sharesDir, 'config.json'), '--allow-test-hooks'],
-        party1: ['--shares', join(sharesDir, 'party1.safetensors'), '--share-config', join(sharesDir, 'config.json'), '--allow-test-hooks'],
-      },
+      extra: shareFlags(sharesDir, true),
     });
   }, 60000);
-  afterAll(async () => { await c.stop(); rmSync(root, { recursive: true, force: true }); });
+  afterAll(async () => { await c.stop(); remove(); });
 
   const prompts = [[1, 2, 3], [28, 0, 5, 7, 11], [4], [9, 9, 9, 9, 9, 9], [13, 21, 3, 8, 2, 17, 6]];
   test.each(prompts.map((p, i) => [i, p] as const))(`prompt %i: 20 secure tokens equal the emulation's (seed ${rng.seed})`, async (i, prompt) => {

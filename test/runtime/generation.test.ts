@@ -4,18 +4,11 @@
  * early stop, bad requests. Secure tokens and every layer's hidden states must equal the
  * fixed-point emulation's bit for bit. Uses test/util/simple-nonlinear.ts as the recipes.
  */
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DealerService } from '../../shared/runtime/dealer-service.js';
-import { PartyService } from '../../shared/runtime/party-service.js';
 import { runGeneration } from '../../shared/runtime/gen-client.js';
 import type { GenerateRequest } from '../../shared/runtime/generation.js';
 import { DEFAULT_LIMITS } from '../../shared/net/limits.js';
-import { silentLogger, MpcError } from '../../shared/util/index.js';
+import { MpcError } from '../../shared/util/index.js';
 import { loadGpt2 } from '../../shared/model/weights.js';
-import { encodeRingModel } from '../../shared/model/ring/fold.js';
-import { readPartyShares, writeShares, sha256File } from '../../shared/model/ring/share-file.js';
 import { RingOps } from '../../shared/model/ring/ops.js';
 import { CLEAR_TOKEN_IO } from '../../shared/model/ring/io-clear.js';
 import { ClearPrims } from '../../shared/protocol/prims/clear.js';
@@ -23,7 +16,8 @@ import { Kernels } from '../../shared/ring/kernels.js';
 import { createState, forward } from '../../shared/model/forward.js';
 import { FRAC_BITS } from '../../shared/ring/fixed.js';
 import { SIMPLE_NL } from '../util/simple-nonlinear.js';
-import { TINY, hfConfig, randomTensors, toFile } from '../model/tiny-model.js';
+import { TINY } from '../model/tiny-model.js';
+import { startParties, writeTinyShares, type InProcessParties } from '../util/party-fixture.js';
 import { seeded } from '../util/rng.js';
 
 const LIMITS = { ...DEFAULT_LIMITS, timeoutMs: 8000 };
@@ -51,25 +45,14 @@ async function emulate(dir: string, prompt: number[], steps: number) {
 
 describe('private generation runtime (socket suite, services in process)', () => {
   const rng = seeded();
-  const root = mkdtempSync(join(tmpdir(), 'mpc-gen-'));
-  const modelDir = join(root, 'model'), sharesDir = join(root, 'shares');
-  mkdirSync(modelDir);
-  writeFileSync(join(modelDir, 'config.json'), JSON.stringify(hfConfig(TINY)));
-  writeFileSync(join(modelDir, 'model.safetensors'), toFile(randomTensors(TINY, rng)));
-  const cfg = writeShares(sharesDir, hfConfig(TINY), sha256File(join(modelDir, 'model.safetensors')), encodeRingModel(loadGpt2(modelDir)));
-  let dealer: DealerService, p0: PartyService, p1: PartyService, urls: [string, string];
+  const { modelDir, sharesDir, cfg, remove } = writeTinyShares('mpc-gen-', TINY, rng);
+  let parties: InProcessParties, urls: [string, string];
 
   beforeAll(async () => {
-    dealer = new DealerService({ host: '127.0.0.1', port: 0, limits: LIMITS, log: silentLogger, nl: SIMPLE_NL });
-    const dport = await dealer.listen();
-    const shares = (i: 0 | 1) => readPartyShares(join(sharesDir, 'config.json'), join(sharesDir, `party${i}.safetensors`), i);
-    p1 = new PartyService({ role: 1, host: '127.0.0.1', clientPort: 0, peerPort: 0, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(1), nl: SIMPLE_NL }, allowTestHooks: true });
-    const a = await p1.listen();
-    p0 = new PartyService({ role: 0, host: '127.0.0.1', clientPort: 0, peerUrl: `ws://127.0.0.1:${a.peerPort}`, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(0), nl: SIMPLE_NL }, allowTestHooks: true });
-    const b = await p0.listen();
-    urls = [`ws://127.0.0.1:${b.clientPort}`, `ws://127.0.0.1:${a.clientPort}`];
+    parties = await startParties(sharesDir, { nl: SIMPLE_NL, limits: LIMITS, allowTestHooks: true });
+    urls = parties.urls;
   });
-  afterAll(async () => { await Promise.all([p0.close(), p1.close(), dealer.close()]); });
+  afterAll(async () => { await parties.close(); remove(); });
 
   test(`secure tokens and hidden states equal the emulation's (seed ${rng.seed})`, async () => {
     const prompt = [3, 1, 4, 1, 5, 9, 2];
@@ -110,15 +93,9 @@ describe('private generation runtime (socket suite, services in process)', () =>
   });
 
   test('parties started without --allow-test-hooks refuse every test hook and still serve plain jobs', async () => {
-    const shares = (i: 0 | 1) => readPartyShares(join(sharesDir, 'config.json'), join(sharesDir, `party${i}.safetensors`), i);
-    // a dealer of their own: the load session is named by the share id, which the first pair already used here
-    const d2 = new DealerService({ host: '127.0.0.1', port: 0, limits: LIMITS, log: silentLogger, nl: SIMPLE_NL });
-    const dport = await d2.listen();
-    const q1 = new PartyService({ role: 1, host: '127.0.0.1', clientPort: 0, peerPort: 0, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(1), nl: SIMPLE_NL } });
-    const a = await q1.listen();
-    const q0 = new PartyService({ role: 0, host: '127.0.0.1', clientPort: 0, peerUrl: `ws://127.0.0.1:${a.peerPort}`, dealerUrl: `ws://127.0.0.1:${dport}`, limits: LIMITS, log: silentLogger, model: { shares: shares(0), nl: SIMPLE_NL } });
-    const b = await q0.listen();
-    const plain: [string, string] = [`ws://127.0.0.1:${b.clientPort}`, `ws://127.0.0.1:${a.clientPort}`];
+    // a dealer of their own: the load session is named by the share id, which the first pair already used
+    const plainParties = await startParties(sharesDir, { nl: SIMPLE_NL, limits: LIMITS, allowTestHooks: false });
+    const plain = plainParties.urls;
     try {
       const base = { shareId: cfg.shareId, promptLen: 2, maxNewTokens: 2, revealLogits: false, revealHidden: false };
       const err = async (req: GenerateRequest) => {
@@ -129,7 +106,7 @@ describe('private generation runtime (socket suite, services in process)', () =>
       }
       expect((await runGeneration(plain, 'plain-ok', base, [1, 2], TINY.vocab, OPTS)).tokens.length).toBe(2);
     } finally {
-      await Promise.all([q0.close(), q1.close(), d2.close()]);
+      await plainParties.close();
     }
   });
 });

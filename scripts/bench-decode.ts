@@ -17,7 +17,7 @@
  * as such and are not a secure prefill's cost. `--prefill secure` runs everything privately.
  * `--check` (default true) recomputes the tokens with the fixed-point emulation (one shared
  * prefill for all policies of a context) and requires equality. Ablations are registry names
- * (mpcache-single, mpcache-bound, mpcache-noshare, mpcache-nostatic); policy flags apply to every
+ * (mpcache-single, mpcache-bound, mpcache-share, mpcache-nostatic, mpcache-sumstatic); policy flags apply to every
  * policy. Without --model: models/tiny-gpt2, else a random model of its shape (labelled so).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

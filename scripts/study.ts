@@ -174,7 +174,8 @@ function render(f: Flags): void {
     `Generated ${new Date().toISOString().slice(0, 10)} from \`${f.out.replace(projectPath() + '/', '')}\`: model \`${f.model.replace(projectPath() + '/', '')}\`, `
       + `backend ${f.fixed ? 'fixed' : 'float64'}, seed ${f.seed}, depths ${f.depth}.`,
     `Shared policy options: budget ${budgetRule(o)} attended per step, `
-      + `dense layers ${o.denseLayers}; MPCache clusters ${o.clusters.join(',')}, α ${o.alpha}, static ${o.staticRatio} over the last ${o.windowRatio} of queries, `
+      + `dense layers ${o.denseLayers}; MPCache clusters ${o.clusters.join(',')}, α ${o.alpha}, static ${o.staticRatio} in blocks of ${o.staticBlock} `
+      + `(${o.staticScore} of the head-mean attention of the last ${o.windowRatio} of queries, lookback ${o.lookback} blocks), `
       + `sharing ${o.shareLayers}; StreamingLLM sinks ${o.sinks}; H2O recent ${o.recentRatio}; SnapKV window ${o.window}, pool ${o.pool}; Quest page ${o.page}.`,
   ].join('\n');
   const base = f.report.replace(/\.md$/, '');

@@ -2,9 +2,10 @@
  * Command-line flags for KV-cache policy options, shared by `npm run eval` and `npm run study`:
  *
  *   --budget <fraction|tokens>  attended tokens per step (default: static ratio × dynamic ratio of the prompt)
- *   --static-ratio r  --dynamic-ratio r  --window-ratio r  --alpha a  --clusters 32,16  --level-ratio r
- *   --share-layers n  --dense-layers n  --sinks n  --recent-ratio r  --window n  --pool k  --page n
- *   ablation switches: --single-level --quest-score --no-share --no-static
+ *   --static-ratio r  --dynamic-ratio r  --window-ratio r  --static-block n  --lookback n  --alpha a
+ *   --clusters 8,4  --level-ratio r  --share-layers n  --dense-layers n  --sinks n  --recent-ratio r
+ *   --window n  --pool k  --page n
+ *   ablation switches: --single-level --quest-score --no-share --no-static --static-sum
  */
 import { parsePolicyOptions, type PolicyOptions } from '../../shared/kvcache/index.js';
 import { MpcError } from '../../shared/util/index.js';
@@ -12,10 +13,11 @@ import { MpcError } from '../../shared/util/index.js';
 /** Flag name → option name, for flags holding one number. */
 const NUMERIC: Readonly<Record<string, keyof PolicyOptions>> = {
   budget: 'budget', 'static-ratio': 'staticRatio', 'dynamic-ratio': 'dynamicRatio', 'window-ratio': 'windowRatio', alpha: 'alpha',
+  'static-block': 'staticBlock', lookback: 'lookback',
   'level-ratio': 'levelRatio', 'share-layers': 'shareLayers', 'dense-layers': 'denseLayers', sinks: 'sinks',
   'recent-ratio': 'recentRatio', window: 'window', pool: 'pool', page: 'page',
 };
-const SWITCHES = ['single-level', 'quest-score', 'no-share', 'no-static'] as const;
+const SWITCHES = ['single-level', 'quest-score', 'no-share', 'no-static', 'static-sum'] as const;
 
 /** Options for node:util parseArgs. */
 export const POLICY_FLAGS = {
@@ -63,5 +65,6 @@ export function policyOptionsFromFlags(values: Readonly<Record<string, unknown>>
     ...(values['quest-score'] === true ? { score: 'bound' as const } : {}),
     ...(values['no-share'] === true ? { shareLayers: 1 } : {}),
     ...(values['no-static'] === true ? { static: false } : {}),
+    ...(values['static-sum'] === true ? { staticScore: 'sum' as const } : {}),
   };
 }

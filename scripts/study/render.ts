@@ -10,7 +10,7 @@ export const END = '<!-- study:end -->';
 
 /** Rows of the main table and of the ablation table, in this order when present. */
 export const MAIN = ['full', 'mpcache', 'streamingllm', 'h2o', 'h2o-prefill', 'tova', 'snapkv', 'quest', 'oracle'];
-export const ABLATIONS = ['mpcache', 'mpcache-single', 'mpcache-bound', 'mpcache-noshare', 'mpcache-nostatic'];
+export const ABLATIONS = ['mpcache', 'mpcache-single', 'mpcache-bound', 'mpcache-share', 'mpcache-nostatic', 'mpcache-sumstatic'];
 
 const pct = (x: number) => (100 * x).toFixed(1);
 

@@ -3,13 +3,19 @@
  * query-aware choice of clusters at every step (`ClusterIndex`), optionally shared by adjacent
  * layers. MPCache and Quest are two settings of it (mpcache.ts, quest.ts).
  *
- * Static eviction (MPCache §2.2, with a fixed public budget instead of the released code's
- * threshold): the prefill's own attention probabilities of the last ⌊windowRatio·n⌋ prompt queries,
- * averaged over heads and summed per key, rank the prompt; the top round(staticRatio·n) tokens are
- * kept, in prompt order, one set for all heads of the layer. This differs from the released code,
- * which recomputes unscaled, unmasked probabilities and keeps every key above a per-dataset
- * threshold (a data-dependent count, which would leak under MPC); reusing the prefill's
- * probabilities costs no extra softmax under MPC.
+ * Static eviction (MPCache §2.2 of the research notes, with a fixed public budget instead of the
+ * released code's threshold, whose count would leak under MPC). From the prefill's own attention
+ * probabilities of the last ⌊window·n⌋ prompt queries, averaged over heads, each key gets the most
+ * any one of those queries gave it (`max`, the fixed-count form of the released code's "above the
+ * threshold for some query") or their sum (`sum`, the paper's "accumulate"). The prompt is cut in
+ * blocks of `block` tokens; a block scores its keys' sum plus that of the `lookback` blocks before
+ * it. The first block (the attention sinks) and the last partial block are always kept; the top
+ * blocks of the rest fill the budget of round(ratio·n) tokens, in prompt order, one set for all
+ * heads of the layer. Why blocks and the lookback: a prefill query that retrieves a fact attends
+ * to its first token, while decoding then reads on token by token (a byte-level model copies a
+ * five-digit number over five steps); ranking single tokens keeps the first and evicts the rest.
+ * Blocks also make the static top-k and the compaction `block` times smaller under MPC. Reusing
+ * the prefill's probabilities costs no extra softmax.
  *
  * Cross-layer sharing (MPCache §2.4): after the dense layers, groups of `shareLayers` adjacent
  * layers take both the static keep-set and each step's cluster choice from the group's first
@@ -18,16 +24,42 @@
 import type { BackendTypes, CachePiece, Ops } from '../model/index.js';
 import { MpcError, invariant } from '../util/index.js';
 import { ClusterIndex, type ClusterConfig } from './clusters.js';
-import { BaseSession } from './session.js';
+import { BaseSession, rowsPiece } from './session.js';
 import type { Store } from './store.js';
 import type { KvPolicy, KvSession, PrefillInput, SequenceInfo } from './types.js';
 
+/** The look-once static eviction's public settings (see the header). */
+export interface StaticSpec {
+  /** Fraction of the prompt kept. */
+  readonly ratio: number;
+  /** Fraction of the prompt whose last queries score the keys. */
+  readonly window: number;
+  readonly score: 'max' | 'sum';
+  readonly block: number;
+  readonly lookback: number;
+}
+
+/** Public shape of a static eviction: kept blocks (the first included) out of full blocks, then the partial tail. */
+export interface StaticPlan {
+  readonly blocks: number;
+  readonly kept: number;
+  /** Rows after the last full block (always kept). */
+  readonly tail: number;
+  /** Rows the layer keeps in all. */
+  readonly rows: number;
+}
+
+/** The static plan for a prompt of n tokens; null when it would keep everything. */
+export function staticPlan(st: StaticSpec, n: number): StaticPlan | null {
+  const blocks = Math.floor(n / st.block), tail = n - blocks * st.block;
+  const kept = Math.min(blocks, Math.max(1, Math.round((st.ratio * n - tail) / st.block)));
+  return kept >= blocks ? null : { blocks, kept, tail, rows: kept * st.block + tail };
+}
+
 export interface ClusterPolicySpec {
   readonly name: string;
-  /** Fraction of the prompt kept at prefill; null keeps the whole prompt. */
-  readonly staticRatio: number | null;
-  /** Fraction of the prompt whose queries score the static eviction. */
-  readonly windowRatio: number;
+  /** Static eviction at prefill; null keeps the whole prompt. */
+  readonly static: StaticSpec | null;
   readonly cluster: Omit<ClusterConfig, 'select'>;
   readonly shareLayers: number;
   readonly denseLayers: number;
@@ -65,14 +97,14 @@ interface Shared<T> {
 
 class ClusterSession<B extends BackendTypes> extends BaseSession<B> {
   private readonly cfg: ClusterConfig;
-  private readonly kept: number;
+  private readonly plan: StaticPlan | null;
   private readonly indexes: ClusterIndex<B>[] = [];
   private readonly shared = new Map<number, Shared<B['tensor']>>();
 
   constructor(ops: Ops<B>, seq: SequenceInfo<B['tensor']>, private readonly spec: ClusterPolicySpec) {
     super(ops, seq, spec.denseLayers);
     this.cfg = { ...spec.cluster, select: clustersForBudget(spec, spec.budget(seq.promptTokens)) };
-    this.kept = spec.staticRatio === null ? this.n : Math.min(this.n, Math.max(1, Math.round(spec.staticRatio * this.n)));
+    this.plan = spec.static === null ? null : staticPlan(spec.static, this.n);
   }
 
   /** The layer whose choices `layer` follows (itself when it leads a group). */
@@ -90,13 +122,18 @@ class ClusterSession<B extends BackendTypes> extends BaseSession<B> {
   protected override async keep(layer: number, store: Store<B>, input: PrefillInput<B>): Promise<void> {
     const lead = this.leader(layer);
     const shared = this.sharedOf(lead);
-    if (this.kept < this.n) {
+    const plan = this.plan, st = this.spec.static;
+    if (plan !== null && st !== null) {
+      const S = st.block;
       if (layer === lead) {
-        const w = Math.max(1, Math.floor(this.spec.windowRatio * this.n));
-        shared.keep = await this.ops.topk(await this.ops.sumQueries(input.p, this.n - w, this.n, true), this.kept);
+        const w = Math.max(1, Math.floor(st.window * this.n));
+        const perKey = st.score === 'max' ? await this.ops.maxQueries(input.p, this.n - w, this.n) : await this.ops.sumQueries(input.p, this.n - w, this.n, true);
+        const rest = await this.ops.blockScores(this.ops.slice(perKey, 2, S, plan.blocks * S), S, st.lookback);
+        shared.keep = await this.ops.topk(rest, plan.kept - 1);
       }
       invariant(shared.keep !== undefined, 'E_INTERNAL', `layer ${layer}: no keep-set from layer ${lead}`);
-      await store.compact([{ select: shared.keep, block: 1, offset: 0 }], this.room(this.kept));
+      const chosen = plan.kept > 1 ? [{ select: shared.keep, block: S, offset: S }] : [];
+      await store.compact([...rowsPiece(0, S), ...chosen, ...rowsPiece(this.n - plan.tail, this.n)], this.room(plan.rows));
     }
     if (layer === lead) {
       const index = new ClusterIndex(this.ops, this.cfg);

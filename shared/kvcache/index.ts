@@ -2,8 +2,9 @@
  * KV-cache policies: the interface, the registry by name, and the forward-pass adapters.
  *
  * Names: `full`, `mpcache` and its ablations (`mpcache-single`: one cluster level;
- * `mpcache-bound`: Quest's exact score instead of the blend; `mpcache-noshare`: no cross-layer
- * sharing; `mpcache-nostatic`: no static eviction), `streamingllm`, `h2o`, `h2o-prefill`,
+ * `mpcache-bound`: Quest's exact score instead of the blend; `mpcache-share`: adjacent layers
+ * share selections; `mpcache-nostatic`: no static eviction; `mpcache-sumstatic`: the paper's
+ * summed single-token static score), `streamingllm`, `h2o`, `h2o-prefill`,
  * `snapkv`, `quest`, `tova`, `oracle`. Every one takes the same options (options.ts) and uses
  * the ones that concern it; all compared policies share one budget rule.
  */
@@ -24,6 +25,7 @@ export type { DecodeInput, Inspector, KvPolicy, KvSession, LayerTrace, PrefillIn
 export { PolicyOptionsSchema, parsePolicyOptions, budgetTokens, budgetRule, type PolicyOptions, type PolicyOptionsInput } from './options.js';
 export { PolicyAttention, PrefillFanout } from './attention.js';
 export { ClusterIndex, clusterLayout, levelCounts, type ClusterConfig, type ClusterLayout } from './clusters.js';
+export { staticPlan, type StaticPlan, type StaticSpec } from './cluster-policy.js';
 export { pickPositions } from './store.js';
 
 /** Reads float64 tensors for traces (plaintext runs only). */
@@ -42,8 +44,9 @@ const POLICIES: Readonly<Record<string, Entry>> = {
   mpcache: { description: 'MPCache: look-once static top-k + hierarchical cluster selection + layer sharing', make: (o) => mpcache(o) },
   'mpcache-single': { description: 'MPCache ablation: one cluster level (the finest)', make: ablation('mpcache-single', (o) => ({ clusters: [o.clusters[o.clusters.length - 1] as number] })) },
   'mpcache-bound': { description: "MPCache ablation: Quest's exact bound instead of the α-blend", make: ablation('mpcache-bound', () => ({ score: 'bound' })) },
-  'mpcache-noshare': { description: 'MPCache ablation: no cross-layer sharing', make: ablation('mpcache-noshare', () => ({ shareLayers: 1 })) },
+  'mpcache-share': { description: 'MPCache ablation: adjacent layer pairs share one selection (the paper)', make: ablation('mpcache-share', () => ({ shareLayers: 2 })) },
   'mpcache-nostatic': { description: 'MPCache ablation: no static eviction', make: ablation('mpcache-nostatic', () => ({ static: false })) },
+  'mpcache-sumstatic': { description: 'MPCache ablation: static top-k of single tokens by summed window attention (the paper)', make: ablation('mpcache-sumstatic', () => ({ staticScore: 'sum', staticBlock: 1, lookback: 0 })) },
   streamingllm: { description: 'StreamingLLM: sinks + recent window', make: streamingLlm },
   h2o: { description: 'H2O, decode-time: heavy hitters by accumulated attention + recent, one eviction per step', make: h2o },
   'h2o-prefill': { description: 'H2O, one-shot at prefill: heavy hitters by prefill column sums + sliding recent window', make: h2oPrefill },

@@ -4,12 +4,15 @@
  * and cross-layer index sharing. The machinery is in cluster-policy.ts and clusters.ts.
  *
  * Budget B (options.ts; default round(0.3 · 0.2 · n), the paper's "6 % = 30 % static × 20 %
- * dynamic"): static eviction keeps round(staticRatio · n) prompt tokens; each step attends to the
- * head cluster, the tail cluster and ⌊B/S⌋ − 2 chosen fine clusters (S the finest size), so at most
- * B tokens, about dynamicRatio of the static survivors.
+ * dynamic"): static eviction keeps about round(staticRatio · n) prompt tokens in whole blocks
+ * (cluster-policy.ts); each step attends to the head cluster, the tail cluster and ⌊B/S⌋ − 2
+ * chosen fine clusters (S the finest size), so at most B tokens, about dynamicRatio of the static
+ * survivors.
  *
  * Ablations (options): `clusters` with one size (no hierarchy), `score: 'bound'` (Quest's exact
- * bound instead of the blend), `shareLayers: 1` (no sharing), `static: false` (no static eviction).
+ * bound instead of the blend), `shareLayers: 2` (the paper's sharing; off by default here),
+ * `static: false` (no static eviction), `staticScore: 'sum'` with single-token blocks (the paper's
+ * accumulated static score).
  */
 import { clusterPolicy } from './cluster-policy.js';
 import { budgetRule, budgetTokens, type PolicyOptions } from './options.js';
@@ -19,14 +22,14 @@ export function mpcache(o: PolicyOptions, name = 'mpcache'): KvPolicy {
   const rule = o.score === 'blend' ? { kind: 'blend', alpha: o.alpha } as const : { kind: 'bound' } as const;
   return clusterPolicy({
     name,
-    staticRatio: o.static ? o.staticRatio : null,
-    windowRatio: o.windowRatio,
+    static: o.static ? { ratio: o.staticRatio, window: o.windowRatio, score: o.staticScore, block: o.staticBlock, lookback: o.lookback } : null,
     cluster: { sizes: o.clusters, rule, forceHead: true, levelRatio: o.levelRatio },
     shareLayers: o.shareLayers,
     denseLayers: o.denseLayers,
     budget: (n) => budgetTokens(o, n),
     settings: {
-      budget: budgetRule(o), static: o.static ? o.staticRatio : 'off', window: o.windowRatio, clusters: o.clusters.join(','),
+      budget: budgetRule(o), static: o.static ? o.staticRatio : 'off', window: o.windowRatio, staticScore: o.staticScore,
+      staticBlock: o.staticBlock, lookback: o.lookback, clusters: o.clusters.join(','),
       levelRatio: o.levelRatio, score: o.score === 'blend' ? `blend α=${o.alpha}` : 'bound', shareLayers: o.shareLayers, denseLayers: o.denseLayers,
     },
   });

@@ -23,14 +23,26 @@ export const PolicyOptionsSchema = z.strictObject({
   dynamicRatio: ratio.optional(),
   /** MPCache: fraction of the prompt (its last queries) whose attention scores the static eviction. */
   windowRatio: ratio.default(0.2),
+  /** MPCache: a key's static score from the window's head-mean attention: the most any one query gave it, or the sum. */
+  staticScore: z.enum(['max', 'sum']).default('max'),
+  /** MPCache: static eviction keeps whole blocks of this many consecutive tokens (1 = single tokens). */
+  staticBlock: z.number().int().positive().default(8),
+  /** MPCache: a block's static score also counts the attention of this many blocks just before it. */
+  lookback: z.number().int().min(0).default(2),
   /** MPCache: weight of kmax in the cluster score q·(α·kmax + (1 − α)·kmin). */
   alpha: z.number().min(0).max(1).default(0.6),
-  /** MPCache: cluster sizes from coarse to fine; each divides the previous. */
-  clusters: z.array(z.number().int().positive()).min(1).default([32, 16]),
+  /**
+   * MPCache: cluster sizes from coarse to fine; each divides the previous. The paper's 32,16 are
+   * BPE tokens of 7B models; the embedded byte-level model needs finer clusters (docs/eviction-study.md).
+   */
+  clusters: z.array(z.number().int().positive()).min(1).default([4, 2]),
   /** MPCache: fraction of the clusters of each coarser level kept as parents for the next (the released code's ratio1). */
   levelRatio: ratio.default(0.5),
-  /** MPCache: how many adjacent layers share one selection (1 = no sharing). */
-  shareLayers: z.number().int().positive().default(2),
+  /**
+   * MPCache: how many adjacent layers share one selection (1 = no sharing, the default: on the
+   * 4-layer embedded model adjacent layers read different tokens; the paper shares pairs).
+   */
+  shareLayers: z.number().int().positive().default(1),
   /** Every policy: the first layers attend to the full cache (never evicted), as Quest does. */
   denseLayers: z.number().int().min(0).default(1),
   /** MPCache: the cluster score; 'bound' is Quest's Σ max(q·kmax, q·kmin) (ablation). */

@@ -16,8 +16,7 @@ import type { KvPolicy } from './types.js';
 export function quest(o: PolicyOptions): KvPolicy {
   return clusterPolicy({
     name: 'quest',
-    staticRatio: null,
-    windowRatio: o.windowRatio,
+    static: null,
     cluster: { sizes: [o.page], rule: { kind: 'bound' }, forceHead: false, levelRatio: 1 },
     shareLayers: 1,
     denseLayers: o.denseLayers,

@@ -125,6 +125,26 @@ describe('attention statistics', () => {
     expect(await codeOf(() => floatOps.sumQueries(p, 1, 1, false))).toBe('E_SHAPE');
   });
 
+  test('maxQueries takes, per key, the largest head-mean attention of one query in the rows', async () => {
+    const p = t([2, 2, 3], [0.5, 0.5, 0, 0.2, 0.3, 0.5, /* */ 1, 0, 0, 0.1, 0.1, 0.8]);
+    const m = await floatOps.maxQueries(p, 0, 2);
+    expect(m.shape).toEqual([1, 1, 3]);
+    expect(list(m).map((v) => +v.toFixed(12))).toEqual([0.75, 0.25, 0.65]); // rows' head means: [0.75, 0.25, 0], [0.15, 0.2, 0.65]
+    expect(list(await floatOps.maxQueries(p, 1, 2)).map((v) => +v.toFixed(12))).toEqual([0.15, 0.2, 0.65]);
+    expect(await codeOf(() => floatOps.maxQueries(p, 2, 1))).toBe('E_SHAPE');
+  });
+
+  test('blockScores sums each block and the blocks before it; a partial last block is dropped', async () => {
+    const x = t([1, 1, 7], [1, 2, 3, 4, 5, 6, 100]);
+    expect(list(await floatOps.blockScores(x, 2, 0))).toEqual([3, 7, 11]);
+    expect(list(await floatOps.blockScores(x, 2, 1))).toEqual([3, 10, 18]);
+    expect(list(await floatOps.blockScores(x, 2, 5))).toEqual([3, 10, 21]);
+    expect((await floatOps.blockScores(t([2, 1, 2], [1, 2, 3, 4]), 1, 1)).shape).toEqual([2, 1, 2]);
+    expect(await codeOf(() => floatOps.blockScores(x, 0, 0))).toBe('E_INPUT');
+    expect(await codeOf(() => floatOps.blockScores(x, 2, -1))).toBe('E_INPUT');
+    expect(await codeOf(() => floatOps.blockScores(t([1, 7], [1, 2, 3, 4, 5, 6, 7]), 2, 0))).toBe('E_SHAPE');
+  });
+
   test('maxPool takes the window maximum, cut at the ends', async () => {
     expect(list(await floatOps.maxPool(t([1, 1, 6], [0, 5, 0, 0, 0, 7]), 3))).toEqual([5, 5, 5, 0, 7, 7]);
     expect(list(await floatOps.maxPool(t([1, 1, 3], [1, 2, 3]), 1))).toEqual([1, 2, 3]);

@@ -3,7 +3,7 @@
  * rules (written from the policy headers, not from their code), plus hand-built edge cases.
  */
 import { describe, expect, test } from '@jest/globals';
-import { budgetTokens, getPolicy, parsePolicyOptions, type LayerTrace } from '../../shared/kvcache/index.js';
+import { budgetTokens, getPolicy, parsePolicyOptions, staticPlan, type LayerTrace } from '../../shared/kvcache/index.js';
 import { floatOps } from '../../shared/model/index.js';
 import { MpcError } from '../../shared/util/index.js';
 import { seeded } from '../util/rng.js';
@@ -132,14 +132,37 @@ describe('mpcache', () => {
   const s = synth(rng, { heads: H, headDim: HD, n: 120, steps: 20, layers: 4, spread: 2 });
   const options = { budget: 40, staticRatio: 0.5, clusters: [8, 4], denseLayers: 1, shareLayers: 2 };
 
-  test('look-once static eviction keeps the top tokens by head-averaged window attention, in order', async () => {
-    const { traces } = await runPolicy(getPolicy('mpcache', options), s);
+  /** Expected static keep-set (positions, in order) of layer 1: block 0, then the top blocks by score. */
+  async function staticKeep(score: 'max' | 'sum', block: number, lookback: number): Promise<number[]> {
     const p = await probs(s, 1);
-    const sums = range(0, H).map((h) => columnSums(p, 120, h, 120 - 24, 120));
-    const mean = range(0, 120).map((j) => sums.reduce((a, x) => a + (x[j] as number), 0) / H);
-    const keep = topK(mean, 60);
+    const perKey = range(0, 120).map((j) => {
+      const rows = range(120 - 24, 120).map((i) => range(0, H).reduce((a, h) => a + (p[(h * 120 + i) * 120 + j] as number), 0) / H);
+      return score === 'max' ? Math.max(...rows) : rows.reduce((a, x) => a + x, 0);
+    });
+    const blocks = Math.floor(120 / block), kept = Math.min(blocks, Math.max(1, Math.round(60 / block)));
+    const scores = range(1, blocks).map((b) => range(Math.max(1, b - lookback) * block, (b + 1) * block).reduce((a, j) => a + (perKey[j] as number), 0));
+    const chosen = topK(scores, kept - 1).map((b) => b + 1);
+    return [0, ...chosen].flatMap((b) => range(b * block, (b + 1) * block));
+  }
+
+  test('look-once static eviction keeps block 0 and the top blocks by max head-mean window attention plus lookback, in order', async () => {
+    const { traces } = await runPolicy(getPolicy('mpcache', options), s);
+    const keep = await staticKeep('max', 8, 2);
+    expect(keep.length).toBe(64); // round(60 / 8) blocks of 8
     expect(traces[0]![1]!.stored).toEqual([keep, keep]);
     expect(traces[0]![0]!.stored[0]).toEqual(range(0, 120)); // dense
+    const sum = await runPolicy(getPolicy('mpcache', { ...options, staticScore: 'sum', staticBlock: 1, lookback: 0 }), s);
+    const sumKeep = await staticKeep('sum', 1, 0);
+    expect(sum.traces[0]![1]!.stored).toEqual([sumKeep, sumKeep]);
+  });
+
+  test('the static plan: blocks kept out of full blocks, the partial tail always kept, null when nothing is evicted', () => {
+    const st = { ratio: 0.3, window: 0.2, score: 'max', block: 8, lookback: 2 } as const;
+    expect(staticPlan(st, 1017)).toEqual({ blocks: 127, kept: 38, tail: 1, rows: 305 });
+    expect(staticPlan(st, 16)).toEqual({ blocks: 2, kept: 1, tail: 0, rows: 8 }); // only the forced first block
+    expect(staticPlan(st, 12)).toBeNull(); // one full block: it is the first
+    expect(staticPlan({ ...st, ratio: 1 }, 1017)).toBeNull();
+    expect(staticPlan({ ...st, block: 1, lookback: 0 }, 100)).toEqual({ blocks: 100, kept: 30, tail: 0, rows: 30 });
   });
 
   test('adjacent layers share the keep-set and every selection; counts follow the public budget exactly', async () => {
@@ -149,7 +172,7 @@ describe('mpcache', () => {
       expect(step[2]!.attended).toEqual(step[1]!.attended);
     }
     traces.slice(1).forEach((step, t) => {
-      const stored = 60 + t + 1;
+      const stored = 64 + t + 1;
       const tail = stored - 4 * (Math.ceil(stored / 4) - 1);
       for (const layer of [1, 3]) {
         for (const a of step[layer]!.attended) {
@@ -161,7 +184,7 @@ describe('mpcache', () => {
         }
       }
     });
-    const noshare = await runPolicy(getPolicy('mpcache-noshare', options), s);
+    const noshare = await runPolicy(getPolicy('mpcache', { ...options, shareLayers: 1 }), s);
     expect(noshare.traces.slice(1).some((step) => JSON.stringify(step[2]!.attended) !== JSON.stringify(step[1]!.attended))).toBe(true);
   });
 
@@ -169,16 +192,20 @@ describe('mpcache', () => {
     const all = await runPolicy(getPolicy('mpcache', { budget: 1000, staticRatio: 1 }), s);
     all.traces.slice(1).forEach((step, t) => expect(step[3]!.attended).toEqual([range(0, 121 + t), range(0, 121 + t)]));
     const seq = { heads: H, headDim: HD, promptTokens: 120, capacity: 140 };
-    expect(() => getPolicy('mpcache', { budget: 31 }).begin(floatOps, seq)).toThrow(MpcError); // head + tail = 2 × 16
-    expect(() => getPolicy('mpcache', { budget: 32 }).begin(floatOps, seq)).not.toThrow();
+    expect(() => getPolicy('mpcache', { budget: 3 }).begin(floatOps, seq)).toThrow(MpcError); // head + tail = 2 × 2
+    expect(() => getPolicy('mpcache', { budget: 4 }).begin(floatOps, seq)).not.toThrow();
+    expect(() => getPolicy('mpcache', { budget: 31, clusters: [32, 16] }).begin(floatOps, seq)).toThrow(/below/);
     expect(() => getPolicy('quest', { budget: 15 }).begin(floatOps, seq)).toThrow(/below/);
   });
 
   test('ablations change only what they name', () => {
-    expect(getPolicy('mpcache-single').settings).toMatchObject({ clusters: '16', score: 'blend α=0.6', shareLayers: 2, static: 0.3 });
-    expect(getPolicy('mpcache-bound').settings).toMatchObject({ clusters: '32,16', score: 'bound' });
-    expect(getPolicy('mpcache-noshare').settings).toMatchObject({ shareLayers: 1 });
-    expect(getPolicy('mpcache-nostatic').settings).toMatchObject({ static: 'off' });
+    const base = { clusters: '4,2', score: 'blend α=0.6', shareLayers: 1, static: 0.3, staticScore: 'max', staticBlock: 8, lookback: 2 };
+    expect(getPolicy('mpcache').settings).toMatchObject(base);
+    expect(getPolicy('mpcache-single').settings).toMatchObject({ ...base, clusters: '2' });
+    expect(getPolicy('mpcache-bound').settings).toMatchObject({ ...base, score: 'bound' });
+    expect(getPolicy('mpcache-share').settings).toMatchObject({ ...base, shareLayers: 2 });
+    expect(getPolicy('mpcache-nostatic').settings).toMatchObject({ ...base, static: 'off' });
+    expect(getPolicy('mpcache-sumstatic').settings).toMatchObject({ ...base, staticScore: 'sum', staticBlock: 1, lookback: 0 });
   });
 });
 
@@ -230,8 +257,9 @@ describe('check: a budget that cannot fit the prompt fails before any work', () 
   test('cluster policies refuse a budget below their always-attended clusters, with a hint; others accept any length', () => {
     const code = (f: () => void) => { try { f(); return 'ok'; } catch (e) { return e instanceof MpcError ? `${e.code} ${e.message}` : String(e); } };
     const mp = getPolicy('mpcache', {}), quest = getPolicy('quest', {});
-    expect(code(() => mp.check?.(153))).toMatch(/^E_CONFIG .*budget of 9 tokens is below the 32 tokens.*--budget/); // round(0.06 · 153) = 9
-    expect(code(() => mp.check?.(1024))).toBe('ok'); // 61 tokens: head + tail + one chosen cluster
+    expect(code(() => mp.check?.(153))).toBe('ok'); // round(0.06 · 153) = 9: head + tail (2 + 2) + two chosen pairs
+    expect(code(() => getPolicy('mpcache', { clusters: [32, 16] }).check?.(153))).toMatch(/^E_CONFIG .*budget of 9 tokens is below the 32 tokens.*--budget/);
+    expect(code(() => getPolicy('mpcache', { clusters: [32, 16] }).check?.(1024))).toBe('ok'); // 61 tokens: head + tail + one chosen cluster
     expect(code(() => getPolicy('mpcache', { clusters: [8, 4], budget: 0.2 }).check?.(153))).toBe('ok');
     expect(code(() => quest.check?.(200))).toMatch(/^E_CONFIG /); // 12 tokens < one page of 16 (the tail)
     expect(code(() => quest.check?.(300))).toBe('ok');

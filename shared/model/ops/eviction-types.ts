@@ -185,6 +185,27 @@ export interface EvictionOps<T extends TensorLike, C> {
    */
   sumQueries(p: T, from: number, to: number, meanOverHeads: boolean): Promise<T>;
   /**
+   * The most attention each key received from one query of rows from..to, averaged over heads:
+   * max over those rows of mean_h p[h, i, j] → [1, 1, T]. The fixed-count form of the released
+   * MPCache code's static rule (keep a key if any window query gives it a head-mean score above a
+   * threshold); unlike a sum, one query that retrieves a key is enough to rank it high.
+   *
+   * MPC: head sums are local; a comparison tree over the rows (rows − 1 comparisons of width 32
+   * per key, 3 rounds per level), then the 1/H scale and one exact truncation per key.
+   * @throws MpcError E_SHAPE on a bad row range.
+   */
+  maxQueries(p: T, from: number, to: number): Promise<T>;
+  /**
+   * Scores of blocks of `block` consecutive keys: x [G, 1, T] → [G, 1, ⌊T/block⌋], block b's
+   * score the sum of x over its own keys and the `lookback` blocks before it (those that exist).
+   * The lookback credits a block for attention paid just before it: a query that reads a key
+   * usually reads on from it (copying, retrieval), at decoding steps no prefill query saw.
+   *
+   * MPC: local (integer-coefficient sums of shares).
+   * @throws MpcError E_SHAPE / E_INPUT on a bad shape, block or lookback.
+   */
+  blockScores(x: T, block: number, lookback: number): Promise<T>;
+  /**
    * Max-pooling along the last axis with an odd window `kernel`, stride 1, same length (the window
    * is cut at the ends): SnapKV's smoothing, so that neighbours of a strong key survive with it.
    *

@@ -242,6 +242,43 @@ async function sumQueries(p: FloatTensor, from: number, to: number, meanOverHead
   return floatTensor([groups, 1, t], out);
 }
 
+async function maxQueries(p: FloatTensor, from: number, to: number): Promise<FloatTensor> {
+  const [h, n, t] = dims(p, 3, 'maxQueries') as [number, number, number];
+  invariant(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= n, 'E_SHAPE',
+    () => `maxQueries: rows ${from}..${to} of ${fmt(p.shape)}`);
+  const out = new Float64Array(t).fill(-Infinity);
+  for (let i = from; i < to; i++) {
+    for (let j = 0; j < t; j++) {
+      let s = 0;
+      for (let hi = 0; hi < h; hi++) s += p.data[(hi * n + i) * t + j] as number;
+      out[j] = Math.max(out[j] as number, s / h);
+    }
+  }
+  return floatTensor([1, 1, t], out);
+}
+
+/** Checks blockScores' arguments; returns [G, T, blocks]. */
+export function blockScoreDims(shape: Shape, block: number, lookback: number): [number, number, number] {
+  invariant(shape.length === 3 && shape[1] === 1, 'E_SHAPE', () => `blockScores of ${fmt(shape)} (want [G, 1, T])`);
+  if (!Number.isInteger(block) || block < 1) throw new MpcError('E_INPUT', `blockScores: block ${block} must be a positive integer`);
+  if (!Number.isInteger(lookback) || lookback < 0) throw new MpcError('E_INPUT', `blockScores: lookback ${lookback} must be a non-negative integer`);
+  const [g, , t] = shape as [number, number, number];
+  return [g, t, Math.floor(t / block)];
+}
+
+async function blockScores(x: FloatTensor, block: number, lookback: number): Promise<FloatTensor> {
+  const [g, t, nb] = blockScoreDims(x.shape, block, lookback);
+  const out = new Float64Array(g * nb);
+  for (let r = 0; r < g; r++) {
+    for (let b = 0; b < nb; b++) {
+      let s = 0;
+      for (let j = Math.max(0, b - lookback) * block; j < (b + 1) * block; j++) s += x.data[r * t + j] as number;
+      out[r * nb + b] = s;
+    }
+  }
+  return floatTensor([g, 1, nb], out);
+}
+
 async function maxPool(x: FloatTensor, kernel: number): Promise<FloatTensor> {
   if (!Number.isInteger(kernel) || kernel < 1 || kernel % 2 === 0) throw new MpcError('E_INPUT', `maxPool: kernel ${kernel} must be a positive odd integer`);
   const n = x.shape[x.shape.length - 1] as number;
@@ -259,5 +296,5 @@ async function maxPool(x: FloatTensor, kernel: number): Promise<FloatTensor> {
 
 /** The float64 implementation of every `EvictionOps` method. */
 export const floatEvictionOps: EvictionOps<FloatTensor, FloatKVCache> = {
-  slice, concat, expandSelection, publicSelection, cacheKeys, topk, gather, gatherCache, blockMinMax, clusterScores, sumQueries, maxPool,
+  slice, concat, expandSelection, publicSelection, cacheKeys, topk, gather, gatherCache, blockMinMax, clusterScores, sumQueries, maxQueries, blockScores, maxPool,
 };

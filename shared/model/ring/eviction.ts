@@ -22,11 +22,14 @@
  *   kmax ≥ kmin, max(q_i·kmax_i, q_i·kmin_i) = q⁺_i·kmax_i + q⁻_i·kmin_i (q⁺ = relu(q), q⁻ = q − q⁺):
  *   hd comparisons per head (not C·hd) and one product [q⁺|q⁻]·[kmax|kmin]ᵀ (2·C·hd opened).
  * - sumQueries: local sums; the head mean is a public scale by 1/H and one exact truncation per key.
+ * - maxQueries: local head sums, a max tree over the rows (width 32), then the head mean as above.
+ * - blockScores: local (picks and sums of shares).
  */
 import { MpcError, invariant } from '../../util/errors.js';
 import type { AnyTensor, Shape } from '../../ring/tensor.js';
 import type { FixedHandle, Prims } from '../../protocol/prims/types.js';
-import { blockMinMax, maxPool, topkSelection } from '../../protocol/nonlinear/index.js';
+import { blockMinMax, maxLast, maxPool, topkSelection } from '../../protocol/nonlinear/index.js';
+import { blockScoreDims } from '../ops/float-eviction.js';
 import type { CachePiece, ClusterScoreRule, ClusterSeries, EvictionOps, GatherUse } from '../ops/eviction-types.js';
 import { RingCacheView, RingKVCache, pieceRows, type ViewPiece } from './cache.js';
 
@@ -291,6 +294,33 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
     if (!meanOverHeads) return P.reshape(perHead, [h, 1, t]);
     const total = P.sumLast(P.transposeLast(perHead)); // [T]
     return P.scope('mean', async () => P.reshape(await P.trunc(P.mulPublic(total, 1 / h, this.f), this.f), [1, 1, t]));
+  }
+
+  async maxQueries(p: T, from: number, to: number): Promise<T> {
+    invariant(p.shape.length === 3, 'E_SHAPE', () => `maxQueries of ${fmt(p.shape)}`);
+    const [h, n, t] = p.shape as [number, number, number];
+    invariant(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= n, 'E_SHAPE', () => `maxQueries: rows ${from}..${to} of ${fmt(p.shape)}`);
+    const P = this.P, w = to - from;
+    const rows = P.sliceLast(P.reshape(p, [h, n * t]), from * t, to * t); // [H, w·T]
+    const headSum = P.reshape(P.sumLast(P.transposeLast(rows)), [w, t]);
+    // probabilities sum to at most H per key: far inside 32 bits at any f ≤ 24
+    const best = await P.scope('max', () => maxLast(P, P.transposeLast(headSum), { width: 32 })); // [T]
+    return P.scope('mean', async () => P.reshape(await P.trunc(P.mulPublic(best, 1 / h, this.f), this.f), [1, 1, t]));
+  }
+
+  async blockScores(x: T, block: number, lookback: number): Promise<T> {
+    const [g, t, nb] = blockScoreDims(x.shape, block, lookback);
+    const P = this.P;
+    const sums = P.sumLast(P.reshape(P.sliceLast(P.reshape(x, [g, t]), 0, nb * block), [g, nb, block])); // [G, nb]
+    // sums padded with one zero per row; shift m reads block b − m, or the zero before the start
+    const padded = P.reshape(P.concatLast([sums, P.constant([g, 1], 0, x.fracBits)]), [g * (nb + 1)]);
+    let out = sums;
+    for (let m = 1; m <= lookback; m++) {
+      const idx = new Int32Array(g * nb);
+      for (let r = 0; r < g; r++) for (let b = 0; b < nb; b++) idx[r * nb + b] = r * (nb + 1) + (b >= m ? b - m : nb);
+      out = P.add(out, P.pick(padded, [g, nb], idx));
+    }
+    return P.reshape(out, [g, 1, nb]);
   }
 
   maxPool(x: T, kernel: number): Promise<T> {

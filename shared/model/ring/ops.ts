@@ -218,6 +218,8 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
   }
   childSelection(pick: T, parents: T, r: number, c: number): Promise<T> { return this.ev.childSelection(pick, parents, r, c); }
   sumQueries(p: T, from: number, to: number, meanOverHeads: boolean): Promise<T> { return this.ev.sumQueries(p, from, to, meanOverHeads); }
+  maxQueries(p: T, from: number, to: number): Promise<T> { return this.ev.maxQueries(p, from, to); }
+  blockScores(x: T, block: number, lookback: number): Promise<T> { return this.ev.blockScores(x, block, lookback); }
   maxPool(x: T, kernel: number): Promise<T> { return this.ev.maxPool(x, kernel); }
 
   async argmax(logits: T): Promise<Tok> {

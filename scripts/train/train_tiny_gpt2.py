@@ -30,6 +30,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--run', help='run directory (checkpoints, logs, shards), outside the repository')
     p.add_argument('--resume', action='store_true')
+    p.add_argument('--init-from', metavar='CKPT', default=None,
+                   help='fine-tune: start from this checkpoint\'s weights (fresh optimizer, step 0)')
     p.add_argument('--export', action='store_true', help='export the run\'s checkpoint to --out')
     p.add_argument('--eval', metavar='MODEL', help='evaluate a model dir (model.safetensors) or a run dir')
     p.add_argument('--out', default=os.path.join(data.REPO, 'models', 'tiny-gpt2'))
@@ -155,6 +157,9 @@ def train(a):
         induction_init(model, seed=a.seed)
     opt = torch.optim.AdamW(model.param_groups(a.weight_decay), lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     ckpt_path = os.path.join(run, 'ckpt.pt')
+    if a.init_from and not (a.resume and os.path.exists(ckpt_path)):
+        model.load_state_dict(torch.load(a.init_from, weights_only=False)['model'])
+        print(f'weights from {a.init_from}', flush=True)
     st = {'step': 0, 'tokens': 0, 'elapsed': 0.0, 'curve': [], 'evals': []}
     if a.resume and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, weights_only=False)

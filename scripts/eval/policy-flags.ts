@@ -3,7 +3,7 @@
  *
  *   --budget <fraction|tokens>  attended tokens per step (default: static ratio × dynamic ratio of the prompt)
  *   --static-ratio r  --dynamic-ratio r  --window-ratio r  --static-block n  --lookback n  --alpha a
- *   --clusters 8,4  --level-ratio r  --share-layers n  --dense-layers n  --sinks n  --recent-ratio r
+ *   --clusters 4,2  --level-ratio r  --share-layers n  --dense-layers n  --sinks n  --recent-ratio r
  *   --window n  --pool k  --page n
  *   ablation switches: --single-level --quest-score --no-share --no-static --static-sum
  */

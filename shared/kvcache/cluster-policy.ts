@@ -125,14 +125,17 @@ class ClusterSession<B extends BackendTypes> extends BaseSession<B> {
     const plan = this.plan, st = this.spec.static;
     if (plan !== null && st !== null) {
       const S = st.block;
-      if (layer === lead) {
-        const w = Math.max(1, Math.floor(st.window * this.n));
-        const perKey = st.score === 'max' ? await this.ops.maxQueries(input.p, this.n - w, this.n) : await this.ops.sumQueries(input.p, this.n - w, this.n, true);
-        const rest = await this.ops.blockScores(this.ops.slice(perKey, 2, S, plan.blocks * S), S, st.lookback);
-        shared.keep = await this.ops.topk(rest, plan.kept - 1);
+      const chosen: CachePiece<B['tensor']>[] = [];
+      if (plan.kept > 1) { // else only the forced first block and the tail stay: nothing to rank
+        if (layer === lead) {
+          const w = Math.max(1, Math.floor(st.window * this.n));
+          const perKey = st.score === 'max' ? await this.ops.maxQueries(input.p, this.n - w, this.n) : await this.ops.sumQueries(input.p, this.n - w, this.n, true);
+          const rest = await this.ops.blockScores(this.ops.slice(perKey, 2, S, plan.blocks * S), S, st.lookback);
+          shared.keep = await this.ops.topk(rest, plan.kept - 1);
+        }
+        invariant(shared.keep !== undefined, 'E_INTERNAL', `layer ${layer}: no keep-set from layer ${lead}`);
+        chosen.push({ select: shared.keep, block: S, offset: S });
       }
-      invariant(shared.keep !== undefined, 'E_INTERNAL', `layer ${layer}: no keep-set from layer ${lead}`);
-      const chosen = plan.kept > 1 ? [{ select: shared.keep, block: S, offset: S }] : [];
       await store.compact([...rowsPiece(0, S), ...chosen, ...rowsPiece(this.n - plan.tail, this.n)], this.room(plan.rows));
     }
     if (layer === lead) {

@@ -41,7 +41,7 @@ const ablation = (name: string, change: (o: PolicyOptions) => Partial<PolicyOpti
 
 const POLICIES: Readonly<Record<string, Entry>> = {
   full: { description: 'full cache (ceiling)', make: () => full() },
-  mpcache: { description: 'MPCache: look-once static top-k + hierarchical cluster selection + layer sharing', make: (o) => mpcache(o) },
+  mpcache: { description: 'MPCache: look-once static top-k of blocks + hierarchical cluster selection (+ layer sharing with --share-layers)', make: (o) => mpcache(o) },
   'mpcache-single': { description: 'MPCache ablation: one cluster level (the finest)', make: ablation('mpcache-single', (o) => ({ clusters: [o.clusters[o.clusters.length - 1] as number] })) },
   'mpcache-bound': { description: "MPCache ablation: Quest's exact bound instead of the α-blend", make: ablation('mpcache-bound', () => ({ score: 'bound' })) },
   'mpcache-share': { description: 'MPCache ablation: adjacent layer pairs share one selection (the paper)', make: ablation('mpcache-share', () => ({ shareLayers: 2 })) },

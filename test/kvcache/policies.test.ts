@@ -156,6 +156,11 @@ describe('mpcache', () => {
     expect(sum.traces[0]![1]!.stored).toEqual([sumKeep, sumKeep]);
   });
 
+  test('a static budget of one block keeps only the first block (nothing is ranked)', async () => {
+    const { traces } = await runPolicy(getPolicy('mpcache', { ...options, staticRatio: 0.05, budget: 8 }), s);
+    expect(traces[0]![1]!.stored).toEqual([range(0, 8), range(0, 8)]);
+  });
+
   test('the static plan: blocks kept out of full blocks, the partial tail always kept, null when nothing is evicted', () => {
     const st = { ratio: 0.3, window: 0.2, score: 'max', block: 8, lookback: 2 } as const;
     expect(staticPlan(st, 1017)).toEqual({ blocks: 127, kept: 38, tail: 1, rows: 305 });

@@ -15,7 +15,7 @@ import type { FixedHandle } from '../protocol/prims/types.js';
 import { parseGpt2Config } from '../model/config.js';
 import { ringModelSpec } from '../model/ring/fold.js';
 import { loadRingModel, type RingNonlinear } from '../model/ring/ops.js';
-import { DEALER_TOKEN_IO, GenerateParams, generationProgram, policyOf, type ClientTokens, type RingModel } from './generation.js';
+import { DEALER_TOKEN_IO, generationProgram, parseGenerateParams, policyOf, type ClientTokens, type RingModel } from './generation.js';
 import { Link, wsTransport, Meter, listenWs, type Limits, type TlsConfig } from '../net/index.js';
 import { DealerEnv } from '../corr/env.js';
 import { DealerCorrSink } from '../corr/stream.js';
@@ -103,14 +103,13 @@ export class DealerService {
         this.models.set(job.shareId, model);
       };
     }
-    const p = GenerateParams.safeParse(job.params);
-    if (!p.success) throw new MpcError('E_INPUT', `generate: ${p.error.issues[0]?.message}`);
-    policyOf(p.data);
-    const model = this.models.get(p.data.shareId);
-    if (!model) throw new MpcError('E_MODEL', `no model with share id ${p.data.shareId} was loaded by the parties`);
+    const p = parseGenerateParams(job.params);
+    policyOf(p);
+    const model = this.models.get(p.shareId);
+    if (!model) throw new MpcError('E_MODEL', `no model with share id ${p.shareId} was loaded by the parties`);
     if (!this.opts.nl) throw new MpcError('E_CONFIG', 'this dealer has no non-linear recipes configured');
     const nl = this.opts.nl;
-    return (P) => generationProgram(P, nl, DEALER_TOKEN_IO, model, p.data);
+    return (P) => generationProgram(P, nl, DEALER_TOKEN_IO, model, p);
   }
 
   private abortPending(session: string, err: MpcError): void {

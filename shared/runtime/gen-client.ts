@@ -8,7 +8,7 @@ import type { Link } from '../net/link.js';
 import type { MeterReport } from '../net/meter.js';
 import { connect, type ClientOptions } from './client.js';
 import { HIDDEN_FRAME, MASK_FRAME, MASKED_FRAME, PROGRESS_FRAME, REVEAL_FRAME, ResultMsg, SELECTION_FRAME, STOP_TAG } from './wire.js';
-import { GenerateParams, type GenerateRequest } from './generation.js';
+import { parseGenerateParams, type GenerateRequest } from './generation.js';
 
 export interface GenerationCallbacks {
   /** Called with each generated token; return true to stop after it. */
@@ -62,9 +62,7 @@ export async function runGeneration(
   urls: readonly [string, string], session: string, request: GenerateRequest, prompt: readonly number[], vocab: number,
   opts: ClientOptions, cb: GenerationCallbacks = {},
 ): Promise<GenerationResult> {
-  const r = GenerateParams.safeParse(request);
-  if (!r.success) throw new MpcError('E_INPUT', `generate: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`);
-  const params = r.data;
+  const params = parseGenerateParams(request);
   if (prompt.length !== params.promptLen) throw new MpcError('E_INPUT', 'prompt length does not match the job');
   for (const t of prompt) if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new MpcError('E_INPUT', `token id ${t} is outside the vocabulary of ${vocab}`);
   const t0 = performance.now();

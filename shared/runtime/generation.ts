@@ -54,6 +54,16 @@ export type GenerateParams = z.infer<typeof GenerateParams>;
 export type GenerateRequest = z.input<typeof GenerateParams>;
 
 /**
+ * A generation job's parameters, validated (client, parties and dealer alike).
+ * @throws MpcError E_INPUT naming the first bad field.
+ */
+export function parseGenerateParams(raw: unknown): GenerateParams {
+  const r = GenerateParams.safeParse(raw);
+  if (!r.success) throw new MpcError('E_INPUT', `generate: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`);
+  return r.data;
+}
+
+/**
  * The job's KV-cache policy (null: full cache without a policy layer).
  * With `promptLen`, also checks that the policy can run on a prompt of that length.
  * @throws MpcError E_CONFIG on an unknown policy, invalid options, a plaintext-only policy, or a

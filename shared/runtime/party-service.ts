@@ -20,7 +20,7 @@ import { resolveJob, type ResolvedJob } from './jobs.js';
 import type { FixedMatrix } from '../protocol/fixed-mask.js';
 import type { PartyShares } from '../model/ring/share-file.js';
 import { loadRingModel, type RingNonlinear } from '../model/ring/ops.js';
-import { ClientStopped, GenerateParams, PartyClientIO, generationProgram, policyOf, type ClientTokens, type RingModel } from './generation.js';
+import { ClientStopped, PartyClientIO, generationProgram, parseGenerateParams, policyOf, type GenerateParams, type ClientTokens, type RingModel } from './generation.js';
 
 export interface PartyOptions {
   role: 0 | 1;
@@ -227,16 +227,15 @@ export class PartyService {
 
   private checkGenerate(job: Extract<Job, { kind: 'generate' }>): GenerateParams {
     if (!this.opts.model) throw new MpcError('E_CONFIG', 'this party serves no model (start it with --shares and --share-config)');
-    const r = GenerateParams.safeParse(job.params);
-    if (!r.success) throw new MpcError('E_INPUT', `generate: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`);
-    if (!this.opts.allowTestHooks && (r.data.revealHidden || r.data.revealSelections || r.data.prefill === 'revealed')) {
+    const params = parseGenerateParams(job.params);
+    if (!this.opts.allowTestHooks && (params.revealHidden || params.revealSelections || params.prefill === 'revealed')) {
       throw new MpcError('E_INPUT', 'this party refuses test hooks (revealHidden, revealSelections, a revealed prefill); start it with --allow-test-hooks');
     }
-    if (r.data.shareId !== this.opts.model.shares.shareConfig.shareId) {
-      throw new MpcError('E_MODEL', `the client's model (share id ${r.data.shareId}) does not match the shares this party holds`);
+    if (params.shareId !== this.opts.model.shares.shareConfig.shareId) {
+      throw new MpcError('E_MODEL', `the client's model (share id ${params.shareId}) does not match the shares this party holds`);
     }
-    policyOf(r.data);
-    return r.data;
+    policyOf(params);
+    return params;
   }
 
   private async loadShares(P: SecurePrims): Promise<RingModel<Share, FixedMatrix>> {

@@ -98,6 +98,7 @@ def run_export(a):
                      'z_loss': args['z_loss']},
             'pos_offset_prob': args['pos_offset_prob'],
         },
+        'init': args.get('init'), 'init_from': args.get('init_from'),
         'curriculum': args['stages'],
         'optimizer': {'name': 'AdamW', 'lr': args['lr'], 'betas': [0.9, 0.95], 'weight_decay': args['weight_decay'],
                       'warmup': args['warmup'], 'schedule': 'cosine to min_lr_frac', 'min_lr_frac': args['min_lr_frac'],

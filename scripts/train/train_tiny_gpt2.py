@@ -35,12 +35,12 @@ def parse_args(argv=None):
     p.add_argument('--export', action='store_true', help='export the run\'s checkpoint to --out')
     p.add_argument('--eval', metavar='MODEL', help='evaluate a model dir (model.safetensors) or a run dir')
     p.add_argument('--out', default=os.path.join(data.REPO, 'models', 'tiny-gpt2'))
-    p.add_argument('--stages', default='128:600:4096,256:800,512:800,1024:800,2048:600',
+    p.add_argument('--stages', default='256:300,512:300,1024:300,2048:200',
                    help='length:steps[:batch_tokens],…')
     p.add_argument('--batch-tokens', type=int, default=8192)
-    p.add_argument('--lr', type=float, default=3e-3)
+    p.add_argument('--lr', type=float, default=1e-3)
     p.add_argument('--min-lr-frac', type=float, default=0.1)
-    p.add_argument('--warmup', type=int, default=200)
+    p.add_argument('--warmup', type=int, default=50)
     p.add_argument('--weight-decay', type=float, default=0.1)
     p.add_argument('--clip', type=float, default=1.0)
     p.add_argument('--lm-weight', type=float, default=0.5, help='weight of the mean loss on context tokens')
@@ -49,16 +49,19 @@ def parse_args(argv=None):
     p.add_argument('--pos-offset-prob', type=float, default=0.5,
                    help='fraction of short batches placed at a random position offset')
     p.add_argument('--shard-tokens', type=int, default=2_000_000)
-    p.add_argument('--mix', default='copy=15,passkey=20,niah=25,mqar=15,vartrack=15,text=10',
+    p.add_argument('--mix', default='niah=30,passkey=20,mqar=15,copy=10,vartrack=10,text=15',
                    help='task mixture for gen-train-data at lengths >= 256')
     p.add_argument('--warm-mix', default='copy=40,mqar=30,passkey=30',
                    help='mixture below 256 tokens, where NIAH and variable tracking do not fit')
     p.add_argument('--seed', type=int, default=1234)
     p.add_argument('--ckpt-minutes', type=float, default=5.0)
-    p.add_argument('--eval-every', type=int, default=500)
+    p.add_argument('--eval-every', type=int, default=250)
     p.add_argument('--monitor-n', type=int, default=32, help='samples per task and length in the monitor')
-    p.add_argument('--init', choices=['induction', 'gpt2'], default='induction',
-                   help='induction: wire a previous-token and an induction head before training (induction_init.py)')
+    p.add_argument('--init', choices=['match', 'induction', 'gpt2'], default='match',
+                   help='match: wire an n-gram match-and-copy circuit before training (match_init.py); '
+                        'induction: a previous-token and a one-token induction head (induction_init.py)')
+    p.add_argument('--pin-wired', action=argparse.BooleanOptionalAction, default=True,
+                   help='--init match: keep the wired attention weights fixed (match_init.wired_slices)')
     p.add_argument('--threads', type=int, default=1,
                    help='torch threads; on the shared 2-vCPU machine 2 threads ran 4-6x slower than 1 under load')
     p.add_argument('--n-layer', type=int, default=4)
@@ -155,6 +158,10 @@ def train(a):
     if a.init == 'induction':
         from induction_init import induction_init
         induction_init(model, seed=a.seed)
+    elif a.init == 'match' and not a.init_from and not a.resume:
+        from match_init import match_init
+        calib = data.generate(os.path.join(run, 'calib'), 1024, 8, a.seed, 'niah')
+        print('match init', json.dumps(match_init(model, torch.from_numpy(calib['tokens']), seed=a.seed)), flush=True)
     opt = torch.optim.AdamW(model.param_groups(a.weight_decay), lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     ckpt_path = os.path.join(run, 'ckpt.pt')
     if a.init_from and not (a.resume and os.path.exists(ckpt_path)):
@@ -170,6 +177,10 @@ def train(a):
         print(f'resumed at step {st["step"]}', flush=True)
     with open(os.path.join(run, 'args.json'), 'w') as f:
         json.dump(vars(a), f, indent=2)
+    pins = []
+    if a.pin_wired and a.init == 'match':
+        from match_init import wired_slices
+        pins = [(p, idx, p.detach()[idx].clone()) for p, idx in wired_slices(model)]
     monitor = monitor_sets(a, run, sorted({T for T, _, _ in stages if T >= 256} | {1024, 2048}))
     shard_dir = os.path.join(run, 'shards')
     os.makedirs(shard_dir, exist_ok=True)
@@ -226,6 +237,9 @@ def train(a):
             loss.backward()
             gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip).item()
             opt.step()
+            with torch.no_grad():
+                for p, idx, val in pins:
+                    p[idx] = val
             st['step'] += 1
             st['tokens'] += tokens.numel()
             st['elapsed'] = time.time() - t0

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     const nb = Math.floor(ctx / 8) - 1, kb = Math.round(0.3 * ctx / 8) - 1, w = Math.floor(0.2 * ctx);
     rows.push(
       [`${ctx}: static score, max over ${w} window rows of the head mean × ${ctx} (maxQueries)`, none, (o) => o.maxQueries(s([H, w, ctx]), 0, w)],
-      [`${ctx}: static top-k over blocks of 8, 1 × ${kb} of ${nb} (block 0 forced)`, none, async (o) => o.topk(await o.blockScores(s([1, 1, nb * 8]), 8, 2), kb)],
+      [`${ctx}: static block maxima (lookback 2) and top-k over blocks of 8, 1 × ${kb} of ${nb} (block 0 forced)`, none, async (o) => o.topk(await o.blockScores(s([1, 1, nb * 8]), 8, 2, 'max'), kb)],
       [`${ctx}: static gather (store) in blocks of 8, shared one-hot [1, ${kb}, ${nb}], K and V re-masked`, cacheOf(ctx), (o, c) => o.gatherCache(c, [{ rows: [0, 8] }, { select: s([1, kb, nb], 0), block: 8, offset: 8 }], 8 * (kb + 1) + 8)],
       [`${ctx}: static top-k, 1 × ${Math.round(0.3 * ctx)} of ${ctx}`, none, (o) => o.topk(s([1, 1, ctx]), Math.round(0.3 * ctx))],
       [`${ctx}: static gather (store), shared one-hot [1, ${Tm}, ${ctx}], K and V re-masked`, cacheOf(ctx), (o, c) => o.gatherCache(c, [{ select: s([1, Tm, ctx], 0), block: 1, offset: 0 }], Tm + 8)],

@@ -8,8 +8,11 @@
  * probabilities of the last ⌊window·n⌋ prompt queries, averaged over heads, each key gets the most
  * any one of those queries gave it (`max`, the fixed-count form of the released code's "above the
  * threshold for some query") or their sum (`sum`, the paper's "accumulate"). The prompt is cut in
- * blocks of `block` tokens; a block scores its keys' sum plus that of the `lookback` blocks before
- * it. The first block (the attention sinks) and the last partial block are always kept; the top
+ * blocks of `block` tokens; a block scores the same way over its own keys and those of the
+ * `lookback` blocks before it: the largest (`max`: kept if one window query read one of those keys
+ * strongly) or the sum (`sum`). A sum over a block also rewards many weakly read keys: on our model a
+ * copying head reads back the repeated filler, and summed filler blocks outranked the single
+ * token a retrieval head anchors on (the newline before the question), so the answer failed. The first block (the attention sinks) and the last partial block are always kept; the top
  * blocks of the rest fill the budget of round(ratio·n) tokens, in prompt order, one set for all
  * heads of the layer. Why blocks and the lookback: a prefill query that retrieves a fact attends
  * to its first token, while decoding then reads on token by token (a byte-level model copies a
@@ -34,6 +37,7 @@ export interface StaticSpec {
   readonly ratio: number;
   /** Fraction of the prompt whose last queries score the keys. */
   readonly window: number;
+  /** Over window queries, then over a block's keys and its lookback. */
   readonly score: 'max' | 'sum';
   readonly block: number;
   readonly lookback: number;
@@ -130,7 +134,7 @@ class ClusterSession<B extends BackendTypes> extends BaseSession<B> {
         if (layer === lead) {
           const w = Math.max(1, Math.floor(st.window * this.n));
           const perKey = st.score === 'max' ? await this.ops.maxQueries(input.p, this.n - w, this.n) : await this.ops.sumQueries(input.p, this.n - w, this.n, true);
-          const rest = await this.ops.blockScores(this.ops.slice(perKey, 2, S, plan.blocks * S), S, st.lookback);
+          const rest = await this.ops.blockScores(this.ops.slice(perKey, 2, S, plan.blocks * S), S, st.lookback, st.score);
           shared.keep = await this.ops.topk(rest, plan.kept - 1);
         }
         invariant(shared.keep !== undefined, 'E_INTERNAL', `layer ${layer}: no keep-set from layer ${lead}`);

@@ -23,11 +23,14 @@ export const PolicyOptionsSchema = z.strictObject({
   dynamicRatio: ratio.optional(),
   /** MPCache: fraction of the prompt (its last queries) whose attention scores the static eviction. */
   windowRatio: ratio.default(0.2),
-  /** MPCache: a key's static score from the window's head-mean attention: the most any one query gave it, or the sum. */
+  /**
+   * MPCache: a key's static score from the window's head-mean attention, the most any one query gave it
+   * or the sum; a block's score is then the largest or the sum of its keys' (and its lookback's).
+   */
   staticScore: z.enum(['max', 'sum']).default('max'),
   /** MPCache: static eviction keeps whole blocks of this many consecutive tokens (1 = single tokens). */
   staticBlock: z.number().int().positive().default(8),
-  /** MPCache: a block's static score also counts the attention of this many blocks just before it. */
+  /** MPCache: a block's static score also counts the keys of this many blocks just before it. */
   lookback: z.number().int().min(0).default(2),
   /** MPCache: weight of kmax in the cluster score q·(α·kmax + (1 − α)·kmin). */
   alpha: z.number().min(0).max(1).default(0.6),

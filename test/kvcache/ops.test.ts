@@ -134,15 +134,19 @@ describe('attention statistics', () => {
     expect(await codeOf(() => floatOps.maxQueries(p, 2, 1))).toBe('E_SHAPE');
   });
 
-  test('blockScores sums each block and the blocks before it; a partial last block is dropped', async () => {
+  test('blockScores sums (or takes the max of) each block and the blocks before it; a partial last block is dropped', async () => {
     const x = t([1, 1, 7], [1, 2, 3, 4, 5, 6, 100]);
-    expect(list(await floatOps.blockScores(x, 2, 0))).toEqual([3, 7, 11]);
-    expect(list(await floatOps.blockScores(x, 2, 1))).toEqual([3, 10, 18]);
-    expect(list(await floatOps.blockScores(x, 2, 5))).toEqual([3, 10, 21]);
-    expect((await floatOps.blockScores(t([2, 1, 2], [1, 2, 3, 4]), 1, 1)).shape).toEqual([2, 1, 2]);
-    expect(await codeOf(() => floatOps.blockScores(x, 0, 0))).toBe('E_INPUT');
-    expect(await codeOf(() => floatOps.blockScores(x, 2, -1))).toBe('E_INPUT');
-    expect(await codeOf(() => floatOps.blockScores(t([1, 7], [1, 2, 3, 4, 5, 6, 7]), 2, 0))).toBe('E_SHAPE');
+    expect(list(await floatOps.blockScores(x, 2, 0, 'sum'))).toEqual([3, 7, 11]);
+    expect(list(await floatOps.blockScores(x, 2, 1, 'sum'))).toEqual([3, 10, 18]);
+    expect(list(await floatOps.blockScores(x, 2, 5, 'sum'))).toEqual([3, 10, 21]);
+    const y = t([1, 1, 9], [0, 9, 1, 1, 2, 0, 0, 3, 50]);
+    expect(list(await floatOps.blockScores(y, 2, 0, 'max'))).toEqual([9, 1, 2, 3]);
+    expect(list(await floatOps.blockScores(y, 2, 1, 'max'))).toEqual([9, 9, 2, 3]);
+    expect(list(await floatOps.blockScores(y, 2, 2, 'max'))).toEqual([9, 9, 9, 3]);
+    expect((await floatOps.blockScores(t([2, 1, 2], [1, 2, 3, 4]), 1, 1, 'sum')).shape).toEqual([2, 1, 2]);
+    expect(await codeOf(() => floatOps.blockScores(x, 0, 0, 'sum'))).toBe('E_INPUT');
+    expect(await codeOf(() => floatOps.blockScores(x, 2, -1, 'max'))).toBe('E_INPUT');
+    expect(await codeOf(() => floatOps.blockScores(t([1, 7], [1, 2, 3, 4, 5, 6, 7]), 2, 0, 'sum'))).toBe('E_SHAPE');
   });
 
   test('maxPool takes the window maximum, cut at the ends', async () => {

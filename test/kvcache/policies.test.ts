@@ -140,12 +140,15 @@ describe('mpcache', () => {
       return score === 'max' ? Math.max(...rows) : rows.reduce((a, x) => a + x, 0);
     });
     const blocks = Math.floor(120 / block), kept = Math.min(blocks, Math.max(1, Math.round(60 / block)));
-    const scores = range(1, blocks).map((b) => range(Math.max(1, b - lookback) * block, (b + 1) * block).reduce((a, j) => a + (perKey[j] as number), 0));
+    const scores = range(1, blocks).map((b) => {
+      const keys = range(Math.max(1, b - lookback) * block, (b + 1) * block).map((j) => perKey[j] as number);
+      return score === 'max' ? Math.max(...keys) : keys.reduce((a, x) => a + x, 0);
+    });
     const chosen = topK(scores, kept - 1).map((b) => b + 1);
     return [0, ...chosen].flatMap((b) => range(b * block, (b + 1) * block));
   }
 
-  test('look-once static eviction keeps block 0 and the top blocks by max head-mean window attention plus lookback, in order', async () => {
+  test('look-once static eviction keeps block 0 and the top blocks by max head-mean window attention over a block and its lookback, in order', async () => {
     const { traces } = await runPolicy(getPolicy('mpcache', options), s);
     const keep = await staticKeep('max', 8, 2);
     expect(keep.length).toBe(64); // round(60 / 8) blocks of 8
@@ -154,6 +157,10 @@ describe('mpcache', () => {
     const sum = await runPolicy(getPolicy('mpcache', { ...options, staticScore: 'sum', staticBlock: 1, lookback: 0 }), s);
     const sumKeep = await staticKeep('sum', 1, 0);
     expect(sum.traces[0]![1]!.stored).toEqual([sumKeep, sumKeep]);
+    const sumBlocks = await runPolicy(getPolicy('mpcache', { ...options, staticScore: 'sum' }), s);
+    const sumBlocksKeep = await staticKeep('sum', 8, 2);
+    expect(sumBlocks.traces[0]![1]!.stored).toEqual([sumBlocksKeep, sumBlocksKeep]);
+    expect(sumBlocksKeep).not.toEqual(keep); // the two rules differ on this input
   });
 
   test('a static budget of one block keeps only the first block (nothing is ranked)', async () => {

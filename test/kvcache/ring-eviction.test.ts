@@ -104,18 +104,21 @@ describe(`ring EvictionOps: secure == emulation, emulation vs float64 (seed ${rn
     expect(maxAbsErr(out[3]!, (await floatOps.sumQueries(PF, 0, 3, true)).data).err).toBeLessThanOrEqual(2 * ulp);
   });
 
-  test('maxQueries (max over rows of the head mean) within fixed-point error; blockScores exact', async () => {
+  test('maxQueries (max over rows of the head mean) within fixed-point error; blockScores (sum and max) exact', async () => {
     const H = 2, n = 5, T = 11;
     const p = vals(H * n * T, 0, 1), x = vals(2 * T, 0, 1);
     const prog: Program = async (P, [pp, xx]) => {
       const o = ringOps(P);
-      return [await o.maxQueries(pp!, 1, 5), await o.blockScores(xx!, 3, 2), await o.blockScores(xx!, 4, 0)];
+      return [await o.maxQueries(pp!, 1, 5), await o.blockScores(xx!, 3, 2, 'sum'), await o.blockScores(xx!, 4, 0, 'sum'),
+        await o.blockScores(xx!, 3, 2, 'max'), await o.blockScores(xx!, 4, 0, 'max'), await o.blockScores(xx!, 2, 1, 'max')];
     };
     const { out } = await runChecked(prog, [inp(p, [H, n, T]), inp(x, [2, 1, T])]);
     const PF = ft([H, n, T], p), XF = ft([2, 1, T], x);
     expect(maxAbsErr(out[0]!, (await floatOps.maxQueries(PF, 1, 5)).data).err).toBeLessThanOrEqual(2 * 2 ** -F);
-    expect(Array.from(out[1]!)).toEqual(Array.from((await floatOps.blockScores(XF, 3, 2)).data).map((v) => q(v)));
-    expect(Array.from(out[2]!)).toEqual(Array.from((await floatOps.blockScores(XF, 4, 0)).data).map((v) => q(v)));
+    const cases = [[3, 2, 'sum'], [4, 0, 'sum'], [3, 2, 'max'], [4, 0, 'max'], [2, 1, 'max']] as const;
+    for (const [i, [block, lookback, agg]] of cases.entries()) {
+      expect(Array.from(out[i + 1]!)).toEqual(Array.from((await floatOps.blockScores(XF, block, lookback, agg)).data).map((v) => q(v)));
+    }
   });
 
   test('clusterScores over a growing series: equal to the plain product; each cluster opened once, then only q', async () => {

@@ -43,6 +43,9 @@ export type CachePiece<T> =
  */
 export type GatherUse = 'store' | 'attend';
 
+/** How `blockScores` combines a block's keys (and its lookback's). */
+export type BlockAgg = 'sum' | 'max';
+
 /**
  * Identity of a growing series of cluster bounds (a `ClusterIndex` keeps one per level): the
  * bounds passed with it only gain rows at the end (earlier rows never change) and never exceed
@@ -197,14 +200,19 @@ export interface EvictionOps<T extends TensorLike, C> {
   maxQueries(p: T, from: number, to: number): Promise<T>;
   /**
    * Scores of blocks of `block` consecutive keys: x [G, 1, T] → [G, 1, ⌊T/block⌋], block b's
-   * score the sum of x over its own keys and the `lookback` blocks before it (those that exist).
-   * The lookback credits a block for attention paid just before it: a query that reads a key
-   * usually reads on from it (copying, retrieval), at decoding steps no prefill query saw.
+   * score the sum (`agg` 'sum') or the largest (`agg` 'max') of x over its own keys and those of
+   * the `lookback` blocks before it (those that exist). The lookback credits a block for attention
+   * paid just before it: a query that reads a key usually reads on from it (copying, retrieval), at
+   * decoding steps no prefill query saw. 'max' keeps a block for one strongly read key; a sum also
+   * rewards many weakly read ones (repeated filler that a copying head reads back), which crowded
+   * out single-token anchors on our model (docs/eviction-study.md).
    *
-   * MPC: local (integer-coefficient sums of shares).
+   * MPC: 'sum' is local (integer-coefficient sums of shares); 'max' is a comparison tree over each
+   * block (block − 1 comparisons of width 32) and one over the lookback (lookback comparisons):
+   * about 13 B per comparison, 3 rounds per tree level.
    * @throws MpcError E_SHAPE / E_INPUT on a bad shape, block or lookback.
    */
-  blockScores(x: T, block: number, lookback: number): Promise<T>;
+  blockScores(x: T, block: number, lookback: number, agg: BlockAgg): Promise<T>;
   /**
    * Max-pooling along the last axis with an odd window `kernel`, stride 1, same length (the window
    * is cut at the ends): SnapKV's smoothing, so that neighbours of a strong key survive with it.

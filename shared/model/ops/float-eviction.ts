@@ -5,7 +5,7 @@
 import { MpcError, invariant } from '../../util/index.js';
 import type { Shape } from '../../ring/index.js';
 import { FloatKVCache, dims, floatTensor, type FloatTensor } from './float-cache.js';
-import type { CachePiece, ClusterScoreRule, ClusterSeries, EvictionOps, GatherUse } from './eviction-types.js';
+import type { BlockAgg, CachePiece, ClusterScoreRule, ClusterSeries, EvictionOps, GatherUse } from './eviction-types.js';
 
 const prod = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
 const fmt = (s: Shape) => `[${s.join(', ')}]`;
@@ -266,13 +266,16 @@ export function blockScoreDims(shape: Shape, block: number, lookback: number): [
   return [g, t, Math.floor(t / block)];
 }
 
-async function blockScores(x: FloatTensor, block: number, lookback: number): Promise<FloatTensor> {
+async function blockScores(x: FloatTensor, block: number, lookback: number, agg: BlockAgg): Promise<FloatTensor> {
   const [g, t, nb] = blockScoreDims(x.shape, block, lookback);
   const out = new Float64Array(g * nb);
   for (let r = 0; r < g; r++) {
     for (let b = 0; b < nb; b++) {
-      let s = 0;
-      for (let j = Math.max(0, b - lookback) * block; j < (b + 1) * block; j++) s += x.data[r * t + j] as number;
+      let s = agg === 'max' ? -Infinity : 0;
+      for (let j = Math.max(0, b - lookback) * block; j < (b + 1) * block; j++) {
+        const v = x.data[r * t + j] as number;
+        s = agg === 'max' ? Math.max(s, v) : s + v;
+      }
       out[r * nb + b] = s;
     }
   }

@@ -23,14 +23,15 @@
  *   hd comparisons per head (not C·hd) and one product [q⁺|q⁻]·[kmax|kmin]ᵀ (2·C·hd opened).
  * - sumQueries: local sums; the head mean is a public scale by 1/H and one exact truncation per key.
  * - maxQueries: local head sums, a max tree over the rows (width 32), then the head mean as above.
- * - blockScores: local (picks and sums of shares).
+ * - blockScores: 'sum' local (picks and sums of shares); 'max' two comparison trees (width 32):
+ *   over each block's keys, then over the block and its lookback.
  */
 import { MpcError, invariant } from '../../util/errors.js';
 import type { AnyTensor, Shape } from '../../ring/tensor.js';
 import type { FixedHandle, Prims } from '../../protocol/prims/types.js';
 import { blockMinMax, maxLast, maxPool, topkSelection } from '../../protocol/nonlinear/index.js';
 import { blockScoreDims } from '../ops/float-eviction.js';
-import type { CachePiece, ClusterScoreRule, ClusterSeries, EvictionOps, GatherUse } from '../ops/eviction-types.js';
+import type { BlockAgg, CachePiece, ClusterScoreRule, ClusterSeries, EvictionOps, GatherUse } from '../ops/eviction-types.js';
 import { RingCacheView, RingKVCache, pieceRows, type ViewPiece } from './cache.js';
 
 /** Value width of top-k comparisons: |x_i − x_j| < 2^39 ring units (2^23 at 16 fractional bits). */
@@ -308,18 +309,24 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
     return P.scope('mean', async () => P.reshape(await P.trunc(P.mulPublic(best, 1 / h, this.f), this.f), [1, 1, t]));
   }
 
-  async blockScores(x: T, block: number, lookback: number): Promise<T> {
+  async blockScores(x: T, block: number, lookback: number, agg: BlockAgg): Promise<T> {
     const [g, t, nb] = blockScoreDims(x.shape, block, lookback);
     const P = this.P;
-    const sums = P.sumLast(P.reshape(P.sliceLast(P.reshape(x, [g, t]), 0, nb * block), [g, nb, block])); // [G, nb]
-    // sums padded with one zero per row; shift m reads block b − m, or the zero before the start
-    const padded = P.reshape(P.concatLast([sums, P.constant([g, 1], 0, x.fracBits)]), [g * (nb + 1)]);
-    let out = sums;
-    for (let m = 1; m <= lookback; m++) {
-      const idx = new Int32Array(g * nb);
-      for (let r = 0; r < g; r++) for (let b = 0; b < nb; b++) idx[r * nb + b] = r * (nb + 1) + (b >= m ? b - m : nb);
-      out = P.add(out, P.pick(padded, [g, nb], idx));
+    const blocks = P.reshape(P.sliceLast(P.reshape(x, [g, t]), 0, nb * block), [g, nb, block]);
+    // scores are head-mean probabilities in [0, 1]: width 32 is ample at any f ≤ 24
+    const own = agg === 'sum' ? P.sumLast(blocks) : await P.scope('blockmax', () => maxLast(P, blocks, { width: 32 })); // [G, nb]
+    if (lookback === 0) return P.reshape(own, [g, 1, nb]);
+    // own padded with one zero per row (a neutral element of both: scores are ≥ 0); column m of
+    // row b reads block b − m, or the zero before the start
+    const padded = P.reshape(P.concatLast([own, P.constant([g, 1], 0, x.fracBits)]), [g * (nb + 1)]);
+    const idx = new Int32Array(g * nb * (lookback + 1));
+    for (let r = 0; r < g; r++) {
+      for (let b = 0; b < nb; b++) {
+        for (let m = 0; m <= lookback; m++) idx[(r * nb + b) * (lookback + 1) + m] = r * (nb + 1) + (b >= m ? b - m : nb);
+      }
     }
+    const windows = P.pick(padded, [g, nb, lookback + 1], idx);
+    const out = agg === 'sum' ? P.sumLast(windows) : await P.scope('blockmax', () => maxLast(P, windows, { width: 32 }));
     return P.reshape(out, [g, 1, nb]);
   }
 

@@ -15,7 +15,7 @@ import type { FixedHandle, Prims } from '../../protocol/prims/types.js';
 import type { Gpt2Config } from '../config.js';
 import type { Gpt2Weights } from '../weights.js';
 import type { AttnMask, BackendTypes, ModelParams, Ops } from '../ops/types.js';
-import type { CachePiece, ClusterScoreRule, ClusterSeries, GatherUse } from '../ops/eviction-types.js';
+import type { BlockAgg, CachePiece, ClusterScoreRule, ClusterSeries, GatherUse } from '../ops/eviction-types.js';
 import { RingCacheView, RingKVCache } from './cache.js';
 import { RingEviction, type SelectionHook } from './eviction.js';
 import { viewMix, viewScores } from './view-attention.js';
@@ -219,7 +219,7 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
   childSelection(pick: T, parents: T, r: number, c: number): Promise<T> { return this.ev.childSelection(pick, parents, r, c); }
   sumQueries(p: T, from: number, to: number, meanOverHeads: boolean): Promise<T> { return this.ev.sumQueries(p, from, to, meanOverHeads); }
   maxQueries(p: T, from: number, to: number): Promise<T> { return this.ev.maxQueries(p, from, to); }
-  blockScores(x: T, block: number, lookback: number): Promise<T> { return this.ev.blockScores(x, block, lookback); }
+  blockScores(x: T, block: number, lookback: number, agg: BlockAgg): Promise<T> { return this.ev.blockScores(x, block, lookback, agg); }
   maxPool(x: T, kernel: number): Promise<T> { return this.ev.maxPool(x, kernel); }
 
   async argmax(logits: T): Promise<Tok> {

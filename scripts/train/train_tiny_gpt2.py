@@ -155,15 +155,17 @@ def train(a):
     total = sum(s for _, s, _ in stages)
     cfg = Config(n_layer=a.n_layer, n_head=a.n_head, n_embd=a.n_embd, n_positions=a.n_positions)
     model = TinyGPT2(cfg)
+    ckpt_path = os.path.join(run, 'ckpt.pt')
     if a.init == 'induction':
         from induction_init import induction_init
         induction_init(model, seed=a.seed)
-    elif a.init == 'match' and not a.init_from and not a.resume:
+    elif a.init == 'match' and not a.init_from and not (a.resume and os.path.exists(ckpt_path)):
         from match_init import match_init
-        calib = data.generate(os.path.join(run, 'calib'), 1024, 8, a.seed, 'niah')
+        calib_out = os.path.join(run, 'calib')  # LayerNorm scales are measured on 8 NIAH sequences
+        calib = data.generate(calib_out, 1024, 8, a.seed, 'niah')
+        data.remove(calib_out)
         print('match init', json.dumps(match_init(model, torch.from_numpy(calib['tokens']), seed=a.seed)), flush=True)
     opt = torch.optim.AdamW(model.param_groups(a.weight_decay), lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
-    ckpt_path = os.path.join(run, 'ckpt.pt')
     if a.init_from and not (a.resume and os.path.exists(ckpt_path)):
         model.load_state_dict(torch.load(a.init_from, weights_only=False)['model'])
         print(f'weights from {a.init_from}', flush=True)

@@ -10,9 +10,10 @@
  * threshold for some query") or their sum (`sum`, the paper's "accumulate"). The prompt is cut in
  * blocks of `block` tokens; a block scores the same way over its own keys and those of the
  * `lookback` blocks before it: the largest (`max`: kept if one window query read one of those keys
- * strongly) or the sum (`sum`). A sum over a block also rewards many weakly read keys: on our model a
- * copying head reads back the repeated filler, and summed filler blocks outranked the single
- * token a retrieval head anchors on (the newline before the question), so the answer failed. The first block (the attention sinks) and the last partial block are always kept; the top
+ * strongly) or the sum (`sum`). A sum over a block also rewards many weakly read keys: on our
+ * model a copying head reads back the repeated filler, and summed filler blocks outranked the
+ * single token a retrieval head anchors on (the newline before the question), so the answer
+ * failed. The first block (the attention sinks) and the last partial block are always kept; the top
  * blocks of the rest fill the budget of round(ratio·n) tokens, in prompt order, one set for all
  * heads of the layer. Why blocks and the lookback: a prefill query that retrieves a fact attends
  * to its first token, while decoding then reads on token by token (a byte-level model copies a

@@ -205,7 +205,8 @@ export interface EvictionOps<T extends TensorLike, C> {
    * paid just before it: a query that reads a key usually reads on from it (copying, retrieval), at
    * decoding steps no prefill query saw. 'max' keeps a block for one strongly read key; a sum also
    * rewards many weakly read ones (repeated filler that a copying head reads back), which crowded
-   * out single-token anchors on our model (docs/eviction-study.md).
+   * out single-token anchors on our model (docs/eviction-study.md). 'max' expects x ≥ 0 (attention
+   * scores): the ring backends pad the lookback before the first block with 0.
    *
    * MPC: 'sum' is local (integer-coefficient sums of shares); 'max' is a comparison tree over each
    * block (block − 1 comparisons of width 32) and one over the lookback (lookback comparisons):

@@ -31,6 +31,23 @@ def frequencies(n):
 
 
 @torch.no_grad()
+def sinusoid_positions(model: TinyGPT2, pos: slice, hd: int):
+    """Writes hd/2 sin/cos pairs at `frequencies` into wpe's `pos` dims (the rest 0, rows of norm
+    POS_NORM) and returns the float64 [hd, hd] rotation that maps position t's pairs to t − 1's."""
+    w = frequencies(hd // 2)
+    p = torch.arange(model.config.n_positions, dtype=torch.float64)[:, None]
+    pe = torch.zeros(model.config.n_positions, hd, dtype=torch.float64)
+    pe[:, 0::2], pe[:, 1::2] = torch.sin(p * w), torch.cos(p * w)
+    model.wpe.weight.zero_()
+    model.wpe.weight[:, pos] = (pe * POS_NORM / pe[0].norm()).float()
+    rot = torch.zeros(hd, hd, dtype=torch.float64)
+    for i, om in enumerate(w.tolist()):
+        cs, sn = math.cos(om), math.sin(om)
+        rot[2 * i:2 * i + 2, 2 * i:2 * i + 2] = torch.tensor([[cs, -sn], [sn, cs]], dtype=torch.float64)
+    return rot
+
+
+@torch.no_grad()
 def induction_init(model: TinyGPT2, seed=0):
     c = model.config
     d, H = c.n_embd, c.n_head
@@ -43,20 +60,11 @@ def induction_init(model: TinyGPT2, seed=0):
 
     model.wte.weight.normal_(0, TOK_STD, generator=g)
     model.wte.weight[:, d // 2:] = 0
-    w = frequencies(hd // 2)
-    p = torch.arange(c.n_positions, dtype=torch.float64)[:, None]
-    pe = torch.zeros(c.n_positions, hd, dtype=torch.float64)
-    pe[:, 0::2], pe[:, 1::2] = torch.sin(p * w), torch.cos(p * w)
-    model.wpe.weight.zero_()
-    model.wpe.weight[:, pos] = (pe * POS_NORM / pe[0].norm()).float()
+    rot = sinusoid_positions(model, pos, hd)
 
     q, k, v = slice(0, hd), slice(d, d + hd), slice(2 * d, 2 * d + hd)  # head 0 rows of c_attn
     # Layer 0, head 0: previous-token head.
     a0 = model.h[0].attn
-    rot = torch.zeros(hd, hd, dtype=torch.float64)
-    for i, om in enumerate(w.tolist()):
-        cs, sn = math.cos(om), math.sin(om)
-        rot[2 * i:2 * i + 2, 2 * i:2 * i + 2] = torch.tensor([[cs, -sn], [sn, cs]], dtype=torch.float64)
     for rows in (q, k, v):
         a0.c_attn.weight[rows] = 0
         a0.c_attn.bias[rows] = 0

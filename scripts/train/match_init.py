@@ -20,16 +20,14 @@ Layer 2, head 0: query u(x_t) + bag(t), key R^-1 bag(s) = the bag of s − 1 in 
   w(x_s): at the end of "for KEY is:" it attends to the needle whose "KEY is:" precedes, and copies.
 Gains are set from the LayerNorm scales measured on sample sequences, so each stage has the intended size.
 """
-import math
 
 import torch
 
-from induction_init import frequencies
+from induction_init import sinusoid_positions
 from tiny_gpt2 import TinyGPT2
 
 ALNUM = [ord(ch) for ch in 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789']
 W_STD = 0.2        # copy code: norm ~1.1 over 32 dims
-POS_NORM = 2.0     # position rows, as reset_parameters' wpe
 POS_GAIN = 1.5     # offset heads: q/k scale, as induction_init's previous-token head (at layer 0's scale)
 BAG_TERM = 1.0     # size of each R^k u term in the bag
 MATCH_GAIN = 5.0   # match head: q/k scale (≈ 4.4 nats per agreeing token)
@@ -75,16 +73,7 @@ def match_init(model: TinyGPT2, tokens, seed=0):
     codes = torch.randn(len(ALNUM), hd, generator=g, dtype=torch.float64)
     model.wte.weight[ALNUM, u] = (codes / codes.norm(dim=1, keepdim=True)).float()
     model.wte.weight[:, w] = W_STD * torch.randn(c.vocab_size, hd, generator=g)
-    f = frequencies(hd // 2)
-    p = torch.arange(c.n_positions, dtype=torch.float64)[:, None]
-    pe = torch.zeros(c.n_positions, hd, dtype=torch.float64)
-    pe[:, 0::2], pe[:, 1::2] = torch.sin(p * f), torch.cos(p * f)
-    model.wpe.weight.zero_()
-    model.wpe.weight[:, pos] = (pe * POS_NORM / pe[0].norm()).float()
-    rot = torch.zeros(hd, hd, dtype=torch.float64)
-    for i, om in enumerate(f.tolist()):
-        cs, sn = math.cos(om), math.sin(om)
-        rot[2 * i:2 * i + 2, 2 * i:2 * i + 2] = torch.tensor([[cs, -sn], [sn, cs]], dtype=torch.float64)
+    rot = sinusoid_positions(model, pos, hd)
 
     # Layer 0: offsets 1..4 into the bag. Each head's output lands in the bag dims; other heads' c_proj
     # columns are left random (small).

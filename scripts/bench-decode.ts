@@ -138,8 +138,10 @@ async function main(): Promise<number> {
     const weights = loadGpt2(modelDir);
     for (const c of ctxs) if (!Number.isInteger(c) || c <= f.steps || c > weights.config.nPositions) throw new MpcError('E_CONFIG', `--ctx ${c}: must be in ${f.steps + 1}..${weights.config.nPositions}`);
     log(`model: ${modelNote}\nprefill: ${f.prefill === 'revealed' ? 'REVEALED (benchmark mode: computed in the clear by both parties, not private; decoding steps are the real secure protocol)' : 'secure'}\n`);
-    const cfg = writeShares(join(tmp, 'shares'), JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>, sha256File(join(modelDir, 'model.safetensors')), encodeRingModel(weights));
-    const cluster = await launchCluster({ timeoutMs: f.timeoutMs, extra: shareFlags(join(tmp, 'shares'), true) });
+    const cfg = writeShares(join(tmp, 'shares'), JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>, sha256File(join(modelDir, 'model.safetensors')), encodeRingModel(weights),
+      // benchmark shares: the revealed prefill shows the parties the weights, so they are not marked secret
+      { secretWeights: false });
+    const cluster = await launchCluster({ timeoutMs: f.timeoutMs, extra: shareFlags(join(tmp, 'shares'), ['revealed-prefill', 'test-hooks']) });
     const rows: DecodeRow[] = [];
     try {
       for (const ctx of ctxs) {
@@ -148,10 +150,10 @@ async function main(): Promise<number> {
         for (let i = 0; i < names.length; i++) {
           const t0 = performance.now();
           log(`ctx ${ctx}, ${names[i]}: prompt ${prompt.length} tokens + ${f.steps} decoding steps …`);
-          const res = await runGeneration(cluster.clientUrls, `bench-${ctx}-${i}-${Date.now()}`, {
+          const res = await runGeneration(cluster.clientUrls, {
             shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: f.steps + 1, prefill: f.prefill,
             policy: names[i], policyOptions: options,
-          }, prompt, weights.config.vocabSize, { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes });
+          }, prompt, weights.config.vocabSize, { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes, tls: cluster.clientTls });
           rows.push(row(ctx, names[i]!, policies[i]!, prompt, costSummary(res), res.tokens, f.prefill));
           const r = rows[rows.length - 1]!;
           log(` ${((performance.now() - t0) / 1000).toFixed(0)} s; per token ${kib(r.perToken.p0_to_p1)} p0→p1, ${r.perToken.ms} ms, selection ${kib(r.selection.p0_to_p1)}\n`);

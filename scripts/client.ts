@@ -52,9 +52,9 @@ async function main(): Promise<number> {
     throw new MpcError('E_INPUT', `the prompt has ${prompt.length} tokens; with ${f.maxNewTokens} new tokens it exceeds the model's context of ${config.nPositions}`);
   }
   const urls = f.parties.split(',') as [string, string];
-  const res = await runGeneration(urls, `gen-${Date.now()}`, {
+  const res = await runGeneration(urls, {
     shareId: sc.shareId, promptLen: prompt.length, maxNewTokens: f.maxNewTokens, revealLogits: f.revealLogits, revealHidden: false,
-  }, prompt, config.vocabSize, { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes, tls: loadTls({ ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey }) }, {
+  }, prompt, config.vocabSize, { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes, tls: loadTls({ ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey }, 'client') }, {
     onToken: (t) => { if (!f.json) process.stdout.write(tok.decode([t])); return t === tok.eot; },
   });
   const costs = costSummary(res);

@@ -40,7 +40,7 @@ async function main(): Promise<number> {
     const logLevel = typeof flags['logLevel'] === 'string' ? flags['logLevel'] : undefined;
     const cluster = await launchCluster({ timeoutMs, logLevel, stderr: logLevel ? 'inherit' : 'buffer' });
     try {
-      summary = await runOpOnCluster(cluster.clientUrls, name, raw, seed, { timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes });
+      summary = await runOpOnCluster(cluster.clientUrls, name, raw, seed, { timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes, tls: cluster.clientTls });
     } finally {
       await cluster.stop();
     }

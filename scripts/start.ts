@@ -93,10 +93,10 @@ async function main(): Promise<number> {
       log(`prompt: ${prompt.length} tokens${expected ? ` (built-in passkey question; the answer is${expected})` : ''}\n`);
       log(policy ? `KV-cache policy: ${policy.name} (${Object.entries(policy.settings).map(([k, v]) => `${k} ${v}`).join(', ')}); ${Number.isFinite(policy.budget(prompt.length)) ? `attends at most ${policy.budget(prompt.length)} tokens per step` : 'attends everything'}\n` : 'KV cache: full (no policy)\n');
       log('secure: ');
-      res = await runGeneration(cluster.clientUrls, `gen-${Date.now()}`, {
+      res = await runGeneration(cluster.clientUrls, {
         shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: f.maxNewTokens, revealLogits: false, revealHidden: false,
         ...(f.policy !== undefined ? { policy: f.policy, policyOptions } : {}),
-      }, prompt, weights.config.vocabSize, { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes }, {
+      }, prompt, weights.config.vocabSize, { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes, tls: cluster.clientTls }, {
         onToken: (t) => { if (!sawToken) { sawToken = true; process.stderr.write('\r'); } log(JSON.stringify(tok.decode([t])).slice(1, -1)); return t === tok.eot; },
         // progress on stderr during the prefill (layer i of L done)
         onProgress: (i) => { if (!sawToken && i > 0) process.stderr.write(`\r  prefill: layer ${i}/${weights.config.nLayer} done (${Math.round((performance.now() - t0) / 1000)} s)`); },

@@ -1,1 +1,1 @@
-export { splitArgv, parseFlags, type ParsedArgv } from './argv.js';
+export { commandFlags, helpText, kebab, parseCommand, type CommandSpec, type Parsed } from './cli.js';

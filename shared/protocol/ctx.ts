@@ -14,6 +14,7 @@ import type { Meter } from '../net/meter.js';
 import type { Kernels } from '../ring/kernels.js';
 import type { CorrSource } from '../corr/stream.js';
 import type { Logger } from '../util/logger.js';
+import type { ClientChallenges } from './client-check.js';
 
 export const EXCHANGE_FRAME = 1;
 
@@ -30,6 +31,8 @@ export interface PartyCtx {
 
 /** What a party needs from the client for client-assisted products. */
 export interface ClientIO {
+  /** Challenges of the one-hot check of the client's inputs (from a seed the client never sees). */
+  readonly challenges: ClientChallenges;
   /** Sends this party's share of the input mask r to the client. */
   sendMask(r: BigUint64Array): void;
   /** Receives the client's masked input x − r (`n` elements). */

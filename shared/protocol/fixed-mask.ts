@@ -21,6 +21,7 @@ import { numel, share, type Share } from '../ring/tensor.js';
 import type { Region } from '../ring/kernels.js';
 import type { PartyCtx } from './ctx.js';
 import { openRing } from './open.js';
+import { checkOneHotRowsS } from './client-check.js';
 
 export interface FixedMatrix {
   readonly kind: 'fixed';
@@ -125,20 +126,28 @@ export function fixedRowsS(ctx: PartyCtx, w: FixedMatrix, rows: readonly number[
   return share([w.groups, rows.length, w.cols], out, w.fracBits);
 }
 
+/** Parameters of a client-assisted product (shared by the Prims that take its correlation). */
+export function clientProductParams(w: { id: string; groups: number; cols: number; rowsUsed: number }, layout: 'nt' | 'nn', K: number, oneHotRows: boolean): FixedProductParams {
+  return { ...fixedProductParams(w, layout, K, w.rowsUsed), ...(oneHotRows ? { squares: true } : {}) };
+}
+
 /**
- * Product with an input only the client knows. Kinds: fixed.product (same as fixedMatmulS).
- * The client receives r (both shares) and returns x̂ = x − r: no party↔party bytes, client bytes
- * 8·K·in per party each way. The client learns r, a one-time mask independent of W: nothing.
+ * Product with an input only the client knows. Kinds: fixed.product (same as fixedMatmulS; with
+ * `squares` when the input must be one-hot rows). The client receives r (both shares) and returns
+ * x̂ = x − r: no party↔party bytes, client bytes 8·K·in per party each way. The client learns r, a
+ * one-time mask independent of W: nothing. With `oneHotRows` the parties check in one round that x
+ * is one token per row (protocol/client-check.ts) before using it.
  */
-export async function fixedMatmulClientS(ctx: PartyCtx, w: FixedMatrix, K: number, layout: 'nt' | 'nn', fracBits: number): Promise<Share> {
+export async function fixedMatmulClientS(ctx: PartyCtx, w: FixedMatrix, K: number, layout: 'nt' | 'nn', fracBits: number, oneHotRows: boolean): Promise<Share> {
   invariant(ctx.client !== undefined, 'E_INTERNAL', 'client-assisted product without a client');
   invariant(w.groups === 1, 'E_SHAPE', 'client-assisted products use one group');
   const rows = w.rowsUsed, inLen = layout === 'nt' ? w.cols : rows, outLen = layout === 'nt' ? rows : w.cols;
-  const mat = await ctx.corr.take(FIXED_PRODUCT, fixedProductParams(w, layout, K, rows));
+  const mat = await ctx.corr.take(FIXED_PRODUCT, clientProductParams(w, layout, K, oneHotRows));
   const r = mat.ring('r'), c = mat.ring('c');
   ctx.client.sendMask(r);
   const xh = await ctx.client.receiveMasked(K * inLen);
   invariant(xh.length === K * inLen, 'E_SHAPE', `client sent ${xh.length} masked elements, expected ${K * inLen}`);
+  if (oneHotRows) await checkOneHotRowsS(ctx, ctx.client.challenges, xh, r, mat.ring('r2'), K, inLen);
   const out = new BigUint64Array(K * outLen), tmp = new BigUint64Array(K * outLen);
   const reg = (x: Region): Region => ({ offset: x.offset, length: w.rowsCap * w.cols });
   if (layout === 'nt') { ctx.kernels.matmulNT(out, xh, reg(w.mine), K, rows, w.cols, w.cols); ctx.kernels.matmulNT(tmp, r, reg(w.pub), K, rows, w.cols, w.cols); }

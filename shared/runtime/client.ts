@@ -6,8 +6,8 @@
 import { MpcError, toMpcError } from '../util/errors.js';
 import { Prg, randomSeed } from '../ring/prg.js';
 import { clear, type Clear } from '../ring/tensor.js';
-import { Link, wsTransport, Meter, dialWs, type MeterReport, type Part, type TlsConfig } from '../net/index.js';
-import { INPUT_FRAME, OUTPUT_FRAME, ResultMsg, type Job } from './wire.js';
+import { Link, wsTransport, Meter, dialWs, type MeterReport, type Part, type Role, type TlsConfig } from '../net/index.js';
+import { INPUT_FRAME, OUTPUT_FRAME, ResultMsg, SessionMsg, type Job } from './wire.js';
 import { splitShares } from './inprocess.js';
 
 export interface ClientResult {
@@ -22,25 +22,43 @@ export interface ClientResult {
 export interface ClientOptions {
   timeoutMs: number;
   maxFrameBytes: number;
-  /** Client certificate and CA for wss:// party URLs. */
-  tls?: TlsConfig | undefined;
+  /** The client's certificate (role client) and the deployment CA. */
+  tls: TlsConfig;
 }
 
-export async function connect(url: string, remote: string, opts: ClientOptions, meter?: Meter): Promise<Link> {
-  const ws = await dialWs(url, remote, opts);
+/** A link to a party's client port; the party must prove `expect`'s certificate. */
+export async function connect(url: string, remote: string, expect: Role, opts: ClientOptions, meter?: Meter): Promise<Link> {
+  const ws = await dialWs(url, remote, { ...opts, expect });
   return new Link(wsTransport(ws), { name: 'client', remote, meter, maxFrameBytes: opts.maxFrameBytes, timeoutMs: opts.timeoutMs });
 }
 
+/**
+ * Starts a session: party 0 receives the job and answers with the session id it made, then party 1
+ * is asked to join that session with the same job. Returns both links (party 0's first).
+ */
+export async function openSession(urls: readonly [string, string], job: Job, opts: ClientOptions): Promise<{ session: string; links: [Link, Link] }> {
+  const l0 = await connect(urls[0], 'party 0', 'party0', opts);
+  try {
+    l0.sendControl({ t: 'run', job });
+    const { session } = await l0.nextControl(SessionMsg, 'session id');
+    const l1 = await connect(urls[1], 'party 1', 'party1', opts);
+    l1.sendControl({ t: 'join', session, job });
+    return { session, links: [l0, l1] };
+  } catch (e) {
+    l0.abort(toMpcError(e));
+    throw e;
+  }
+}
+
 /** Runs one job: `inputs` are ring-encoded values (the client's secrets). */
-export async function runJob(urls: readonly [string, string], session: string, job: Job, inputs: readonly BigUint64Array[], opts: ClientOptions): Promise<ClientResult> {
+export async function runJob(urls: readonly [string, string], job: Job, inputs: readonly BigUint64Array[], opts: ClientOptions): Promise<ClientResult> {
   const t0 = performance.now();
   const prg = new Prg(randomSeed());
   const shares = inputs.map((x) => splitShares(x, prg));
-  const links = await Promise.all(urls.map((u, i) => connect(u, `party ${i}`, opts)));
+  const { links } = await openSession(urls, job, opts);
   try {
     for (const l of links) l.onFailure((e) => { for (const o of links) o.abort(e); });
     links.forEach((l, i) => {
-      l.sendControl({ t: 'run', session, job });
       l.sendTensor({ type: INPUT_FRAME, seq: 0n, tag: 0, check: 0, parts: shares.map((s) => ({ kind: 'u64', data: s[i as 0 | 1] }) as Part) });
     });
     const results = await Promise.all(links.map(async (l) => {
@@ -59,7 +77,7 @@ export async function runJob(urls: readonly [string, string], session: string, j
     });
     return {
       outputs,
-      reports: [results[0]!.res.report as MeterReport, results[1]!.res.report as MeterReport],
+      reports: [results[0]!.res.report, results[1]!.res.report],
       partyMs: [results[0]!.res.ms, results[1]!.res.ms],
       wallMs: performance.now() - t0,
     };

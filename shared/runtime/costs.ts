@@ -28,7 +28,7 @@ export interface CostSummary {
   byOperation: Array<{ op: string; p0_to_p1: number; rounds: number }>;
   /** By model operation, decoding steps only (all steps together; divide by decode.length per token). */
   decodeByOperation: Array<{ op: string; p0_to_p1: number; p1_to_p0: number; rounds: number }>;
-  /** Party↔party bytes of the embedding lookups (client-assisted: expected 0). */
+  /** Party↔party bytes of the embedding lookups (client-assisted: only the one-hot check of the client input). */
   embeddingPeerBytes: number;
 }
 
@@ -93,7 +93,7 @@ export function printCosts(c: CostSummary, out: (s: string) => void): void {
   const row = (name: string, p: PhaseCost) => out(`  ${name.padEnd(10)} ${kb(p.p0_to_p1).padStart(11)} ${kb(p.p1_to_p0).padStart(11)} ${kb(p.dealer_to_p1).padStart(11)} ${String(p.rounds).padStart(7)} ${String(p.ms).padStart(7)}\n`);
   row('prefill', c.prefill);
   c.decode.forEach((p, i) => row(`decode.${i}`, p));
-  out(`  embedding lookups: ${c.embeddingPeerBytes} B between the parties (client-assisted)\n`);
+  out(`  embedding lookups: ${c.embeddingPeerBytes} B between the parties (client-assisted; the one-hot check of the client input)\n`);
   out('  by model operation (online bytes p0→p1 and rounds, whole session, all layers):\n');
   for (const b of c.byOperation) out(`    ${b.op.padEnd(14)} ${kb(b.p0_to_p1).padStart(11)} ${String(b.rounds).padStart(6)} rounds\n`);
   const steps = c.decode.length;

@@ -1,9 +1,16 @@
 /**
- * The dealer server. Both parties connect per session and send `open` with the public job;
- * when both agree, the dealer sends each its session seed and runs the job's program over
- * DealerPrims, streaming party 1's corrections with a bounded window. The dealer never sees
- * inputs, weights or outputs. Fixed masks of the model scope live in one DealerEnv for the
- * dealer's lifetime; session-scoped ones are dropped when the session ends.
+ * The dealer server. Only party 0 and party 1 may connect (their role certificates, and pins if
+ * configured, are checked before a message is read: net/tls.ts); a party's role is its
+ * certificate's, never something it claims. For each session the dealer accepts exactly one
+ * party 0 and one party 1, each once, under a session id it has never seen; when both have opened
+ * with the same job, it sends each its session seed and runs the job's program over DealerPrims,
+ * streaming party 1's corrections with a bounded window. The dealer never sees inputs, weights or
+ * outputs.
+ *
+ * Model loads: the fixed masks of a load live under `model/<load id>` (runtime/wire.ts), a name
+ * space no session id can spell; a generation names its load, and a new load of the same shares
+ * retires the previous one once no session uses it. Party 0's presence connection tells the dealer
+ * that party 0 is alive; when it closes, the loads are dropped.
  */
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
@@ -16,16 +23,21 @@ import { parseGpt2Config } from '../model/config.js';
 import { ringModelSpec } from '../model/ring/fold.js';
 import { loadRingModel, type RingNonlinear } from '../model/ring/ops.js';
 import { DEALER_TOKEN_IO, generationProgram, parseGenerateParams, policyOf, type ClientTokens, type RingModel } from './generation.js';
-import { Link, wsTransport, Meter, listenWs, type Limits, type TlsConfig } from '../net/index.js';
+import { Link, wsTransport, Meter, listenWs, type Limits, type Listener, type PeerIdentity, type TlsConfig } from '../net/index.js';
 import { DealerEnv } from '../corr/env.js';
 import { DealerCorrSink } from '../corr/stream.js';
 import { DealerPrims } from '../protocol/prims/dealer.js';
-import { OpenMsg, jobHash, type Job } from './wire.js';
+import { DealerFirstMsg, jobHash, modelScope, sessionScope, shortId, type Job } from './wire.js';
 import { resolveJob } from './jobs.js';
+import { SeenIds } from './rendezvous.js';
+import { ModelSlots } from './model-slot.js';
+
+type DealtModel = RingModel<ShapeOnly, FixedHandle>;
+
+interface Opened { link: Link; job: Job; loadId?: string | undefined }
 
 interface Pending {
-  links: [Link | undefined, Link | undefined];
-  job: [Job | undefined, Job | undefined];
+  opened: [Opened | undefined, Opened | undefined];
   timer: NodeJS.Timeout;
 }
 
@@ -34,82 +46,79 @@ export interface DealerOptions {
   port: number;
   limits: Limits;
   log: Logger;
+  tls: TlsConfig;
   /** Non-linear recipes for generation programs (must be the parties' exact recipes). */
   nl?: RingNonlinear;
-  /** TLS with authentication of both ends: only parties with a certificate of the CA connect. */
-  tls?: TlsConfig;
 }
 
 export class DealerService {
-  private server: { close(): Promise<void> } | undefined;
+  private listener: Listener | undefined;
   readonly env = new DealerEnv(new Kernels());
   private readonly pending = new Map<string, Pending>();
-  /** Sessions completed or aborted, for tests and logs. */
+  private readonly seen = new SeenIds();
+  private running = 0;
+  /** Sessions completed or aborted (the last 1000), for tests and logs. */
   readonly finished: Array<{ session: string; ok: boolean; code?: string; bytesToP1: number }> = [];
-  /** Models loaded by the parties, by share id: the dealer's handles (shapes and fixed-mask ids). */
-  private readonly models = new Map<string, RingModel<ShapeOnly, FixedHandle>>();
+  /** Model loads, one per share id (the dealer's handles: shapes and fixed-mask ids). */
+  private readonly loads = new Map<string, ModelSlots<DealtModel>>();
 
-  constructor(private readonly opts: DealerOptions) {}
+  constructor(private readonly opts: DealerOptions) {
+    if (opts.tls.role !== 'dealer') throw new MpcError('E_CONFIG', 'the dealer needs a dealer certificate');
+  }
 
   async listen(): Promise<number> {
-    const srv = await listenWs(this.opts.host, this.opts.port, this.opts.limits.maxFrameBytes, this.opts.tls);
-    this.server = srv;
-    srv.wss.on('connection', (ws) => this.onConnection(ws));
-    return srv.port;
+    const { host, port, limits, tls, log } = this.opts;
+    this.listener = await listenWs({ host, port, tls, log, maxPayload: limits.dealerListenBytes, maxConnections: limits.maxConnections, accept: ['party0', 'party1'], what: 'dealer' });
+    this.listener.onConnection((ws, who) => this.onConnection(ws, who));
+    return this.listener.port;
   }
 
   async close(): Promise<void> {
-    await this.server?.close();
+    await this.listener?.close();
   }
 
-  private onConnection(ws: WebSocket): void {
-    const link = new Link(wsTransport(ws), { name: 'dealer', remote: 'a party', maxFrameBytes: 1 << 20, timeoutMs: this.opts.limits.timeoutMs });
-    link.nextControl(OpenMsg, 'session open', this.opts.limits.timeoutMs, true).then(
-      (m) => this.onOpen(link, m.session, m.role, m.job),
-      (e: unknown) => this.opts.log.warn({ code: toMpcError(e).code }, 'connection closed before a valid open'),
-    );
+  private onConnection(ws: WebSocket, who: PeerIdentity): void {
+    const role = who.role === 'party0' ? 0 : 1;
+    const link = new Link(wsTransport(ws), { name: 'dealer', remote: `party ${role}`, maxFrameBytes: this.opts.limits.dealerListenBytes, timeoutMs: this.opts.limits.timeoutMs });
+    link.nextControl(DealerFirstMsg, 'session open', this.opts.limits.helloMs, true).then((m) => {
+      if (m.t === 'presence') {
+        if (role !== 0) throw new MpcError('E_PROTOCOL', 'only party 0 keeps a presence connection');
+        link.onFailure(() => this.dropLoads());
+        return;
+      }
+      this.onOpen(link, m.session, role, { link, job: m.job, loadId: m.loadId });
+    }).catch((e: unknown) => {
+      const err = toMpcError(e, 'E_FRAME');
+      link.abort(err);
+      this.opts.log.warn({ code: err.code, msg: err.message, party: role }, 'connection refused');
+    });
   }
 
-  private onOpen(link: Link, session: string, role: 0 | 1, job: Job): void {
+  /** Party 0 is gone: its loads are useless (a restarted party 0 loads afresh). */
+  private dropLoads(): void {
+    for (const slots of this.loads.values()) slots.drop();
+    this.opts.log.info('party 0 is gone (presence closed): model loads dropped');
+  }
+
+  private onOpen(link: Link, session: string, role: 0 | 1, opened: Opened): void {
     let p = this.pending.get(session);
     if (!p) {
-      const timer = setTimeout(() => this.abortPending(session, new MpcError('E_TIMEOUT', `session ${session}: the other party did not open within ${this.opts.limits.timeoutMs} ms`)), this.opts.limits.timeoutMs);
+      if (this.seen.has(session)) throw new MpcError('E_PROTOCOL', `session ${shortId(session)} was used before (session ids are used once)`);
+      if (this.pending.size + this.running >= this.opts.limits.maxSessions) throw new MpcError('E_BUSY', `the dealer already serves ${this.pending.size + this.running} sessions`);
+      this.seen.add(session);
+      const timer = setTimeout(() => this.abortPending(session, new MpcError('E_TIMEOUT', `session ${shortId(session)}: the other party did not open within ${this.opts.limits.timeoutMs} ms`)), this.opts.limits.timeoutMs);
       timer.unref();
-      p = { links: [undefined, undefined], job: [undefined, undefined], timer };
+      p = { opened: [undefined, undefined], timer };
       this.pending.set(session, p);
     }
-    if (p.links[role]) { link.abort(new MpcError('E_PROTOCOL', `session ${session}: role ${role} opened twice`)); return; }
-    p.links[role] = link;
-    p.job[role] = job;
-    link.onFailure(() => { if (this.pending.get(session) === p) this.abortPending(session, new MpcError('E_PEER_CLOSED', `session ${session}: party ${role} left before the session started`)); });
-    if (p.links[0] && p.links[1]) {
+    if (p.opened[role]) throw new MpcError('E_PROTOCOL', `session ${shortId(session)}: party ${role} opened it already`);
+    p.opened[role] = opened;
+    link.onFailure(() => { if (this.pending.get(session) === p) this.abortPending(session, new MpcError('E_PEER_CLOSED', `session ${shortId(session)}: party ${role} left before the session started`)); });
+    if (p.opened[0] && p.opened[1]) {
       clearTimeout(p.timer);
       this.pending.delete(session);
-      void this.run(session, p.links as [Link, Link], p.job as [Job, Job]);
+      void this.run(session, p.opened as [Opened, Opened]);
     }
-  }
-
-  /** The program the dealer runs for a job: the parties' program over shape-only tensors. */
-  private programFor(job: Job): (P: DealerPrims) => Promise<unknown> {
-    if (job.kind === 'op') {
-      const resolved = resolveJob(job);
-      return (P) => resolved.program(P, resolved.inputs.map((i) => shapeOnly(i.shape, i.fracBits)));
-    }
-    if (job.kind === 'load') {
-      const config = parseGpt2Config(job.model, 'load job');
-      const spec = new Map(ringModelSpec(config));
-      return async (P) => {
-        const model = await loadRingModel<ShapeOnly, FixedHandle, ClientTokens>(P, config, (n) => shapeOnly(spec.get(n)!.shape, spec.get(n)!.fracBits));
-        this.models.set(job.shareId, model);
-      };
-    }
-    const p = parseGenerateParams(job.params);
-    policyOf(p);
-    const model = this.models.get(p.shareId);
-    if (!model) throw new MpcError('E_MODEL', `no model with share id ${p.shareId} was loaded by the parties`);
-    if (!this.opts.nl) throw new MpcError('E_CONFIG', 'this dealer has no non-linear recipes configured');
-    const nl = this.opts.nl;
-    return (P) => generationProgram(P, nl, DEALER_TOKEN_IO, model, p);
   }
 
   private abortPending(session: string, err: MpcError): void {
@@ -117,37 +126,60 @@ export class DealerService {
     if (!p) return;
     clearTimeout(p.timer);
     this.pending.delete(session);
-    for (const l of p.links) l?.abort(err);
+    for (const o of p.opened) o?.link.abort(err);
   }
 
-  private async run(session: string, links: [Link, Link], jobs: [Job, Job]): Promise<void> {
-    const log = this.opts.log.child({ session });
+  /** The program the dealer runs for a job (the parties' program over shape-only tensors), and its end. */
+  private programFor(session: string, job: Job, loadId: string | undefined): { program: (P: DealerPrims) => Promise<unknown>; done: () => void } {
+    if (job.kind === 'op') {
+      const resolved = resolveJob(job);
+      return { program: (P) => resolved.program(P, resolved.inputs.map((i) => shapeOnly(i.shape, i.fracBits))), done: () => {} };
+    }
+    if (job.kind === 'load') {
+      const config = parseGpt2Config(job.model, 'load job');
+      const spec = new Map(ringModelSpec(config));
+      const program = async (P: DealerPrims): Promise<void> => {
+        const model = await loadRingModel<ShapeOnly, FixedHandle, ClientTokens>(P, config, (n) => shapeOnly(spec.get(n)!.shape, spec.get(n)!.fracBits));
+        let slots = this.loads.get(job.shareId);
+        if (!slots) this.loads.set(job.shareId, (slots = new ModelSlots()));
+        slots.replace({ loadId: session, model, release: () => this.env.dropPrefix(modelScope(session) + ':') });
+      };
+      return { program, done: () => {} };
+    }
+    const p = parseGenerateParams(job.params);
+    policyOf(p);
+    const use = loadId === undefined ? undefined : this.loads.get(p.shareId)?.use(loadId);
+    if (!use) throw new MpcError('E_MODEL', `the dealer holds no model load ${shortId(loadId ?? '(none named)')} of share id ${p.shareId}: party 0 reloads the model`);
+    if (!this.opts.nl) throw new MpcError('E_CONFIG', 'this dealer has no non-linear recipes configured');
+    const nl = this.opts.nl;
+    return { program: (P) => generationProgram(P, nl, DEALER_TOKEN_IO, use.model, p), done: use.done };
+  }
+
+  private async run(session: string, opened: [Opened, Opened]): Promise<void> {
+    const log = this.opts.log.child({ session: shortId(session) });
+    const links = [opened[0].link, opened[1].link];
     const meter = new Meter();
     const sink = { value: undefined as DealerCorrSink | undefined };
+    let done = (): void => {};
+    this.running++;
     try {
-      if (jobHash(jobs[0]) !== jobHash(jobs[1])) throw new MpcError('E_PROTOCOL', `session ${session}: the parties asked for different jobs`);
-      const job = jobs[0];
-      const program = this.programFor(job);
-      const seeds = [randomSeed(), randomSeed()];
+      if (jobHash(opened[0].job) !== jobHash(opened[1].job) || opened[0].loadId !== opened[1].loadId) throw new MpcError('E_PROTOCOL', `session ${shortId(session)}: the parties asked for different jobs`);
+      const job = opened[0].job;
+      const prog = this.programFor(session, job, opened[0].loadId);
+      done = prog.done;
+      const seeds = [randomSeed(), randomSeed()], common = randomSeed();
       links.forEach((l, i) => {
         l.opts.meter = meter;
-        l.sendControl({ t: 'seed', session, seed: seeds[i] });
+        l.sendControl({ t: 'seed', session, seed: seeds[i], common });
       });
-      const s = new DealerCorrSink(seeds[0]!, seeds[1]!, session, links[1], this.env, this.opts.limits.dealerWindowBytes);
+      const s = new DealerCorrSink(seeds[0]!, seeds[1]!, session, links[1]!, this.env, this.opts.limits.dealerWindowBytes);
       sink.value = s;
-      // party 1 returns credit as it consumes; any other message (or a failure) ends the session
-      void (async () => {
-        for (;;) {
-          let msg: unknown;
-          try { msg = await links[1].nextControl(z.unknown(), 'credit', 0); } catch { return; }
-          if (DealerCorrSink.isCredit(msg)) s.credit(msg);
-        }
-      })();
+      pumpCredit(links[1]!, s);
       log.info({ job: job.kind === 'op' ? job.op : job.kind }, 'session dealing');
-      const P = new DealerPrims(s, job.kind === 'load' ? 'model' : session);
+      const P = new DealerPrims(s, job.kind === 'load' ? modelScope(session) : sessionScope(session));
       const failed = new Promise<never>((_, reject) => { for (const l of links) l.onFailure(reject); });
       try {
-        await Promise.race([program(P), failed]);
+        await Promise.race([prog.program(P), failed]);
       } catch (e) {
         // a generation the client ends early closes the parties' links: not a dealer failure
         if (!(job.kind === 'generate' && links.every((l) => l.closedNormally))) throw e;
@@ -155,16 +187,34 @@ export class DealerService {
       // wait until both parties close their dealer links (session over), bounded by the timeout
       await Promise.race([Promise.all(links.map((l) => new Promise<void>((r) => l.onFailure(() => r())))),
         new Promise<void>((r) => setTimeout(r, this.opts.limits.timeoutMs).unref())]);
-      this.finished.push({ session, ok: true, bytesToP1: s.dealtBytes });
+      this.record({ session, ok: true, bytesToP1: s.dealtBytes });
       log.info({ dealtBytes: s.dealtBytes, items: s.seq, byKind: Object.fromEntries(s.bytesByKind) }, 'session dealt');
     } catch (e) {
       const err = toMpcError(e);
-      this.finished.push({ session, ok: false, code: err.code, bytesToP1: sink.value?.dealtBytes ?? 0 });
+      this.record({ session, ok: false, code: err.code, bytesToP1: sink.value?.dealtBytes ?? 0 });
       log.error({ code: err.code, msg: err.message }, 'session aborted');
       for (const l of links) l.abort(err);
     } finally {
-      this.env.dropPrefix(session + ':');
+      this.running--;
+      done();
+      this.env.dropPrefix(sessionScope(session) + ':');
       for (const l of links) l.close('session end');
     }
   }
+
+  private record(r: DealerService['finished'][number]): void {
+    this.finished.push(r);
+    if (this.finished.length > 1000) this.finished.shift();
+  }
+}
+
+/** Party 1 returns credit as it consumes; any other message (or a failure) ends the pump. */
+function pumpCredit(link: Link, sink: DealerCorrSink): void {
+  void (async () => {
+    for (;;) {
+      let msg: unknown;
+      try { msg = await link.nextControl(z.unknown(), 'credit', 0); } catch { return; }
+      if (DealerCorrSink.isCredit(msg)) sink.credit(msg);
+    }
+  })();
 }

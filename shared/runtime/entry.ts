@@ -1,36 +1,51 @@
 /**
- * What the three entry points (dealer/, party0/, party1/) share: flag schemas, logger set-up,
- * the "listening" line on stdout (the launcher reads ports from it), and clean shutdown on
- * SIGTERM/SIGINT. Logs go to stderr.
+ * What the three entry points (dealer/, party0/, party1/) share: their flags (command line, a JSON
+ * config file or MPC_* environment variables: config/cli.ts), logger set-up, the "listening" line on
+ * stdout (the launcher reads ports from it), and clean shutdown on SIGTERM/SIGINT. Logs go to stderr.
  */
 import { z } from 'zod';
 import { MpcError, createLogger, toMpcError } from '../util/index.js';
 import { readPartyShares } from '../model/ring/share-file.js';
 import { STANDARD_NL } from '../model/ring/recipes.js';
-import { parseFlags, splitArgv } from '../config/argv.js';
+import { commandFlags } from '../config/cli.js';
 import { DEFAULT_LIMITS, type Limits } from '../net/limits.js';
-import { loadTls, type TlsConfig } from '../net/tls.js';
+import { loadTls, type Role, type TlsConfig } from '../net/tls.js';
 import { DealerService } from './dealer-service.js';
 import { PartyService } from './party-service.js';
 
+const port = (d: number, what: string) => z.number().int().min(0).max(65535).default(d).describe(what);
+const wssUrl = (what: string) => z.string().regex(/^wss:\/\/./, 'must be a wss:// URL (every link is TLS)').describe(what);
+const fingerprint = (role: Role) => z.string().regex(/^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/, 'must be a SHA-256 fingerprint (64 hex digits)').optional()
+  .describe(`accept only the ${role} certificate with this SHA-256 fingerprint`);
+
 const Common = {
-  host: z.string().default('127.0.0.1'),
-  timeoutMs: z.number().int().positive().default(DEFAULT_LIMITS.timeoutMs),
-  maxFrameMb: z.number().positive().max(4096).default(DEFAULT_LIMITS.maxFrameBytes / 2 ** 20),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
-  /** TLS with certificates for every link (all three or none). */
-  tlsCa: z.string().optional(),
-  tlsCert: z.string().optional(),
-  tlsKey: z.string().optional(),
+  host: z.string().default('127.0.0.1').describe('address to listen on'),
+  tlsCa: z.string().describe('the deployment CA certificate (PEM; `npm run ca` makes one)'),
+  tlsCert: z.string().describe("this process's role certificate (PEM)"),
+  tlsKey: z.string().describe("this process's private key (PEM)"),
+  pinDealer: fingerprint('dealer'),
+  pinParty0: fingerprint('party0'),
+  pinParty1: fingerprint('party1'),
+  pinClient: fingerprint('client'),
+  timeoutMs: z.number().int().positive().default(DEFAULT_LIMITS.timeoutMs).describe('deadline of any wait on another process during a session'),
+  helloMs: z.number().int().positive().default(DEFAULT_LIMITS.helloMs).describe('deadline of the first message on a new connection'),
+  maxFrameMb: z.number().positive().max(4096).default(DEFAULT_LIMITS.maxFrameBytes / 2 ** 20).describe('largest message on session links, MiB'),
+  maxConnections: z.number().int().positive().default(DEFAULT_LIMITS.maxConnections).describe('open connections per listening port'),
+  maxSessions: z.number().int().positive().default(DEFAULT_LIMITS.maxSessions).describe('sessions served at once'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().describe('log level (default info, or MPC_LOG_LEVEL)'),
 };
 
-function tlsOf(f: { tlsCa?: string | undefined; tlsCert?: string | undefined; tlsKey?: string | undefined }): { tls?: TlsConfig } {
-  const tls = loadTls({ ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey });
-  return tls ? { tls } : {};
+type CommonFlags = z.infer<z.ZodObject<typeof Common>>;
+
+function tlsOf(f: CommonFlags, role: Role): TlsConfig {
+  return loadTls({ ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey }, role, { dealer: f.pinDealer, party0: f.pinParty0, party1: f.pinParty1, client: f.pinClient });
 }
 
-function limitsOf(f: { timeoutMs: number; maxFrameMb: number }): Limits {
-  return { ...DEFAULT_LIMITS, timeoutMs: f.timeoutMs, maxFrameBytes: Math.floor(f.maxFrameMb * 2 ** 20) };
+function limitsOf(f: CommonFlags & { maxPromptTokens?: number }): Limits {
+  return {
+    ...DEFAULT_LIMITS, timeoutMs: f.timeoutMs, helloMs: f.helloMs, maxFrameBytes: Math.floor(f.maxFrameMb * 2 ** 20),
+    maxConnections: f.maxConnections, maxSessions: f.maxSessions, ...(f.maxPromptTokens ? { maxPromptTokens: f.maxPromptTokens } : {}),
+  };
 }
 
 function onSignals(stop: () => Promise<void>): void {
@@ -51,41 +66,54 @@ function fatal(role: string, e: unknown): never {
   process.exit(2);
 }
 
+const DealerFlags = z.object({ ...Common, port: port(7100, 'port the parties connect to') });
+
 export async function dealerMain(argv: readonly string[]): Promise<void> {
   try {
-    const f = parseFlags(z.object({ ...Common, port: z.number().int().min(0).max(65535).default(7100) }), splitArgv(argv).flags, 'dealer');
+    const { flags: f } = commandFlags({
+      usage: 'node dist/dealer/main.js [flags] (or --config dealer.json)', configFile: true, flags: DealerFlags,
+      summary: 'The dealer: deals correlated randomness to party 0 and party 1, which alone may connect (role certificates).',
+    }, argv);
     const log = createLogger({ role: 'dealer', level: f.logLevel });
-    const svc = new DealerService({ host: f.host, port: f.port, limits: limitsOf(f), log, nl: STANDARD_NL, ...tlsOf(f) });
-    const port = await svc.listen();
-    process.stdout.write(JSON.stringify({ event: 'listening', role: 'dealer', port }) + '\n');
-    log.info({ port }, 'dealer listening');
+    const svc = new DealerService({ host: f.host, port: f.port, limits: limitsOf(f), log, nl: STANDARD_NL, tls: tlsOf(f, 'dealer') });
+    const bound = await svc.listen();
+    process.stdout.write(JSON.stringify({ event: 'listening', role: 'dealer', port: bound }) + '\n');
+    log.info({ port: bound }, 'dealer listening');
     onSignals(() => svc.close());
   } catch (e) {
     fatal('dealer', e);
   }
 }
 
+const PartyCommon = {
+  ...Common,
+  dealer: wssUrl("the dealer's URL"),
+  shares: z.string().optional().describe("this party's share file (serve a model for generation)"),
+  shareConfig: z.string().optional().describe('the public share config beside the share files'),
+  allowLogits: z.boolean().default(false).describe('clients may receive the logits (both parties must allow it)'),
+  allowRevealedPrefill: z.boolean().default(false).describe('benchmark mode: clients may ask for a prefill computed in the clear (never with secret weights)'),
+  allowTestHooks: z.boolean().default(false).describe('tests: clients may receive hidden states and selections (never with secret weights)'),
+  maxPromptTokens: z.number().int().positive().default(DEFAULT_LIMITS.maxPromptTokens).describe('longest prompt accepted'),
+};
+const Party0Flags = z.object({ ...PartyCommon, clientPort: port(7000, 'port clients connect to'), peer: wssUrl("party 1's peer URL") });
+const Party1Flags = z.object({ ...PartyCommon, clientPort: port(7001, 'port clients connect to'), peerPort: port(7011, "port party 0 connects to") });
+
 export async function partyMain(role: 0 | 1, argv: readonly string[]): Promise<void> {
   try {
-    const schema = z.object({
-      ...Common,
-      clientPort: z.number().int().min(0).max(65535).default(role === 0 ? 7000 : 7001),
-      dealer: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').default('ws://127.0.0.1:7100'),
-      /** This party's share file and the public share config (serve a model for generation). */
-      shares: z.string().optional(),
-      shareConfig: z.string().optional(),
-      /** Accept generation test hooks (tests and bench:decode only: they reveal activations or selections). */
-      allowTestHooks: z.boolean().default(false),
-      ...(role === 0 ? { peer: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').default('ws://127.0.0.1:7011') } : { peerPort: z.number().int().min(0).max(65535).default(7011) }),
-    });
-    const f = parseFlags(schema, splitArgv(argv).flags, `party${role}`) as z.infer<typeof schema> & { peer?: string; peerPort?: number };
+    const schema = role === 0 ? Party0Flags : Party1Flags;
+    const { flags } = commandFlags({
+      usage: `node dist/party${role}/main.js [flags] (or --config party${role}.json)`, configFile: true, flags: schema as typeof Party0Flags,
+      summary: `Party ${role}: holds one additive share of the model and of the KV cache; serves clients over TLS (client certificates only)${role === 1 ? ' and party 0 on its peer port' : ' and starts every session'}.`,
+    }, argv);
+    const f = flags as z.infer<typeof Party0Flags> & z.infer<typeof Party1Flags>;
     const log = createLogger({ role: `party${role}`, level: f.logLevel });
     if ((f.shares === undefined) !== (f.shareConfig === undefined)) throw new MpcError('E_CONFIG', '--shares and --share-config go together');
     const model = f.shares ? { shares: readPartyShares(f.shareConfig!, f.shares, role), nl: STANDARD_NL } : undefined;
     const svc = new PartyService({
       role, host: f.host, clientPort: f.clientPort, dealerUrl: f.dealer,
-      ...(role === 0 ? { peerUrl: f.peer! } : { peerPort: f.peerPort! }),
-      limits: limitsOf(f), log, ...(model ? { model } : {}), ...tlsOf(f), allowTestHooks: f.allowTestHooks,
+      ...(role === 0 ? { peerUrl: f.peer } : { peerPort: f.peerPort }),
+      limits: limitsOf(f), log, ...(model ? { model } : {}), tls: tlsOf(f, role === 0 ? 'party0' : 'party1'),
+      powers: { logits: f.allowLogits, revealedPrefill: f.allowRevealedPrefill, testHooks: f.allowTestHooks },
     });
     const ports = await svc.listen();
     process.stdout.write(JSON.stringify({ event: 'listening', role: `party${role}`, ...ports }) + '\n');

@@ -6,7 +6,7 @@
 import { MpcError, toMpcError } from '../util/errors.js';
 import type { Link } from '../net/link.js';
 import type { MeterReport } from '../net/meter.js';
-import { connect, type ClientOptions } from './client.js';
+import { openSession, type ClientOptions } from './client.js';
 import { HIDDEN_FRAME, MASK_FRAME, MASKED_FRAME, PROGRESS_FRAME, REVEAL_FRAME, ResultMsg, SELECTION_FRAME, STOP_TAG } from './wire.js';
 import { parseGenerateParams, type GenerateRequest } from './generation.js';
 
@@ -59,14 +59,14 @@ function add(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
 }
 
 export async function runGeneration(
-  urls: readonly [string, string], session: string, request: GenerateRequest, prompt: readonly number[], vocab: number,
+  urls: readonly [string, string], request: GenerateRequest, prompt: readonly number[], vocab: number,
   opts: ClientOptions, cb: GenerationCallbacks = {},
 ): Promise<GenerationResult> {
   const params = parseGenerateParams(request);
   if (prompt.length !== params.promptLen) throw new MpcError('E_INPUT', 'prompt length does not match the job');
   for (const t of prompt) if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new MpcError('E_INPUT', `token id ${t} is outside the vocabulary of ${vocab}`);
   const t0 = performance.now();
-  const links = await Promise.all(urls.map((u, i) => connect(u, `party ${i}`, opts)));
+  const { links } = await openSession(urls, { kind: 'generate', params }, opts);
   const sideParts = new Map<string, BigUint64Array[][]>();
   const hidden = (party: number): Side => (kind, i, tag, parts) => {
     // side frames only for a hook this client asked for, and well-formed: data (+ shape for selections)
@@ -88,7 +88,6 @@ export async function runGeneration(
   };
   try {
     for (const l of links) l.onFailure((e) => { for (const o of links) o.abort(e); });
-    for (const l of links) l.sendControl({ t: 'run', session, job: { kind: 'generate', params } });
     const sendMasked = async (tokens: readonly number[]): Promise<void> => {
       const [r0, r1] = await Promise.all(links.map((l, i) => nextOf(l, MASK_FRAME, 'input mask', hidden(i))));
       const r = add(r0![0]!, r1![0]!);
@@ -121,7 +120,7 @@ export async function runGeneration(
       await sendMasked([tok]);
     }
     const results = await Promise.all(links.map((l) => l.nextControl(ResultMsg, 'result')));
-    return { tokens, reports: [results[0]!.report as MeterReport, results[1]!.report as MeterReport], ttftMs, tokenMs, wallMs: performance.now() - t0, stopped };
+    return { tokens, reports: [results[0]!.report, results[1]!.report], ttftMs, tokenMs, wallMs: performance.now() - t0, stopped };
   } catch (e) {
     const err = toMpcError(e);
     for (const l of links) l.abort(err);

@@ -21,6 +21,7 @@ import type { AnyTensor, Share } from '../ring/tensor.js';
 import type { Link } from '../net/link.js';
 import type { Part } from '../net/frame.js';
 import type { ClientIO } from '../protocol/ctx.js';
+import type { ClientChallenges } from '../protocol/client-check.js';
 import type { FixedMatrix } from '../protocol/fixed-mask.js';
 import type { FixedHandle, Prims } from '../protocol/prims/types.js';
 import { createState, forward } from '../model/forward.js';
@@ -133,13 +134,14 @@ export async function generationProgram<T extends AnyTensor, F extends FixedHand
 
 /** The dealer's token I/O: only the correlations matter. */
 export const DEALER_TOKEN_IO: RingTokenIO<AnyTensor, FixedHandle, ClientTokens> = {
-  embedTokens: (P, wte, tokens) => P.fixedMatmulClient(wte, tokens.length, 'nn', 0),
+  embedTokens: (P, wte, tokens) => P.fixedMatmulClient(wte, tokens.length, 'nn', 0, true),
   emitTokens: async (_P, idx) => ({ length: idx.shape[0]! }),
 };
 
 /** A party's token I/O and client-assisted inputs over its client link. */
 export class PartyClientIO implements ClientIO, RingTokenIO<Share, FixedMatrix, ClientTokens> {
-  constructor(private readonly client: Link, private readonly p: GenerateParams) {}
+  /** @param challenges from the session's common seed (protocol/client-check.ts) */
+  constructor(private readonly client: Link, private readonly p: GenerateParams, readonly challenges: ClientChallenges) {}
 
   sendMask(r: BigUint64Array): void {
     this.client.sendTensor({ type: MASK_FRAME, seq: 0n, tag: 0, check: 0, parts: [{ kind: 'u64', data: r }] });
@@ -157,7 +159,7 @@ export class PartyClientIO implements ClientIO, RingTokenIO<Share, FixedMatrix, 
   }
 
   embedTokens(P: Prims<Share, FixedMatrix>, wte: FixedMatrix, tokens: ClientTokens): Promise<Share> {
-    return P.fixedMatmulClient(wte, tokens.length, 'nn', 0);
+    return P.fixedMatmulClient(wte, tokens.length, 'nn', 0, true);
   }
 
   /** revealToClient: the index share (and the logits share on opt-in) go to the client only. */

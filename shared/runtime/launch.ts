@@ -1,13 +1,19 @@
 /**
  * Starts the dealer and both parties as separate OS processes on loopback (what `npm run op`,
  * `npm start` and the process tests use), each with the malloc setting from DESIGN §9, and
- * stops them: SIGTERM, then SIGKILL after a grace period, so no process is left behind.
+ * stops them: SIGTERM, then SIGKILL after a grace period, so no process is left behind. Every link
+ * is TLS with role certificates: unless given a deployment, the launcher makes a throwaway one
+ * (runtime/deployment.ts) in a temporary folder that `stop()` removes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { MpcError } from '../util/errors.js';
 import { projectPath } from '../util/paths.js';
+import { loadTls, type TlsConfig } from '../net/tls.js';
+import { createDeployment, tlsFlags, type Deployment } from './deployment.js';
 
 export const MALLOC_TUNABLES = 'glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184';
 
@@ -27,8 +33,8 @@ export interface ClusterOptions {
   extra?: { dealer?: string[]; party0?: string[]; party1?: string[] };
   /** Where the processes' stderr goes: 'inherit' (default 'buffer' keeps the last lines). */
   stderr?: 'inherit' | 'buffer';
-  /** PEM files for TLS on every link (the processes then talk wss://). */
-  tls?: { ca: string; cert: string; key: string };
+  /** The deployment's certificates (default: a throwaway one for this cluster). */
+  deployment?: Deployment;
 }
 
 export interface Cluster {
@@ -36,7 +42,21 @@ export interface Cluster {
   party0: Proc;
   party1: Proc;
   clientUrls: [string, string];
+  deployment: Deployment;
+  /** The client's TLS material (role client) for `clientUrls`. */
+  clientTls: TlsConfig;
   stop(): Promise<void>;
+}
+
+/** A throwaway deployment in a temporary folder, and its removal. */
+export function tempDeployment(): { deployment: Deployment; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'mpcache-pki-'));
+  return { deployment: createDeployment(dir), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The client's TLS material of a deployment. */
+export function clientTlsOf(d: Deployment): TlsConfig {
+  return loadTls({ ca: d.ca, cert: d.roles.client.cert, key: d.roles.client.key }, 'client');
 }
 
 export function spawnNode(name: string, script: string, args: string[], opts: ClusterOptions): Promise<Proc> {
@@ -74,33 +94,34 @@ export async function stopProc(p: Proc, graceMs = 5000): Promise<void> {
 
 /**
  * `extra` flags for launchCluster that make each party serve its own share file from `sharesDir`
- * (as written by share-model); `allowTestHooks` for tests and bench:decode only.
+ * (as written by share-model), with the client powers in `allow` (tests and benchmarks only).
  */
-export function shareFlags(sharesDir: string, allowTestHooks = false): { party0: string[]; party1: string[] } {
-  const of = (i: 0 | 1) => ['--shares', join(sharesDir, `party${i}.safetensors`), '--share-config', join(sharesDir, 'config.json'), ...(allowTestHooks ? ['--allow-test-hooks'] : [])];
+export function shareFlags(sharesDir: string, allow: readonly ('test-hooks' | 'revealed-prefill' | 'logits')[] = []): { party0: string[]; party1: string[] } {
+  const of = (i: 0 | 1) => ['--shares', join(sharesDir, `party${i}.safetensors`), '--share-config', join(sharesDir, 'config.json'), ...allow.map((a) => `--allow-${a}`)];
   return { party0: of(0), party1: of(1) };
 }
 
 export async function launchCluster(opts: ClusterOptions = {}): Promise<Cluster> {
-  const common = ['--timeout-ms', String(opts.timeoutMs ?? 30000),
-    ...(opts.tls ? ['--tls-ca', opts.tls.ca, '--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key] : [])];
-  const scheme = opts.tls ? 'wss' : 'ws';
+  const temp = opts.deployment ? undefined : tempDeployment();
+  const d = opts.deployment ?? temp!.deployment;
+  const common = ['--timeout-ms', String(opts.timeoutMs ?? 30000)];
   const started: Proc[] = [];
+  const stopAll = async (): Promise<void> => { await Promise.all(started.map((p) => stopProc(p))); temp?.remove(); };
   try {
-    const dealer = await spawnNode('dealer', 'dealer/main.js', ['--port', '0', ...common, ...(opts.extra?.dealer ?? [])], opts);
+    const dealer = await spawnNode('dealer', 'dealer/main.js', ['--port', '0', ...common, ...tlsFlags(d, 'dealer'), ...(opts.extra?.dealer ?? [])], opts);
     started.push(dealer);
-    const dealerUrl = `${scheme}://127.0.0.1:${dealer.ready['port']}`;
-    const party1 = await spawnNode('party1', 'party1/main.js', ['--dealer', dealerUrl, '--peer-port', '0', '--client-port', '0', ...common, ...(opts.extra?.party1 ?? [])], opts);
+    const dealerUrl = `wss://127.0.0.1:${dealer.ready['port']}`;
+    const party1 = await spawnNode('party1', 'party1/main.js', ['--dealer', dealerUrl, '--peer-port', '0', '--client-port', '0', ...common, ...tlsFlags(d, 'party1'), ...(opts.extra?.party1 ?? [])], opts);
     started.push(party1);
-    const party0 = await spawnNode('party0', 'party0/main.js', ['--dealer', dealerUrl, '--peer', `${scheme}://127.0.0.1:${party1.ready['peerPort']}`, '--client-port', '0', ...common, ...(opts.extra?.party0 ?? [])], opts);
+    const party0 = await spawnNode('party0', 'party0/main.js', ['--dealer', dealerUrl, '--peer', `wss://127.0.0.1:${party1.ready['peerPort']}`, '--client-port', '0', ...common, ...tlsFlags(d, 'party0'), ...(opts.extra?.party0 ?? [])], opts);
     started.push(party0);
     return {
-      dealer, party0, party1,
-      clientUrls: [`${scheme}://127.0.0.1:${party0.ready['clientPort']}`, `${scheme}://127.0.0.1:${party1.ready['clientPort']}`],
-      stop: async () => { await Promise.all(started.map((p) => stopProc(p))); },
+      dealer, party0, party1, deployment: d, clientTls: clientTlsOf(d),
+      clientUrls: [`wss://127.0.0.1:${party0.ready['clientPort']}`, `wss://127.0.0.1:${party1.ready['clientPort']}`],
+      stop: stopAll,
     };
   } catch (e) {
-    await Promise.all(started.map((p) => stopProc(p)));
+    await stopAll();
     throw e;
   }
 }

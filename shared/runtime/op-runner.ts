@@ -98,8 +98,7 @@ export async function runOpOnCluster(urls: readonly [string, string], name: stri
   const op = getOp(name);
   const p = parseOpParams(op, rawParams);
   const inputs = op.inputs(p, inputRng(seed));
-  const session = `op-${name}-${seed}-${Date.now() % 1e9}`;
-  const res = await runJob(urls, session, { kind: 'op', op: name, params: rawParams as Record<string, number | string | boolean> }, inputs.map((i) => encodeArray(i.values, i.fracBits)), opts);
+  const res = await runJob(urls, { kind: 'op', op: name, params: rawParams as Record<string, number | string | boolean> }, inputs.map((i) => encodeArray(i.values, i.fracBits)), opts);
   const chk = checkOutputs(op, p, inputs, res.outputs);
   return { ...summarise(op, p, res.reports, Math.max(...res.partyMs)), ok: chk.ok, maxAbsErr: chk.maxAbsErr, mismatches: chk.mismatches, wallMs: Math.round(res.wallMs), seed };
 }

@@ -1,274 +1,239 @@
 /**
  * A party server (party 0 or party 1; the entry points differ only in role and flags).
  *
- * Serves clients on a WebSocket port; party 1 also accepts party 0's per-session peer
- * connections. Each session: agree on the job with the peer (party 0 dials party 1) and with the
- * dealer (both dial it), read the client's input shares, run the job's program over SecurePrims,
- * return output shares and the meter report. Any failure aborts that session on every link with
- * its code and the server keeps serving.
+ * Listeners (net/tls.ts checks every peer's role before a message is read): the client port
+ * accepts the client role only; party 1's peer port accepts party 0 only. Party 0 starts every
+ * session: it makes the session id, answers the client with it and announces the session to party
+ * 1, which matches it with the client's join (runtime/rendezvous.ts). Both then dial the dealer,
+ * read the client's inputs and run the job's program over SecurePrims (runtime/party-session.ts).
+ * Any failure aborts that session on every link with its code; the server keeps serving.
+ *
+ * Serving a model: party 0 loads it with party 1 and the dealer at start-up and keeps a presence
+ * connection to both; when either goes away (a restart), the model is dropped and reloaded as soon
+ * as both are back (runtime/party-model.ts).
  */
 import type { WebSocket } from 'ws';
 import { MpcError, toMpcError, invariant, type Logger } from '../util/index.js';
 import { Kernels } from '../ring/kernels.js';
-import { numel, share, type Share } from '../ring/tensor.js';
-import { Link, wsTransport, Meter, dialWs, listenWs, type Limits, type Part, type TlsConfig } from '../net/index.js';
-import { PartyCorrStream } from '../corr/stream.js';
-import { PeerChannel, type PartyCtx } from '../protocol/ctx.js';
-import { SecurePrims } from '../protocol/prims/secure.js';
-import { FirstMsg, INPUT_FRAME, OUTPUT_FRAME, PeerOkMsg, SeedMsg, jobHash, type Job } from './wire.js';
-import { resolveJob, type ResolvedJob } from './jobs.js';
+import type { Share } from '../ring/tensor.js';
+import { Link, wsTransport, Meter, dialWs, listenWs, type Limits, type Listener, type PeerIdentity, type Role, type TlsConfig } from '../net/index.js';
 import type { FixedMatrix } from '../protocol/fixed-mask.js';
 import type { PartyShares } from '../model/ring/share-file.js';
-import { loadRingModel, type RingNonlinear } from '../model/ring/ops.js';
-import { ClientStopped, PartyClientIO, generationProgram, parseGenerateParams, policyOf, type GenerateParams, type ClientTokens, type RingModel } from './generation.js';
+import type { RingNonlinear } from '../model/ring/ops.js';
+import { JoinMsg, PeerFirstMsg, RunMsg, jobHash, newSessionId, shortId, type Job } from './wire.js';
+import { resolveJob } from './jobs.js';
+import { parseGenerateParams, policyOf, type GenerateParams, type RingModel } from './generation.js';
+import { Rendezvous } from './rendezvous.js';
+import { ModelSlots } from './model-slot.js';
+import { PartyModel } from './party-model.js';
+import { runPartySession, type SessionPlan } from './party-session.js';
+
+/** What clients may ask for beyond generated tokens (operator flags; off by default). */
+export interface PartyPowers {
+  /** The logits of every step (`revealLogits`; they enable model-extraction attacks). */
+  logits: boolean;
+  /** A revealed prefill (benchmark mode): refused anyway when the weights are secret. */
+  revealedPrefill: boolean;
+  /** revealHidden and revealSelections (tests): refused anyway when the weights are secret. */
+  testHooks: boolean;
+}
 
 export interface PartyOptions {
   role: 0 | 1;
   host: string;
   clientPort: number;
-  /** Party 1: port for party 0's peer connections. */
+  /** Party 1: port for party 0's connections. */
   peerPort?: number;
-  /** Party 0: party 1's peer URL. */
+  /** Party 0: party 1's peer URL (wss://). */
   peerUrl?: string;
   dealerUrl: string;
   limits: Limits;
   log: Logger;
-  /** TLS with authentication of both ends on every link (all servers and dials). */
-  tls?: TlsConfig;
+  tls: TlsConfig;
   /** Model shares to serve (generation); absent for an ops-only server. */
   model?: { shares: PartyShares; nl: RingNonlinear };
-  /**
-   * Accept the test and benchmark hooks of a generation job (revealHidden, revealSelections, the
-   * revealed prefill). They reveal activations or selections, so a production party refuses them.
-   */
-  allowTestHooks?: boolean;
+  powers?: Partial<PartyPowers>;
 }
 
-interface PeerWaiter { resolve: (l: Link) => void; reject: (e: MpcError) => void; timer: NodeJS.Timeout }
+/** One half of a session at party 1, waiting for the other: the client's join or party 0's hello. */
+interface Half { link: Link; hash: string; loadId?: string | undefined }
+
+export type ServedModel = RingModel<Share, FixedMatrix>;
 
 export class PartyService {
-  private servers: Array<{ close(): Promise<void> }> = [];
+  private readonly listeners: Listener[] = [];
   readonly kernels = new Kernels();
-  /** Party 1: peer links that arrived before their client request, and waiters for them. */
-  private readonly peerArrived = new Map<string, { link: Link; hash: string }>();
-  private readonly peerWaiting = new Map<string, PeerWaiter>();
+  /** Sessions completed or aborted (the last 1000), for tests and logs. */
   readonly finished: Array<{ session: string; ok: boolean; code?: string }> = [];
-  /** The loaded model (fixed-mask weight matrices and bias shares). */
-  private model: RingModel<Share, FixedMatrix> | undefined;
+  readonly loads = new ModelSlots<ServedModel>();
+  private readonly rendezvous: Rendezvous<Half>;
+  private readonly powers: PartyPowers;
+  private readonly modelKeeper: PartyModel | undefined;
+  private sessions = 0;
 
-  constructor(private readonly opts: PartyOptions) {
+  constructor(readonly opts: PartyOptions) {
     invariant(opts.role === 0 ? !!opts.peerUrl : opts.peerPort !== undefined, 'E_CONFIG', 'party 0 needs --peer, party 1 needs --peer-port');
+    invariant(opts.tls.role === (opts.role === 0 ? 'party0' : 'party1'), 'E_CONFIG', `party ${opts.role} needs a party${opts.role} certificate`);
+    this.rendezvous = new Rendezvous(opts.limits.maxSessions, opts.limits.timeoutMs, ['the client', 'party 0']);
+    this.powers = { logits: false, revealedPrefill: false, testHooks: false, ...opts.powers };
+    this.modelKeeper = opts.role === 0 && opts.model ? new PartyModel(this) : undefined;
   }
 
-  /** Starts listening; returns the bound ports. */
+  /** Starts listening (party 0 with a model: after the first model load); returns the bound ports. */
   async listen(): Promise<{ clientPort: number; peerPort?: number }> {
-    const { host, limits, tls } = this.opts;
-    const client = await listenWs(host, this.opts.clientPort, limits.maxFrameBytes, tls);
-    this.servers.push(client);
-    client.wss.on('connection', (ws) => this.onClient(ws));
+    const { host, limits, tls, log } = this.opts;
+    const common = { host, tls, log, maxConnections: limits.maxConnections, maxPayload: limits.maxFrameBytes };
+    const client = await listenWs({ ...common, port: this.opts.clientPort, accept: ['client'], what: 'client port' });
+    this.listeners.push(client);
+    client.onConnection((ws, who) => this.onClient(ws, who));
     const out: { clientPort: number; peerPort?: number } = { clientPort: client.port };
     if (this.opts.role === 1) {
-      const peer = await listenWs(host, this.opts.peerPort!, limits.maxFrameBytes, tls);
-      this.servers.push(peer);
-      peer.wss.on('connection', (ws) => this.onPeer(ws));
+      const peer = await listenWs({ ...common, port: this.opts.peerPort!, accept: ['party0'], what: 'peer port' });
+      this.listeners.push(peer);
+      peer.onConnection((ws) => this.onPeer(ws));
       out.peerPort = peer.port;
     }
-    if (this.opts.model) {
-      this.modelReady = this.loadModel();
-      this.modelReady.catch(() => { /* reported by the session and by the next generate request */ });
-      // party 0 reports ready only once the model is loaded, so a launcher can wait on it
-      if (this.opts.role === 0) await this.modelReady;
-    }
+    // party 0 reports ready only once the model is loaded, so a launcher can wait on it
+    if (this.modelKeeper) await this.modelKeeper.start();
     return out;
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.servers.map((s) => s.close()));
+    this.modelKeeper?.stop();
+    await Promise.all(this.listeners.map((s) => s.close()));
   }
 
-  private linkOf(ws: WebSocket, name: 'peer' | 'dealer' | 'client', remote: string, meter?: Meter): Link {
+  /** A link over an accepted or dialled socket, metered by `meter`. */
+  linkOf(ws: WebSocket, name: 'peer' | 'dealer' | 'client', remote: string, meter?: Meter): Link {
     return new Link(wsTransport(ws), { name, remote, meter, maxFrameBytes: this.opts.limits.maxFrameBytes, timeoutMs: this.opts.limits.timeoutMs });
   }
 
-  private async dial(url: string, name: 'peer' | 'dealer', remote: string, meter: Meter): Promise<Link> {
-    const ws = await dialWs(url, remote, { timeoutMs: this.opts.limits.timeoutMs, maxFrameBytes: this.opts.limits.maxFrameBytes, tls: this.opts.tls });
-    return this.linkOf(ws, name, remote, meter);
+  /** Dials party 1 (party 0) or the dealer, checking that the server holds `expect`'s certificate. */
+  async dial(url: string, name: 'peer' | 'dealer', expect: Role, remote: string, meter?: Meter): Promise<Link> {
+    const { limits, tls } = this.opts;
+    return this.linkOf(await dialWs(url, remote, { timeoutMs: limits.timeoutMs, maxFrameBytes: limits.maxFrameBytes, tls, expect }), name, remote, meter);
   }
 
-  /** Party 1: a peer connection from party 0 announces its session. */
-  private onPeer(ws: WebSocket): void {
-    const link = this.linkOf(ws, 'peer', 'party 0');
-    link.nextControl(FirstMsg, 'peer hello', this.opts.limits.timeoutMs, true).then((m) => {
-      if (m.t !== 'peer') throw new MpcError('E_PROTOCOL', `expected a peer hello, got '${m.t}'`);
-      const w = this.peerWaiting.get(m.session);
-      if (w) { this.peerWaiting.delete(m.session); clearTimeout(w.timer); this.peerArrived.set(m.session, { link, hash: m.jobHash }); w.resolve(link); }
-      else {
-        this.peerArrived.set(m.session, { link, hash: m.jobHash });
-        const t = setTimeout(() => { if (this.peerArrived.get(m.session)?.link === link) { this.peerArrived.delete(m.session); link.abort(new MpcError('E_TIMEOUT', `session ${m.session}: no client request at party 1`)); } }, this.opts.limits.timeoutMs);
-        t.unref();
-      }
-    }).catch((e: unknown) => { const err = toMpcError(e, 'E_FRAME'); link.abort(err); this.opts.log.warn({ code: err.code }, 'bad peer connection'); });
+  /** Records a finished session (bounded). */
+  finish(session: string, ok: boolean, code?: string): void {
+    this.finished.push(code === undefined ? { session, ok } : { session, ok, code });
+    if (this.finished.length > 1000) this.finished.shift();
   }
 
-  private waitPeer(session: string, hash: string): Promise<Link> {
-    const got = this.peerArrived.get(session);
-    const check = (l: Link): Link => {
-      const h = this.peerArrived.get(session)?.hash;
-      this.peerArrived.delete(session);
-      if (h !== hash) throw new MpcError('E_PROTOCOL', `session ${session}: the parties received different jobs from the client`);
-      return l;
-    };
-    if (got) return Promise.resolve(check(got.link));
-    return new Promise<Link>((resolve, reject) => {
-      const timer = setTimeout(() => { this.peerWaiting.delete(session); reject(new MpcError('E_TIMEOUT', `session ${session}: party 0 did not connect within ${this.opts.limits.timeoutMs} ms`)); }, this.opts.limits.timeoutMs);
-      timer.unref();
-      this.peerWaiting.set(session, { resolve: (l) => { try { resolve(check(l)); } catch (e) { reject(e); } }, reject, timer });
-    });
-  }
-
-  private onClient(ws: WebSocket): void {
+  private onClient(ws: WebSocket, who: PeerIdentity): void {
     const meter = new Meter();
-    const client = this.linkOf(ws, 'client', 'the client', meter);
-    client.nextControl(FirstMsg, 'client request', this.opts.limits.timeoutMs, true).then(
-      async (m) => {
-        if (m.t !== 'run') throw new MpcError('E_PROTOCOL', `expected a run request, got '${m.t}'`);
-        if (m.job.kind === 'load') throw new MpcError('E_PROTOCOL', 'clients cannot start model-load sessions');
-        await this.runSession(m.session, m.job, client, meter);
-      },
-    ).catch((e: unknown) => {
+    const client = this.linkOf(ws, 'client', `the client (${who.name})`, meter);
+    const first = this.opts.role === 0 ? this.acceptRun(client, meter) : this.acceptJoin(client, meter);
+    first.catch((e: unknown) => {
       const err = toMpcError(e, 'E_FRAME');
       client.abort(err);
       this.opts.log.warn({ code: err.code, msg: err.message }, 'client request rejected');
     });
   }
 
-  /**
-   * Loads this party's model shares: both parties register every weight matrix under a fixed mask
-   * with the dealer, opening each masked matrix once. Party 0 starts the session; party 1 waits
-   * for it. Generation sessions wait until this is done.
-   */
-  private async loadModel(): Promise<void> {
-    const m = this.opts.model!;
-    const session = `load-${m.shares.shareConfig.shareId}`;
-    const job: Job = { kind: 'load', shareId: m.shares.shareConfig.shareId, model: m.shares.shareConfig.model };
-    await this.runSession(session, job, undefined, new Meter());
-    if (!this.model) throw new MpcError('E_MODEL', 'model shares could not be loaded (see the log above)');
+  /** Admission: a session slot, released by the returned function. @throws MpcError E_BUSY */
+  private admit(): () => void {
+    if (this.sessions >= this.opts.limits.maxSessions) throw new MpcError('E_BUSY', `this party already runs ${this.sessions} sessions (limit ${this.opts.limits.maxSessions})`);
+    this.sessions++;
+    let released = false;
+    return () => { if (!released) { released = true; this.sessions--; } };
   }
 
-  /** Resolves once the model is loaded (immediately when the server serves ops only). */
-  modelReady: Promise<void> = Promise.resolve();
-
-  private async runSession(session: string, job: Job, client: Link | undefined, meter: Meter): Promise<void> {
-    const log = this.opts.log.child({ session });
-    const links: Link[] = client ? [client] : [];
-    const hash = jobHash(job);
-    let prims: SecurePrims | undefined;
+  /** Party 0: a client's run request; this party makes the session id. */
+  private async acceptRun(client: Link, meter: Meter): Promise<void> {
+    const m = await client.nextControl(RunMsg, 'client request', this.opts.limits.helloMs, true);
+    this.validate(m.job);
+    const release = this.admit();
     try {
-      // validate before any peer work: unknown ops, bad parameters, missing model
-      const resolved = job.kind === 'op' ? resolveJob(job) : undefined;
-      const gen = job.kind === 'generate' ? this.checkGenerate(job) : undefined;
-      if (gen) await this.modelReady;
-      log.info({ job: job.kind === 'op' ? job.op : job.kind }, 'session start');
-      let peer: Link;
-      if (this.opts.role === 0) {
-        peer = await this.dial(this.opts.peerUrl!, 'peer', 'party 1', meter);
-        links.push(peer);
-        peer.sendControl({ t: 'peer', session, jobHash: hash });
-        await peer.nextControl(PeerOkMsg, 'peer confirmation');
-      } else {
-        peer = await this.waitPeer(session, hash);
-        links.push(peer);
-        peer.opts.meter = meter;
-        peer.sendControl({ t: 'peer-ok', session });
-      }
-      const dealer = await this.dial(this.opts.dealerUrl, 'dealer', 'the dealer', meter);
-      links.push(dealer);
-      for (const l of links) l.onFailure((e) => { for (const o of links) o.abort(e); });
-      dealer.sendControl({ t: 'open', session, role: this.opts.role, job });
-      const inputs = resolved ? await this.readInputs(client!, resolved) : [];
-      const { seed } = await dealer.nextControl(SeedMsg, 'session seed');
-      const corr = new PartyCorrStream(this.opts.role, seed, session, this.opts.role === 1 ? dealer : undefined, meter);
-      const channel = new PeerChannel(peer, meter, () => corr, log);
-      const io = gen && client ? new PartyClientIO(client, gen) : undefined;
-      const ctx: PartyCtx = { me: this.opts.role, kernels: this.kernels, corr, meter, exchange: (s, p) => channel.exchange(s, p), ...(io ? { client: io } : {}) };
-      prims = new SecurePrims(ctx, job.kind === 'load' ? 'model' : session);
-      meter.setPhase('online');
-      const t0 = performance.now();
-      const failed = new Promise<never>((_, reject) => { for (const l of links) l.onFailure(reject); });
-      let outputs: Share[] = [];
-      const P = prims;
-      const work = async (): Promise<void> => {
-        if (resolved) outputs = (await resolved.program(P, inputs)) as Share[];
-        else if (job.kind === 'load') this.model = await this.loadShares(P);
-        else await this.generate(P, io!, gen!);
-      };
-      await Promise.race([work(), failed]);
-      const ms = performance.now() - t0;
-      if (client) {
-        meter.setPhase('output');
-        if (resolved) client.sendTensor({ type: OUTPUT_FRAME, seq: 0n, tag: 0, check: 0, parts: outputs.map((o) => ({ kind: 'u64', data: o.data }) as Part) });
-        client.sendControl({ t: 'result', session, outputs: outputs.map((o) => ({ shape: [...o.shape], fracBits: o.fracBits })), report: meter.report(), ms });
-      }
-      this.finished.push({ session, ok: true });
-      log.info({ ms: Math.round(ms), rounds: channel.rounds }, 'session done');
-      // let the client read the result before the socket closes
-      if (client) await new Promise<void>((r) => client.onFailure(() => r()));
-    } catch (e) {
-      const err = toMpcError(e);
-      this.finished.push({ session, ok: false, code: err.code });
-      log.error({ code: err.code, msg: err.message }, 'session aborted');
-      for (const l of links) l.abort(err);
+      const session = newSessionId();
+      client.sendControl({ t: 'session', session });
+      await runPartySession(this, { session, job: m.job, client, meter });
     } finally {
-      // session-scoped matrices (op weights, KV caches) are freed; the model's stay loaded
-      if (job.kind !== 'load') prims?.freeAll();
-      for (const l of links) l.close('session end');
+      release();
     }
   }
 
-  private checkGenerate(job: Extract<Job, { kind: 'generate' }>): GenerateParams {
-    if (!this.opts.model) throw new MpcError('E_CONFIG', 'this party serves no model (start it with --shares and --share-config)');
-    const params = parseGenerateParams(job.params);
-    if (!this.opts.allowTestHooks && (params.revealHidden || params.revealSelections || params.prefill === 'revealed')) {
-      throw new MpcError('E_INPUT', 'this party refuses test hooks (revealHidden, revealSelections, a revealed prefill); start it with --allow-test-hooks');
-    }
-    if (params.shareId !== this.opts.model.shares.shareConfig.shareId) {
-      throw new MpcError('E_MODEL', `the client's model (share id ${params.shareId}) does not match the shares this party holds`);
-    }
-    policyOf(params);
-    return params;
-  }
-
-  private async loadShares(P: SecurePrims): Promise<RingModel<Share, FixedMatrix>> {
-    const m = this.opts.model!.shares;
-    return loadRingModel<Share, FixedMatrix, ClientTokens>(P, m.config, (name) => {
-      const t = m.tensors.get(name)!;
-      return share(t.shape, t.data, t.fracBits);
-    });
-  }
-
-  private async generate(P: SecurePrims, io: PartyClientIO, p: GenerateParams): Promise<void> {
+  /** Party 1: a client joins the session party 0 told it about. */
+  private async acceptJoin(client: Link, meter: Meter): Promise<void> {
+    const m = await client.nextControl(JoinMsg, 'client request', this.opts.limits.helloMs, true);
+    this.validate(m.job);
+    const release = this.admit();
     try {
-      await generationProgram(P, this.opts.model!.nl, io, this.model!, p, {
-        onHidden: (i: number, h: Share) => (p.revealHidden ? io.revealHidden(i, h) : io.progress(i)),
-        ...(p.revealSelections ? { onSelection: (what: 'topk' | 'gather', sel: Share) => io.revealSelection(what, sel) } : {}),
-      });
-    } catch (e) {
-      if (!(e instanceof ClientStopped)) throw e;
+      const hash = jobHash(m.job);
+      client.onFailure((e) => this.rendezvous.cancel(m.session, e));
+      const peer = await this.rendezvous.arrive(m.session, 0, { link: client, hash });
+      if (peer.hash !== hash) {
+        const err = new MpcError('E_PROTOCOL', `session ${shortId(m.session)}: the client sent the parties different jobs`);
+        peer.link.abort(err);
+        throw err;
+      }
+      await runPartySession(this, { session: m.session, job: m.job, client, meter, peer: peer.link, loadId: peer.loadId });
+    } finally {
+      release();
     }
   }
 
-  /** Reads the client's input shares: one frame with one ring part per declared input. */
-  private async readInputs(client: Link, job: ResolvedJob): Promise<Share[]> {
-    const f = await client.nextTensor('input shares');
-    if (f.type !== INPUT_FRAME) throw new MpcError('E_PROTOCOL', `expected input shares, got frame type ${f.type}`);
-    if (f.parts.length !== job.inputs.length) throw new MpcError('E_SHAPE', `expected ${job.inputs.length} inputs, got ${f.parts.length}`);
-    return job.inputs.map((spec, i) => {
-      const p = f.parts[i]!;
-      const n = numel(spec.shape);
-      if (p.kind !== 'u64' || p.data.length !== n) {
-        throw new MpcError('E_SHAPE', `input ${i}: expected ${n} ring elements for shape [${spec.shape.join(', ')}], got ${p.kind === 'u64' ? p.data.length : p.kind}`);
+  /** Party 1: party 0's connection announces a session, a model load, or its presence. */
+  private onPeer(ws: WebSocket): void {
+    const meter = new Meter();
+    const link = this.linkOf(ws, 'peer', 'party 0', meter);
+    (async () => {
+      const m = await link.nextControl(PeerFirstMsg, 'peer hello', this.opts.limits.helloMs, true);
+      if (m.t === 'presence') {
+        link.onFailure(() => this.opts.log.info('party 0 is gone (presence link closed)'));
+        return;
       }
-      return share(spec.shape, p.data, spec.fracBits);
+      if (m.load === true) {
+        const job = this.loadJob();
+        if (jobHash(job) !== m.jobHash) throw new MpcError('E_MODEL', 'party 0 loads another model than the shares this party holds');
+        await runPartySession(this, { session: m.session, job, meter, peer: link });
+        return;
+      }
+      link.onFailure((e) => this.rendezvous.cancel(m.session, e));
+      await this.rendezvous.arrive(m.session, 1, { link, hash: m.jobHash, loadId: m.loadId });
+    })().catch((e: unknown) => {
+      const err = toMpcError(e, 'E_FRAME');
+      link.abort(err);
+      this.opts.log.warn({ code: err.code, msg: err.message }, 'peer connection rejected');
     });
+  }
+
+  /** The model-load job for this party's shares. @throws MpcError E_MODEL without shares */
+  loadJob(): Job {
+    const m = this.opts.model;
+    if (!m) throw new MpcError('E_MODEL', 'this party serves no model (start it with --shares and --share-config)');
+    return { kind: 'load', shareId: m.shares.shareConfig.shareId, model: m.shares.shareConfig.model };
+  }
+
+  /** Checks a client's job before any peer work. @throws MpcError E_INPUT, E_CONFIG, E_MODEL */
+  private validate(job: Job): void {
+    if (job.kind === 'load') throw new MpcError('E_PROTOCOL', 'clients cannot start model-load sessions');
+    if (job.kind === 'op') resolveJob(job);
+    else this.checkGenerate(job);
+  }
+
+  /** A generation job's parameters against this party's model and the operator's powers. */
+  checkGenerate(job: Extract<Job, { kind: 'generate' }>): GenerateParams {
+    const m = this.opts.model;
+    if (!m) throw new MpcError('E_CONFIG', 'this party serves no model (start it with --shares and --share-config)');
+    const p = parseGenerateParams(job.params);
+    const secret = m.shares.shareConfig.secretWeights;
+    const refuse = (what: string, flag: string): never => {
+      throw new MpcError('E_INPUT', `this party does not ${what} (${secret && flag !== '--allow-logits' ? 'the weights it serves are secret' : `start both parties with ${flag}`})`);
+    };
+    if (p.revealLogits && !this.powers.logits) refuse('reveal logits', '--allow-logits');
+    if (p.prefill === 'revealed' && (secret || !this.powers.revealedPrefill)) refuse('run a revealed prefill', '--allow-revealed-prefill');
+    if ((p.revealHidden || p.revealSelections) && (secret || !this.powers.testHooks)) refuse('reveal hidden states or selections', '--allow-test-hooks');
+    if (p.shareId !== m.shares.shareConfig.shareId) throw new MpcError('E_MODEL', `the client's model (share id ${p.shareId}) does not match the shares this party holds`);
+    if (p.promptLen > this.opts.limits.maxPromptTokens) throw new MpcError('E_INPUT', `a prompt of ${p.promptLen} tokens exceeds this party's limit of ${this.opts.limits.maxPromptTokens}`);
+    policyOf({ ...p, promptLen: p.promptLen });
+    return p;
+  }
+
+  /** Party 0: waits until a model load is current (bounded by the session deadline). */
+  modelReady(): Promise<void> {
+    return this.modelKeeper ? this.modelKeeper.ready(this.opts.limits.timeoutMs) : Promise.resolve();
   }
 }
+
+export type { SessionPlan };

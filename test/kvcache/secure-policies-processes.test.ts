@@ -42,16 +42,16 @@ describe('policies in private generation across three processes (socket suite, s
   beforeAll(async () => {
     c = await launchCluster({
       timeoutMs: OPTS.timeoutMs,
-      extra: shareFlags(sharesDir, true),
+      extra: shareFlags(sharesDir, ['test-hooks']),
     });
   }, 60000);
   afterAll(async () => { await c.stop(); remove(); });
 
   test.each(['mpcache', 'h2o'])(`%s: secure selections and tokens equal the emulation's (seed ${rng.seed})`, async (name) => {
     const sels: BigUint64Array[] = [];
-    const res = await runGeneration(c.clientUrls, `pol-${name}-${Date.now()}`, {
+    const res = await runGeneration(c.clientUrls, {
       shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: STEPS, policy: name, policyOptions: SMALL, revealSelections: true,
-    }, prompt, SPEC.vocab, OPTS, { onSelection: (i, _what, _shape, v) => { sels[i] = v; } });
+    }, prompt, SPEC.vocab, { ...OPTS, tls: c.clientTls }, { onSelection: (i, _what, _shape, v) => { sels[i] = v; } });
     const ref = await emulate(modelDir, name, prompt);
     expect(res.tokens).toEqual(ref.tokens);
     expect(sels.length).toBeGreaterThan(STEPS);

@@ -25,7 +25,6 @@ import { seeded } from '../util/rng.js';
 
 const SPEC: TinySpec = { nLayer: 3, nHead: 2, nEmbd: 8, nPositions: 64, vocab: 13 };
 const LIMITS = { ...DEFAULT_LIMITS, timeoutMs: 20000 };
-const OPTS = { timeoutMs: 20000, maxFrameBytes: 1 << 26 };
 /** Small clusters, pages and windows so that a 30–40-token prompt is both evicted from and selected in. */
 const SMALL = { clusters: [8, 4], page: 4, window: 4, budget: 16, staticRatio: 0.7 };
 const STEPS = 3;
@@ -56,18 +55,17 @@ describe('policies in private generation: selections and tokens equal the emulat
   const rng = seeded();
   const { modelDir, sharesDir, cfg, remove } = writeTinyShares('mpc-pol-', SPEC, rng);
   const prompts = [30, 34, 40].map((n) => Array.from({ length: n }, () => rng.int(0, SPEC.vocab)));
-  let parties: InProcessParties, urls: [string, string];
-  let session = 0;
+  let parties: InProcessParties, urls: [string, string], OPTS: InProcessParties['opts'];
 
   beforeAll(async () => {
-    parties = await startParties(sharesDir, { nl: STANDARD_NL, limits: LIMITS, allowTestHooks: true });
-    urls = parties.urls;
+    parties = await startParties(sharesDir, { nl: STANDARD_NL, limits: LIMITS, powers: { testHooks: true, revealedPrefill: true } });
+    ({ urls, opts: OPTS } = parties);
   });
   afterAll(async () => { await parties.close(); remove(); });
 
   async function secure(name: string, prompt: number[], extra: object = {}): Promise<{ tokens: number[]; sels: Sel[] }> {
     const sels: Sel[] = [];
-    const res = await runGeneration(urls, `pol-${session++}`, {
+    const res = await runGeneration(urls, {
       shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: STEPS, policy: name, policyOptions: SMALL, revealSelections: true, ...extra,
     }, prompt, SPEC.vocab, OPTS, { onSelection: (i, what, shape, data) => { sels[i] = { what, shape, data }; } });
     return { tokens: res.tokens, sels };
@@ -107,7 +105,7 @@ describe('policies in private generation: selections and tokens equal the emulat
   test('the oracle, unknown policies and bad options are refused with E_CONFIG before any work', async () => {
     const code = async (p: Promise<unknown>) => { try { await p; return 'ok'; } catch (e) { return e instanceof MpcError ? e.code : String(e); } };
     const base = { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 2 };
-    const run = (extra: object) => runGeneration(urls, `bad-${session++}`, { ...base, ...extra }, [1, 2, 3], SPEC.vocab, OPTS);
+    const run = (extra: object) => runGeneration(urls, { ...base, ...extra }, [1, 2, 3], SPEC.vocab, OPTS);
     const oracle = run({ policy: 'oracle' });
     await expect(oracle).rejects.toThrow(/plaintext reference/);
     expect(await code(run({ policy: 'oracle' }))).toBe('E_CONFIG');

@@ -8,8 +8,10 @@
 import { launchCluster, shareFlags, type Cluster } from '../../shared/runtime/launch.js';
 import { runGeneration } from '../../shared/runtime/gen-client.js';
 import { operationOf } from '../../shared/runtime/costs.js';
-import { connect } from '../../shared/runtime/client.js';
+import { openSession } from '../../shared/runtime/client.js';
 import { MASK_FRAME } from '../../shared/runtime/wire.js';
+import { CLIENT_CHECK_REPS } from '../../shared/protocol/client-check.js';
+import { tensorFrameBytes } from '../../shared/net/frame.js';
 import { loadGpt2 } from '../../shared/model/weights.js';
 import { fixedOps } from '../../shared/model/ring/recipes.js';
 import { createState, forward } from '../../shared/model/forward.js';
@@ -46,7 +48,7 @@ describe('private generation across three processes (socket suite, slow)', () =>
   beforeAll(async () => {
     c = await launchCluster({
       timeoutMs: OPTS.timeoutMs,
-      extra: shareFlags(sharesDir, true),
+      extra: shareFlags(sharesDir, ['test-hooks']),
     });
   }, 60000);
   afterAll(async () => { await c.stop(); remove(); });
@@ -54,9 +56,9 @@ describe('private generation across three processes (socket suite, slow)', () =>
   const prompts = [[1, 2, 3], [28, 0, 5, 7, 11], [4], [9, 9, 9, 9, 9, 9], [13, 21, 3, 8, 2, 17, 6]];
   test.each(prompts.map((p, i) => [i, p] as const))(`prompt %i: 20 secure tokens equal the emulation's (seed ${rng.seed})`, async (i, prompt) => {
     const hidden: BigUint64Array[] = [];
-    const res = await runGeneration(c.clientUrls, `p${i}-${Date.now()}`, {
+    const res = await runGeneration(c.clientUrls, {
       shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: 20, revealLogits: false, revealHidden: i === 0,
-    }, [...prompt], SPEC.vocab, OPTS, { onHidden: (_l, v) => { hidden.push(v); } });
+    }, [...prompt], SPEC.vocab, { ...OPTS, tls: c.clientTls }, { onHidden: (_l, v) => { hidden.push(v); } });
     const ref = await emulate(modelDir, [...prompt], 20);
     expect(res.tokens).toEqual(ref.tokens);
     if (i === 0) {
@@ -68,15 +70,15 @@ describe('private generation across three processes (socket suite, slow)', () =>
     const steps = Object.keys(res.reports[0].phases).filter((k) => k.startsWith('decode.'));
     expect(steps.length).toBe(19);
     expect(res.reports[0].phases['decode.18']!.sentBytes).toBeGreaterThan(res.reports[0].phases['decode.0']!.sentBytes);
-    // the embedding lookups cost nothing between the parties
+    // the embedding lookups cost the parties only the one-hot check of the client's input: one round of REPS elements
     const embed = res.reports.flatMap((r) => Object.entries(r.labels).filter(([label]) => operationOf(label) === 'embed'));
-    for (const [, t] of embed) expect(t.sentBytes).toBe(0);
+    expect(embed.length).toBeGreaterThan(0);
+    const checkFrame = tensorFrameBytes([{ kind: 'u64', data: new BigUint64Array(CLIENT_CHECK_REPS) }]);
+    for (const [, t] of embed) expect(t.sentBytes).toBe(t.rounds * checkFrame);
   }, 120000);
 
   test('a client that disconnects mid-generation ends only its session', async () => {
-    const links = await Promise.all(c.clientUrls.map((u, i) => connect(u, `party ${i}`, OPTS)));
-    const session = `drop-${Date.now()}`;
-    for (const l of links) l.sendControl({ t: 'run', session, job: { kind: 'generate', params: { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 10, revealLogits: false, revealHidden: false } } });
+    const { links } = await openSession(c.clientUrls, { kind: 'generate', params: { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 10, revealLogits: false, revealHidden: false } }, { ...OPTS, tls: c.clientTls });
     const f = await links[0]!.nextTensor('mask');
     expect(f.type).toBe(MASK_FRAME);
     for (const l of links) l.close('client gone');
@@ -84,7 +86,7 @@ describe('private generation across three processes (socket suite, slow)', () =>
       for (let i = 0; i < 100 && !/E_PEER_CLOSED.*session aborted/.test(p.stderr.join('')); i++) await new Promise((r) => setTimeout(r, 50));
       expect(p.stderr.join('')).toMatch(/E_PEER_CLOSED.*session aborted/);
     }
-    const res = await runGeneration(c.clientUrls, `after-${Date.now()}`, { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 2, revealLogits: false, revealHidden: false }, [1, 2, 3], SPEC.vocab, OPTS);
+    const res = await runGeneration(c.clientUrls, { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 2, revealLogits: false, revealHidden: false }, [1, 2, 3], SPEC.vocab, { ...OPTS, tls: c.clientTls });
     expect(res.tokens.length).toBe(2);
   }, 60000);
 });

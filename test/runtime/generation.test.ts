@@ -21,7 +21,6 @@ import { startParties, writeTinyShares, type InProcessParties } from '../util/pa
 import { seeded } from '../util/rng.js';
 
 const LIMITS = { ...DEFAULT_LIMITS, timeoutMs: 8000 };
-const OPTS = { timeoutMs: 8000, maxFrameBytes: 1 << 26 };
 
 async function emulate(dir: string, prompt: number[], steps: number) {
   const weights = loadGpt2(dir);
@@ -46,11 +45,11 @@ async function emulate(dir: string, prompt: number[], steps: number) {
 describe('private generation runtime (socket suite, services in process)', () => {
   const rng = seeded();
   const { modelDir, sharesDir, cfg, remove } = writeTinyShares('mpc-gen-', TINY, rng);
-  let parties: InProcessParties, urls: [string, string];
+  let parties: InProcessParties, urls: [string, string], opts: InProcessParties['opts'];
 
   beforeAll(async () => {
-    parties = await startParties(sharesDir, { nl: SIMPLE_NL, limits: LIMITS, allowTestHooks: true });
-    urls = parties.urls;
+    parties = await startParties(sharesDir, { nl: SIMPLE_NL, limits: LIMITS, powers: { testHooks: true, revealedPrefill: true } });
+    ({ urls, opts } = parties);
   });
   afterAll(async () => { await parties.close(); remove(); });
 
@@ -59,8 +58,8 @@ describe('private generation runtime (socket suite, services in process)', () =>
     const steps = 6;
     const hidden = new Map<string, BigUint64Array>();
     let call = 0, lastLayer = -1;
-    const res = await runGeneration(urls, 'gen-1', { shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: steps, revealLogits: false, revealHidden: true },
-      prompt, TINY.vocab, OPTS, {
+    const res = await runGeneration(urls, { shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: steps, revealLogits: false, revealHidden: true },
+      prompt, TINY.vocab, opts, {
         onHidden: (i, v) => { if (i <= lastLayer) call++; lastLayer = i; hidden.set(`${call}:${i}`, v); },
       });
     const ref = await emulate(modelDir, prompt, steps);
@@ -73,38 +72,37 @@ describe('private generation runtime (socket suite, services in process)', () =>
 
   test('the client can stop early; the servers serve the next session', async () => {
     const prompt = [1, 2, 3];
-    const res = await runGeneration(urls, 'gen-2', { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 8, revealLogits: false, revealHidden: false },
-      prompt, TINY.vocab, OPTS, { onToken: (_t, step) => step === 1 });
+    const res = await runGeneration(urls, { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 8, revealLogits: false, revealHidden: false },
+      prompt, TINY.vocab, opts, { onToken: (_t, step) => step === 1 });
     expect(res.tokens.length).toBe(2);
     expect(res.stopped).toBe(true);
-    const again = await runGeneration(urls, 'gen-3', { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 3, revealLogits: false, revealHidden: false }, prompt, TINY.vocab, OPTS);
+    const again = await runGeneration(urls, { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 3, revealLogits: false, revealHidden: false }, prompt, TINY.vocab, opts);
     expect(again.tokens.slice(0, 2)).toEqual(res.tokens);
   });
 
   test('bad requests get coded errors: empty prompt, unknown token id, too long a prompt, shares of another model', async () => {
     const code = async (p: Promise<unknown>) => { try { await p; return 'ok'; } catch (e) { return e instanceof MpcError ? e.code : String(e); } };
     const base = { shareId: cfg.shareId, revealLogits: false, revealHidden: false };
-    expect(await code(runGeneration(urls, 'bad-0', { ...base, promptLen: 0, maxNewTokens: 2 }, [], TINY.vocab, OPTS))).toBe('E_INPUT');
-    expect(await code(runGeneration(urls, 'bad-1', { ...base, promptLen: 2, maxNewTokens: 2 }, [1, 99], TINY.vocab, OPTS))).toBe('E_INPUT');
-    expect(await code(runGeneration(urls, 'bad-2', { ...base, promptLen: 20, maxNewTokens: 10 }, Array(20).fill(1), TINY.vocab, OPTS))).toBe('E_INPUT');
-    expect(await code(runGeneration(urls, 'bad-3', { ...base, shareId: 'f'.repeat(32), promptLen: 2, maxNewTokens: 2 }, [1, 2], TINY.vocab, OPTS))).toBe('E_MODEL');
-    const ok = await runGeneration(urls, 'ok-4', { ...base, promptLen: 2, maxNewTokens: 2 }, [1, 2], TINY.vocab, OPTS);
+    expect(await code(runGeneration(urls, { ...base, promptLen: 0, maxNewTokens: 2 }, [], TINY.vocab, opts))).toBe('E_INPUT');
+    expect(await code(runGeneration(urls, { ...base, promptLen: 2, maxNewTokens: 2 }, [1, 99], TINY.vocab, opts))).toBe('E_INPUT');
+    expect(await code(runGeneration(urls, { ...base, promptLen: 20, maxNewTokens: 10 }, Array(20).fill(1), TINY.vocab, opts))).toBe('E_INPUT');
+    expect(await code(runGeneration(urls, { ...base, shareId: 'f'.repeat(32), promptLen: 2, maxNewTokens: 2 }, [1, 2], TINY.vocab, opts))).toBe('E_MODEL');
+    const ok = await runGeneration(urls, { ...base, promptLen: 2, maxNewTokens: 2 }, [1, 2], TINY.vocab, opts);
     expect(ok.tokens.length).toBe(2);
   });
 
   test('parties started without --allow-test-hooks refuse every test hook and still serve plain jobs', async () => {
-    // a dealer of their own: the load session is named by the share id, which the first pair already used
-    const plainParties = await startParties(sharesDir, { nl: SIMPLE_NL, limits: LIMITS, allowTestHooks: false });
+    const plainParties = await startParties(sharesDir, { nl: SIMPLE_NL, limits: LIMITS });
     const plain = plainParties.urls;
     try {
       const base = { shareId: cfg.shareId, promptLen: 2, maxNewTokens: 2, revealLogits: false, revealHidden: false };
       const err = async (req: GenerateRequest) => {
-        try { await runGeneration(plain, `hook-${Math.random()}`, req, [1, 2], TINY.vocab, OPTS); return 'ok'; } catch (e) { return e instanceof MpcError ? `${e.code}: ${e.message}` : String(e); }
+        try { await runGeneration(plain, req, [1, 2], TINY.vocab, plainParties.opts); return 'ok'; } catch (e) { return e instanceof MpcError ? `${e.code}: ${e.message}` : String(e); }
       };
       for (const hook of [{ revealHidden: true }, { revealSelections: true, policy: 'streamingllm' }, { prefill: 'revealed' as const }]) {
-        expect(await err({ ...base, ...hook })).toMatch(/^E_INPUT: .*--allow-test-hooks/);
+        expect(await err({ ...base, ...hook })).toMatch(/^E_INPUT: .*--allow-(test-hooks|revealed-prefill)/);
       }
-      expect((await runGeneration(plain, 'plain-ok', base, [1, 2], TINY.vocab, OPTS)).tokens.length).toBe(2);
+      expect((await runGeneration(plain, base, [1, 2], TINY.vocab, plainParties.opts)).tokens.length).toBe(2);
     } finally {
       await plainParties.close();
     }

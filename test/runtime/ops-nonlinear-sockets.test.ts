@@ -21,7 +21,7 @@ describe('non-linear ops over three processes (socket suite)', () => {
     ['gather', { n: 32, d: 8, m: 3 }], ['gelu', { n: 300 }], ['softmax', { n: 32, rows: 8, causal: true }],
     ['layernorm', { n: 96, rows: 2 }], ['rsqrt', { n: 40 }],
   ] as const)('%s %j', async (name, params) => {
-    const r = await runOpOnCluster(c.clientUrls, name, params, 21, OPTS);
+    const r = await runOpOnCluster(c.clientUrls, name, params, 21, { ...OPTS, tls: c.clientTls });
     expect({ name, ok: r.ok, mismatches: r.mismatches }).toEqual({ name, ok: true, mismatches: 0 });
     const op = getOp(name), p = op.params.parse(params);
     const shapes = op.inputs(p, inputRng(21)).map((i) => shapeOnly(i.shape, i.fracBits));

@@ -5,19 +5,19 @@
  */
 import { launchCluster, type Cluster } from '../../shared/runtime/launch.js';
 import { runOpOnCluster } from '../../shared/runtime/op-runner.js';
-import { connect, runJob } from '../../shared/runtime/client.js';
+import { connect, runJob, type ClientOptions } from '../../shared/runtime/client.js';
 import { INPUT_FRAME } from '../../shared/runtime/wire.js';
 import { MpcError } from '../../shared/util/errors.js';
 
-const OPTS = { timeoutMs: 8000, maxFrameBytes: 1 << 26 };
+const BASE = { timeoutMs: 8000, maxFrameBytes: 1 << 26 };
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try { await p; return 'ok'; } catch (e) { return e instanceof MpcError ? e.code : String(e); }
 }
 
 describe('three processes over real sockets (socket suite)', () => {
-  let c: Cluster;
-  beforeAll(async () => { c = await launchCluster({ timeoutMs: OPTS.timeoutMs }); });
+  let c: Cluster, OPTS: ClientOptions;
+  beforeAll(async () => { c = await launchCluster({ timeoutMs: BASE.timeoutMs }); OPTS = { ...BASE, tls: c.clientTls }; });
   afterAll(async () => { await c.stop(); });
 
   test('matvec: correct, online bytes ≈ input + output openings, weight opened once', async () => {
@@ -42,22 +42,22 @@ describe('three processes over real sockets (socket suite)', () => {
   });
 
   test('unknown op and bad parameters: E_INPUT to the client, servers stay up', async () => {
-    expect(await codeOf(runJob(c.clientUrls, 'bad-op', { kind: 'op', op: 'nope', params: {} }, [], OPTS))).toBe('E_INPUT');
-    expect(await codeOf(runJob(c.clientUrls, 'bad-par', { kind: 'op', op: 'mul', params: { n: -3 } }, [], OPTS))).toBe('E_INPUT');
+    expect(await codeOf(runJob(c.clientUrls, { kind: 'op', op: 'nope', params: {} }, [], OPTS))).toBe('E_INPUT');
+    expect(await codeOf(runJob(c.clientUrls, { kind: 'op', op: 'mul', params: { n: -3 } }, [], OPTS))).toBe('E_INPUT');
     expect((await runOpOnCluster(c.clientUrls, 'mul', { n: 10 }, 1, OPTS)).ok).toBe(true);
   });
 
   test('wrong input shape: E_SHAPE', async () => {
     const wrong = [new BigUint64Array(9), new BigUint64Array(10)];
-    expect(await codeOf(runJob(c.clientUrls, 'bad-shape', { kind: 'op', op: 'mul', params: { n: 10 } }, wrong, OPTS))).toBe('E_SHAPE');
+    expect(await codeOf(runJob(c.clientUrls, { kind: 'op', op: 'mul', params: { n: 10 } }, wrong, OPTS))).toBe('E_SHAPE');
     expect((await runOpOnCluster(c.clientUrls, 'mul', { n: 10 }, 2, OPTS)).ok).toBe(true);
   });
 
   test('malformed frames and wrong first messages: coded errors, no hang', async () => {
-    const l = await connect(c.clientUrls[0], 'party 0', OPTS);
+    const l = await connect(c.clientUrls[0], 'party 0', 'party0', OPTS);
     l.sendTensor({ type: INPUT_FRAME, seq: 0n, tag: 0, check: 0, parts: [] }); // a tensor before any request
     expect(await codeOf(l.nextControl((await import('zod')).z.unknown(), 'reply'))).toBe('E_PROTOCOL');
-    const l2 = await connect(c.clientUrls[1], 'party 1', OPTS);
+    const l2 = await connect(c.clientUrls[1], 'party 1', 'party1', OPTS);
     (l2 as unknown as { transport: { send(b: Buffer): void } }).transport.send(Buffer.from('not a frame at all'));
     expect(await codeOf(l2.nextControl((await import('zod')).z.unknown(), 'reply'))).toBe('E_FRAME');
     expect((await runOpOnCluster(c.clientUrls, 'trunc', { n: 10 }, 4, OPTS)).ok).toBe(true);
@@ -67,6 +67,7 @@ describe('three processes over real sockets (socket suite)', () => {
 describe('dealer dies mid-stream (socket suite)', () => {
   test('the session aborts on every process with a clear error; parties keep serving', async () => {
     const c = await launchCluster({ timeoutMs: 8000 });
+    const OPTS = { ...BASE, tls: c.clientTls };
     try {
       const run = runOpOnCluster(c.clientUrls, 'matvec', { rows: 256, cols: 1024, repeat: 200 }, 5, OPTS);
       await new Promise((r) => setTimeout(r, 400));
@@ -74,7 +75,7 @@ describe('dealer dies mid-stream (socket suite)', () => {
       const t0 = Date.now();
       const code = await codeOf(run);
       expect(['E_PEER_CLOSED', 'E_ABORTED']).toContain(code);
-      expect(Date.now() - t0).toBeLessThan(OPTS.timeoutMs + 2000);
+      expect(Date.now() - t0).toBeLessThan(BASE.timeoutMs + 2000);
       for (const p of [c.party0, c.party1]) expect(p.child.exitCode).toBeNull();
       // each party logs the abort with its code (pino writes asynchronously: poll briefly)
       for (const p of [c.party0, c.party1]) {
@@ -91,7 +92,7 @@ describe('logs at debug level (socket suite)', () => {
   test('a whole session logged at debug level contains no seed, share or mask bytes', async () => {
     const c = await launchCluster({ timeoutMs: 8000, logLevel: 'debug' });
     try {
-      expect((await runOpOnCluster(c.clientUrls, 'mul', { n: 16 }, 9, OPTS)).ok).toBe(true);
+      expect((await runOpOnCluster(c.clientUrls, 'mul', { n: 16 }, 9, { ...BASE, tls: c.clientTls })).ok).toBe(true);
       await new Promise((r) => setTimeout(r, 300)); // pino writes asynchronously
       const logs = [c.dealer, c.party0, c.party1].map((p) => p.stderr.join('')).join('\n');
       expect(logs).toMatch(/"msg":"round"/); // debug level really was on

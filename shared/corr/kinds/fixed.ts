@@ -97,6 +97,8 @@ export const FixedProductParams = z.object({
   block: z.number().int().positive().optional(),
   /** One input [K, inLen] multiplies every group (opened once) instead of one per group. */
   shared: z.boolean().optional(),
+  /** Also shares of r∘r (the one-hot check of a client's input: protocol/client-check.ts). */
+  squares: z.boolean().optional(),
 });
 export type FixedProductParams = z.infer<typeof FixedProductParams>;
 
@@ -183,7 +185,8 @@ export const FIXED_PRODUCT = defineKind({
   params: FixedProductParams,
   fields: (p) => {
     const { inLen, outLen } = fixedDims(p);
-    return [ring('r', fixedLayout(p).inGroups * p.K * inLen), ring('c', p.groups * p.K * outLen, true)];
+    const n = fixedLayout(p).inGroups * p.K * inLen;
+    return [ring('r', n), ring('c', p.groups * p.K * outLen, true), ...(p.squares ? [ring('r2', n, true)] : [])];
   },
   derive(free, p, env) {
     const m = env.get(p.id);
@@ -196,6 +199,8 @@ export const FIXED_PRODUCT = defineKind({
       const rg = shared ? r : r.subarray(g * p.K * inLen, (g + 1) * p.K * inLen);
       viewProduct(env.kernels, m.region, m.rowsCap, p, g, rg, c.subarray(g * p.K * outLen, (g + 1) * p.K * outLen));
     }
-    return new Material().set('c', c);
+    const out = new Material().set('c', c);
+    if (p.squares) out.set('r2', r.map((x) => x * x));
+    return out;
   },
 });

@@ -23,6 +23,11 @@ export const ShareConfig = z.object({
   fracBits: z.number().int().min(1).max(30),
   /** The Hugging Face style config of the model (public architecture). */
   model: z.record(z.string(), z.unknown()),
+  /**
+   * False only for weights that are public anyway (random benchmark models, the project's own
+   * model): parties then may serve the benchmark and test modes that reveal activations.
+   */
+  secretWeights: z.boolean().default(true),
 });
 export type ShareConfig = z.infer<typeof ShareConfig>;
 
@@ -53,7 +58,7 @@ export function encodeU64Safetensors(tensors: ReadonlyArray<[string, { shape: re
  * Writes config.json, party0.safetensors and party1.safetensors into `dir`.
  * The party files are the only place the shares exist; each party is given only its own file.
  */
-export function writeShares(dir: string, hfConfig: Record<string, unknown>, modelSha256: string, enc: ReadonlyMap<string, EncodedTensor>): ShareConfig {
+export function writeShares(dir: string, hfConfig: Record<string, unknown>, modelSha256: string, enc: ReadonlyMap<string, EncodedTensor>, o: { secretWeights?: boolean } = {}): ShareConfig {
   mkdirSync(dir, { recursive: true });
   const shareId = randomBytes(16).toString('hex');
   const prg = new Prg(randomSeed());
@@ -65,7 +70,7 @@ export function writeShares(dir: string, hfConfig: Record<string, unknown>, mode
     p0.push([name, { shape: t.shape, data: s0 }]);
     p1.push([name, { shape: t.shape, data: s1 }]);
   }
-  const cfg: ShareConfig = { format: 'mpcache-shares/1', shareId, modelSha256, fracBits: FRAC_BITS, model: hfConfig };
+  const cfg: ShareConfig = { format: 'mpcache-shares/1', shareId, modelSha256, fracBits: FRAC_BITS, model: hfConfig, secretWeights: o.secretWeights ?? true };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
   writeFileSync(join(dir, 'party0.safetensors'), encodeU64Safetensors(p0, { shareId, party: '0' }));
   writeFileSync(join(dir, 'party1.safetensors'), encodeU64Safetensors(p1, { shareId, party: '1' }));

@@ -6,9 +6,9 @@
  */
 import { invariant } from '../../util/errors.js';
 import { numel, shapeOnly, type Shape, type ShapeOnly } from '../../ring/tensor.js';
-import { BITMUL, CMP, CMPK, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, LUT, MATMUL, MAX_TRUNC_BITS, MUL, MUL_SEG, SQUARE, TRUNC, TRUNC_LEAN, FIXED_COPY, FIXED_SELECT, fixedProductParams, viewFits } from '../../corr/kinds/index.js';
+import { BITMUL, CMP, CMPK, FIXED_ALLOC, FIXED_APPEND, FIXED_PRODUCT, LUT, MATMUL, MAX_TRUNC_BITS, MUL, MUL_SEG, SQUARE, TRUNC, TRUNC_LEAN, FIXED_COPY, FIXED_SELECT, viewFits } from '../../corr/kinds/index.js';
 import { selectParams, selectShape } from '../fixed-select.js';
-import { fixedCopyParams, productOf, productShape } from '../fixed-mask.js';
+import { clientProductParams, fixedCopyParams, productOf, productShape } from '../fixed-mask.js';
 import type { CorrSource } from '../../corr/stream.js';
 import { useLeanTrunc } from '../trunc.js';
 import { broadcastRows } from '../beaver.js';
@@ -150,8 +150,8 @@ export class DealerPrims implements Prims<ShapeOnly, FixedHandle> {
     return shapeOnly([w.groups, rows.length, w.cols], w.fracBits);
   }
 
-  async fixedMatmulClient(w: FixedHandle, K: number, layout: 'nt' | 'nn', fracBits: number): Promise<ShapeOnly> {
-    await this.corr.take(FIXED_PRODUCT, fixedProductParams(w, layout, K, w.rowsUsed));
+  async fixedMatmulClient(w: FixedHandle, K: number, layout: 'nt' | 'nn', fracBits: number, oneHotRows: boolean): Promise<ShapeOnly> {
+    await this.corr.take(FIXED_PRODUCT, clientProductParams(w, layout, K, oneHotRows));
     return shapeOnly([K, layout === 'nt' ? w.rowsUsed : w.cols], fracBits + w.fracBits);
   }
 }

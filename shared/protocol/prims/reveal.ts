@@ -119,5 +119,5 @@ export class RevealPrims<T extends AnyTensor, F extends FixedHandle> implements 
   fixedSelect(x: T, sel: T, w: F, layout: 'nt' | 'nn', view: SelectView): Promise<T> { return this.inner.fixedSelect(x, sel, w, layout, view); }
   fixedFree(w: F): void { this.inner.fixedFree(w); }
   fixedRows(w: F, rows: readonly number[]): T { return this.inner.fixedRows(w, rows); }
-  fixedMatmulClient(w: F, K: number, layout: 'nt' | 'nn', fracBits: number): Promise<T> { return this.inner.fixedMatmulClient(w, K, layout, fracBits); }
+  fixedMatmulClient(w: F, K: number, layout: 'nt' | 'nn', fracBits: number, oneHotRows: boolean): Promise<T> { return this.inner.fixedMatmulClient(w, K, layout, fracBits, oneHotRows); }
 }

@@ -65,8 +65,8 @@ export class SecurePrims extends LocalOps<Share> implements Prims<Share, FixedMa
   }
 
   fixedRows(w: FixedMatrix, rows: readonly number[]): Share { return fixedRowsS(this.ctx, w, rows); }
-  fixedMatmulClient(w: FixedMatrix, K: number, layout: 'nt' | 'nn', fracBits: number): Promise<Share> {
-    return fixedMatmulClientS(this.ctx, w, K, layout, fracBits);
+  fixedMatmulClient(w: FixedMatrix, K: number, layout: 'nt' | 'nn', fracBits: number, oneHotRows: boolean): Promise<Share> {
+    return fixedMatmulClientS(this.ctx, w, K, layout, fracBits, oneHotRows);
   }
 
   /** Frees every fixed matrix still allocated through this instance. */

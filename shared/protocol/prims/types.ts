@@ -156,6 +156,6 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
    * the client opens x − r itself (it receives r from the parties), so the product costs nothing
    * between the parties (client-assisted embedding, DESIGN §6). Secure and dealer only.
    */
-  fixedMatmulClient(w: F, K: number, layout: 'nt' | 'nn', fracBits: number): Promise<T>;
+  fixedMatmulClient(w: F, K: number, layout: 'nt' | 'nn', fracBits: number, oneHotRows: boolean): Promise<T>;
 }
 

@@ -1,0 +1,190 @@
+/**
+ * One session on a party, in named steps: check the job and the model load, link up with the peer
+ * (party 0 dials party 1; party 1 already holds party 0's connection), open the session with the
+ * dealer, read the client's inputs, run the job's program over SecurePrims, and return the outputs
+ * and the meter report to the client. The first failure aborts every link of the session with its
+ * code; the session's fixed-mask matrices are freed whatever happens.
+ */
+import { MpcError, toMpcError, type Logger } from '../util/index.js';
+import { numel, share, type Share } from '../ring/tensor.js';
+import type { Link, Meter, Part } from '../net/index.js';
+import { PartyCorrStream } from '../corr/stream.js';
+import { PeerChannel, type PartyCtx } from '../protocol/ctx.js';
+import { ClientChallenges } from '../protocol/client-check.js';
+import { Prg } from '../ring/prg.js';
+import type { FixedMatrix } from '../protocol/fixed-mask.js';
+import { SecurePrims } from '../protocol/prims/secure.js';
+import { loadRingModel } from '../model/ring/ops.js';
+import { INPUT_FRAME, OUTPUT_FRAME, PeerOkMsg, SeedMsg, jobHash, modelScope, sessionScope, shortId, type Job } from './wire.js';
+import { resolveJob, type ResolvedJob } from './jobs.js';
+import { ClientStopped, PartyClientIO, generationProgram, type ClientTokens, type GenerateParams } from './generation.js';
+import type { PartyService, ServedModel } from './party-service.js';
+
+/** PRG stream of the common seed that the one-hot checks' challenges come from. */
+const STREAM_CHALLENGES = 7n;
+
+export interface SessionPlan {
+  session: string;
+  job: Job;
+  meter: Meter;
+  /** Absent for a model load (no client). */
+  client?: Link;
+  /** Party 1: party 0's connection for this session. */
+  peer?: Link;
+  /** Party 1: the model load party 0 announced (generation). */
+  loadId?: string | undefined;
+}
+
+interface Running {
+  readonly svc: PartyService;
+  readonly plan: SessionPlan;
+  readonly log: Logger;
+  readonly links: Link[];
+  /** Adds a link to the session: the first failure of any link aborts all of them. */
+  add(l: Link): Link;
+}
+
+function running(svc: PartyService, plan: SessionPlan): Running {
+  const links: Link[] = [];
+  let failed: MpcError | undefined;
+  const add = (l: Link): Link => {
+    if (failed) { l.abort(failed); return l; }
+    links.push(l);
+    l.onFailure((e) => {
+      failed ??= e;
+      for (const o of links) o.abort(failed);
+    });
+    return l;
+  };
+  const run = { svc, plan, log: svc.opts.log.child({ session: shortId(plan.session) }), links, add };
+  if (plan.client) add(plan.client);
+  return run;
+}
+
+export async function runPartySession(svc: PartyService, plan: SessionPlan): Promise<void> {
+  const { session, job } = plan;
+  const run = running(svc, plan);
+  let prims: SecurePrims | undefined;
+  const release: Array<() => void> = [];
+  let keep = false;
+  let use: { model: ServedModel; done: () => void } | undefined;
+  try {
+    const resolved = job.kind === 'op' ? resolveJob(job) : undefined;
+    const gen = job.kind === 'generate' ? svc.checkGenerate(job) : undefined;
+    let loadId: string | undefined;
+    if (gen) ({ use, loadId } = await useModel(run));
+    run.log.info({ job: job.kind === 'op' ? job.op : job.kind }, 'session start');
+    const peer = await linkPeer(run, loadId);
+    const dealer = run.add(await svc.dial(svc.opts.dealerUrl, 'dealer', 'dealer', 'the dealer', plan.meter));
+    dealer.sendControl({ t: 'open', session, job, ...(loadId ? { loadId } : {}) });
+    const inputs = resolved ? await readInputs(plan.client!, resolved) : [];
+    const { seed, common } = await dealer.nextControl(SeedMsg, 'session seed');
+    const me = svc.opts.role;
+    const corr = new PartyCorrStream(me, seed, session, me === 1 ? dealer : undefined, plan.meter);
+    const channel = new PeerChannel(peer, plan.meter, () => corr, run.log);
+    const challenges = new ClientChallenges(new Prg(common, STREAM_CHALLENGES));
+    release.push(() => challenges.release(svc.kernels));
+    const io = gen && plan.client ? new PartyClientIO(plan.client, gen, challenges) : undefined;
+    const ctx: PartyCtx = { me, kernels: svc.kernels, corr, meter: plan.meter, exchange: (s, p) => channel.exchange(s, p), ...(io ? { client: io } : {}) };
+    const P = (prims = new SecurePrims(ctx, job.kind === 'load' ? modelScope(session) : sessionScope(session)));
+    plan.meter.setPhase('online');
+    const t0 = performance.now();
+    const failed = new Promise<never>((_, reject) => { for (const l of run.links) l.onFailure(reject); });
+    let outputs: Share[] = [];
+    const work = async (): Promise<void> => {
+      if (resolved) outputs = (await resolved.program(P, inputs)) as Share[];
+      else if (job.kind === 'load') {
+        const model = await loadShares(svc, P);
+        svc.loads.replace({ loadId: session, model, release: () => P.freeAll() });
+        keep = true;
+      } else await generate(svc, P, io!, use!.model, gen!);
+    };
+    await Promise.race([work(), failed]);
+    const ms = performance.now() - t0;
+    if (plan.client) sendResult(plan, outputs, ms);
+    svc.finish(session, true);
+    run.log.info({ ms: Math.round(ms), rounds: channel.rounds }, 'session done');
+    // let the client read the result before the socket closes
+    if (plan.client) await new Promise<void>((r) => plan.client!.onFailure(() => r()));
+  } catch (e) {
+    const err = toMpcError(e);
+    svc.finish(session, false, err.code);
+    run.log.error({ code: err.code, msg: err.message }, 'session aborted');
+    for (const l of run.links) l.abort(err);
+  } finally {
+    use?.done();
+    for (const r of release) r();
+    // session-scoped matrices (op weights, KV caches) are freed; a successful load's stay
+    if (!keep) prims?.freeAll();
+    for (const l of run.links) l.close('session end');
+  }
+}
+
+/** The model load this generation runs on (party 0: the current one, after waiting for it). */
+async function useModel(run: Running): Promise<{ use: { model: ServedModel; done: () => void }; loadId: string }> {
+  const { svc, plan } = run;
+  if (svc.opts.role === 0) await svc.modelReady();
+  const loadId = svc.opts.role === 0 ? svc.loads.loadId : plan.loadId;
+  const use = loadId === undefined ? undefined : svc.loads.use(loadId);
+  if (!use || loadId === undefined) {
+    throw new MpcError('E_MODEL', svc.opts.role === 0 ? 'the model is not loaded (party 1 or the dealer is restarting); try again shortly'
+      : `party 0 runs on model load ${shortId(plan.loadId ?? '(none)')}, this party holds ${shortId(svc.loads.loadId ?? 'none')}: party 0 reloads the model`);
+  }
+  return { use, loadId };
+}
+
+/** Party 0 dials party 1 and announces the session; party 1 confirms on the link it was given. */
+async function linkPeer(run: Running, loadId: string | undefined): Promise<Link> {
+  const { svc, plan } = run;
+  if (svc.opts.role === 1) {
+    const peer = run.add(plan.peer!);
+    peer.opts.meter = plan.meter;
+    peer.sendControl({ t: 'peer-ok', session: plan.session });
+    return peer;
+  }
+  const peer = run.add(await svc.dial(svc.opts.peerUrl!, 'peer', 'party1', 'party 1', plan.meter));
+  peer.sendControl({ t: 'peer', session: plan.session, jobHash: jobHash(plan.job), ...(loadId ? { loadId } : {}), ...(plan.job.kind === 'load' ? { load: true } : {}) });
+  await peer.nextControl(PeerOkMsg, 'peer confirmation');
+  return peer;
+}
+
+function sendResult(plan: SessionPlan, outputs: readonly Share[], ms: number): void {
+  const client = plan.client!;
+  plan.meter.setPhase('output');
+  if (plan.job.kind === 'op') client.sendTensor({ type: OUTPUT_FRAME, seq: 0n, tag: 0, check: 0, parts: outputs.map((o) => ({ kind: 'u64', data: o.data }) as Part) });
+  client.sendControl({ t: 'result', session: plan.session, outputs: outputs.map((o) => ({ shape: [...o.shape], fracBits: o.fracBits })), report: plan.meter.report(), ms });
+}
+
+async function loadShares(svc: PartyService, P: SecurePrims): Promise<ServedModel> {
+  const m = svc.opts.model!.shares;
+  return loadRingModel<Share, FixedMatrix, ClientTokens>(P, m.config, (name) => {
+    const t = m.tensors.get(name)!;
+    return share(t.shape, t.data, t.fracBits);
+  });
+}
+
+async function generate(svc: PartyService, P: SecurePrims, io: PartyClientIO, model: ServedModel, p: GenerateParams): Promise<void> {
+  try {
+    await generationProgram(P, svc.opts.model!.nl, io, model, p, {
+      onHidden: (i: number, h: Share) => (p.revealHidden ? io.revealHidden(i, h) : io.progress(i)),
+      ...(p.revealSelections ? { onSelection: (what: 'topk' | 'gather', sel: Share) => io.revealSelection(what, sel) } : {}),
+    });
+  } catch (e) {
+    if (!(e instanceof ClientStopped)) throw e;
+  }
+}
+
+/** Reads the client's input shares: one frame with one ring part per declared input. */
+async function readInputs(client: Link, job: ResolvedJob): Promise<Share[]> {
+  const f = await client.nextTensor('input shares');
+  if (f.type !== INPUT_FRAME) throw new MpcError('E_PROTOCOL', `expected input shares, got frame type ${f.type}`);
+  if (f.parts.length !== job.inputs.length) throw new MpcError('E_SHAPE', `expected ${job.inputs.length} inputs, got ${f.parts.length}`);
+  return job.inputs.map((spec, i) => {
+    const p = f.parts[i]!;
+    const n = numel(spec.shape);
+    if (p.kind !== 'u64' || p.data.length !== n) {
+      throw new MpcError('E_SHAPE', `input ${i}: expected ${n} ring elements for shape [${spec.shape.join(', ')}], got ${p.kind === 'u64' ? p.data.length : p.kind}`);
+    }
+    return share(spec.shape, p.data, spec.fracBits);
+  });
+}

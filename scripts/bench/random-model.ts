@@ -1,6 +1,8 @@
 /**
  * A random GPT-2 of a given shape, written as a Hugging Face folder (config.json + model.safetensors):
- * what `bench:decode` measures on when no trained model is present. Deterministic for a seed.
+ * what the benchmarks measure cost on (`--model gpt2-small`, or the embedded model's shape when it is
+ * missing). Deterministic for a seed; the config says `random_weights` so no report can mistake it
+ * for a trained model.
  * Weights are unit-variance preserving (std 1/√fan_in), embeddings and LayerNorm gains as a trained
  * small model's orders of magnitude; the outputs mean nothing — costs do not depend on them.
  */
@@ -8,10 +10,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeSafetensors, type TensorToWrite } from '../../shared/model/index.js';
 
-export interface ModelShape { nLayer: number; nHead: number; nEmbd: number; nPositions: number; vocab: number }
+export interface ModelShape { nLayer: number; nHead: number; nEmbd: number; nPositions: number; vocab: number; tokenizer: 'byte' | 'gpt2' }
 
 /** The embedded model's shape (models/tiny-gpt2). */
-export const TINY_GPT2_SHAPE: ModelShape = { nLayer: 4, nHead: 4, nEmbd: 128, nPositions: 2048, vocab: 257 };
+export const TINY_GPT2_SHAPE: ModelShape = { nLayer: 4, nHead: 4, nEmbd: 128, nPositions: 2048, vocab: 257, tokenizer: 'byte' };
+
+/** GPT-2 small (124M): 12 layers, 12 heads of 64, 1024 positions, GPT-2 BPE (50 257 ids, EOT 50256). */
+export const GPT2_SMALL_SHAPE: ModelShape = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocab: 50257, tokenizer: 'gpt2' };
 
 function normal(seed: number): () => number {
   let s = seed >>> 0;
@@ -39,7 +44,8 @@ export function writeRandomGpt2(dir: string, s: ModelShape, seed: number): void 
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify({
     model_type: 'gpt2', n_layer: s.nLayer, n_head: s.nHead, n_embd: d, n_positions: s.nPositions, vocab_size: s.vocab,
-    layer_norm_epsilon: 1e-5, activation_function: 'gelu_new', tokenizer: 'byte', eot_token_id: s.vocab - 1,
+    layer_norm_epsilon: 1e-5, activation_function: 'gelu_new', tokenizer: s.tokenizer, eot_token_id: s.vocab - 1,
+    random_weights: `seed ${seed}`,
   }));
   writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(t, { note: `random weights, seed ${seed}` }));
 }

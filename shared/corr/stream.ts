@@ -78,7 +78,8 @@ export class PartyCorrStream implements CorrSource {
     this.digestValue = foldDigest(this.digestValue, tag, ph);
     const fields = kind.fields(params);
     if (this.me === 0) return expandShare(this.prg, fields, false);
-    const f = await this.dealer!.nextTensor(`correlation #${seq} (${kind.name})`);
+    const pending = this.dealer!.nextTensor(`correlation #${seq} (${kind.name})`);
+    const f = this.meter ? await this.meter.waitOn('dealer', pending) : await pending;
     if (f.type !== CORR_FRAME) throw new MpcError('E_CORR_MISMATCH', `expected correlation #${seq}, got frame type ${f.type}`);
     if (f.seq !== BigInt(seq)) throw new MpcError('E_CORR_MISMATCH', `expected correlation #${seq} (${kind.name}), the dealer sent #${f.seq}`);
     if (f.tag !== tag) throw new MpcError('E_CORR_MISMATCH', `correlation #${seq}: expected kind ${kind.name}, the dealer sent another kind (tag ${f.tag})`);

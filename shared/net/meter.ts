@@ -18,6 +18,8 @@ export interface PhaseReport extends Traffic {
   ms: number;
   dealerRecvBytes: number;
   dealerSentBytes: number;
+  /** Time this process spent waiting on each other process within the phase (the rest is local work). */
+  waitMs: Record<LinkName, number>;
 }
 
 export interface MeterReport {
@@ -53,7 +55,7 @@ export class Meter {
   }
 
   private phaseEntry(): PhaseReport {
-    return (this.phases[this.phase] ??= { ...zero(), ms: 0, dealerRecvBytes: 0, dealerSentBytes: 0 });
+    return (this.phases[this.phase] ??= { ...zero(), ms: 0, dealerRecvBytes: 0, dealerSentBytes: 0, waitMs: { peer: 0, dealer: 0, client: 0 } });
   }
 
   /** Runs `fn` with `label` pushed on the scope stack (labels nest as `a.b.c`). */
@@ -91,6 +93,16 @@ export class Meter {
    */
   recordDealerItem(bytes: number): void {
     this.phaseEntry().dealerRecvBytes += bytes;
+  }
+
+  /** Awaits `p` and charges the time to waiting on `link` in the current phase. */
+  async waitOn<T>(link: LinkName, p: Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await p;
+    } finally {
+      this.phaseEntry().waitMs[link] += performance.now() - t0;
+    }
   }
 
   round(step?: string): void {

@@ -51,7 +51,7 @@ export class PeerChannel {
     const digest = this.corr().digest;
     const t0 = this.log?.isLevelEnabled('debug') ? performance.now() : 0;
     const bytes = this.link.sendTensor({ type: EXCHANGE_FRAME, seq: BigInt(round), tag, check: digest, parts }, step);
-    const f = await this.link.nextTensor(`round ${round} (${label})`);
+    const f = await this.meter.waitOn('peer', this.link.nextTensor(`round ${round} (${label})`));
     if (f.type !== EXCHANGE_FRAME || f.seq !== BigInt(round)) {
       throw new MpcError('E_PROTOCOL', `round ${round} (${label}): peer sent frame type ${f.type} for round ${f.seq}`);
     }

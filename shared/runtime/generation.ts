@@ -148,7 +148,8 @@ export class PartyClientIO implements ClientIO, RingTokenIO<Share, FixedMatrix, 
   }
 
   async receiveMasked(n: number): Promise<BigUint64Array> {
-    const f = await this.client.nextTensor('the masked next token');
+    const next = this.client.nextTensor('the masked next token');
+    const f = this.client.opts.meter ? await this.client.opts.meter.waitOn('client', next) : await next;
     if (f.type !== MASKED_FRAME) throw new MpcError('E_PROTOCOL', `expected a masked input, got frame type ${f.type}`);
     if (f.tag === STOP_TAG) throw new ClientStopped();
     const part = f.parts[0];

@@ -6,7 +6,7 @@
  * (runtime/deployment.ts) in a temporary folder that `stop()` removes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
@@ -82,6 +82,17 @@ export function spawnNode(name: string, script: string, args: string[], opts: Cl
     });
     child.once('exit', (code) => { clearTimeout(timer); reject(new MpcError('E_INTERNAL', `${name} exited with ${code} during start-up: ${stderr.join('').slice(-2000)}`)); });
   });
+}
+
+/** Peak resident memory of a running process in MiB (Linux: VmHWM), or undefined when unknown. */
+export function peakRssMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function stopProc(p: Proc, graceMs = 5000): Promise<void> {

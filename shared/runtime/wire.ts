@@ -80,7 +80,7 @@ const LinkName = z.enum(['peer', 'dealer', 'client']);
 /** net/meter.ts MeterReport, as a party sends it to the client. */
 export const MeterReportSchema = z.object({
   links: z.record(LinkName, TrafficSchema),
-  phases: z.record(z.string(), TrafficSchema.extend({ ms: z.number(), dealerRecvBytes: z.number(), dealerSentBytes: z.number() })),
+  phases: z.record(z.string(), TrafficSchema.extend({ ms: z.number(), dealerRecvBytes: z.number(), dealerSentBytes: z.number(), waitMs: z.record(LinkName, z.number()) })),
   labels: z.record(z.string(), TrafficSchema),
 });
 

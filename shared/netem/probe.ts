@@ -106,14 +106,20 @@ export async function bulkSend(ep: Endpoint, totalBytes: number): Promise<SinkRe
   return SinkReport.parse(JSON.parse(Buffer.concat(reply).toString()));
 }
 
+/** The value at fraction `p` (0…1) of the sorted values (nearest rank below). */
+export function quantile(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(p * (s.length - 1))]!;
+}
+
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-/** Ping-pong then bulk transfer to a probe server at `ep`. */
+/** Ping-pong then bulk transfer to a probe server at `ep`; `bulkBytes` 0 skips the bulk (bitsPerS 0). */
 export async function probeEndpoint(ep: Endpoint, opts: { pings: number; bulkBytes: number; pingBytes?: number }): Promise<ProbeResult> {
   const rttMs = await pingPong(ep, opts.pings, opts.pingBytes);
-  const sink = await bulkSend(ep, opts.bulkBytes);
-  return { rttMs, medianRttMs: median(rttMs), bitsPerS: (sink.bytes * 8) / (sink.ms / 1000), bulkBytes: sink.bytes };
+  const sink = opts.bulkBytes > 0 ? await bulkSend(ep, opts.bulkBytes) : { bytes: 0, ms: 0 };
+  return { rttMs, medianRttMs: median(rttMs), bitsPerS: sink.ms > 0 ? (sink.bytes * 8) / (sink.ms / 1000) : 0, bulkBytes: sink.bytes };
 }

@@ -24,6 +24,11 @@ export interface NetHost {
   readonly exec: readonly string[];
   /** The address servers in this host listen on (the runtime's `--host`). */
   readonly listenHost: string;
+  /**
+   * Every address another host dials to reach this one (`connect(…).host`): what this host's TLS
+   * server certificate must name (subjectAltName). The hub's end of each other host's link, or 127.0.0.1.
+   */
+  readonly dialedAt: readonly string[];
   /** The host's network namespace; undefined on loopback. */
   readonly netns?: string;
 }
@@ -61,7 +66,7 @@ function hostsOf(make: (name: HostName, index: number) => NetHost): Record<HostN
 function loopbackTopology(spec: NetSpec): Topology {
   return {
     spec,
-    hosts: hostsOf((name) => ({ name, exec: [], listenHost: '127.0.0.1' })),
+    hosts: hostsOf((name) => ({ name, exec: [], listenHost: '127.0.0.1', dialedAt: ['127.0.0.1'] })),
     connect: async (src, dst, dstPort) => { checkPair(src, dst, dstPort); return { host: '127.0.0.1', port: dstPort }; },
     relayStats: async () => ({ cpuUserMs: 0, cpuSystemMs: 0, relays: 0, connections: 0 }),
     close: async () => undefined,
@@ -103,7 +108,10 @@ async function shapedTopology(spec: ShapedNet): Promise<Topology> {
   removeStale();
   const id = newRunId();
   const { relay, teardown } = await buildNetwork(id, spec);
-  const hosts = hostsOf((name, i) => ({ name, exec: ['ip', 'netns', 'exec', `${id}-${name}`], listenHost: hostIp(i), netns: `${id}-${name}` }));
+  const hosts = hostsOf((name, i) => ({
+    name, exec: ['ip', 'netns', 'exec', `${id}-${name}`], listenHost: hostIp(i),
+    dialedAt: HOSTS.flatMap((_, j) => (j === i ? [] : [hubIp(j)])), netns: `${id}-${name}`,
+  }));
   const endpoints = new Map<string, Promise<Endpoint>>();
   const open = async (src: HostName, dst: HostName, dstPort: number): Promise<Endpoint> => {
     const r = await relay.request({ op: 'open', listenHost: hubIp(HOSTS.indexOf(src)), targetHost: hostIp(HOSTS.indexOf(dst)), targetPort: dstPort, delayMs: spec.rttMs / 2, jitterMs: spec.jitterMs });

@@ -80,6 +80,8 @@ asRoot('netem topology over namespaces (socket suite, slow, root)', () => {
     expect(direct.stderrTail()).toMatch(/E_PEER_CLOSED: probe cannot reach .*(ENETUNREACH|EHOSTUNREACH)/);
     const ep = await topo.connect('party1', 'dealer', port);
     expect(await topo.connect('party1', 'dealer', port)).toEqual(ep);
+    expect(topo.hosts.dealer.dialedAt).toContain(ep.host);
+    expect(topo.hosts.dealer.dialedAt).toHaveLength(3);
     await expect(topo.connect('party1', 'party1', port)).rejects.toThrow(/E_CONFIG/);
     const names = Object.values(topo.hosts).map((h) => h.netns!);
     const hub = names[0]!.replace(/-dealer$/, '-hub');
@@ -119,7 +121,7 @@ asRoot('netem topology over namespaces (socket suite, slow, root)', () => {
 
   test('loopback: same API, plain 127.0.0.1, no shaping', async () => {
     topo = await createTopology(parseNetSpec('loopback'));
-    expect(topo.hosts.party0).toEqual({ name: 'party0', exec: [], listenHost: '127.0.0.1' });
+    expect(topo.hosts.party0).toEqual({ name: 'party0', exec: [], listenHost: '127.0.0.1', dialedAt: ['127.0.0.1'] });
     expect(commandIn(topo.hosts.party0, 'node', ['x.js'])).toEqual({ file: 'node', args: ['x.js'] });
     expect(await topo.connect('party0', 'party1', 4242)).toEqual({ host: '127.0.0.1', port: 4242 });
     const r = await measureLink(topo, 'party0', 'party1', { pings: 20, bulkBytes: 4 << 20 });

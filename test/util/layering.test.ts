@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, dirname, resolve } from 'node:path';
 import { projectPath } from '../../shared/util/paths.js';
 
-const ORDER = ['util', 'config', 'ring', 'net', 'corr', 'protocol', 'model', 'kvcache', 'tasks', 'runtime'];
+const ORDER = ['util', 'config', 'ring', 'net', 'corr', 'protocol', 'model', 'kvcache', 'tasks', 'runtime', 'netem'];
 const FORBIDDEN: Record<string, string[]> = { model: ['net', 'corr'], kvcache: ['net', 'corr'] };
 
 function files(dir: string): string[] {

@@ -5,3 +5,4 @@ export { Clock, DelayLine, SPIN_MS, type LineOptions } from './delay-line.js';
 export { serveProbe, pingPong, bulkSend, probeEndpoint, median, quantile, type Endpoint, type ProbeResult, type SinkReport } from './probe.js';
 export { measureLink, type MeasureOptions } from './measure.js';
 export type { RelayStats } from './relay-process.js';
+export { placementOf } from './cluster.js';

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { MpcError } from '../util/errors.js';
 import { projectPath } from '../util/paths.js';
-import { loadTls, type TlsConfig } from '../net/tls.js';
+import { loadTls, type Role, type TlsConfig } from '../net/tls.js';
 import { createDeployment, tlsFlags, type Deployment } from './deployment.js';
 
 export const MALLOC_TUNABLES = 'glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184';
@@ -33,14 +33,37 @@ export interface ClusterOptions {
   extra?: { dealer?: string[]; party0?: string[]; party1?: string[] };
   /** Where the processes' stderr goes: 'inherit' (default 'buffer' keeps the last lines). */
   stderr?: 'inherit' | 'buffer';
-  /** The deployment's certificates (default: a throwaway one for this cluster). */
+  /** The deployment's certificates (default: a throwaway one for this cluster, valid for `place`'s names). */
   deployment?: Deployment;
+  /** Where each process runs and how the others reach it (default: all on 127.0.0.1). */
+  place?: Placement;
 }
+
+/** Where the processes of a cluster run (e.g. network namespaces: shared/netem/cluster.ts). */
+export interface Placement {
+  /** The address servers of `role` listen on. */
+  listenHost(role: Role): string;
+  /** The command line that runs `file args` where `role` lives. */
+  command(role: Role, file: string, args: readonly string[]): { file: string; args: string[] };
+  /** Where `src` dials to reach port `port` of `dst`. */
+  endpoint(src: Role, dst: Role, port: number): Promise<{ host: string; port: number }>;
+  /** Names and addresses others dial `role` at (its server certificate's subjectAltName). */
+  names(role: Role): readonly string[];
+}
+
+/** Everything on this machine's loopback. */
+export const LOOPBACK: Placement = {
+  listenHost: () => '127.0.0.1',
+  command: (_role, file, args) => ({ file, args: [...args] }),
+  endpoint: async (_src, _dst, port) => ({ host: '127.0.0.1', port }),
+  names: () => ['localhost', '127.0.0.1'],
+};
 
 export interface Cluster {
   dealer: Proc;
   party0: Proc;
   party1: Proc;
+  /** Party 0's and party 1's client ports as the client role reaches them. */
   clientUrls: [string, string];
   deployment: Deployment;
   /** The client's TLS material (role client) for `clientUrls`. */
@@ -48,10 +71,11 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/** A throwaway deployment in a temporary folder, and its removal. */
-export function tempDeployment(): { deployment: Deployment; remove(): void } {
+/** A throwaway deployment in a temporary folder (server certificates valid for `place`'s names), and its removal. */
+export function tempDeployment(place: Placement = LOOPBACK): { deployment: Deployment; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'mpcache-pki-'));
-  return { deployment: createDeployment(dir), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  const hosts = { dealer: place.names('dealer'), party0: place.names('party0'), party1: place.names('party1'), client: place.names('client') };
+  return { deployment: createDeployment(dir, { hosts }), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** The client's TLS material of a deployment. */
@@ -59,10 +83,12 @@ export function clientTlsOf(d: Deployment): TlsConfig {
   return loadTls({ ca: d.ca, cert: d.roles.client.cert, key: d.roles.client.key }, 'client');
 }
 
-export function spawnNode(name: string, script: string, args: string[], opts: ClusterOptions): Promise<Proc> {
+/** Starts `dist/<script>` as `name` (placed by `opts.place`, on loopback by default) and waits for its first stdout line. */
+export function spawnNode(name: string, script: string, args: string[], opts: ClusterOptions & { role?: Role }): Promise<Proc> {
   // MPC_CPU_PROF=<dir> profiles every process (V8 .cpuprofile files, written at exit)
   const prof = process.env['MPC_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['MPC_CPU_PROF']}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...prof, projectPath('dist', script), ...args], {
+  const cmd = (opts.place ?? LOOPBACK).command(opts.role ?? 'client', process.execPath, [...prof, projectPath('dist', script), ...args]);
+  const child = spawn(cmd.file, cmd.args, {
     env: { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES, MPC_LOG_LEVEL: opts.logLevel ?? process.env['MPC_LOG_LEVEL'] ?? 'warn' },
     stdio: ['ignore', 'pipe', opts.stderr === 'inherit' ? 'inherit' : 'pipe'],
   });
@@ -113,22 +139,28 @@ export function shareFlags(sharesDir: string, allow: readonly ('test-hooks' | 'r
 }
 
 export async function launchCluster(opts: ClusterOptions = {}): Promise<Cluster> {
-  const temp = opts.deployment ? undefined : tempDeployment();
+  const place = opts.place ?? LOOPBACK;
+  const temp = opts.deployment ? undefined : tempDeployment(place);
   const d = opts.deployment ?? temp!.deployment;
-  const common = ['--timeout-ms', String(opts.timeoutMs ?? 30000)];
+  const url = async (src: Role, dst: Role, port: unknown): Promise<string> => {
+    const e = await place.endpoint(src, dst, Number(port));
+    return `wss://${e.host}:${e.port}`;
+  };
+  const common = (role: Role) => ['--host', place.listenHost(role), '--timeout-ms', String(opts.timeoutMs ?? 30000), ...tlsFlags(d, role)];
   const started: Proc[] = [];
   const stopAll = async (): Promise<void> => { await Promise.all(started.map((p) => stopProc(p))); temp?.remove(); };
   try {
-    const dealer = await spawnNode('dealer', 'dealer/main.js', ['--port', '0', ...common, ...tlsFlags(d, 'dealer'), ...(opts.extra?.dealer ?? [])], opts);
+    const dealer = await spawnNode('dealer', 'dealer/main.js', ['--port', '0', ...common('dealer'), ...(opts.extra?.dealer ?? [])], { ...opts, role: 'dealer' });
     started.push(dealer);
-    const dealerUrl = `wss://127.0.0.1:${dealer.ready['port']}`;
-    const party1 = await spawnNode('party1', 'party1/main.js', ['--dealer', dealerUrl, '--peer-port', '0', '--client-port', '0', ...common, ...tlsFlags(d, 'party1'), ...(opts.extra?.party1 ?? [])], opts);
+    const party1 = await spawnNode('party1', 'party1/main.js', ['--dealer', await url('party1', 'dealer', dealer.ready['port']), '--peer-port', '0', '--client-port', '0',
+      ...common('party1'), ...(opts.extra?.party1 ?? [])], { ...opts, role: 'party1' });
     started.push(party1);
-    const party0 = await spawnNode('party0', 'party0/main.js', ['--dealer', dealerUrl, '--peer', `wss://127.0.0.1:${party1.ready['peerPort']}`, '--client-port', '0', ...common, ...tlsFlags(d, 'party0'), ...(opts.extra?.party0 ?? [])], opts);
+    const party0 = await spawnNode('party0', 'party0/main.js', ['--dealer', await url('party0', 'dealer', dealer.ready['port']), '--peer', await url('party0', 'party1', party1.ready['peerPort']),
+      '--client-port', '0', ...common('party0'), ...(opts.extra?.party0 ?? [])], { ...opts, role: 'party0' });
     started.push(party0);
     return {
       dealer, party0, party1, deployment: d, clientTls: clientTlsOf(d),
-      clientUrls: [`wss://127.0.0.1:${party0.ready['clientPort']}`, `wss://127.0.0.1:${party1.ready['clientPort']}`],
+      clientUrls: [await url('client', 'party0', party0.ready['clientPort']), await url('client', 'party1', party1.ready['clientPort'])],
       stop: stopAll,
     };
   } catch (e) {

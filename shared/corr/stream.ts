@@ -127,6 +127,8 @@ export class DealerCorrSink implements CorrSource {
   private creditWaiter: (() => void) | undefined;
   /** Bytes of corrections produced (= dealer bytes to party 1 excluding frame headers). */
   dealtBytes = 0;
+  /** Called when the window is full and the dealer starts waiting for party 1's credit. */
+  onWindowFull: (() => void) | undefined;
   /** The same per correlation kind (for reports: which protocols the dealer's traffic pays for). */
   readonly bytesByKind = new Map<string, number>();
 
@@ -167,6 +169,7 @@ export class DealerCorrSink implements CorrSource {
     const fields = kind.fields(params);
     const corrections = dealItem(kind, params, fields, this.prg0, this.prg1, this.env);
     const bytes = correctionBytes(fields);
+    if (this.sentBytes - this.ackedBytes > this.windowBytes) this.onWindowFull?.();
     while (this.sentBytes - this.ackedBytes > this.windowBytes) {
       await new Promise<void>((resolve, reject) => {
         this.creditWaiter = resolve;

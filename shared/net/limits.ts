@@ -10,6 +10,8 @@ export interface Limits {
   helloMs: number;
   /** Dealer stream window: unacknowledged bytes the dealer may have in flight to party 1. */
   dealerWindowBytes: number;
+  /** The same for a run whose material is dealt ahead (`preprocess: 'ahead'`): what party 1 may buffer. */
+  aheadWindowBytes: number;
   /** Open connections per listening port. */
   maxConnections: number;
   /** Sessions a server runs or waits for at once (more are refused with E_BUSY). */
@@ -24,6 +26,7 @@ export const DEFAULT_LIMITS: Limits = {
   timeoutMs: 30_000,
   helloMs: 10_000,
   dealerWindowBytes: 64 * 1024 * 1024,
+  aheadWindowBytes: 4 * 1024 * 1024 * 1024,
   maxConnections: 64,
   maxSessions: 8,
   maxPromptTokens: 8192,

@@ -172,14 +172,19 @@ export class DealerService {
         l.opts.meter = meter;
         l.sendControl({ t: 'seed', session, seed: seeds[i], common });
       });
-      const s = new DealerCorrSink(seeds[0]!, seeds[1]!, session, links[1]!, this.env, this.opts.limits.dealerWindowBytes);
+      const ahead = job.kind === 'generate' && parseGenerateParams(job.params).preprocess === 'ahead';
+      const s = new DealerCorrSink(seeds[0]!, seeds[1]!, session, links[1]!, this.env, ahead ? this.opts.limits.aheadWindowBytes : this.opts.limits.dealerWindowBytes);
       sink.value = s;
+      let told = !ahead;
+      const tell = (complete: boolean): void => { if (!told) { told = true; links[1]!.sendControl({ t: 'ahead', complete }); } };
+      s.onWindowFull = () => tell(false);
       pumpCredit(links[1]!, s);
       log.info({ job: job.kind === 'op' ? job.op : job.kind }, 'session dealing');
       const P = new DealerPrims(s, job.kind === 'load' ? modelScope(session) : sessionScope(session));
       const failed = new Promise<never>((_, reject) => { for (const l of links) l.onFailure(reject); });
       try {
         await Promise.race([prog.program(P), failed]);
+        tell(true);
       } catch (e) {
         // a generation the client ends early closes the parties' links: not a dealer failure
         if (!(job.kind === 'generate' && links.every((l) => l.closedNormally))) throw e;

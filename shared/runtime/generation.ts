@@ -47,6 +47,12 @@ export const GenerateParams = z.object({
   policyOptions: z.record(z.string(), z.union([z.number(), z.boolean(), z.string().max(64), z.array(z.number()).max(16)])).optional(),
   /** 'revealed': BENCHMARK MODE, the prefill is computed in the clear (not private); decoding stays secure. */
   prefill: z.enum(['secure', 'revealed']).default('secure'),
+  /**
+   * 'ahead': the dealer deals the run's material before the parties start (up to its memory-bound
+   * window), so online latency is measured without waiting on the dealer; 'streamed' (default):
+   * material is dealt while the parties compute.
+   */
+  preprocess: z.enum(['streamed', 'ahead']).default('streamed'),
   /** Test hook: the client also receives every selection the policy makes. Never for production. */
   revealSelections: z.boolean().default(false),
 });

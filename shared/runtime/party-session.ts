@@ -15,7 +15,7 @@ import { Prg } from '../ring/prg.js';
 import type { FixedMatrix } from '../protocol/fixed-mask.js';
 import { SecurePrims } from '../protocol/prims/secure.js';
 import { loadRingModel } from '../model/ring/ops.js';
-import { INPUT_FRAME, OUTPUT_FRAME, PeerOkMsg, SeedMsg, jobHash, modelScope, sessionScope, shortId, type Job } from './wire.js';
+import { AheadMsg, INPUT_FRAME, OUTPUT_FRAME, PeerOkMsg, SeedMsg, jobHash, modelScope, sessionScope, shortId, type Job } from './wire.js';
 import { resolveJob, type ResolvedJob } from './jobs.js';
 import { ClientStopped, PartyClientIO, generationProgram, type ClientTokens, type GenerateParams } from './generation.js';
 import type { PartyService, ServedModel } from './party-service.js';
@@ -87,6 +87,7 @@ export async function runPartySession(svc: PartyService, plan: SessionPlan): Pro
     const io = gen && plan.client ? new PartyClientIO(plan.client, gen, challenges) : undefined;
     const ctx: PartyCtx = { me, kernels: svc.kernels, corr, meter: plan.meter, exchange: (s, p) => channel.exchange(s, p), ...(io ? { client: io } : {}) };
     const P = (prims = new SecurePrims(ctx, job.kind === 'load' ? modelScope(session) : sessionScope(session)));
+    if (gen?.preprocess === 'ahead') await awaitPreprocessing(run, peer, dealer);
     plan.meter.setPhase('online');
     const t0 = performance.now();
     const failed = new Promise<never>((_, reject) => { for (const l of run.links) l.onFailure(reject); });
@@ -131,6 +132,23 @@ async function useModel(run: Running): Promise<{ use: { model: ServedModel; done
       : `party 0 runs on model load ${shortId(plan.loadId ?? '(none)')}, this party holds ${shortId(svc.loads.loadId ?? 'none')}: party 0 reloads the model`);
   }
   return { use, loadId };
+}
+
+/**
+ * Preprocessing ahead: party 1 waits until the dealer has dealt the run's material (or filled the
+ * window party 1 buffers), then tells party 0; both meter the wait as the phase 'preprocess'.
+ */
+async function awaitPreprocessing(run: Running, peer: Link, dealer: Link): Promise<void> {
+  const { svc, plan } = run;
+  plan.meter.setPhase('preprocess');
+  const patience = 10 * svc.opts.limits.timeoutMs;
+  if (svc.opts.role === 1) {
+    const m = await dealer.nextControl(AheadMsg, 'preprocessed material', patience);
+    peer.sendControl(m);
+    run.log.info({ complete: m.complete }, 'material dealt ahead');
+  } else {
+    await peer.nextControl(AheadMsg, "party 1's preprocessing", patience);
+  }
 }
 
 /** Party 0 dials party 1 and announces the session; party 1 confirms on the link it was given. */

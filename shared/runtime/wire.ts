@@ -75,6 +75,12 @@ const Seed16 = z.instanceof(Uint8Array).refine((s) => s.length === 16, 'seeds ar
 /** `common`: a seed both parties receive and the client never sees (challenges of client-input checks). */
 export const SeedMsg = z.object({ t: z.literal('seed'), session: SessionId, seed: Seed16, common: Seed16 });
 
+/**
+ * Preprocessing ahead (`preprocess: 'ahead'`): the dealer tells party 1 that the run's material is
+ * all dealt (`complete`) or that its window is full; party 1 then tells party 0 on the peer link.
+ */
+export const AheadMsg = z.object({ t: z.literal('ahead'), complete: z.boolean() });
+
 const TrafficSchema = z.object({ sentBytes: z.number(), recvBytes: z.number(), rounds: z.number(), frames: z.number() });
 const LinkName = z.enum(['peer', 'dealer', 'client']);
 /** net/meter.ts MeterReport, as a party sends it to the client. */

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:decode -- [--ctx 1024,2048] [--policy full,mpcache,…] [--steps 3] [--model dir]
- *                          [--prefill revealed|secure] [--check false] [--out results.json] [policy flags]`
+ *                          [--prefill revealed|secure] [--no-check] [--out results.json] [policy flags]`
  *
  * Decoding cost of private generation per KV-cache policy and context, measured on the real
  * pipeline: dealer, party 0 and party 1 as three processes on loopback (no emulated latency), the
@@ -24,7 +24,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { parseFlags, splitArgv } from '../shared/config/argv.js';
+import { commandFlags } from '../shared/config/index.js';
 import { MpcError, projectPath, toMpcError } from '../shared/util/index.js';
 import { DEFAULT_LIMITS } from '../shared/net/limits.js';
 import { createState, forward } from '../shared/model/forward.js';
@@ -39,20 +39,25 @@ import { launchCluster, shareFlags } from '../shared/runtime/launch.js';
 import { runGeneration } from '../shared/runtime/gen-client.js';
 import { policyOf } from '../shared/runtime/generation.js';
 import { costSummary, type CostSummary } from '../shared/runtime/costs.js';
-import { policyOptionsFromFlags, splitPolicyFlags } from './eval/policy-flags.js';
+import { POLICY_FLAGS, policyOptionsOf } from './eval/policy-flags.js';
 import { TINY_GPT2_SHAPE, writeRandomGpt2 } from './bench/random-model.js';
 
-const Flags = z.object({
-  ctx: z.union([z.number(), z.string()]).default('1024,2048'),
-  policy: z.string().default('full,mpcache'),
-  steps: z.number().int().min(1).max(64).default(3),
-  model: z.string().optional(),
-  prefill: z.enum(['revealed', 'secure']).default('revealed'),
-  check: z.boolean().default(true),
-  out: z.string().optional(),
-  timeoutMs: z.number().int().positive().default(1_800_000),
-  seed: z.number().int().nonnegative().default(7),
-});
+const BENCH_DECODE = {
+  usage: 'npm run bench:decode -- [--ctx 1024,2048] [--policy full,mpcache,…] [--steps 3] [--prefill revealed|secure] [--no-check] [flags] [policy flags]',
+  summary: 'Decoding cost of private generation per KV-cache policy and context, on the dealer and both parties as processes on loopback.',
+  flags: z.object({
+    ctx: z.array(z.number()).default([1024, 2048]).describe('contexts (prompt + decoding steps), in tokens'),
+    policy: z.string().default('full,mpcache').describe('comma-separated KV-cache policies (ablations are registry names)'),
+    steps: z.number().int().min(1).max(64).default(3).describe('decoding steps per run'),
+    model: z.string().optional().describe("model folder (default: models/tiny-gpt2, else random weights of its shape)"),
+    prefill: z.enum(['revealed', 'secure']).default('revealed').describe('revealed: BENCHMARK MODE, the prompt computed in the clear; secure: everything private'),
+    check: z.boolean().default(true).describe('recompute the tokens with the fixed-point emulation and require equality (--no-check skips)'),
+    out: z.string().optional().describe('write the rows as JSON here'),
+    timeoutMs: z.number().int().positive().default(1_800_000).describe('deadline of any wait on another process'),
+    seed: z.number().int().nonnegative().default(7).describe('seed of the prompt (and of the random model)'),
+    ...POLICY_FLAGS,
+  }),
+};
 
 export interface DecodeRow {
   ctx: number; policy: string; settings: Record<string, string | number | boolean>; promptTokens: number; attended: number | 'all';
@@ -121,11 +126,10 @@ function table(rows: readonly DecodeRow[]): string {
 }
 
 async function main(): Promise<number> {
-  const { policy: policyFlags, rest } = splitPolicyFlags(splitArgv(process.argv.slice(2)).flags);
-  const f = parseFlags(Flags, rest, 'bench:decode');
-  const ctxs = String(f.ctx).split(',').map(Number);
+  const { flags: f } = commandFlags(BENCH_DECODE);
+  const ctxs = f.ctx;
   const names = f.policy.split(',');
-  const options = policyOptionsFromFlags(policyFlags);
+  const options = policyOptionsOf(f);
   const policies = names.map((name) => policyOf({ policy: name, policyOptions: options })); // refuses oracle and bad options up front
   const tmp = mkdtempSync(join(tmpdir(), 'bench-decode-'));
   try {

@@ -4,6 +4,9 @@
  * and G elements/s for element-wise ops. Medians of several timed samples after warm-up; arrays
  * are passed as arguments so V8 cannot constant-fold them (research/ts-performance.md §0.4).
  */
+import { z } from 'zod';
+import { commandFlags } from '../shared/config/index.js';
+import { toMpcError } from '../shared/util/index.js';
 import { Kernels, matmulNTRef } from '../shared/ring/kernels.js';
 import { addInto, mulInto } from '../shared/ring/ops.js';
 import { Prg } from '../shared/ring/prg.js';
@@ -35,6 +38,18 @@ function f64Matvec(out: Float64Array, w: Float64Array, x: Float64Array, rows: nu
     for (let i = 0; i < cols; i++) s += w[o + i]! * x[i]!;
     out[j] = s;
   }
+}
+
+try {
+  // no flags: --help explains the benchmark, and anything else is refused rather than ignored
+  commandFlags({
+    usage: 'npm run bench:kernels',
+    summary: 'Throughput of the ring kernels on this machine (u64 WASM matvec, element-wise ops, the PRG) next to plain JS; medians of 7 samples.',
+    flags: z.object({}),
+  });
+} catch (e) {
+  process.stderr.write(`bench:kernels: ${toMpcError(e).message}\n`);
+  process.exit(2);
 }
 
 const k = new Kernels();

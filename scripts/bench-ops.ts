@@ -7,6 +7,9 @@
  * run also checks secure == emulation and cost == meter. Timings are in-process (both parties
  * and the dealer share one core), not a network measurement.
  */
+import { z } from 'zod';
+import { commandFlags } from '../shared/config/index.js';
+import { MpcError } from '../shared/util/index.js';
 import { runInProcess } from '../shared/runtime/inprocess.js';
 import type { Program, ProgramInput } from '../shared/runtime/program.js';
 import { declaredCost } from '../shared/protocol/cost.js';
@@ -85,14 +88,18 @@ function cases(n: number): Case[] {
   ];
 }
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
+const BENCH_OPS = {
+  usage: 'npm run bench:ops [-- --n 1,1024,65536] [--ops gelu,softmax]',
+  summary: 'Online bytes, rounds, dealer bytes and in-process wall time of every non-linear op and the core primitives; '
+    + 'each run also checks secure == emulation and cost == meter.',
+  flags: z.object({
+    n: z.array(z.number().int().positive()).default([1, 1024, 65536]).describe('sizes (elements, or row length)'),
+    ops: z.array(z.string()).optional().describe('only the cases whose names start with one of these (default: all)'),
+  }),
+};
 
 async function main(): Promise<void> {
-  const sizes = (arg('n') ?? '1,1024,65536').split(',').map(Number);
-  const only = arg('ops')?.split(',');
+  const { n: sizes, ops: only } = commandFlags(BENCH_OPS).flags;
   console.log('# bench:ops — dealer, party 0 and party 1 in one process (in-process timings: both parties and the dealer share one core)');
   console.log('# online = bytes party 0 sends (metered frames; payload = declared bytes opened), per unit; dealer = correction bytes to party 1 per unit');
   const W = [12, 6, 11, 6, 10, 10, 7, 10, 7];
@@ -114,4 +121,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => { console.error(e); process.exitCode = 1; });
+main().catch((e: unknown) => { console.error(e instanceof MpcError ? e.message : e); process.exitCode = 1; });

@@ -16,7 +16,7 @@ import { resolve } from 'node:path';
 
 const hosts = (role: string) => z.array(z.string().min(1)).optional().describe(`names or addresses of the ${role} machine (comma-separated)`);
 
-const { flags: f } = commandFlags({
+const CA = {
   usage: 'npm run ca -- --out <dir> [flags]',
   summary: 'Makes a deployment CA and the dealer, party 0, party 1 and client certificates (openssl, EC P-256).',
   flags: z.object({
@@ -24,9 +24,10 @@ const { flags: f } = commandFlags({
     dealerHosts: hosts('dealer'), party0Hosts: hosts('party 0'), party1Hosts: hosts('party 1'),
     days: z.number().int().positive().default(825).describe('validity of the role certificates'),
   }),
-});
+};
 
 try {
+  const { flags: f } = commandFlags(CA);
   const d = createDeployment(resolve(f.out), {
     days: f.days, hosts: { ...(f.dealerHosts ? { dealer: f.dealerHosts } : {}), ...(f.party0Hosts ? { party0: f.party0Hosts } : {}), ...(f.party1Hosts ? { party1: f.party1Hosts } : {}) },
   });

@@ -11,78 +11,49 @@
  * Exit codes: 0 done, 2 bad flags (E_CONFIG), 1 any other error.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { commandFlags } from '../shared/config/index.js';
 import { PolicyAttention, describePolicies, getPolicy, type KvPolicy } from '../shared/kvcache/index.js';
 import { loadGpt2, plainBackend, type PlainTypes } from '../shared/model/index.js';
 import { tokenizerFor } from '../shared/model/tokenizer/index.js';
 import { getTask, type TaskGenerator } from '../shared/tasks/index.js';
 import { MpcError, projectPath, toMpcError } from '../shared/util/index.js';
 import { humanReport, progressLine, wilson, type EvalReport } from './eval/report.js';
-import { POLICY_FLAGS, policyOptionsFromFlags } from './eval/policy-flags.js';
-import { evalState, runSample, type DepthRule, type EvalSetup } from './eval/runner.js';
+import { POLICY_FLAGS, policyOptionsOf } from './eval/policy-flags.js';
+import { DEPTH_FLAG, evalState, runSample, type EvalSetup } from './eval/runner.js';
 
-/** A flag holding an integer ≥ min, given as a string by parseArgs. */
-const intFlag = (min: number) => z.string({ error: 'is required' }).transform((v, ctx) => {
-  const x = Number(v);
-  if (v.trim() !== '' && Number.isSafeInteger(x) && x >= min) return x;
-  ctx.addIssue({ code: 'custom', message: `must be an integer ≥ ${min}` });
-  return z.NEVER;
-});
-
-const depthFlag = z.string().transform((v, ctx): DepthRule => {
-  if (v === 'spread' || v === 'random') return v;
-  const x = Number(v);
-  if (v.trim() !== '' && x >= 0 && x <= 1) return x;
-  ctx.addIssue({ code: 'custom', message: 'must be a number in [0, 1], spread or random' });
-  return z.NEVER;
-});
-
-const Flags = z.object({
-  task: z.string({ error: 'is required' }),
-  ctx: intFlag(1),
-  samples: intFlag(1).default(100),
-  policy: z.string().default('full'),
-  json: z.boolean().default(false),
-  fixed: z.boolean().default(false),
-  /** Relative to the working directory; the default is the embedded model of this checkout. */
-  model: z.string().optional(),
-  placement: z.enum(['prompt', 'decode'], { error: 'must be prompt or decode' }).default('prompt'),
-  depth: depthFlag.default('spread'),
-  seed: intFlag(0).default(0),
-});
-type Flags = z.infer<typeof Flags> & { readonly kv: KvPolicy };
+const EVAL = {
+  usage: 'npm run eval -- --task <name> --ctx <tokens> [flags] [policy flags]',
+  summary: 'Accuracy of the plaintext reference (float64, or the fixed-point emulation with --fixed) on a synthetic '
+    + 'long-context task under a KV-cache policy, over --samples fresh samples, with a Wilson 95 % interval.',
+  flags: z.object({
+    task: z.string().describe('the task (passkey, niah, mqar, vartrack, …)'),
+    ctx: z.number().int().min(1).describe('context length in tokens'),
+    samples: z.number().int().min(1).default(100).describe('fresh samples'),
+    policy: z.string().default('full').describe('the KV-cache policy (`--policy list` lists them)'),
+    json: z.boolean().default(false).describe('print one JSON object'),
+    fixed: z.boolean().default(false).describe('the fixed-point emulation instead of float64'),
+    model: z.string().optional().describe('model folder, relative to the working directory (default: models/tiny-gpt2 of this checkout)'),
+    placement: z.enum(['prompt', 'decode']).default('prompt').describe('question in the prompt or fed while decoding'),
+    depth: DEPTH_FLAG,
+    seed: z.number().int().min(0).default(0).describe('base seed of the samples'),
+    ...POLICY_FLAGS,
+  }),
+};
+type Flags = z.infer<typeof EVAL.flags> & { readonly kv: KvPolicy };
 
 /** The flags, or 'list' for `--policy list`. */
 function parseFlags(argv: string[]): Flags | 'list' {
-  let values: Record<string, unknown>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        task: { type: 'string' }, ctx: { type: 'string' }, samples: { type: 'string' }, policy: { type: 'string' },
-        json: { type: 'boolean' }, fixed: { type: 'boolean' }, model: { type: 'string' }, placement: { type: 'string' },
-        depth: { type: 'string' }, seed: { type: 'string' }, ...POLICY_FLAGS,
-      },
-    }));
-  } catch (err) {
-    throw new MpcError('E_CONFIG', (err as Error).message);
-  }
-  if (values['policy'] === 'list') return 'list';
-  const own = Object.fromEntries(Object.entries(values).filter(([k]) => !(k in POLICY_FLAGS)));
-  const r = Flags.safeParse(own);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new MpcError('E_CONFIG', `--${issue?.path.join('.') ?? '?'} ${issue?.message ?? 'is invalid'}`);
-  }
+  // `--policy list` needs no other flag
+  if (argv.some((a, i) => a === '--policy=list' || (a === '--policy' && argv[i + 1] === 'list'))) return 'list';
+  const { flags } = commandFlags(EVAL, argv);
   let kv: KvPolicy;
   try {
-    kv = getPolicy(r.data.policy, policyOptionsFromFlags(values));
+    kv = getPolicy(flags.policy, policyOptionsOf(flags));
   } catch (err) {
     throw new MpcError('E_CONFIG', `--policy: ${toMpcError(err).message}`);
   }
-  return { ...r.data, kv };
+  return { ...flags, kv };
 }
 
 function modelDir(f: Flags): string {

@@ -8,7 +8,7 @@
  * nothing is computed, so this runs in a second.
  */
 import { z } from 'zod';
-import { parseFlags, splitArgv } from '../shared/config/argv.js';
+import { commandFlags } from '../shared/config/index.js';
 import { declaredCost, type Cost } from '../shared/protocol/cost.js';
 import { shapeOnly, type ShapeOnly } from '../shared/ring/tensor.js';
 import type { FixedHandle, Prims } from '../shared/protocol/prims/types.js';
@@ -18,7 +18,14 @@ import { FRAC_BITS as F } from '../shared/ring/fixed.js';
 import { toMpcError } from '../shared/util/index.js';
 import type { ClusterScoreRule, ClusterSeries } from '../shared/model/index.js';
 
-const Flags = z.object({ heads: z.number().int().positive().default(4), headDim: z.number().int().positive().default(32) });
+const EVICTION_COSTS = {
+  usage: 'npm run eviction-costs [-- --heads 4 --head-dim 32]',
+  summary: 'Declared cost (online bytes, rounds, dealer bytes) of each ring eviction op at the shapes MPCache and the baselines use, contexts 1024 and 2048.',
+  flags: z.object({
+    heads: z.number().int().positive().default(4).describe('attention heads'),
+    headDim: z.number().int().positive().default(32).describe('dimension of one head'),
+  }),
+};
 
 type Ring = RingOps<ShapeOnly, FixedHandle, never>;
 type Cache = ReturnType<Ring['createCache']>;
@@ -37,7 +44,7 @@ async function costOf(setup: Setup, op: Op): Promise<Cost> {
 }
 
 async function main(): Promise<void> {
-  const { heads: H, headDim: hd } = parseFlags(Flags, splitArgv(process.argv.slice(2)).flags, 'eviction-costs');
+  const { heads: H, headDim: hd } = commandFlags(EVICTION_COSTS).flags;
   const s = (shape: number[], f = F) => shapeOnly(shape, f);
   const none: Setup = async () => null;
   const cacheOf = (T: number): Setup => async (o) => { const c = o.createCache(H, hd, T + 8); await c.append(s([H, T, hd]), s([H, T, hd])); return c; };

@@ -20,9 +20,11 @@
  * predictable digit needs the previous token, which grows the previous-token heads induction builds on.
  */
 import { writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import { commandFlags } from '../shared/config/index.js';
 import { byteTokenizer as tok } from '../shared/model/tokenizer/index.js';
 import { getTask, proseSentences, ROLE, segments, TaskRng, type TaskOptions, type TaskSample } from '../shared/tasks/index.js';
-import { MpcError } from '../shared/util/index.js';
+import { MpcError, toMpcError } from '../shared/util/index.js';
 
 interface Args {
   out: string;
@@ -37,33 +39,39 @@ interface Args {
 
 const DEFAULT_MIX = 'passkey=25,niah=30,mqar=15,vartrack=15,text=15';
 
+const whole = z.number().int().min(0);
+
+const GEN_TRAIN_DATA = {
+  usage: 'node dist/scripts/gen-train-data.js --out DIR/name --length n --count n [--seed s] [--mix …] [--task name …]',
+  summary: 'Writes a shard of task sequences (tokens, roles, per-query offsets) for training or evaluating the embedded model.',
+  flags: z.object({
+    out: z.string().describe('path prefix of the shard files (.tokens.u16, .mask.u8, .jsonl, .json)'),
+    length: whole.describe('tokens per sequence'),
+    count: whole.describe('sequences'),
+    seed: whole.default(0).describe('seed of the shard'),
+    mix: z.string().default(DEFAULT_MIX).describe('training recipe: task=weight,… (tasks, text, copy, fib)'),
+    task: z.string().optional().describe('one fixed task instead of the mix (for evaluation)'),
+    depth: z.string().default('random').describe('with --task: needle depth, stratified, random or a number in [0, 1]'),
+    numQueries: whole.optional().describe('with --task: queries per sample'),
+    numDistractors: whole.optional().describe('with --task: distractors per sample'),
+    hops: whole.optional().describe('with --task: hops (vartrack)'),
+    haystack: z.enum(['text', 'noise']).optional().describe('with --task: the haystack'),
+  }),
+};
+
 function parseArgs(argv: string[]): Args {
-  const kv = new Map<string, string>();
-  for (let i = 0; i < argv.length; i += 2) {
-    const k = argv[i]!;
-    if (!k.startsWith('--') || argv[i + 1] === undefined) throw new MpcError('E_CONFIG', `bad argument ${k}`);
-    kv.set(k.slice(2), argv[i + 1]!);
-  }
-  const num = (k: string, d?: number): number => {
-    const v = kv.has(k) ? Number(kv.get(k)) : d;
-    if (v === undefined || !Number.isSafeInteger(v) || v < 0) throw new MpcError('E_CONFIG', `--${k} needs a non-negative integer`);
-    return v;
-  };
-  const mix = (kv.get('mix') ?? DEFAULT_MIX).split(',').map((p) => {
+  const { flags: f } = commandFlags(GEN_TRAIN_DATA, argv);
+  const mix = f.mix.split(',').map((p) => {
     const [name, w] = p.split('=');
     if (name !== 'text' && name !== 'copy' && name !== 'fib') getTask(name!);
     return [name!, Number(w)] as [string, number];
   });
-  const fixed: Partial<TaskOptions> = {};
-  if (kv.has('num-queries')) fixed.numQueries = num('num-queries');
-  if (kv.has('num-distractors')) fixed.numDistractors = num('num-distractors');
-  if (kv.has('hops')) fixed.hops = num('hops');
-  if (kv.has('haystack')) fixed.haystack = kv.get('haystack') as TaskOptions['haystack'];
-  const out = kv.get('out');
-  if (out === undefined) throw new MpcError('E_CONFIG', '--out is required');
-  const task = kv.get('task');
-  if (task !== undefined) getTask(task);
-  return { out, length: num('length'), count: num('count'), seed: num('seed', 0), mix, ...(task ? { task } : {}), depth: kv.get('depth') ?? 'random', fixed };
+  const fixed: Partial<TaskOptions> = {
+    ...(f.numQueries !== undefined ? { numQueries: f.numQueries } : {}), ...(f.numDistractors !== undefined ? { numDistractors: f.numDistractors } : {}),
+    ...(f.hops !== undefined ? { hops: f.hops } : {}), ...(f.haystack !== undefined ? { haystack: f.haystack } : {}),
+  };
+  if (f.task !== undefined) getTask(f.task);
+  return { out: f.out, length: f.length, count: f.count, seed: f.seed, mix, ...(f.task ? { task: f.task } : {}), depth: f.depth, fixed };
 }
 
 /** Randomised options for a training sample of a task at length T (sized so that they fit). */
@@ -199,4 +207,9 @@ function main(): void {
   writeFileSync(`${a.out}.json`, JSON.stringify(header, null, 2) + '\n');
 }
 
-main();
+try {
+  main();
+} catch (e) {
+  process.stderr.write(`gen-train-data: ${toMpcError(e).message}\n`);
+  process.exitCode = 2;
+}

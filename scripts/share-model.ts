@@ -12,14 +12,23 @@
 import { dirname, resolve, join } from 'node:path';
 import { statSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parseFlags, splitArgv } from '../shared/config/argv.js';
+import { commandFlags } from '../shared/config/index.js';
 import { toMpcError } from '../shared/util/errors.js';
 import { loadGpt2 } from '../shared/model/weights.js';
 import { encodeRingModel } from '../shared/model/ring/fold.js';
 import { sha256File, writeShares } from '../shared/model/ring/share-file.js';
 
+const SHARE_MODEL = {
+  usage: 'npm run share-model -- --model <model.safetensors | dir> --out <dir>',
+  summary: "The model owner's one step: folds and encodes a GPT-2 model in fixed point and splits it into one share file per party.",
+  flags: z.object({
+    model: z.string().min(1).describe('the plaintext model: model.safetensors or its folder (config.json beside it)'),
+    out: z.string().min(1).describe('folder for config.json, party0.safetensors and party1.safetensors'),
+  }),
+};
+
 async function main(): Promise<void> {
-  const f = parseFlags(z.object({ model: z.string().min(1), out: z.string().min(1) }), splitArgv(process.argv.slice(2)).flags, 'share-model');
+  const { flags: f } = commandFlags(SHARE_MODEL);
   const path = resolve(f.model);
   const dir = statSync(path).isDirectory() ? path : dirname(path);
   const t0 = performance.now();

@@ -19,7 +19,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { parseFlags, splitArgv } from '../shared/config/argv.js';
+import { commandFlags } from '../shared/config/index.js';
 import { MpcError, projectPath, toMpcError } from '../shared/util/index.js';
 import { DEFAULT_LIMITS } from '../shared/net/limits.js';
 import { loadGpt2, type Gpt2Weights } from '../shared/model/weights.js';
@@ -33,19 +33,25 @@ import { referenceGenerate } from '../shared/runtime/reference.js';
 import { costSummary, printCosts } from '../shared/runtime/costs.js';
 import { policyOf } from '../shared/runtime/generation.js';
 import { describePolicies } from '../shared/kvcache/index.js';
-import { policyOptionsFromFlags, splitPolicyFlags } from './eval/policy-flags.js';
+import { POLICY_FLAGS, givenPolicyFlags, policyOptionsOf } from './eval/policy-flags.js';
 
-const Flags = z.object({
-  prompt: z.string().optional(),
-  promptFile: z.string().optional(),
-  maxNewTokens: z.number().int().min(1).max(2048).default(8),
-  model: z.string().optional(),
-  json: z.boolean().default(false),
-  timeoutMs: z.number().int().positive().default(120_000),
-  logLevel: z.string().optional(),
-  seed: z.number().int().nonnegative().default(7),
-  policy: z.string().optional(),
-});
+const START = {
+  usage: 'npm start -- [--prompt "…" | --prompt-file f] [--max-new-tokens n] [--model dir] [--json] [--policy <name> [policy flags]]',
+  summary: 'Private generation on loopback: shares the model, starts the dealer and both parties as processes, acts as the client '
+    + 'and compares the secure tokens with the fixed-point emulation (exit 0 when equal, 1 when not, 2 on errors).',
+  flags: z.object({
+    prompt: z.string().optional().describe('the prompt (default: a built-in passkey question)'),
+    promptFile: z.string().optional().describe('read the prompt from this file'),
+    maxNewTokens: z.number().int().min(1).max(2048).default(8).describe('tokens to generate'),
+    model: z.string().optional().describe('model folder (default: models/tiny-gpt2)'),
+    json: z.boolean().default(false).describe('print one JSON object'),
+    timeoutMs: z.number().int().positive().default(120_000).describe('deadline of any wait on another process'),
+    logLevel: z.string().optional().describe("the processes' log level (their stderr is shown when given)"),
+    seed: z.number().int().nonnegative().default(7).describe('seed of the built-in prompt'),
+    policy: z.string().optional().describe('a KV-cache policy run inside the private generation (`--policy list` lists them)'),
+    ...POLICY_FLAGS,
+  }),
+};
 
 function builtInPrompt(weights: Gpt2Weights, seed: number): { tokens: number[]; expected: string } {
   const tok = tokenizerFor(weights.config);
@@ -54,12 +60,12 @@ function builtInPrompt(weights: Gpt2Weights, seed: number): { tokens: number[]; 
 }
 
 async function main(): Promise<number> {
-  const { policy: policyFlags, rest } = splitPolicyFlags(splitArgv(process.argv.slice(2)).flags);
-  const f = parseFlags(Flags, rest, 'start');
+  const { flags: f } = commandFlags(START);
   const log = (s: string) => { if (!f.json) process.stdout.write(s); };
   if (f.policy === 'list') { process.stdout.write(describePolicies() + '\n(oracle is a plaintext reference and cannot run under MPC)\n'); return 0; }
-  if (f.policy === undefined && Object.keys(policyFlags).length > 0) throw new MpcError('E_CONFIG', 'policy flags need --policy <name>');
-  const policyOptions = f.policy === undefined ? undefined : policyOptionsFromFlags(policyFlags);
+  const given = givenPolicyFlags(f);
+  if (f.policy === undefined && given.length > 0) throw new MpcError('E_CONFIG', `policy flags need --policy <name> (given: ${given.join(', ')})`);
+  const policyOptions = f.policy === undefined ? undefined : policyOptionsOf(f);
   const policy = policyOf({ policy: f.policy, policyOptions }); // refuses plaintext-only policies before any work
   const modelDir = resolve(f.model ?? projectPath('models', 'tiny-gpt2'));
   const weights = loadGpt2(modelDir);

@@ -17,18 +17,38 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { commandFlags } from '../shared/config/index.js';
 import { budgetRule, floatInspector, getPolicy, policyNames, type KvPolicy, type PolicyOptions } from '../shared/kvcache/index.js';
 import { loadGpt2, plainBackend, type PlainTypes } from '../shared/model/index.js';
 import { tokenizerFor } from '../shared/model/tokenizer/index.js';
 import { getTask, type Placement } from '../shared/tasks/index.js';
 import { MpcError, projectPath, toMpcError } from '../shared/util/index.js';
-import { POLICY_FLAGS, policyOptionsFromFlags } from './eval/policy-flags.js';
-import { evalState, runSampleFanout, type DepthRule, type SampleSetup } from './eval/runner.js';
+import { POLICY_FLAGS, policyOptionsOf } from './eval/policy-flags.js';
+import { DEPTH_FLAG, evalState, runSampleFanout, type DepthRule, type SampleSetup } from './eval/runner.js';
 import { aggregate, cellKey, readRecords, type StudyRecord } from './study/aggregate.js';
 import { markdown, svgChart, writeBetweenMarkers } from './study/render.js';
 
-const DEFAULT_POLICIES = policyNames().join(',');
+const STUDY = {
+  usage: 'npm run study -- [flags] [policy flags]',
+  summary: 'The eviction quality study: every policy on a grid of tasks × contexts × question placements, --samples '
+    + 'samples per cell; records go to --out (a rerun resumes), then Wilson 95 % intervals into --report.',
+  flags: z.object({
+    tasks: z.array(z.string()).default(['passkey']).describe('tasks of the grid'),
+    ctx: z.array(z.number().int().min(1)).default([1024, 2048]).describe('context lengths of the grid, in tokens'),
+    placements: z.array(z.enum(['prompt', 'decode'])).default(['prompt', 'decode']).describe('question placements of the grid'),
+    policies: z.array(z.string()).default(policyNames()).describe('KV-cache policies compared'),
+    samples: z.number().int().min(1).default(4).describe('samples per cell (4 is a smoke run; use ≥ 200 for results)'),
+    model: z.string().optional().describe('model folder (default: models/tiny-gpt2 of this checkout)'),
+    fixed: z.boolean().default(false).describe('the fixed-point emulation instead of float64'),
+    seed: z.number().int().min(0).default(0).describe('base seed of the samples'),
+    depth: DEPTH_FLAG,
+    out: z.string().default('results/eviction-study.jsonl').describe('records, one JSON line per sample and policy'),
+    report: z.string().default('docs/eviction-study.md').describe('Markdown report (tables between its markers; .json and .svg beside it)'),
+    renderOnly: z.boolean().default(false).describe('only aggregate the records of --out into the report'),
+    ...POLICY_FLAGS,
+  }),
+};
 
 interface Flags {
   readonly tasks: string[];
@@ -46,49 +66,16 @@ interface Flags {
   readonly renderOnly: boolean;
 }
 
-const list = (v: string) => v.split(',').map((x) => x.trim()).filter((x) => x !== '');
-
-function int(flag: string, v: string, min: number): number {
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isSafeInteger(x) || x < min) throw new MpcError('E_CONFIG', `--${flag} must be an integer ≥ ${min}`);
-  return x;
-}
-
+/** The flags, with names checked now rather than after an hour. */
 function parseFlags(argv: string[]): Flags {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        tasks: { type: 'string', default: 'passkey' }, ctx: { type: 'string', default: '1024,2048' },
-        placements: { type: 'string', default: 'prompt,decode' }, policies: { type: 'string', default: DEFAULT_POLICIES },
-        samples: { type: 'string', default: '4' }, model: { type: 'string' }, fixed: { type: 'boolean', default: false },
-        seed: { type: 'string', default: '0' }, depth: { type: 'string', default: 'spread' },
-        out: { type: 'string', default: 'results/eviction-study.jsonl' }, report: { type: 'string', default: 'docs/eviction-study.md' },
-        'render-only': { type: 'boolean', default: false }, ...POLICY_FLAGS,
-      },
-    }));
-  } catch (err) {
-    throw new MpcError('E_CONFIG', (err as Error).message);
-  }
-  const s = (k: string) => values[k] as string;
-  const placements = list(s('placements'));
-  for (const p of placements) if (p !== 'prompt' && p !== 'decode') throw new MpcError('E_CONFIG', '--placements takes prompt and/or decode');
-  const depth = s('depth');
-  const d = Number(depth);
-  if (depth !== 'spread' && depth !== 'random' && !(depth.trim() !== '' && d >= 0 && d <= 1)) throw new MpcError('E_CONFIG', '--depth must be a number in [0, 1], spread or random');
-  const options = policyOptionsFromFlags(values);
-  const policies = list(s('policies'));
-  for (const p of policies) getPolicy(p, options); // unknown names fail now, not after an hour
-  for (const t of list(s('tasks'))) {
+  const { flags: f } = commandFlags(STUDY, argv);
+  const options = policyOptionsOf(f);
+  for (const p of f.policies) getPolicy(p, options);
+  for (const t of f.tasks) {
     try { getTask(t); } catch (err) { throw new MpcError('E_CONFIG', `--tasks: ${toMpcError(err).message}`); }
   }
   return {
-    tasks: list(s('tasks')), ctx: list(s('ctx')).map((c) => int('ctx', c, 1)), placements: placements as Placement[], policies,
-    samples: int('samples', s('samples'), 1), options, model: values['model'] === undefined ? projectPath('models', 'tiny-gpt2') : resolve(s('model')),
-    fixed: values['fixed'] === true, seed: int('seed', s('seed'), 0),
-    depth: depth === 'spread' || depth === 'random' ? depth : d, out: resolve(s('out')), report: resolve(s('report')), renderOnly: values['render-only'] === true,
+    ...f, options, model: f.model === undefined ? projectPath('models', 'tiny-gpt2') : resolve(f.model), out: resolve(f.out), report: resolve(f.report),
   };
 }
 

@@ -9,6 +9,7 @@
  * `runSampleFanout` prefills once and answers with several KV policies (every policy prefills with
  * full attention): the same results as one `runSample` per policy, for a fraction of the time.
  */
+import { z } from 'zod';
 import { PrefillFanout, type Inspector, type KvPolicy, type KvSession } from '../../shared/kvcache/index.js';
 import {
   GreedySession, createState, forward, resetState, type AttentionPolicy, type ForwardState, type ModelParams, type Ops, type PlainTypes,
@@ -19,6 +20,15 @@ import { MpcError } from '../../shared/util/index.js';
 
 /** Needle depth of sample i of n: one fixed fraction, evenly spread over [0, 1], or the task's random draw. */
 export type DepthRule = number | 'spread' | 'random';
+
+/** The --depth flag of eval and study: a number in [0, 1], spread or random. */
+export const DEPTH_FLAG = z.string().transform((v, ctx): DepthRule => {
+  if (v === 'spread' || v === 'random') return v;
+  const x = Number(v);
+  if (v.trim() !== '' && x >= 0 && x <= 1) return x;
+  ctx.addIssue({ code: 'custom', message: 'must be a number in [0, 1], spread or random' });
+  return z.NEVER;
+}).default('spread').describe('needle depth: a number in [0, 1], spread (evenly over the samples) or random');
 
 /** Everything about a run but the attention policy. */
 export interface SampleSetup<B extends PlainTypes> {

@@ -7,7 +7,9 @@
  *   --max-new-tokens 8   → maxNewTokens: 8      (numbers are converted only for number fields:
  *   --host 8080          → host: '8080'          a string field keeps digits as text)
  *   --clusters 4,2       → clusters: [4, 2]      (arrays: comma-separated)
- *   --json, --no-check, --check=false           (booleans; `--no-x` sets x to false)
+ *   --lo -4              → lo: -4                (a number flag takes a negative value)
+ *   --json, --no-check, --check=false           (booleans; `--no-x` sets x to false; a boolean
+ *                                                declared as `noX`, e.g. --no-share, is a flag of its own)
  *
  * Unknown flags, a missing value and a value of the wrong type are E_CONFIG errors that name the
  * flag. Servers also read a JSON config file (`--config f.json`, keys as the camelCase flag names)
@@ -113,26 +115,57 @@ function readConfigFile(path: string, shape: Shape): Record<string, unknown> {
   return raw as Record<string, unknown>;
 }
 
+type Options = Record<string, { type: 'string' | 'boolean' }>;
+
+/** node:util parseArgs options of a command, and the base type of each flag. */
+function optionsOf<S extends Shape>(cmd: CommandSpec<S>): { options: Options; bases: Map<string, Base> } {
+  const options: Options = { help: { type: 'boolean' } };
+  const bases = new Map<string, Base>();
+  const declare = (flag: string, type: 'string' | 'boolean'): void => {
+    // a boolean declared as `noX` (the --no-share ablation) is a flag of its own; a boolean `x` beside it would make --no-x ambiguous
+    if (flag in options) throw new MpcError('E_INTERNAL', `${cmd.usage}: --${flag} is declared twice (a flag and the negation of another)`);
+    options[flag] = { type };
+  };
+  for (const [k, f] of Object.entries(cmd.flags.shape as Shape)) {
+    bases.set(k, baseOf(f));
+    declare(kebab(k), bases.get(k) === 'boolean' ? 'boolean' : 'string');
+  }
+  for (const [k, base] of bases) if (base === 'boolean') declare(`no-${kebab(k)}`, 'boolean');
+  if (cmd.configFile) declare('config', 'string');
+  return { options, bases };
+}
+
+/** The E_CONFIG error for the first zod issue, naming the flag (and, for servers, where else it can be set). */
+function issueError<S extends Shape>(cmd: CommandSpec<S>, issue: z.core.$ZodIssue, input: Record<string, unknown>): MpcError {
+  if (issue.path.length === 0) return new MpcError('E_CONFIG', issue.message);
+  const key = String(issue.path[0]);
+  if (input[key] !== undefined) return new MpcError('E_CONFIG', `--${kebab(key)}: ${issue.message}`);
+  const where = cmd.configFile ? ` (flag --${kebab(key)}, config key '${key}' or ${envName(key)})` : '';
+  return new MpcError('E_CONFIG', `--${kebab(key)} is required${where}`);
+}
+
+/**
+ * What parseArgs would misread: `--flag=false` for a boolean flag reads as `--no-flag`, and a
+ * negative number after a number flag (`--lo -4`) is its value, not an option.
+ */
+function normalise(argv: readonly string[], bases: ReadonlyMap<string, Base>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!, m = /^--([a-z0-9-]+)(?:=(true|false))?$/.exec(a), base = m ? bases.get(camel(m[1]!)) : undefined;
+    if (base === 'boolean' && m![2] !== undefined) out.push(m![2] === 'true' ? `--${m![1]}` : `--no-${m![1]}`);
+    else if ((base === 'number' || base === 'list-number') && m![2] === undefined && /^-[\d.]/.test(argv[i + 1] ?? '')) out.push(`${a}=${argv[++i]}`);
+    else out.push(a);
+  }
+  return out;
+}
+
 /**
  * Parses argv (without node and script) for a command.
  * @throws MpcError E_CONFIG naming the flag at fault.
  */
 export function parseCommand<S extends Shape>(cmd: CommandSpec<S>, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Parsed<S> {
-  const shape = cmd.flags.shape as Shape;
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  const bases = new Map<string, Base>();
-  for (const [k, f] of Object.entries(shape)) {
-    const base = baseOf(f);
-    bases.set(k, base);
-    options[kebab(k)] = { type: base === 'boolean' ? 'boolean' : 'string' };
-    if (base === 'boolean') options[`no-${kebab(k)}`] = { type: 'boolean' };
-  }
-  if (cmd.configFile) options['config'] = { type: 'string' };
-  // `--flag=false` for a boolean flag reads as `--no-flag`
-  const args = argv.map((a) => {
-    const m = /^--([a-z0-9-]+)=(true|false)$/.exec(a);
-    return m && bases.get(camel(m[1]!)) === 'boolean' ? (m[2] === 'true' ? `--${m[1]}` : `--no-${m[1]}`) : a;
-  });
+  const { options, bases } = optionsOf(cmd);
+  const args = normalise(argv, bases);
   let values: Record<string, string | boolean | undefined>, positionals: string[];
   try {
     ({ values, positionals } = parseArgs({ args, options, strict: true, allowPositionals: (cmd.positionals?.length ?? 0) > 0 }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
@@ -140,7 +173,7 @@ export function parseCommand<S extends Shape>(cmd: CommandSpec<S>, argv: readonl
     throw new MpcError('E_CONFIG', `${(e as Error).message.replace(/\. To specify a positional.*$/s, '')} (see --help)`);
   }
   if (values['help'] === true) return { help: true, text: helpText(cmd) };
-  const input: Record<string, unknown> = cmd.configFile && typeof values['config'] === 'string' ? readConfigFile(values['config'], shape) : {};
+  const input: Record<string, unknown> = cmd.configFile && typeof values['config'] === 'string' ? readConfigFile(values['config'], cmd.flags.shape) : {};
   for (const [k, base] of bases) {
     const fromEnv = cmd.configFile ? env[envName(k)] : undefined;
     if (fromEnv !== undefined) input[k] = convert(k, base, fromEnv);
@@ -149,13 +182,7 @@ export function parseCommand<S extends Shape>(cmd: CommandSpec<S>, argv: readonl
     if (values[`no-${kebab(k)}`] === true) input[k] = false;
   }
   const r = cmd.flags.safeParse(input);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const key = String(issue.path[0] ?? '?');
-    const missing = input[key] === undefined;
-    const where = cmd.configFile ? ` (flag --${kebab(key)}, config key '${key}' or ${envName(key)})` : '';
-    throw new MpcError('E_CONFIG', `--${kebab(key)}${missing ? ' is required' : `: ${issue.message}`}${missing ? where : ''}`);
-  }
+  if (!r.success) throw issueError(cmd, r.error.issues[0]!, input);
   return { help: false, flags: r.data, positionals };
 }
 

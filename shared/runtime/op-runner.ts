@@ -3,6 +3,8 @@
  * against the op's float64 reference and summarises costs in the shape `npm run op` prints.
  */
 import { decodeArray, encodeArray } from '../ring/fixed.js';
+import { kebab } from '../config/index.js';
+import { MpcError } from '../util/errors.js';
 import type { MeterReport } from '../net/meter.js';
 import { getOp, type InputRng, type OpSpec } from './ops/index.js';
 import { runJob, type ClientOptions } from './client.js';
@@ -49,11 +51,15 @@ export function inputRng(seed: number): InputRng {
   };
 }
 
+/**
+ * The op's parameters, validated by its own schema.
+ * @throws MpcError E_CONFIG naming the parameter (as its flag) at fault.
+ */
 export function parseOpParams(op: OpSpec, raw: Record<string, unknown>): unknown {
   const r = op.params.safeParse(raw);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new Error(`op ${op.name}: --${String(i.path[0] ?? '?')}: ${i.message}`);
+    throw new MpcError('E_CONFIG', `op ${op.name}: ${i.path.length ? `--${kebab(String(i.path[0]))}: ` : ''}${i.message}`);
   }
   return r.data;
 }

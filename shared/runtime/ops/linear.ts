@@ -9,7 +9,7 @@ const F = FRAC_BITS;
 export const MUL_OP = defineOp({
   name: 'mul',
   summary: 'element-wise secret × secret product with exact truncation',
-  params: z.object({ n: z.number().int().positive().default(1024), range: z.number().positive().default(100) }),
+  params: z.object({ n: z.number().int().positive().default(1024).describe('elements'), range: z.number().positive().default(100).describe('inputs uniform in ±range') }),
   shape: (p) => `${p.n}`,
   inputs: (p, rng) => [0, 1].map(() => ({ shape: [p.n], fracBits: F, values: Float64Array.from({ length: p.n }, () => rng.uniform(-p.range, p.range)) })),
   program: () => async (P, [x, y]) => [await P.trunc(await P.mul(x!, y!), F)],
@@ -22,8 +22,8 @@ export const MATVEC_OP = defineOp({
   name: 'matvec',
   summary: 'fixed-mask matrix × fresh vector; the weight mask is opened once, each product opens only the input',
   params: z.object({
-    rows: z.number().int().positive().default(768), cols: z.number().int().positive().default(3072),
-    repeat: z.number().int().positive().default(1), range: z.number().positive().default(1),
+    rows: z.number().int().positive().default(768).describe('matrix rows'), cols: z.number().int().positive().default(3072).describe('matrix columns'),
+    repeat: z.number().int().positive().default(1).describe('fresh vectors, one product each'), range: z.number().positive().default(1).describe('weights uniform in ±range/√cols'),
   }),
   shape: (p) => `${p.rows}x${p.cols}${p.repeat > 1 ? `x${p.repeat}` : ''}`,
   inputs: (p, rng) => [
@@ -59,7 +59,10 @@ export const MATVEC_OP = defineOp({
 export const MATMUL_OP = defineOp({
   name: 'matmul',
   summary: 'batch of K fresh vectors × fixed-mask matrix in one round',
-  params: z.object({ k: z.number().int().positive().default(16), rows: z.number().int().positive().default(768), cols: z.number().int().positive().default(768) }),
+  params: z.object({
+    k: z.number().int().positive().default(16).describe('vectors in the batch'),
+    rows: z.number().int().positive().default(768).describe('matrix rows'), cols: z.number().int().positive().default(768).describe('matrix columns'),
+  }),
   shape: (p) => `${p.k}x${p.cols}·${p.cols}x${p.rows}`,
   inputs: (p, rng) => [
     { shape: [p.rows, p.cols], fracBits: F, values: Float64Array.from({ length: p.rows * p.cols }, () => rng.uniform(-1, 1) / Math.sqrt(p.cols)) },
@@ -82,7 +85,7 @@ export const MATMUL_OP = defineOp({
 export const TRUNC_OP = defineOp({
   name: 'trunc',
   summary: 'exact truncation (floor) from 2f to f fractional bits',
-  params: z.object({ n: z.number().int().positive().default(1024), range: z.number().positive().default(1000) }),
+  params: z.object({ n: z.number().int().positive().default(1024).describe('elements'), range: z.number().positive().default(1000).describe('inputs uniform in ±range') }),
   shape: (p) => `${p.n}`,
   inputs: (p, rng) => [{ shape: [p.n], fracBits: 2 * F, values: Float64Array.from({ length: p.n }, () => rng.uniform(-p.range, p.range)) }],
   program: () => async (P, [x]) => [await P.trunc(x!, F)],

@@ -16,7 +16,7 @@ const grid = (n: number, lo: number, hi: number, edges: number[], rng: InputRng)
   x.set(edges.slice(0, n).map(q));
   return x;
 };
-const count = z.object({ n: z.number().int().positive().default(1024) });
+const count = z.object({ n: z.number().int().positive().default(1024).describe('elements') });
 
 export const EXP_OP = defineOp({
   name: 'exp',
@@ -29,7 +29,8 @@ export const EXP_OP = defineOp({
   check: () => ({ mode: 'abs', tol: 1.25e-4 + 1.5 * ULP }),
 });
 
-const powParams = z.object({ n: z.number().int().positive().default(1024), lo: z.number().int().default(0), hi: z.number().int().default(14) });
+const octave = (d: number, what: string) => z.number().int().default(d).describe(`inputs in [2^lo, 2^hi): ${what}`);
+const powParams = z.object({ n: z.number().int().positive().default(1024).describe('elements'), lo: octave(0, 'lo'), hi: octave(14, 'hi') });
 const logUniform = (p: { n: number; lo: number; hi: number }, rng: InputRng) => {
   const x = Float64Array.from({ length: p.n }, () => q(2 ** rng.uniform(p.lo, p.hi)));
   x.set([2 ** p.lo, 2 ** p.lo + ULP, 2 ** p.hi - ULP, 1.5].slice(0, p.n));
@@ -50,7 +51,7 @@ export const RECIPROCAL_OP = defineOp({
 export const RSQRT_OP = defineOp({
   name: 'rsqrt',
   summary: '1/√x on [2^lo, 2^hi) (lo, hi even; double-octave thermometer, 128-segment spline); relative err ≤ 1.5e-4',
-  params: powParams.extend({ hi: z.number().int().default(16) }).refine((p) => p.lo % 2 === 0 && p.hi % 2 === 0, 'lo and hi must be even'),
+  params: powParams.extend({ hi: octave(16, 'hi (even)') }).refine((p) => p.lo % 2 === 0 && p.hi % 2 === 0, 'lo and hi must be even'),
   shape: (p) => `${p.n}`,
   inputs: (p, rng) => [{ shape: [p.n], fracBits: F, values: logUniform(p, rng) }],
   program: (p) => async (P, [x]) => [await rsqrt(P, x!, { lo: p.lo, hi: p.hi })],
@@ -83,8 +84,11 @@ export const SILU_OP = defineOp({
 
 export const SOFTMAX_OP = defineOp({
   name: 'softmax',
-  summary: 'row softmax (max tree, exp, 1/Σ per row, one product); --causal 1 masks row r to its first r+1 entries for free; |err| ≤ 5e-4',
-  params: z.object({ n: z.number().int().positive().default(1024), rows: z.number().int().positive().default(4), scale: z.number().positive().default(5), causal: z.boolean().default(false) }),
+  summary: 'row softmax (max tree, exp, 1/Σ per row, one product); --causal masks row r to its first r+1 entries for free; |err| ≤ 5e-4',
+  params: z.object({
+    n: z.number().int().positive().default(1024).describe('row length'), rows: z.number().int().positive().default(4).describe('rows'),
+    scale: z.number().positive().default(5).describe('standard deviation of the inputs'), causal: z.boolean().default(false).describe('causal lengths (the last rows of an attention matrix)'),
+  }),
   shape: (p) => `${p.rows}x${p.n}${p.causal ? ' causal' : ''}`,
   inputs: (p, rng) => [{ shape: [p.rows, p.n], fracBits: F, values: Float64Array.from({ length: p.rows * p.n }, () => q(rng.normal() * p.scale)) }],
   program: (p) => async (P, [x]) => [await softmax(P, x!, p.causal ? { lengths: causal(p) } : {})],
@@ -101,7 +105,10 @@ export const SOFTMAX_OP = defineOp({
 });
 const causal = (p: { rows: number; n: number }) => Array.from({ length: p.rows }, (_, r) => Math.min(p.n, p.n - p.rows + r + 1));
 
-const normParams = z.object({ n: z.number().int().positive().default(768), rows: z.number().int().positive().default(4), scale: z.number().positive().default(100) });
+const normParams = z.object({
+  n: z.number().int().positive().default(768).describe('row length'), rows: z.number().int().positive().default(4).describe('rows'),
+  scale: z.number().positive().default(100).describe('scale of the inputs'),
+});
 const normInputs = (p: { n: number; rows: number; scale: number }, rng: InputRng) =>
   [{ shape: [p.rows, p.n], fracBits: F, values: Float64Array.from({ length: p.rows * p.n }, (_, i) => q(rng.normal() * p.scale * (1 + (i % 7)) / 4 + (i % p.n === 0 ? p.scale : 0))) }];
 function normRef(p: { n: number; rows: number }, x: Float64Array, center: boolean): Float64Array {

@@ -25,12 +25,12 @@ function rowsWithTies(rows: number, n: number, range: number, rng: InputRng): Fl
   return x;
 }
 const byRow = (x: Float64Array, n: number) => Array.from({ length: x.length / n }, (_, r) => Array.from(x.subarray(r * n, (r + 1) * n)));
-const width = z.number().int().min(8).max(64).default(32);
+const width = z.number().int().min(8).max(64).default(32).describe('bits of the bounded comparison (64 = the core sign test)');
 
 export const DRELU_OP = defineOp({
   name: 'drelu',
   summary: 'exact [x ≥ 0] (bounded comparison: --width bits opened; 64 = core sign test)',
-  params: z.object({ n: z.number().int().positive().default(1024), width, range: z.number().positive().default(1000) }),
+  params: z.object({ n: z.number().int().positive().default(1024).describe('elements'), width, range: z.number().positive().default(1000).describe('inputs in ±range') }),
   shape: (p) => `${p.n}`,
   inputs: (p, rng) => [{ shape: [p.n], fracBits: F, values: edgy(p.n, Math.min(p.range, 2 ** (p.width - 2 - F)), rng) }],
   program: (p) => async (P, [x]) => [await drelu(P, x!, { width: p.width })],
@@ -65,7 +65,8 @@ export const EQ_OP = defineOp({
 });
 
 const rowParams = z.object({
-  n: z.number().int().positive().default(1024), rows: z.number().int().positive().default(1), width, range: z.number().positive().default(100),
+  n: z.number().int().positive().default(1024).describe('row length'), rows: z.number().int().positive().default(1).describe('rows'), width,
+  range: z.number().positive().default(100).describe('inputs in ±range'),
 });
 
 export const MAX_OP = defineOp({
@@ -82,7 +83,7 @@ export const MAX_OP = defineOp({
 export const ARGMAX_OP = defineOp({
   name: 'argmax',
   summary: 'exact argmax over the last axis, lowest index on ties (index; --onehot adds the one-hot)',
-  params: rowParams.extend({ onehot: z.boolean().default(false) }),
+  params: rowParams.extend({ onehot: z.boolean().default(false).describe('also output the one-hot') }),
   shape: (p) => `${p.rows}x${p.n}`,
   inputs: (p, rng) => MAX_OP.inputs(p, rng),
   program: (p) => async (P, [x]) => {
@@ -101,7 +102,7 @@ export const ARGMAX_OP = defineOp({
 export const ONEHOT_OP = defineOp({
   name: 'onehot',
   summary: 'secret index → secret one-hot of length n (opens w = ⌈log2 n⌉ bits per index)',
-  params: z.object({ n: z.number().int().min(2).default(1024), m: z.number().int().positive().default(16) }),
+  params: z.object({ n: z.number().int().min(2).default(1024).describe('one-hot length'), m: z.number().int().positive().default(16).describe('indices') }),
   shape: (p) => `${p.m}→${p.n}`,
   inputs: (p, rng) => {
     const idx = Float64Array.from({ length: p.m }, () => rng.int(0, p.n));
@@ -120,7 +121,10 @@ export const ONEHOT_OP = defineOp({
 export const GATHER_OP = defineOp({
   name: 'gather',
   summary: 'oblivious gather of m rows of a fixed-mask n×d matrix by secret indices (one-hot + fixed product)',
-  params: z.object({ n: z.number().int().min(2).default(1024), d: z.number().int().positive().default(64), m: z.number().int().positive().default(8) }),
+  params: z.object({
+    n: z.number().int().min(2).default(1024).describe('matrix rows'), d: z.number().int().positive().default(64).describe('matrix columns'),
+    m: z.number().int().positive().default(8).describe('rows gathered'),
+  }),
   shape: (p) => `${p.m} of ${p.n}x${p.d}`,
   inputs: (p, rng) => [
     { shape: [p.n, p.d], fracBits: F, values: Float64Array.from({ length: p.n * p.d }, () => q(rng.uniform(-8, 8))) },
@@ -142,7 +146,11 @@ export const GATHER_OP = defineOp({
 export const TOPK_OP = defineOp({
   name: 'topk',
   summary: 'exact top-k over the last axis (k-hot mask; --onehots adds k one-hots and indices), ties to the lowest index',
-  params: rowParams.extend({ k: z.number().int().positive().default(16), method: z.enum(['auto', 'rank', 'bitonic']).default('auto'), onehots: z.boolean().default(false) })
+  params: rowParams.extend({
+    k: z.number().int().positive().default(16).describe('entries kept per row'),
+    method: z.enum(['auto', 'rank', 'bitonic']).default('auto').describe('auto, rank (all pairs) or bitonic (sorting network)'),
+    onehots: z.boolean().default(false).describe('also output k one-hots and the indices'),
+  })
     .refine((p) => p.k <= p.n, 'k must not exceed n'),
   shape: (p) => `${p.rows}x${p.n} k=${p.k}`,
   inputs: (p, rng) => MAX_OP.inputs(p, rng),

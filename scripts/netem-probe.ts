@@ -13,16 +13,23 @@
  *                                           waiting, in this process (no root needed)
  */
 import { z } from 'zod';
-import { parseFlags, splitArgv } from '../shared/config/argv.js';
+import { commandFlags } from '../shared/config/cli.js';
 import { toMpcError } from '../shared/util/errors.js';
 import { Clock, HOSTS, createTopology, describeNet, measureLink, parseNetSpec, probeEndpoint, quantile, serveProbe, type RelayStats, type Topology } from '../shared/netem/index.js';
 
-const Serve = z.object({ host: z.string() });
-const Measure = z.object({ host: z.string(), port: z.number().int(), pings: z.number().int().positive().default(50), bulkBytes: z.number().int().nonnegative().default(16 << 20) });
-const Bench = z.object({
-  net: z.string(), pings: z.number().int().positive().default(100), bulkMb: z.number().positive().default(16),
-  from: z.enum(HOSTS).default('party0'), to: z.enum(HOSTS).default('party1'),
+const Serve = z.object({ host: z.string().describe('address to listen on') });
+const Measure = z.object({
+  host: z.string().describe('probe server address'), port: z.number().int().describe('probe server port'),
+  pings: z.number().int().positive().default(50).describe('ping-pong round trips'), bulkBytes: z.number().int().nonnegative().default(16 << 20).describe('bytes of the bulk transfer'),
 });
+const Bench = z.object({
+  net: z.string().describe('loopback, lan, wan or a custom spec (docs/network.md)'), pings: z.number().int().positive().default(100).describe('ping-pong round trips'),
+  bulkMb: z.number().positive().default(16).describe('MiB of the bulk transfer'),
+  from: z.enum(HOSTS).default('party0').describe('source host'), to: z.enum(HOSTS).default('party1').describe('destination host'),
+});
+const USAGE = 'npm run -s build && node dist/scripts/netem-probe.js serve|measure|bench|clock [flags]';
+const mode = <S extends Record<string, z.ZodType>>(name: string, flags: z.ZodObject<S>, summary: string) =>
+  commandFlags({ usage: USAGE.replace('serve|measure|bench|clock', name), summary, flags }, process.argv.slice(3)).flags;
 
 const cpuMs = (s: RelayStats): number => s.cpuUserMs + s.cpuSystemMs;
 
@@ -44,7 +51,9 @@ async function bench(topo: Topology, f: z.infer<typeof Bench>): Promise<Record<s
   };
 }
 
-const ClockFlags = z.object({ delayMs: z.number().nonnegative().default(0.25), count: z.number().int().positive().default(500) });
+const ClockFlags = z.object({
+  delayMs: z.number().nonnegative().default(0.25).describe('delay of each timer'), count: z.number().int().positive().default(500).describe('timers in a row'),
+});
 
 /** `count` Clock callbacks in a row, each due `delayMs` after the previous one ran: how late they run. */
 async function clockLateness(f: z.infer<typeof ClockFlags>): Promise<Record<string, unknown>> {
@@ -66,30 +75,30 @@ async function clockLateness(f: z.infer<typeof ClockFlags>): Promise<Record<stri
 }
 
 async function main(): Promise<void> {
-  const { positional, flags } = splitArgv(process.argv.slice(2));
-  if (positional[0] === 'serve') {
-    const f = parseFlags(Serve, flags, 'netem-probe serve');
+  const which = process.argv[2];
+  if (which === 'serve') {
+    const f = mode('serve', Serve, 'A probe server: prints {"port":…} and serves until stdin closes.');
     const server = await serveProbe(f.host);
     process.stdout.write(JSON.stringify({ port: server.port }) + '\n');
     process.stdin.resume();
     process.stdin.once('end', () => { void server.close().then(() => process.exit(0)); });
-  } else if (positional[0] === 'measure') {
-    const f = parseFlags(Measure, flags, 'netem-probe measure');
+  } else if (which === 'measure') {
+    const f = mode('measure', Measure, 'Measures RTT and throughput to a probe server; prints one JSON ProbeResult.');
     process.stdout.write(JSON.stringify(await probeEndpoint({ host: f.host, port: f.port }, { pings: f.pings, bulkBytes: f.bulkBytes })) + '\n');
     process.exit(0);
-  } else if (positional[0] === 'bench') {
-    const f = parseFlags(Bench, flags, 'netem-probe bench');
+  } else if (which === 'bench') {
+    const f = mode('bench', Bench, "Builds the topology (root), measures one link and the relay's CPU time; prints one JSON line.");
     const topo = await createTopology(parseNetSpec(f.net));
     try {
       process.stdout.write(JSON.stringify(await bench(topo, f)) + '\n');
     } finally {
       await topo.close();
     }
-  } else if (positional[0] === 'clock') {
-    process.stdout.write(JSON.stringify(await clockLateness(parseFlags(ClockFlags, flags, 'netem-probe clock'))) + '\n');
+  } else if (which === 'clock') {
+    process.stdout.write(JSON.stringify(await clockLateness(mode('clock', ClockFlags, "Lateness of the relay's clock and its CPU use (no root needed)."))) + '\n');
   } else {
-    process.stderr.write('usage: netem-probe serve|measure|bench|clock … (see scripts/netem-probe.ts)\n');
-    process.exitCode = 2;
+    process.stderr.write(`usage: ${USAGE} (--help after a mode lists its flags)\n`);
+    process.exitCode = which === '--help' || which === '-h' ? 0 : 2;
   }
 }
 

@@ -54,10 +54,14 @@ export interface StaticPlan {
   readonly rows: number;
 }
 
-/** The static plan for a prompt of n tokens; null when it would keep everything. */
-export function staticPlan(st: StaticSpec, n: number): StaticPlan | null {
+/**
+ * The static plan for a prompt of n tokens; null when it would keep everything. With `maxRows` the
+ * plan keeps at most that many rows (a static-only policy: what is kept is all a step attends).
+ */
+export function staticPlan(st: StaticSpec, n: number, maxRows = Infinity): StaticPlan | null {
   const blocks = Math.floor(n / st.block), tail = n - blocks * st.block;
-  const kept = Math.min(blocks, Math.max(1, Math.round((st.ratio * n - tail) / st.block)));
+  const want = Math.round((st.ratio * n - tail) / st.block), fit = Math.floor((maxRows - tail) / st.block);
+  const kept = Math.min(blocks, Math.max(1, Math.min(want, fit)));
   return kept >= blocks ? null : { blocks, kept, tail, rows: kept * st.block + tail };
 }
 
@@ -65,7 +69,12 @@ export interface ClusterPolicySpec {
   readonly name: string;
   /** Static eviction at prefill; null keeps the whole prompt. */
   readonly static: StaticSpec | null;
-  readonly cluster: Omit<ClusterConfig, 'select'>;
+  /**
+   * The dynamic step: clusters chosen per step within the budget; null for none (static only:
+   * every step attends everything stored, and the static plan is sized so that this never exceeds
+   * the budget, the generated tokens included).
+   */
+  readonly cluster: Omit<ClusterConfig, 'select'> | null;
   readonly shareLayers: number;
   readonly denseLayers: number;
   /** Attended tokens per step for a prompt of n tokens. */
@@ -74,7 +83,7 @@ export interface ClusterPolicySpec {
 }
 
 /** Fine clusters chosen per step so that head + chosen + tail never exceed the budget B. */
-export function clustersForBudget(spec: ClusterPolicySpec, b: number): number {
+export function clustersForBudget(spec: ClusterPolicySpec & { cluster: Omit<ClusterConfig, 'select'> }, b: number): number {
   const s = spec.cluster.sizes[spec.cluster.sizes.length - 1] as number;
   const forced = spec.cluster.forceHead ? 2 : 1;
   const k = Math.floor(b / s) - forced;
@@ -88,7 +97,7 @@ export function clusterPolicy(spec: ClusterPolicySpec): KvPolicy {
     inputDependent: true,
     settings: spec.settings,
     budget: spec.budget,
-    check: (n) => { clustersForBudget(spec, spec.budget(n)); },
+    check: (n) => { if (spec.cluster) clustersForBudget({ ...spec, cluster: spec.cluster }, spec.budget(n)); },
     begin<B extends BackendTypes>(ops: Ops<B>, seq: SequenceInfo<B['tensor']>): KvSession<B> {
       return new ClusterSession(ops, seq, spec);
     },
@@ -101,15 +110,18 @@ interface Shared<T> {
 }
 
 class ClusterSession<B extends BackendTypes> extends BaseSession<B> {
-  private readonly cfg: ClusterConfig;
+  private readonly cfg: ClusterConfig | null;
   private readonly plan: StaticPlan | null;
   private readonly indexes: ClusterIndex<B>[] = [];
   private readonly shared = new Map<number, Shared<B['tensor']>>();
 
   constructor(ops: Ops<B>, seq: SequenceInfo<B['tensor']>, private readonly spec: ClusterPolicySpec) {
     super(ops, seq, spec.denseLayers);
-    this.cfg = { ...spec.cluster, select: clustersForBudget(spec, spec.budget(seq.promptTokens)) };
-    this.plan = spec.static === null ? null : staticPlan(spec.static, this.n);
+    const c = spec.cluster;
+    this.cfg = c === null ? null : { ...c, select: clustersForBudget({ ...spec, cluster: c }, spec.budget(seq.promptTokens)) };
+    // static only: the prompt rows kept plus every generated token stay within the budget
+    const room = c === null ? spec.budget(this.n) - (seq.capacity - this.n) : Infinity;
+    this.plan = spec.static === null ? null : staticPlan(spec.static, this.n, room);
   }
 
   /** The layer whose choices `layer` follows (itself when it leads a group). */
@@ -143,7 +155,7 @@ class ClusterSession<B extends BackendTypes> extends BaseSession<B> {
       }
       await store.compact([...rowsPiece(0, S), ...chosen, ...rowsPiece(this.n - plan.tail, this.n)], this.room(plan.rows));
     }
-    if (layer === lead) {
+    if (layer === lead && this.cfg !== null) {
       const index = new ClusterIndex(this.ops, this.cfg);
       await index.update(store.cache);
       this.indexes[layer] = index;
@@ -151,6 +163,7 @@ class ClusterSession<B extends BackendTypes> extends BaseSession<B> {
   }
 
   protected async select(layer: number, store: Store<B>, q: B['tensor']): Promise<readonly CachePiece<B['tensor']>[] | null> {
+    if (this.cfg === null) return null; // static only: attend everything stored
     const lead = this.leader(layer);
     const shared = this.sharedOf(lead);
     if (layer === lead) {

@@ -15,22 +15,24 @@
  * accumulated static score).
  */
 import { clusterPolicy } from './cluster-policy.js';
-import { budgetRule, budgetTokens, type PolicyOptions } from './options.js';
+import { budgetRule, budgetTokens, dynamicRatioOf, type PolicyOptions } from './options.js';
 import type { KvPolicy } from './types.js';
 
 export function mpcache(o: PolicyOptions, name = 'mpcache'): KvPolicy {
   const rule = o.score === 'blend' ? { kind: 'blend', alpha: o.alpha } as const : { kind: 'bound' } as const;
+  // static only (no dynamic step) when the budget is the whole static set
+  const dynamic = o.budget !== undefined || dynamicRatioOf(o) < 1 || !o.static;
   return clusterPolicy({
     name,
     static: o.static ? { ratio: o.staticRatio, window: o.windowRatio, score: o.staticScore, block: o.staticBlock, lookback: o.lookback } : null,
-    cluster: { sizes: o.clusters, rule, forceHead: true, levelRatio: o.levelRatio },
+    cluster: dynamic ? { sizes: o.clusters, rule, forceHead: true, levelRatio: o.levelRatio } : null,
     shareLayers: o.shareLayers,
     denseLayers: o.denseLayers,
     budget: (n) => budgetTokens(o, n),
     settings: {
       budget: budgetRule(o), static: o.static ? o.staticRatio : 'off', window: o.windowRatio, staticScore: o.staticScore,
-      staticBlock: o.staticBlock, lookback: o.lookback, clusters: o.clusters.join(','),
-      levelRatio: o.levelRatio, score: o.score === 'blend' ? `blend α=${o.alpha}` : 'bound', shareLayers: o.shareLayers, denseLayers: o.denseLayers,
+      staticBlock: o.staticBlock, lookback: o.lookback, denseLayers: o.denseLayers,
+      ...(dynamic ? { clusters: o.clusters.join(','), levelRatio: o.levelRatio, score: o.score === 'blend' ? `blend α=${o.alpha}` : 'bound', shareLayers: o.shareLayers } : { dynamic: 'off' }),
     },
   });
 }

@@ -68,6 +68,11 @@ export const PolicyOptionsSchema = z.strictObject({
 
 const DYNAMIC_RATIO = 0.2;
 
+/** MPCache's dynamic ratio (the default when none is given). */
+export function dynamicRatioOf(o: PolicyOptions): number {
+  return o.dynamicRatio ?? DYNAMIC_RATIO;
+}
+
 export type PolicyOptions = z.infer<typeof PolicyOptionsSchema>;
 export type PolicyOptionsInput = z.input<typeof PolicyOptionsSchema>;
 
@@ -92,13 +97,13 @@ export function parsePolicyOptions(raw: unknown): PolicyOptions {
 /** The budget B in tokens for a prompt of n tokens (at least 1). */
 export function budgetTokens(o: PolicyOptions, n: number): number {
   const b = o.budget;
-  const tokens = b === undefined ? Math.round(o.staticRatio * (o.dynamicRatio ?? DYNAMIC_RATIO) * n) : b < 1 ? Math.round(b * n) : b;
+  const tokens = b === undefined ? Math.round(o.staticRatio * dynamicRatioOf(o) * n) : b < 1 ? Math.round(b * n) : b;
   return Math.max(1, tokens);
 }
 
 /** A short public description of the budget rule, for reports. */
 export function budgetRule(o: PolicyOptions): string {
   const b = o.budget;
-  if (b === undefined) return `${+(o.staticRatio * (o.dynamicRatio ?? DYNAMIC_RATIO)).toFixed(4)} of prompt`;
+  if (b === undefined) return `${+(o.staticRatio * dynamicRatioOf(o)).toFixed(4)} of prompt`;
   return b < 1 ? `${b} of prompt` : `${b} tokens`;
 }

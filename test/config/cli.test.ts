@@ -17,8 +17,13 @@ import { POLICY_FLAGS, givenPolicyFlags, policyOptionsOf } from '../../scripts/e
 import { commandOf, opCommand, splitOpFlags } from '../../scripts/op/command.js';
 import { runScript } from '../util/run-script.js';
 
-const SCRIPTS = ['start', 'client', 'op', 'bench-decode', 'share-model', 'eviction-costs', 'eval', 'study', 'gen-train-data', 'bench-kernels', 'bench-ops', 'ca'];
+const SCRIPTS = ['start', 'client', 'op', 'bench', 'bench-decode', 'share-model', 'eviction-costs', 'eval', 'study', 'gen-train-data', 'bench-kernels', 'bench-ops', 'ca'];
 const SERVERS = ['dealer/main.js', 'party0/main.js', 'party1/main.js'];
+/** Every command as [compiled file, words before --help]: the netem probe's modes are commands of their own. */
+const COMMANDS: Array<[string, string[]]> = [
+  ...SCRIPTS.map((s): [string, string[]] => [`scripts/${s}.js`, []]), ...SERVERS.map((s): [string, string[]] => [s, []]),
+  ...['serve', 'measure', 'bench', 'clock'].map((m): [string, string[]] => ['scripts/netem-probe.js', [m]]),
+];
 
 const run = (script: string, args: readonly string[], env: Record<string, string> = {}) => runScript(script, args, { env });
 
@@ -55,8 +60,7 @@ describe('one command-line parser', () => {
   const file = (name: string, v: unknown) => { const p = join(dir, name); writeFileSync(p, JSON.stringify(v)); return p; };
 
   test('every compiled script and server answers --help with its usage line, exit 0', async () => {
-    const all = [...SCRIPTS.map((s) => `scripts/${s}.js`), ...SERVERS];
-    const ran = await Promise.all(all.map(async (s) => ({ s, r: await run(s, ['--help']) })));
+    const ran = await Promise.all(COMMANDS.map(async ([file, words]) => ({ s: [file, ...words].join(' '), r: await run(file, [...words, '--help']) })));
     for (const { s, r } of ran) {
       // a flag without a description leaves its help line blank at the end
       const undescribed = r.stdout.split('\nflags:\n')[1]?.split('\n').filter((l) => /\s$/.test(l));

@@ -5,7 +5,6 @@
  * flags and config keys, missing flags and bad op parameters are E_CONFIG errors that name them;
  * command line > environment > config file; lists, negations and the --no-share ablation.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,24 +12,20 @@ import { z } from 'zod';
 import { parseCommand, type CommandSpec } from '../../shared/config/index.js';
 import { OPS, getOp } from '../../shared/runtime/ops/index.js';
 import { parseOpParams } from '../../shared/runtime/op-runner.js';
-import { MpcError, projectPath } from '../../shared/util/index.js';
+import { MpcError } from '../../shared/util/index.js';
 import { POLICY_FLAGS, givenPolicyFlags, policyOptionsOf } from '../../scripts/eval/policy-flags.js';
 import { commandOf, opCommand, splitOpFlags } from '../../scripts/op/command.js';
+import { runScript } from '../util/run-script.js';
 
-const SCRIPTS = ['start', 'client', 'op', 'bench-decode', 'share-model', 'eviction-costs', 'eval', 'study', 'gen-train-data', 'bench-kernels', 'bench-ops', 'ca'];
+const SCRIPTS = ['start', 'client', 'op', 'bench', 'bench-decode', 'share-model', 'eviction-costs', 'eval', 'study', 'gen-train-data', 'bench-kernels', 'bench-ops', 'ca'];
 const SERVERS = ['dealer/main.js', 'party0/main.js', 'party1/main.js'];
+/** Every command as [compiled file, words before --help]: the netem probe's modes are commands of their own. */
+const COMMANDS: Array<[string, string[]]> = [
+  ...SCRIPTS.map((s): [string, string[]] => [`scripts/${s}.js`, []]), ...SERVERS.map((s): [string, string[]] => [s, []]),
+  ...['serve', 'measure', 'bench', 'clock'].map((m): [string, string[]] => ['scripts/netem-probe.js', [m]]),
+];
 
-interface Ran { code: number | null; stdout: string; stderr: string }
-
-/** Runs a compiled script (path under dist/) to its end, with no MPC_* variables but `env`. */
-function run(script: string, args: readonly string[], env: Record<string, string> = {}): Promise<Ran> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MPC_')));
-  return new Promise((resolve) => {
-    execFile(process.execPath, [projectPath('dist', script), ...args], { env: { ...clean, ...env }, timeout: 30000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (script: string, args: readonly string[], env: Record<string, string> = {}) => runScript(script, args, { env });
 
 function errorOf(f: () => unknown): MpcError {
   try {
@@ -65,8 +60,7 @@ describe('one command-line parser', () => {
   const file = (name: string, v: unknown) => { const p = join(dir, name); writeFileSync(p, JSON.stringify(v)); return p; };
 
   test('every compiled script and server answers --help with its usage line, exit 0', async () => {
-    const all = [...SCRIPTS.map((s) => `scripts/${s}.js`), ...SERVERS];
-    const ran = await Promise.all(all.map(async (s) => ({ s, r: await run(s, ['--help']) })));
+    const ran = await Promise.all(COMMANDS.map(async ([file, words]) => ({ s: [file, ...words].join(' '), r: await run(file, [...words, '--help']) })));
     for (const { s, r } of ran) {
       // a flag without a description leaves its help line blank at the end
       const undescribed = r.stdout.split('\nflags:\n')[1]?.split('\n').filter((l) => /\s$/.test(l));

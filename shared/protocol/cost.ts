@@ -18,6 +18,7 @@ import { cmpkRounds } from './compare-k.js';
 import { lutRounds } from './lut.js';
 import { productRounds } from './products.js';
 import { roundFrameBytes, roundPayload, type WireRound } from './wire.js';
+import { CLIENT_CHECK_REPS } from './client-check.js';
 
 /** Wire rounds per kind. Core kinds mirror protocol/{beaver,trunc,compare,fixed-mask}.ts. */
 export const ONLINE: Record<string, (p: any) => WireRound[]> = {
@@ -31,7 +32,8 @@ export const ONLINE: Record<string, (p: any) => WireRound[]> = {
   'fixed.alloc': () => [],
   'fixed.copy': () => [],
   'fixed.append': (p: { groups: number; rows: number; cols: number }) => [{ u64: [p.groups * p.rows * p.cols] }],
-  'fixed.product': (p: FixedProductParams) => [{ u64: [fixedLayout(p).inGroups * p.K * fixedDims(p).inLen] }],
+  // a client-assisted product opens nothing between the parties but the one-hot check (protocol/client-check.ts)
+  'fixed.product': (p: FixedProductParams) => (p.client ? (p.squares ? [{ u64: [CLIENT_CHECK_REPS] }] : []) : [{ u64: [fixedLayout(p).inGroups * p.K * fixedDims(p).inLen] }]),
   'fixed.select': (p: FixedSelectParams) => [{ u64: [p.groups * p.K * selectDims(p).inLen, selectDims(p).selGroups * p.k * p.n] }],
   cmpk: cmpkRounds,
   lut: lutRounds,

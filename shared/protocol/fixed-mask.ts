@@ -128,7 +128,7 @@ export function fixedRowsS(ctx: PartyCtx, w: FixedMatrix, rows: readonly number[
 
 /** Parameters of a client-assisted product (shared by the Prims that take its correlation). */
 export function clientProductParams(w: { id: string; groups: number; cols: number; rowsUsed: number }, layout: 'nt' | 'nn', K: number, oneHotRows: boolean): FixedProductParams {
-  return { ...fixedProductParams(w, layout, K, w.rowsUsed), ...(oneHotRows ? { squares: true } : {}) };
+  return { ...fixedProductParams(w, layout, K, w.rowsUsed), client: true, ...(oneHotRows ? { squares: true } : {}) };
 }
 
 /**

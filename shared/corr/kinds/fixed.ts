@@ -97,6 +97,8 @@ export const FixedProductParams = z.object({
   block: z.number().int().positive().optional(),
   /** One input [K, inLen] multiplies every group (opened once) instead of one per group. */
   shared: z.boolean().optional(),
+  /** A client-assisted product: the client, not the peer, opens the input (protocol/fixed-mask.ts). */
+  client: z.boolean().optional(),
   /** Also shares of r∘r (the one-hot check of a client's input: protocol/client-check.ts). */
   squares: z.boolean().optional(),
 });

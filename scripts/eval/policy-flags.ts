@@ -29,7 +29,7 @@ const ablation = (what: string) => z.boolean().optional().describe(`ablation: ${
 export const POLICY_FLAGS = {
   budget: num('budget', 'attended tokens per step: a fraction of the prompt (< 1) or a count (default: static ratio × dynamic ratio of the prompt)'),
   staticRatio: num('staticRatio', 'MPCache: fraction of the prompt the static eviction keeps'),
-  dynamicRatio: num('dynamicRatio', 'MPCache: fraction of the static survivors attended per step (default: 0.2; sets the budget when none is given)'),
+  dynamicRatio: num('dynamicRatio', 'MPCache: fraction of the static survivors attended per step; below 1 turns on the dynamic step (1: none, the default; the paper: 0.2)'),
   windowRatio: num('windowRatio', 'MPCache: fraction of the prompt (its last queries) that scores the static eviction'),
   staticBlock: num('staticBlock', 'MPCache: static eviction keeps whole blocks of this many tokens'),
   lookback: num('lookback', "MPCache: a block's static score also counts this many blocks before it"),

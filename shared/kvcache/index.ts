@@ -1,10 +1,10 @@
 /**
  * KV-cache policies: the interface, the registry by name, and the forward-pass adapters.
  *
- * Names: `full`, `mpcache` and its ablations (`mpcache-single`: one cluster level;
- * `mpcache-bound`: Quest's exact score instead of the blend; `mpcache-share`: adjacent layers
- * share selections; `mpcache-nostatic`: no static eviction; `mpcache-sumstatic`: the paper's
- * summed single-token static score), `streamingllm`, `h2o`, `h2o-prefill`,
+ * Names: `full`, `mpcache` and its ablations (`mpcache-dynamic`: the paper's per-step cluster
+ * selection on top of the static set; `mpcache-single`, `-bound`, `-share`: that with one cluster
+ * level, Quest's exact score, adjacent layers sharing selections; `mpcache-nostatic`: no static
+ * eviction; `mpcache-sumstatic`: the paper's summed single-token static score), `streamingllm`, `h2o`, `h2o-prefill`,
  * `snapkv`, `quest`, `tova`, `oracle`. Every one takes the same options (options.ts) and uses
  * the ones that concern it; all compared policies share one budget rule.
  */
@@ -13,7 +13,7 @@ import { MpcError } from '../util/index.js';
 import { full } from './full.js';
 import { h2o, h2oPrefill } from './h2o.js';
 import { mpcache } from './mpcache.js';
-import { parsePolicyOptions, type PolicyOptions } from './options.js';
+import { PAPER_DYNAMIC_RATIO, dynamicRatioOf, parsePolicyOptions, type PolicyOptions } from './options.js';
 import { oracle } from './oracle.js';
 import { quest } from './quest.js';
 import { snapKv } from './snapkv.js';
@@ -39,12 +39,17 @@ interface Entry {
 const ablation = (name: string, change: (o: PolicyOptions) => Partial<PolicyOptions>): Entry['make'] =>
   (o) => mpcache({ ...o, ...change(o) }, name);
 
+/** The dynamic step on (the paper's ratio over the static set) unless the options already set one. */
+const withDynamic = (o: PolicyOptions): Partial<PolicyOptions> =>
+  (o.budget === undefined && dynamicRatioOf(o) >= 1 ? { dynamicRatio: PAPER_DYNAMIC_RATIO } : {});
+
 const POLICIES: Readonly<Record<string, Entry>> = {
   full: { description: 'full cache (ceiling)', make: () => full() },
-  mpcache: { description: 'MPCache: look-once static top-k of blocks + hierarchical cluster selection (+ layer sharing with --share-layers)', make: (o) => mpcache(o) },
-  'mpcache-single': { description: 'MPCache ablation: one cluster level (the finest)', make: ablation('mpcache-single', (o) => ({ clusters: [o.clusters[o.clusters.length - 1] as number] })) },
-  'mpcache-bound': { description: "MPCache ablation: Quest's exact bound instead of the α-blend", make: ablation('mpcache-bound', () => ({ score: 'bound' })) },
-  'mpcache-share': { description: 'MPCache ablation: adjacent layer pairs share one selection (the paper)', make: ablation('mpcache-share', () => ({ shareLayers: 2 })) },
+  mpcache: { description: 'MPCache: look-once static top-k of blocks (10 % by default, attended whole); the dynamic cluster selection with --dynamic-ratio < 1', make: (o) => mpcache(o) },
+  'mpcache-dynamic': { description: "MPCache ablation: the paper's dynamic step (hierarchical cluster selection, 20 % of the static set)", make: ablation('mpcache-dynamic', withDynamic) },
+  'mpcache-single': { description: 'MPCache ablation: the dynamic step with one cluster level (the finest)', make: ablation('mpcache-single', (o) => ({ ...withDynamic(o), clusters: [o.clusters[o.clusters.length - 1] as number] })) },
+  'mpcache-bound': { description: "MPCache ablation: the dynamic step with Quest's exact bound instead of the α-blend", make: ablation('mpcache-bound', (o) => ({ ...withDynamic(o), score: 'bound' })) },
+  'mpcache-share': { description: 'MPCache ablation: the dynamic step, adjacent layer pairs sharing one selection (the paper)', make: ablation('mpcache-share', (o) => ({ ...withDynamic(o), shareLayers: 2 })) },
   'mpcache-nostatic': { description: 'MPCache ablation: no static eviction', make: ablation('mpcache-nostatic', () => ({ static: false })) },
   'mpcache-sumstatic': { description: 'MPCache ablation: static top-k of single tokens by summed window attention (the paper)', make: ablation('mpcache-sumstatic', () => ({ staticScore: 'sum', staticBlock: 1, lookback: 0 })) },
   streamingllm: { description: 'StreamingLLM: sinks + recent window', make: streamingLlm },

@@ -1,13 +1,17 @@
 /**
- * MPCache (Zeng et al., NeurIPS 2025): look-once static eviction at prefill, then hierarchical
- * query-aware cluster selection at every step with the linearised score q·(α·kmax + (1 − α)·kmin),
- * and cross-layer index sharing. The machinery is in cluster-policy.ts and clusters.ts.
+ * MPCache (Zeng et al., NeurIPS 2025): look-once static eviction at prefill, then (optionally)
+ * hierarchical query-aware cluster selection at every step with the linearised score
+ * q·(α·kmax + (1 − α)·kmin), and cross-layer index sharing. The machinery is in cluster-policy.ts
+ * and clusters.ts.
  *
- * Budget B (options.ts; default round(0.3 · 0.2 · n), the paper's "6 % = 30 % static × 20 %
- * dynamic"): static eviction keeps about round(staticRatio · n) prompt tokens in whole blocks
- * (cluster-policy.ts); each step attends to the head cluster, the tail cluster and ⌊B/S⌋ − 2
- * chosen fine clusters (S the finest size), so at most B tokens, about dynamicRatio of the static
- * survivors.
+ * Default (options.ts): static eviction keeps 10 % of the prompt in whole blocks (scored by the
+ * last 5 % of the prompt's queries) and every step attends all of it plus the generated tokens, so
+ * B = round(0.1 · n) and no dynamic step runs. Why, under MPC: with fixed-mask caches attention
+ * costs ~65 B per attended row, so the static set sets the cost; a secret selection among it opens
+ * one-hots of (chosen × candidate clusters) entries and costs more than it saves
+ * (docs/eviction-mpc.md, "The recipe under MPC"). With `dynamicRatio` < 1 (or a budget) each step
+ * attends the head cluster, the tail cluster and ⌊B/S⌋ − 2 chosen fine clusters (S the finest
+ * size), at most B tokens: the paper's recipe, ratio 0.2.
  *
  * Ablations (options): `clusters` with one size (no hierarchy), `score: 'bound'` (Quest's exact
  * bound instead of the blend), `shareLayers: 2` (the paper's sharing; off by default here),

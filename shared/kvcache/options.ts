@@ -6,8 +6,10 @@
  * at most B tokens at every step, so the softmax and mixing work per step is equal.
  *
  * `budget` < 1 is a fraction of the prompt (B = round(budget · n)); ≥ 1 is a number of tokens.
- * Without it, B = round(staticRatio · dynamicRatio · n): MPCache's "6 % = 30 % static × 20 %
- * dynamic", applied to every policy. How each policy spends B is in its file's header.
+ * Without it, B = round(staticRatio · dynamicRatio · n), applied to every policy: 10 % by default
+ * (MPCache keeps 10 % of the prompt and attends all of it; the paper's "6 % = 30 % static × 20 %
+ * dynamic" is `--static-ratio 0.3 --dynamic-ratio 0.2`). How each policy spends B is in its file's
+ * header. Why these defaults: docs/eviction-mpc.md ("The recipe under MPC").
  */
 import { z } from 'zod';
 import { MpcError } from '../util/index.js';
@@ -18,11 +20,17 @@ export const PolicyOptionsSchema = z.strictObject({
   /** Attended tokens per step: a fraction of the prompt (< 1) or a count (integer ≥ 1). */
   budget: z.number().positive().refine((b) => b < 1 || Number.isInteger(b), 'must be a fraction below 1 or a whole number of tokens').optional(),
   /** MPCache: fraction of the prompt the look-once static eviction keeps. */
-  staticRatio: ratio.default(0.3),
-  /** MPCache: fraction of the static survivors attended per step (default 0.2; sets the budget when none is given). */
+  staticRatio: ratio.default(0.1),
+  /**
+   * MPCache: fraction of the static survivors attended per step (sets the budget when none is
+   * given). Default 1: no dynamic step (under MPC it costs more than it saves; the paper's is 0.2).
+   */
   dynamicRatio: ratio.optional(),
-  /** MPCache: fraction of the prompt (its last queries) whose attention scores the static eviction. */
-  windowRatio: ratio.default(0.2),
+  /**
+   * MPCache: fraction of the prompt (its last queries) whose attention scores the static eviction.
+   * The paper's 0.2 lets the window's own local attention outrank the needle at small static ratios.
+   */
+  windowRatio: ratio.default(0.05),
   /**
    * MPCache: a key's static score from the window's head-mean attention, the most any one query gave it
    * or the sum; a block's score is then the largest or the sum of its keys' (and its lookback's).
@@ -46,8 +54,8 @@ export const PolicyOptionsSchema = z.strictObject({
    * 4-layer embedded model adjacent layers read different tokens; the paper shares pairs).
    */
   shareLayers: z.number().int().positive().default(1),
-  /** Every policy: the first layers attend to the full cache (never evicted), as Quest does. */
-  denseLayers: z.number().int().min(0).default(1),
+  /** Every policy: the first layers attend to the full cache (never evicted), as Quest does (default none). */
+  denseLayers: z.number().int().min(0).default(0),
   /** MPCache: the cluster score; 'bound' is Quest's Σ max(q·kmax, q·kmin) (ablation). */
   score: z.enum(['blend', 'bound']).default('blend'),
   /** MPCache: the look-once static eviction at prefill (off = dynamic selection over the whole prompt). */
@@ -66,7 +74,10 @@ export const PolicyOptionsSchema = z.strictObject({
   message: 'give a budget or a dynamic ratio, not both (budget = static ratio × dynamic ratio)', path: ['budget'],
 });
 
-const DYNAMIC_RATIO = 0.2;
+const DYNAMIC_RATIO = 1;
+
+/** The paper's dynamic ratio (ratio2 of the released code): what the dynamic-step ablations use. */
+export const PAPER_DYNAMIC_RATIO = 0.2;
 
 /** MPCache's dynamic ratio (the default when none is given). */
 export function dynamicRatioOf(o: PolicyOptions): number {

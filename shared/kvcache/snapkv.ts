@@ -1,7 +1,7 @@
 /**
  * SnapKV (Li et al., NeurIPS 2024): at the end of prefill, the last `window` prompt queries (the
  * observation window, default 16) vote: their causal attention probabilities are summed per key
- * and head, max-pooled along positions (kernel `pool`, default 5) so neighbours of a hit survive,
+ * and head, max-pooled along the older positions (kernel `pool`, default 5) so neighbours of a hit survive,
  * and each head keeps its top B − window older tokens plus the newest tokens. Afterwards the recent
  * window slides over new tokens (so at most B are attended: the original appends every new token
  * and grows past its budget), and the heavy set stays.
@@ -27,7 +27,10 @@ class SnapKvSession<B extends BackendTypes> extends BaseSession<B> {
   protected override async keep(_layer: number, store: Store<B>, input: PrefillInput<B>): Promise<void> {
     const w = Math.min(this.o.window, this.n);
     const votes = await this.ops.sumQueries(input.p, this.n - w, this.n, false);
-    const pooled = await this.ops.maxPool(votes, this.o.pool);
+    // pool over the candidates only (SnapKV pools the prefix before the kept window): a recent
+    // token's votes never lift its older neighbour
+    const cand = Math.max(1, this.n - (this.s.recent - 1));
+    const pooled = await this.ops.maxPool(this.ops.slice(votes, 2, 0, cand), this.o.pool);
     await keepHeavyRecent(this.ops, store, pooled, this.s, this.room(this.s.heavy + this.s.recent - 1));
   }
 

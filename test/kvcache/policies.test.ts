@@ -39,13 +39,15 @@ function slidingView(stored: number[], heavy: number, recent: number): number[] 
   return stored.length <= heavy + recent ? stored.slice() : [...stored.slice(0, heavy), ...stored.slice(stored.length - recent)];
 }
 
-describe('baselines against reference simulations', () => {
-  const rng = seeded();
+const SEED = seeded().seed; // one seed for the file, in every describe name (MPC_TEST_SEED=… reruns it)
+
+describe(`baselines against reference simulations (seed ${SEED})`, () => {
+  const rng = seeded(SEED);
   const s = synth(rng, { heads: H, headDim: HD, n: N, steps: STEPS, layers: 2, spread: 2 });
   const B = 10;
 
   test('streamingllm: sinks and the recent window, the same for every head; dense layer 0 sees all', async () => {
-    const { traces } = await runPolicy(getPolicy('streamingllm', { budget: B, sinks: 4 }), s);
+    const { traces } = await runPolicy(getPolicy('streamingllm', { budget: B, sinks: 4, denseLayers: 1 }), s);
     const want: Expected = range(0, STEPS).map((t) => range(0, H).map(() => [0, 1, 2, 3, ...range(N + t + 1 - 6, N + t + 1)]));
     expect(attendedAt(traces, 1)).toEqual(want);
     expect(attendedAt(traces, 0)).toEqual(range(0, STEPS).map((t) => range(0, H).map(() => range(0, N + t + 1))));
@@ -53,7 +55,7 @@ describe('baselines against reference simulations', () => {
   });
 
   test('h2o-prefill: per-head heavy hitters by prefill column sums, then a sliding recent window', async () => {
-    const { traces } = await runPolicy(getPolicy('h2o-prefill', { budget: B }), s);
+    const { traces } = await runPolicy(getPolicy('h2o-prefill', { budget: B, denseLayers: 1 }), s);
     const p = await probs(s, 1);
     const stored = range(0, H).map((h) => heavyRecent(columnSums(p, N, h, 0, N), N, 5, 5));
     const want: Expected = range(0, STEPS).map((t) => stored.map((st) => slidingView([...st, ...range(N, N + t + 1)], 5, 5)));
@@ -62,7 +64,7 @@ describe('baselines against reference simulations', () => {
   });
 
   test('snapkv: window votes, max-pooled, per-head top-k, then a sliding window', async () => {
-    const { traces } = await runPolicy(getPolicy('snapkv', { budget: 12, window: 4, pool: 3 }), s);
+    const { traces } = await runPolicy(getPolicy('snapkv', { budget: 12, window: 4, pool: 3, denseLayers: 1 }), s);
     const p = await probs(s, 1);
     const stored = range(0, H).map((h) => {
       const votes = columnSums(p, N, h, N - 4, N).slice(0, N - 3);
@@ -74,7 +76,7 @@ describe('baselines against reference simulations', () => {
   });
 
   test('h2o: accumulated attention, one eviction per step outside the recent window', async () => {
-    const { traces } = await runPolicy(getPolicy('h2o', { budget: B }), s);
+    const { traces } = await runPolicy(getPolicy('h2o', { budget: B, denseLayers: 1 }), s);
     const p = await probs(s, 1);
     const d = s.layers[1]!;
     const want: Expected = range(0, STEPS).map(() => []);
@@ -99,7 +101,7 @@ describe('baselines against reference simulations', () => {
   });
 
   test("tova: the current query's head-mean attention keeps B − 1, one set per layer", async () => {
-    const { traces } = await runPolicy(getPolicy('tova', { budget: B }), s);
+    const { traces } = await runPolicy(getPolicy('tova', { budget: B, denseLayers: 1 }), s);
     const p = await probs(s, 1);
     const d = s.layers[1]!;
     const last = range(0, N).map((j) => ((p[(0 * N + N - 1) * N + j] as number) + (p[(1 * N + N - 1) * N + j] as number)) / 2);
@@ -116,7 +118,7 @@ describe('baselines against reference simulations', () => {
   });
 
   test('oracle: the top-B exact scores per head at every step', async () => {
-    const { traces } = await runPolicy(getPolicy('oracle', { budget: B }), s);
+    const { traces } = await runPolicy(getPolicy('oracle', { budget: B, denseLayers: 1 }), s);
     const d = s.layers[1]!;
     const want: Expected = range(0, STEPS).map((t) => range(0, H).map((h) => {
       const q = d.queries[h]![N + t]!;
@@ -127,10 +129,10 @@ describe('baselines against reference simulations', () => {
   });
 });
 
-describe('mpcache', () => {
-  const rng = seeded();
+describe(`mpcache (seed ${SEED})`, () => {
+  const rng = seeded(SEED);
   const s = synth(rng, { heads: H, headDim: HD, n: 120, steps: 20, layers: 4, spread: 2 });
-  const options = { budget: 40, staticRatio: 0.5, clusters: [8, 4], denseLayers: 1, shareLayers: 2 };
+  const options = { budget: 40, staticRatio: 0.5, windowRatio: 0.2, clusters: [8, 4], denseLayers: 1, shareLayers: 2 };
 
   /** Expected static keep-set (positions, in order) of layer 1: block 0, then the top blocks by score. */
   async function staticKeep(score: 'max' | 'sum', block: number, lookback: number): Promise<number[]> {
@@ -211,19 +213,24 @@ describe('mpcache', () => {
   });
 
   test('ablations change only what they name', () => {
-    const base = { clusters: '4,2', score: 'blend α=0.6', shareLayers: 1, static: 0.3, staticScore: 'max', staticBlock: 8, lookback: 2 };
-    expect(getPolicy('mpcache').settings).toMatchObject(base);
-    expect(getPolicy('mpcache-single').settings).toMatchObject({ ...base, clusters: '2' });
-    expect(getPolicy('mpcache-bound').settings).toMatchObject({ ...base, score: 'bound' });
-    expect(getPolicy('mpcache-share').settings).toMatchObject({ ...base, shareLayers: 2 });
-    expect(getPolicy('mpcache-nostatic').settings).toMatchObject({ ...base, static: 'off' });
-    expect(getPolicy('mpcache-sumstatic').settings).toMatchObject({ ...base, staticScore: 'sum', staticBlock: 1, lookback: 0 });
+    const base = { static: 0.1, window: 0.05, staticScore: 'max', staticBlock: 8, lookback: 2, denseLayers: 0 };
+    expect(getPolicy('mpcache').settings).toMatchObject({ ...base, budget: '0.1 of prompt', dynamic: 'off' });
+    const dynamic = { ...base, budget: '0.02 of prompt', clusters: '4,2', score: 'blend α=0.6', shareLayers: 1 };
+    expect(getPolicy('mpcache-dynamic').settings).toMatchObject(dynamic);
+    expect(getPolicy('mpcache-single').settings).toMatchObject({ ...dynamic, clusters: '2' });
+    expect(getPolicy('mpcache-bound').settings).toMatchObject({ ...dynamic, score: 'bound' });
+    expect(getPolicy('mpcache-share').settings).toMatchObject({ ...dynamic, shareLayers: 2 });
+    expect(getPolicy('mpcache-nostatic').settings).toMatchObject({ ...base, static: 'off', clusters: '4,2' });
+    expect(getPolicy('mpcache-sumstatic').settings).toMatchObject({ ...base, staticScore: 'sum', staticBlock: 1, lookback: 0, dynamic: 'off' });
+    // a dynamic ratio given on the command line is kept by the dynamic-step ablations
+    expect(getPolicy('mpcache-dynamic', { dynamicRatio: 0.5 }).settings).toMatchObject({ budget: '0.05 of prompt' });
   });
 });
 
 describe('budgets', () => {
   test('fraction or tokens; the default is static × dynamic ratio', () => {
-    expect(budgetTokens(parsePolicyOptions({}), 1000)).toBe(60);
+    expect(budgetTokens(parsePolicyOptions({}), 1000)).toBe(100); // static 0.1 × dynamic 1 (no dynamic step)
+    expect(budgetTokens(parsePolicyOptions({ staticRatio: 0.3, dynamicRatio: 0.2 }), 1000)).toBe(60); // the paper's 6 %
     expect(budgetTokens(parsePolicyOptions({ staticRatio: 0.5, dynamicRatio: 0.1 }), 1000)).toBe(50);
     expect(budgetTokens(parsePolicyOptions({ budget: 0.1 }), 1234)).toBe(123);
     expect(budgetTokens(parsePolicyOptions({ budget: 77 }), 1234)).toBe(77);
@@ -237,11 +244,11 @@ describe('budgets', () => {
   });
 
   test('every policy attends exactly its public count at every step and layer, never more than B', async () => {
-    const rng = seeded();
+    const rng = seeded(SEED);
     const s = synth(rng, { heads: H, headDim: HD, n: 100, steps: 10, layers: 3 });
     for (const name of ['streamingllm', 'h2o', 'h2o-prefill', 'snapkv', 'tova', 'oracle', 'quest', 'mpcache', 'mpcache-single', 'mpcache-nostatic']) {
       for (const budget of [1, 20, 37, 0.3, 200]) {
-        const policy = getPolicy(name, { budget, sinks: 2, window: 4, clusters: [8, 4], page: 4 });
+        const policy = getPolicy(name, { budget, sinks: 2, window: 4, clusters: [8, 4], page: 4, denseLayers: 1 });
         const b = policy.budget(100);
         let traces: LayerTrace[][];
         try {
@@ -268,10 +275,12 @@ describe('budgets', () => {
 describe('check: a budget that cannot fit the prompt fails before any work', () => {
   test('cluster policies refuse a budget below their always-attended clusters, with a hint; others accept any length', () => {
     const code = (f: () => void) => { try { f(); return 'ok'; } catch (e) { return e instanceof MpcError ? `${e.code} ${e.message}` : String(e); } };
-    const mp = getPolicy('mpcache', {}), quest = getPolicy('quest', {});
+    const paper = { staticRatio: 0.3, dynamicRatio: 0.2 }; // the dynamic step's budget: 6 % of the prompt
+    const mp = getPolicy('mpcache', paper), quest = getPolicy('quest', paper);
+    expect(code(() => getPolicy('mpcache', {}).check?.(20))).toBe('ok'); // no dynamic step: nothing always attended to fit
     expect(code(() => mp.check?.(153))).toBe('ok'); // round(0.06 · 153) = 9: head + tail (2 + 2) + two chosen pairs
-    expect(code(() => getPolicy('mpcache', { clusters: [32, 16] }).check?.(153))).toMatch(/^E_CONFIG .*budget of 9 tokens is below the 32 tokens.*--budget/);
-    expect(code(() => getPolicy('mpcache', { clusters: [32, 16] }).check?.(1024))).toBe('ok'); // 61 tokens: head + tail + one chosen cluster
+    expect(code(() => getPolicy('mpcache', { ...paper, clusters: [32, 16] }).check?.(153))).toMatch(/^E_CONFIG .*budget of 9 tokens is below the 32 tokens.*--budget/);
+    expect(code(() => getPolicy('mpcache', { ...paper, clusters: [32, 16] }).check?.(1024))).toBe('ok'); // 61 tokens: head + tail + one chosen cluster
     expect(code(() => getPolicy('mpcache', { clusters: [8, 4], budget: 0.2 }).check?.(153))).toBe('ok');
     expect(code(() => quest.check?.(200))).toMatch(/^E_CONFIG /); // 12 tokens < one page of 16 (the tail)
     expect(code(() => quest.check?.(300))).toBe('ok');

@@ -31,12 +31,15 @@ const STEPS = 3;
 
 interface Sel { what: 'topk' | 'gather'; shape: number[]; data: BigUint64Array }
 
-async function emulate(dir: string, name: string, prompt: number[]): Promise<{ tokens: number[]; sels: Sel[] }> {
+/** The default MPCache rule (static eviction only, no dynamic step) at a ratio that evicts from a short prompt. */
+const STATIC_ONLY = { staticRatio: 0.6, windowRatio: 0.2, staticBlock: 4, lookback: 1 };
+
+async function emulate(dir: string, name: string, prompt: number[], options: object = SMALL): Promise<{ tokens: number[]; sels: Sel[] }> {
   const weights = loadGpt2(dir);
   const sels: Sel[] = [];
   const ops = new RingOps(new ClearPrims(new Kernels()), STANDARD_NL, CLEAR_TOKEN_IO, FRAC_BITS, (what, sel) => { sels.push({ what, shape: [...sel.shape], data: sel.data }); });
   const params = await ops.prepare(weights);
-  const { tokens } = await generate(ops, params, prompt, { maxNewTokens: STEPS, policy: PolicyAttention.of(getPolicy(name, SMALL)), eot: -1 });
+  const { tokens } = await generate(ops, params, prompt, { maxNewTokens: STEPS, policy: PolicyAttention.of(getPolicy(name, options)), eot: -1 });
   return { tokens, sels };
 }
 
@@ -63,10 +66,10 @@ describe('policies in private generation: selections and tokens equal the emulat
   });
   afterAll(async () => { await parties.close(); remove(); });
 
-  async function secure(name: string, prompt: number[], extra: object = {}): Promise<{ tokens: number[]; sels: Sel[] }> {
+  async function secure(name: string, prompt: number[], extra: object = {}, options: Record<string, number | number[]> = SMALL): Promise<{ tokens: number[]; sels: Sel[] }> {
     const sels: Sel[] = [];
     const res = await runGeneration(urls, {
-      shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: STEPS, policy: name, policyOptions: SMALL, revealSelections: true, ...extra,
+      shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: STEPS, policy: name, policyOptions: options, revealSelections: true, ...extra,
     }, prompt, SPEC.vocab, OPTS, { onSelection: (i, what, shape, data) => { sels[i] = { what, shape, data }; } });
     return { tokens: res.tokens, sels };
   }
@@ -89,7 +92,15 @@ describe('policies in private generation: selections and tokens equal the emulat
     }
   }, 60000);
 
-  test.each(['mpcache-single', 'mpcache-bound', 'mpcache-share', 'mpcache-nostatic', 'mpcache-sumstatic'])('ablation %s on prompt 2', async (name) => {
+  test.each([0, 1, 2])(`mpcache's default rule, static eviction only, on prompt %i (seed ${rng.seed})`, async (i) => {
+    const [got, want] = [await secure('mpcache', prompts[i]!, {}, STATIC_ONLY), await emulate(modelDir, 'mpcache', prompts[i]!, STATIC_ONLY)];
+    expect(got.tokens).toEqual(want.tokens);
+    expect(got.sels).toEqual(want.sels);
+    // per layer one static keep-set (blocks of 4 but the first) and the compaction that uses it; nothing at decoding steps
+    expect(got.sels.map((s) => s.what)).toEqual(Array.from({ length: SPEC.nLayer }, () => ['topk', 'gather']).flat());
+  }, 60000);
+
+  test.each(['mpcache-dynamic', 'mpcache-single', 'mpcache-bound', 'mpcache-share', 'mpcache-nostatic', 'mpcache-sumstatic'])('ablation %s on prompt 2', async (name) => {
     const [got, want] = [await secure(name, prompts[2]!), await emulate(modelDir, name, prompts[2]!)];
     expect(got.tokens).toEqual(want.tokens);
     expect(got.sels).toEqual(want.sels);

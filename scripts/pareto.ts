@@ -1,0 +1,142 @@
+/**
+ * `npm run pareto -- [--study-dir results/pareto] [--out docs/eviction-pareto.md]`
+ *
+ * The eviction Pareto report: every policy and setting's accuracy (from recorded study runs: one
+ * `npm run study -- --out <study-dir>/<name>.jsonl [policy flags]` per setting) against what its
+ * private decoding costs per token — online bytes, rounds and dealer bytes, declared from the
+ * generation program on the model's shapes (scripts/bench/declared.ts; equal to the meter, tested) —
+ * with full cache as the reference. Writes the Markdown report (tables between its markers) and two
+ * SVG plots beside it (Vega-Lite): accuracy against online bytes and against rounds per token.
+ */
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { commandFlags } from '../shared/config/index.js';
+import { toMpcError } from '../shared/util/index.js';
+import { readGpt2Config, type Gpt2Config } from '../shared/model/config.js';
+import type { PolicyOptions } from '../shared/kvcache/index.js';
+import { aggregate, readRecords, type Cell } from './study/aggregate.js';
+import { writeBetweenMarkers } from './study/render.js';
+import { declaredGeneration, type PhaseDeclared } from './bench/declared.js';
+import { svgOf } from './report/plot.js';
+
+const PARETO = {
+  usage: 'npm run pareto -- [--study-dir results/pareto] [--out docs/eviction-pareto.md]',
+  summary: 'Accuracy (recorded study runs) against declared private decoding cost per token, every policy and setting, with plots.',
+  flags: z.object({
+    studyDir: z.string().default('results/pareto').describe('folder of study record files (<name>.jsonl with <name>.jsonl.meta.json)'),
+    out: z.string().default('docs/eviction-pareto.md').describe('the report; plots are written beside it'),
+  }),
+};
+
+interface Point {
+  setting: string;
+  policy: string;
+  ctx: number;
+  task: string;
+  placement: string;
+  accuracy: number;
+  lo: number;
+  hi: number;
+  samples: number;
+  kib: number;
+  rounds: number;
+  dealerMiB: number;
+  /** Ratios to full cache at the same context. */
+  rBytes: number;
+  rRounds: number;
+  rDealer: number;
+}
+
+const Meta = z.object({ model: z.string(), options: z.record(z.string(), z.unknown()) });
+
+/** A setting's short name from the options that tell it apart. */
+function settingOf(policy: string, o: PolicyOptions): string {
+  if (policy === 'full') return 'full';
+  const budget = o.budget !== undefined ? `b${o.budget}` : `b${+(o.staticRatio * (o.dynamicRatio ?? 0.2)).toFixed(4)}`;
+  if (!policy.startsWith('mpcache')) return `${policy} ${budget}`;
+  const dyn = o.budget !== undefined || (o.dynamicRatio ?? 0.2) < 1 ? ` dyn ${budget} c${o.clusters.join(',')}` : '';
+  return `${policy} s${o.staticRatio} w${o.windowRatio} d${o.denseLayers}${dyn}`;
+}
+
+async function costOf(cache: Map<string, PhaseDeclared>, config: Gpt2Config, policy: string, options: PolicyOptions, ctx: number): Promise<PhaseDeclared> {
+  const key = JSON.stringify([config.nLayer, config.nEmbd, policy, options, ctx]);
+  let c = cache.get(key);
+  if (!c) {
+    const phases = await declaredGeneration(config, { shareId: '0'.repeat(32), promptLen: ctx, maxNewTokens: 3, prefill: 'revealed', policy, policyOptions: options as never });
+    c = phases.get('decode.1')!; // the second decoding step: the cache holds ctx + 1 tokens
+    cache.set(key, c);
+  }
+  return c;
+}
+
+async function points(dir: string): Promise<Point[]> {
+  const cache = new Map<string, PhaseDeclared>(), out: Point[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
+    const metaPath = join(dir, `${file}.meta.json`);
+    if (!existsSync(metaPath)) continue;
+    const meta = Meta.parse(JSON.parse(readFileSync(metaPath, 'utf8')));
+    const config = readGpt2Config(join(meta.model, 'config.json'));
+    const options = meta.options as unknown as PolicyOptions;
+    for (const cell of aggregate(readRecords(join(dir, file)))) {
+      const [cost, full] = [await costOf(cache, config, cell.policy, options, cell.ctx), await costOf(cache, config, 'full', options, cell.ctx)];
+      out.push(pointOf(cell, settingOf(cell.policy, options), cost, full));
+    }
+  }
+  return out;
+}
+
+function pointOf(c: Cell, setting: string, cost: PhaseDeclared, full: PhaseDeclared): Point {
+  return {
+    setting, policy: c.policy, ctx: c.ctx, task: c.task, placement: c.placement, accuracy: c.accuracy, lo: c.ci95[0], hi: c.ci95[1], samples: c.samples,
+    kib: cost.frameBytes / 1024, rounds: cost.rounds, dealerMiB: cost.dealerFrameBytes / 2 ** 20,
+    rBytes: cost.frameBytes / full.frameBytes, rRounds: cost.rounds / full.rounds, rDealer: cost.dealerFrameBytes / full.dealerFrameBytes,
+  };
+}
+
+function chart(pts: readonly Point[], x: 'kib' | 'rounds', title: string): Parameters<typeof svgOf>[0] {
+  const xTitle = x === 'kib' ? 'online KiB per token (each party sends)' : 'rounds per token';
+  return {
+    title, data: { values: pts as unknown as Record<string, unknown>[] },
+    facet: { row: { field: 'task', type: 'nominal' }, column: { field: 'ctx', type: 'ordinal', title: 'context' } },
+    spec: {
+      width: 260, height: 180,
+      layer: [
+        { mark: { type: 'rule', opacity: 0.5 }, encoding: { x: { field: x, type: 'quantitative' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'policy', type: 'nominal' } } },
+        {
+          mark: { type: 'point', filled: true, size: 60 },
+          encoding: {
+            x: { field: x, type: 'quantitative', title: xTitle, scale: x === 'kib' ? { type: 'log' } : { zero: false } },
+            y: { field: 'accuracy', type: 'quantitative', title: 'accuracy (95 % interval)', scale: { domain: [0, 1] } },
+            color: { field: 'policy', type: 'nominal' }, shape: { field: 'policy', type: 'nominal' }, tooltip: [{ field: 'setting' }],
+          },
+        },
+      ],
+    },
+    resolve: { scale: { x: 'independent' } },
+  } as unknown as Parameters<typeof svgOf>[0];
+}
+
+function tables(pts: readonly Point[]): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  const rows = [...pts].sort((a, b) => a.placement.localeCompare(b.placement) || a.task.localeCompare(b.task) || a.ctx - b.ctx || a.kib - b.kib);
+  return ['| placement | task | ctx | setting | accuracy [95 %] | n | online KiB/token | × full | rounds | × full | dealer MiB/token | × full |', `|${'---|'.repeat(12)}`,
+    ...rows.map((p) => `| ${p.placement} | ${p.task} | ${p.ctx} | ${p.setting} | ${pct(p.accuracy)} [${pct(p.lo)}, ${pct(p.hi)}] | ${p.samples} | ${p.kib.toFixed(1)} | ${p.rBytes.toFixed(3)} | ${p.rounds} | ${p.rRounds.toFixed(3)} | ${p.dealerMiB.toFixed(2)} | ${p.rDealer.toFixed(3)} |`)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { flags: f } = commandFlags(PARETO);
+  const pts = await points(resolve(f.studyDir));
+  const out = resolve(f.out), base = basename(out, '.md');
+  for (const [x, name] of [['kib', 'bytes'], ['rounds', 'rounds']] as const) {
+    for (const placement of [...new Set(pts.map((p) => p.placement))]) {
+      const file = join(dirname(out), `${base}-${name}-${placement}.svg`);
+      writeFileSync(file, await svgOf(chart(pts.filter((p) => p.placement === placement), x, `accuracy against ${x === 'kib' ? 'online bytes' : 'rounds'} per decoded token (question ${placement === 'prompt' ? 'in the prompt' : 'after it'})`)));
+      process.stderr.write(`wrote ${file}\n`);
+    }
+  }
+  writeBetweenMarkers(out, tables(pts), 'Eviction under MPC: accuracy against cost');
+  process.stderr.write(`wrote ${pts.length} points into ${out}\n`);
+}
+
+main().catch((e: unknown) => { process.stderr.write(`pareto: ${toMpcError(e).message}\n`); process.exitCode = 2; });

@@ -54,14 +54,10 @@ export interface StaticPlan {
   readonly rows: number;
 }
 
-/**
- * The static plan for a prompt of n tokens; null when it would keep everything. With `maxRows` the
- * plan keeps at most that many rows (a static-only policy: what is kept is all a step attends).
- */
-export function staticPlan(st: StaticSpec, n: number, maxRows = Infinity): StaticPlan | null {
+/** The static plan for a prompt of n tokens; null when it would keep everything. */
+export function staticPlan(st: StaticSpec, n: number): StaticPlan | null {
   const blocks = Math.floor(n / st.block), tail = n - blocks * st.block;
-  const want = Math.round((st.ratio * n - tail) / st.block), fit = Math.floor((maxRows - tail) / st.block);
-  const kept = Math.min(blocks, Math.max(1, Math.min(want, fit)));
+  const kept = Math.min(blocks, Math.max(1, Math.round((st.ratio * n - tail) / st.block)));
   return kept >= blocks ? null : { blocks, kept, tail, rows: kept * st.block + tail };
 }
 
@@ -71,8 +67,8 @@ export interface ClusterPolicySpec {
   readonly static: StaticSpec | null;
   /**
    * The dynamic step: clusters chosen per step within the budget; null for none (static only:
-   * every step attends everything stored, and the static plan is sized so that this never exceeds
-   * the budget, the generated tokens included).
+   * every step attends everything stored — the kept prompt rows, about the budget, and every
+   * generated token, never evicted, as in the paper: B + t tokens at step t).
    */
   readonly cluster: Omit<ClusterConfig, 'select'> | null;
   readonly shareLayers: number;
@@ -119,9 +115,7 @@ class ClusterSession<B extends BackendTypes> extends BaseSession<B> {
     super(ops, seq, spec.denseLayers);
     const c = spec.cluster;
     this.cfg = c === null ? null : { ...c, select: clustersForBudget({ ...spec, cluster: c }, spec.budget(seq.promptTokens)) };
-    // static only: the prompt rows kept plus every generated token stay within the budget
-    const room = c === null ? spec.budget(this.n) - (seq.capacity - this.n) : Infinity;
-    this.plan = spec.static === null ? null : staticPlan(spec.static, this.n, room);
+    this.plan = spec.static === null ? null : staticPlan(spec.static, this.n);
   }
 
   /** The layer whose choices `layer` follows (itself when it leads a group). */

@@ -72,7 +72,9 @@ export interface KvPolicy {
   readonly settings: Readonly<Record<string, string | number | boolean>>;
   /**
    * Most tokens a query attends to at any decoding step in a non-dense layer, for a prompt of n
-   * tokens (the current token included): the budget comparisons are made at.
+   * tokens (the current token included): the budget comparisons are made at. MPCache without its
+   * dynamic step keeps about this many prompt tokens and attends every generated token besides
+   * (B + t at step t), as the paper's generated tokens are never evicted.
    */
   budget(promptTokens: number): number;
   /**

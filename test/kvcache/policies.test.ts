@@ -165,6 +165,15 @@ describe(`mpcache (seed ${SEED})`, () => {
     expect(sumBlocksKeep).not.toEqual(keep); // the two rules differ on this input
   });
 
+  test('without the dynamic step it keeps round(ratio · n) prompt rows however large the cache, and attends them and every generated token', async () => {
+    const staticOnly = getPolicy('mpcache', { staticRatio: 0.5, windowRatio: 0.2 });
+    const exact = await runPolicy(staticOnly, s), roomy = await runPolicy(staticOnly, s, 1000);
+    const kept = exact.traces[0]![1]!.stored[0]!;
+    expect(kept.length).toBe(staticPlan({ ratio: 0.5, window: 0.2, score: 'max', block: 8, lookback: 2 }, 120)!.rows);
+    expect(roomy.traces[0]![1]!.stored[0]).toEqual(kept);
+    roomy.traces.slice(1).forEach((step, t) => expect(step[1]!.attended[0]).toEqual([...kept, ...range(120, 120 + t + 1)]));
+  });
+
   test('a static budget of one block keeps only the first block (nothing is ranked)', async () => {
     const { traces } = await runPolicy(getPolicy('mpcache', { ...options, staticRatio: 0.05, budget: 8 }), s);
     expect(traces[0]![1]!.stored).toEqual([range(0, 8), range(0, 8)]);

@@ -47,10 +47,13 @@ export async function promptProbs(s: Synth, layer: number): Promise<{ cache: Flo
   return { cache, q, p };
 }
 
-/** Runs the session; traces[step][layer]; step 0 is right after prefill (attended empty). */
-export async function runPolicy(policy: KvPolicy, s: Synth): Promise<{ session: KvSession<FloatTypes>; traces: LayerTrace[][] }> {
+/**
+ * Runs the session; traces[step][layer]; step 0 is right after prefill (attended empty). `spare`
+ * caches room beyond the steps (callers such as the eval runner size caches for the model).
+ */
+export async function runPolicy(policy: KvPolicy, s: Synth, spare = 0): Promise<{ session: KvSession<FloatTypes>; traces: LayerTrace[][] }> {
   const session = policy.begin(floatOps, {
-    heads: s.heads, headDim: s.headDim, promptTokens: s.n, capacity: s.n + s.steps, inspect: floatInspector,
+    heads: s.heads, headDim: s.headDim, promptTokens: s.n, capacity: s.n + s.steps + spare, inspect: floatInspector,
   });
   const traces: LayerTrace[][] = [];
   const record = () => traces.push(s.layers.map((_, l) => session.trace(l) as LayerTrace));

@@ -12,11 +12,11 @@ import { commandFlags } from '../shared/config/index.js';
 import { declaredCost, type Cost } from '../shared/protocol/cost.js';
 import { shapeOnly, type ShapeOnly } from '../shared/ring/tensor.js';
 import type { FixedHandle, Prims } from '../shared/protocol/prims/types.js';
-import { RingOps } from '../shared/model/ring/ops.js';
+import { RingOps, type RingTypes } from '../shared/model/ring/ops.js';
 import { STANDARD_NL } from '../shared/model/ring/recipes.js';
 import { FRAC_BITS as F } from '../shared/ring/fixed.js';
 import { toMpcError } from '../shared/util/index.js';
-import type { ClusterScoreRule, ClusterSeries } from '../shared/model/index.js';
+import { kvOps, type ClusterScoreRule, type ClusterSeries, type KvOps } from '../shared/kvcache/index.js';
 
 const EVICTION_COSTS = {
   usage: 'npm run eviction-costs [-- --heads 4 --head-dim 32]',
@@ -27,7 +27,7 @@ const EVICTION_COSTS = {
   }),
 };
 
-type Ring = RingOps<ShapeOnly, FixedHandle, never>;
+type Ring = KvOps<RingTypes<ShapeOnly, FixedHandle, never>>;
 type Cache = ReturnType<Ring['createCache']>;
 type Setup = (o: Ring) => Promise<Cache | null>;
 type Op = (o: Ring, cache: Cache) => Promise<unknown>;
@@ -35,7 +35,7 @@ type Op = (o: Ring, cache: Cache) => Promise<unknown>;
 /** Cost of `op` alone: the program with the setup and the op minus the setup alone. */
 async function costOf(setup: Setup, op: Op): Promise<Cost> {
   const run = async (withOp: boolean) => declaredCost(async (P: Prims<ShapeOnly, FixedHandle>) => {
-    const o = new RingOps(P, STANDARD_NL, undefined as never, F) as Ring;
+    const o = kvOps(new RingOps(P, STANDARD_NL, undefined as never, F)) as Ring;
     const cache = await setup(o);
     if (withOp) await op(o, cache!);
   });
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const s = (shape: number[], f = F) => shapeOnly(shape, f);
   const none: Setup = async () => null;
   const cacheOf = (T: number): Setup => async (o) => { const c = o.createCache(H, hd, T + 8); await c.append(s([H, T, hd]), s([H, T, hd])); return c; };
-  const prep = (C: number, rule: ClusterScoreRule, series: ClusterSeries): Setup => async (o) => { await o.prepareScores(s([H, C, hd]), s([H, C, hd]), rule, series); return null; };
+  const prep = (C: number, rule: ClusterScoreRule, series: ClusterSeries): Setup => async (o) => { await o.prepareScores!(s([H, C, hd]), s([H, C, hd]), rule, series); return null; };
   const rows: Array<[string, Setup, Op]> = [];
   for (const [ctx, Tm, C32, C16, k] of [[1024, 307, 9, 18, 1], [2048, 614, 18, 37, 5]] as const) {
     const series = { maxClusters: 64 }, series16 = { maxClusters: 64 }, boundSeries = { maxClusters: 64 };

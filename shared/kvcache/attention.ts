@@ -13,14 +13,19 @@
 import type { AttentionPolicy, AttentionStep, BackendTypes } from '../model/index.js';
 import { MpcError, invariant } from '../util/index.js';
 import { attendAll } from './session.js';
+import { kvOps } from './kv-ops.js';
+import type { SelectionHook } from './ring-eviction.js';
 import { allRows } from './store.js';
 import type { Inspector, KvPolicy, KvSession, SequenceInfo } from './types.js';
 
 type AnySession = KvSession<BackendTypes>;
 
-function sequenceInfo<B extends BackendTypes>(step: AttentionStep<B>, inspect: Inspector<unknown> | undefined): SequenceInfo<B['tensor']> {
+/** Hooks that watch a policy: an inspector (plaintext traces) and a selection hook (ring backends). */
+interface Watch { inspect?: Inspector<unknown> | undefined; onSelection?: SelectionHook<unknown> | undefined }
+
+function sequenceInfo<B extends BackendTypes>(step: AttentionStep<B>, watch: Watch): SequenceInfo<B['tensor']> {
   const { cache, q } = step;
-  return { heads: cache.heads, headDim: cache.headDim, promptTokens: q.shape[1] as number, capacity: cache.capacity, inspect };
+  return { heads: cache.heads, headDim: cache.headDim, promptTokens: q.shape[1] as number, capacity: cache.capacity, ...watch } as SequenceInfo<B['tensor']>;
 }
 
 /** The full-attention prefill every policy shares: append, attend causally; output and probabilities. */
@@ -35,22 +40,23 @@ export class PolicyAttention implements AttentionPolicy {
   /** Continues a fanned-out prefill: a prefill call is an error. */
   private readonly decodeOnly: boolean;
 
-  private constructor(readonly policy: KvPolicy, private readonly inspect: Inspector<unknown> | undefined, resumed: AnySession | null) {
+  private constructor(readonly policy: KvPolicy, private readonly watch: Watch, resumed: AnySession | null) {
     this.current = resumed;
     this.decodeOnly = resumed !== null;
   }
 
   /**
    * Runs `policy`; with an inspector (for the backend's tensors, e.g. `floatInspector`), its
-   * sessions record what they store and attend (plaintext only).
+   * sessions record what they store and attend (plaintext only); `onSelection` (ring backends)
+   * sees every selection it makes.
    */
-  static of(policy: KvPolicy, inspect?: Inspector<never>): PolicyAttention {
-    return new PolicyAttention(policy, inspect as Inspector<unknown> | undefined, null);
+  static of<T>(policy: KvPolicy, inspect?: Inspector<never>, onSelection?: SelectionHook<T>): PolicyAttention {
+    return new PolicyAttention(policy, { inspect: inspect as Inspector<unknown> | undefined, onSelection: onSelection as SelectionHook<unknown> | undefined }, null);
   }
 
   /** Continues a session prefilled elsewhere (by a fan-out): decoding steps only. */
   static resume(policy: KvPolicy, session: AnySession): PolicyAttention {
-    return new PolicyAttention(policy, undefined, session);
+    return new PolicyAttention(policy, {}, session);
   }
 
   get name(): string {
@@ -65,7 +71,7 @@ export class PolicyAttention implements AttentionPolicy {
   async attend<B extends BackendTypes>(step: AttentionStep<B>): Promise<B['tensor']> {
     if (step.positions[0] === 0) {
       if (this.decodeOnly) throw new MpcError('E_INPUT', `${this.name}: a resumed session only decodes`);
-      if (step.layer === 0) this.current = this.policy.begin(step.ops, sequenceInfo(step, this.inspect)) as unknown as AnySession;
+      if (step.layer === 0) this.current = this.policy.begin(step.ops, sequenceInfo(step, this.watch)) as unknown as AnySession;
       const { out, p } = await prefillAttention(step);
       await this.sessionFor<B>(step).prefill(step.layer, { q: step.q, p, cache: step.cache });
       return out;
@@ -95,12 +101,12 @@ export class PrefillFanout implements AttentionPolicy {
   async attend<B extends BackendTypes>(step: AttentionStep<B>): Promise<B['tensor']> {
     if (step.positions[0] !== 0) throw new MpcError('E_INPUT', 'a prefill fan-out only prefills; decode with its decoders()');
     const ops = step.ops;
-    if (step.layer === 0) this.sessions = this.policies.map((p) => p.begin(ops, sequenceInfo(step, this.inspect)) as unknown as AnySession);
+    if (step.layer === 0) this.sessions = this.policies.map((p) => p.begin(ops, sequenceInfo(step, { inspect: this.inspect })) as unknown as AnySession);
     const { out, p } = await prefillAttention(step);
     const n = step.cache.length;
     for (let i = 0; i < this.sessions.length; i++) {
       const last = i === this.sessions.length - 1;
-      const cache = last ? step.cache : await ops.gatherCache(step.cache, allRows(n), step.cache.capacity);
+      const cache = last ? step.cache : await kvOps(ops).gatherCache(step.cache, allRows(n), step.cache.capacity);
       await (this.sessions[i] as unknown as KvSession<B>).prefill(step.layer, { q: step.q, p, cache });
     }
     return out;

@@ -25,7 +25,9 @@
  * layers take both the static keep-set and each step's cluster choice from the group's first
  * layer, so the other layers keep no summaries and select nothing.
  */
-import type { BackendTypes, CachePiece, Ops } from '../model/index.js';
+import type { BackendTypes, Ops } from '../model/index.js';
+import { kvOps, type KvOps } from './kv-ops.js';
+import type { CachePiece } from './eviction-ops.js';
 import { MpcError, invariant } from '../util/index.js';
 import { ClusterIndex, type ClusterConfig } from './clusters.js';
 import { BaseSession, rowsPiece } from './session.js';
@@ -95,7 +97,7 @@ export function clusterPolicy(spec: ClusterPolicySpec): KvPolicy {
     budget: spec.budget,
     check: (n) => { if (spec.cluster) clustersForBudget({ ...spec, cluster: spec.cluster }, spec.budget(n)); },
     begin<B extends BackendTypes>(ops: Ops<B>, seq: SequenceInfo<B['tensor']>): KvSession<B> {
-      return new ClusterSession(ops, seq, spec);
+      return new ClusterSession(kvOps(ops, seq.onSelection), seq, spec);
     },
   };
 }
@@ -111,7 +113,7 @@ class ClusterSession<B extends BackendTypes> extends BaseSession<B> {
   private readonly indexes: ClusterIndex<B>[] = [];
   private readonly shared = new Map<number, Shared<B['tensor']>>();
 
-  constructor(ops: Ops<B>, seq: SequenceInfo<B['tensor']>, private readonly spec: ClusterPolicySpec) {
+  constructor(ops: KvOps<B>, seq: SequenceInfo<B['tensor']>, private readonly spec: ClusterPolicySpec) {
     super(ops, seq, spec.denseLayers);
     const c = spec.cluster;
     this.cfg = c === null ? null : { ...c, select: clustersForBudget({ ...spec, cluster: c }, spec.budget(seq.promptTokens)) };

@@ -23,7 +23,9 @@
  * The top-k of a finer level runs over its candidates only (k·r + orphans entries): that is what the
  * hierarchy saves under MPC. Every head picks its own clusters.
  */
-import type { BackendTypes, CachePiece, ClusterScoreRule, ClusterSeries, Ops } from '../model/index.js';
+import type { BackendTypes } from '../model/index.js';
+import type { KvOps } from './kv-ops.js';
+import type { CachePiece, ClusterScoreRule, ClusterSeries } from './eviction-ops.js';
 import { rowsPiece } from './session.js';
 
 export interface ClusterConfig {
@@ -84,7 +86,7 @@ export class ClusterIndex<B extends BackendTypes> {
   /** One series identity per level (its bounds only grow), so a backend can keep per-level state. */
   private readonly series: (ClusterSeries | null)[];
 
-  constructor(private readonly ops: Ops<B>, readonly cfg: ClusterConfig) {
+  constructor(private readonly ops: KvOps<B>, readonly cfg: ClusterConfig) {
     this.kmax = cfg.sizes.map(() => null);
     this.kmin = cfg.sizes.map(() => null);
     this.series = cfg.sizes.map(() => null);

@@ -4,6 +4,7 @@
  */
 import type { BackendTypes, Ops } from '../model/index.js';
 import { BaseSession } from './session.js';
+import { kvOps } from './kv-ops.js';
 import type { KvPolicy, KvSession, SequenceInfo } from './types.js';
 
 class FullSession<B extends BackendTypes> extends BaseSession<B> {
@@ -19,7 +20,7 @@ export function full(): KvPolicy {
     settings: { budget: 'all' },
     budget: () => Infinity,
     begin<B extends BackendTypes>(ops: Ops<B>, seq: SequenceInfo<B['tensor']>): KvSession<B> {
-      return new FullSession(ops, seq, 0);
+      return new FullSession(kvOps(ops, seq.onSelection), seq, 0);
     },
   };
 }

@@ -11,7 +11,8 @@
  *   afterwards the recent window slides over the new tokens and the heavy set stays. Under MPC:
  *   one top-k and gather per layer at prefill, public row ranges afterwards.
  */
-import type { BackendTypes, Ops } from '../model/index.js';
+import type { BackendTypes } from '../model/index.js';
+import { kvOps, type KvOps } from './kv-ops.js';
 import { heavyRecentView, keepHeavyRecent, split, type Split } from './heavy.js';
 import { budgetRule, budgetTokens, type PolicyOptions } from './options.js';
 import { BaseSession } from './session.js';
@@ -26,7 +27,7 @@ function splitOf(o: PolicyOptions, n: number): Split {
 class H2oPrefillSession<B extends BackendTypes> extends BaseSession<B> {
   private readonly s: Split;
 
-  constructor(ops: Ops<B>, seq: SequenceInfo<B['tensor']>, o: PolicyOptions) {
+  constructor(ops: KvOps<B>, seq: SequenceInfo<B['tensor']>, o: PolicyOptions) {
     super(ops, seq, o.denseLayers);
     this.s = splitOf(o, seq.promptTokens);
   }
@@ -47,7 +48,7 @@ class H2oSession<B extends BackendTypes> extends BaseSession<B> {
   /** Accumulated attention of every stored row, per layer: [H, 1, T]. */
   private readonly acc: B['tensor'][] = [];
 
-  constructor(ops: Ops<B>, seq: SequenceInfo<B['tensor']>, o: PolicyOptions) {
+  constructor(ops: KvOps<B>, seq: SequenceInfo<B['tensor']>, o: PolicyOptions) {
     super(ops, seq, o.denseLayers);
     this.s = splitOf(o, seq.promptTokens);
     this.b = this.s.heavy + this.s.recent;
@@ -80,13 +81,13 @@ class H2oSession<B extends BackendTypes> extends BaseSession<B> {
   }
 }
 
-function policy(name: string, o: PolicyOptions, make: <B extends BackendTypes>(ops: Ops<B>, seq: SequenceInfo<B['tensor']>) => KvSession<B>): KvPolicy {
+function policy(name: string, o: PolicyOptions, make: <B extends BackendTypes>(ops: KvOps<B>, seq: SequenceInfo<B['tensor']>) => KvSession<B>): KvPolicy {
   return {
     name,
     inputDependent: true,
     settings: { budget: budgetRule(o), recentRatio: o.recentRatio, denseLayers: o.denseLayers },
     budget: (n) => budgetTokens(o, n),
-    begin: make,
+    begin: (ops, seq) => make(kvOps(ops, seq.onSelection), seq),
   };
 }
 

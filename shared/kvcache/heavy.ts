@@ -4,7 +4,9 @@
  * the top-scoring older tokens (a secret per-head selection). Stored rows are kept as
  * [heavy | recent], so both regions stay at public row ranges.
  */
-import type { BackendTypes, CachePiece, Ops } from '../model/index.js';
+import type { BackendTypes } from '../model/index.js';
+import type { KvOps } from './kv-ops.js';
+import type { CachePiece } from './eviction-ops.js';
 import { rowsPiece } from './session.js';
 import type { Store } from './store.js';
 
@@ -25,7 +27,7 @@ export function split(b: number, recent: number): Split {
  * Returns the selection and the candidate count, or null if nothing had to go.
  */
 export async function keepHeavyRecent<B extends BackendTypes>(
-  ops: Ops<B>, store: Store<B>, scores: B['tensor'], s: Split, capacity: number,
+  ops: KvOps<B>, store: Store<B>, scores: B['tensor'], s: Split, capacity: number,
 ): Promise<{ sel: B['tensor']; cand: number } | null> {
   const t = store.length;
   const cand = t - (s.recent - 1);

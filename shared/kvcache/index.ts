@@ -26,6 +26,10 @@ export { PolicyOptionsSchema, parsePolicyOptions, budgetTokens, budgetRule, type
 export { PolicyAttention, PrefillFanout } from './attention.js';
 export { ClusterIndex, clusterLayout, levelCounts, type ClusterConfig, type ClusterLayout } from './clusters.js';
 export { staticPlan, type StaticPlan, type StaticSpec } from './cluster-policy.js';
+export type { BlockAgg, CachePiece, ClusterScoreRule, ClusterSeries, EvictionOps, GatherUse } from './eviction-ops.js';
+export { floatEvictionOps } from './float-eviction.js';
+export { RingEviction, TOPK_WIDTH, type SelectionHook } from './ring-eviction.js';
+export { kvOps, type KvOps } from './kv-ops.js';
 export { pickPositions } from './store.js';
 
 /** Reads float64 tensors for traces (plaintext runs only). */

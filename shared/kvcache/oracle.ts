@@ -4,7 +4,9 @@
  * budget B; a plaintext reference, not an MPC design (it needs every score and a top-k over all
  * T tokens per head per step). Nothing is evicted.
  */
-import type { BackendTypes, CachePiece, Ops } from '../model/index.js';
+import type { BackendTypes, Ops } from '../model/index.js';
+import { kvOps, type KvOps } from './kv-ops.js';
+import type { CachePiece } from './eviction-ops.js';
 import { budgetRule, budgetTokens, type PolicyOptions } from './options.js';
 import { BaseSession } from './session.js';
 import type { Store } from './store.js';
@@ -13,7 +15,7 @@ import type { KvPolicy, KvSession, SequenceInfo } from './types.js';
 class OracleSession<B extends BackendTypes> extends BaseSession<B> {
   private readonly b: number;
 
-  constructor(ops: Ops<B>, seq: SequenceInfo<B['tensor']>, o: PolicyOptions) {
+  constructor(ops: KvOps<B>, seq: SequenceInfo<B['tensor']>, o: PolicyOptions) {
     super(ops, seq, o.denseLayers);
     this.b = budgetTokens(o, seq.promptTokens);
   }
@@ -33,7 +35,7 @@ export function oracle(o: PolicyOptions): KvPolicy {
     settings: { budget: budgetRule(o), denseLayers: o.denseLayers, plaintextOnly: true },
     budget: (n) => budgetTokens(o, n),
     begin<B extends BackendTypes>(ops: Ops<B>, seq: SequenceInfo<B['tensor']>): KvSession<B> {
-      return new OracleSession(ops, seq, o);
+      return new OracleSession(kvOps(ops, seq.onSelection), seq, o);
     },
   };
 }

@@ -4,7 +4,9 @@
  * policy evict from what it saw. Policies fill in three hooks: `keep` (static, at prefill),
  * `select` (dynamic, before attending) and `attended` (after attending; H2O and TOVA evict there).
  */
-import type { AttnMask, BackendTypes, CachePiece, Ops } from '../model/index.js';
+import type { AttnMask, BackendTypes, Ops } from '../model/index.js';
+import type { KvOps } from './kv-ops.js';
+import type { CachePiece } from './eviction-ops.js';
 import { MpcError, invariant } from '../util/index.js';
 import { Store } from './store.js';
 import type { DecodeInput, KvSession, LayerTrace, PrefillInput, SequenceInfo } from './types.js';
@@ -22,7 +24,7 @@ export const rowsPiece = (a: number, b: number): CachePiece<never>[] => (b > a ?
 export abstract class BaseSession<B extends BackendTypes> implements KvSession<B> {
   private readonly stores: Store<B>[] = [];
 
-  constructor(protected readonly ops: Ops<B>, protected readonly seq: SequenceInfo<B['tensor']>, private readonly denseLayers: number) {}
+  constructor(protected readonly ops: KvOps<B>, protected readonly seq: SequenceInfo<B['tensor']>, private readonly denseLayers: number) {}
 
   /** Prompt tokens. */
   protected get n(): number {

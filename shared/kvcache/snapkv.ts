@@ -10,6 +10,7 @@
  * kernel − 1 comparisons per position, then one top-k and gather per layer at prefill.
  */
 import type { BackendTypes, Ops } from '../model/index.js';
+import { kvOps, type KvOps } from './kv-ops.js';
 import { heavyRecentView, keepHeavyRecent, split, type Split } from './heavy.js';
 import { budgetRule, budgetTokens, type PolicyOptions } from './options.js';
 import { BaseSession } from './session.js';
@@ -19,7 +20,7 @@ import type { KvPolicy, KvSession, PrefillInput, SequenceInfo } from './types.js
 class SnapKvSession<B extends BackendTypes> extends BaseSession<B> {
   private readonly s: Split;
 
-  constructor(ops: Ops<B>, seq: SequenceInfo<B['tensor']>, private readonly o: PolicyOptions) {
+  constructor(ops: KvOps<B>, seq: SequenceInfo<B['tensor']>, private readonly o: PolicyOptions) {
     super(ops, seq, o.denseLayers);
     this.s = split(budgetTokens(o, seq.promptTokens), o.window);
   }
@@ -46,7 +47,7 @@ export function snapKv(o: PolicyOptions): KvPolicy {
     settings: { budget: budgetRule(o), window: o.window, pool: o.pool, denseLayers: o.denseLayers },
     budget: (n) => budgetTokens(o, n),
     begin<B extends BackendTypes>(ops: Ops<B>, seq: SequenceInfo<B['tensor']>): KvSession<B> {
-      return new SnapKvSession(ops, seq, o);
+      return new SnapKvSession(kvOps(ops, seq.onSelection), seq, o);
     },
   };
 }

@@ -6,7 +6,9 @@
  * position each stored row holds, per head, by reading the selections: that is how tests and
  * studies see what a policy kept, without the policy code ever reading a selection itself.
  */
-import type { BackendTypes, CachePiece, Ops } from '../model/index.js';
+import type { BackendTypes } from '../model/index.js';
+import type { KvOps } from './kv-ops.js';
+import type { CachePiece } from './eviction-ops.js';
 import { invariant } from '../util/index.js';
 import type { Inspector, LayerTrace } from './types.js';
 
@@ -40,7 +42,7 @@ export class Store<B extends BackendTypes> {
   private attended: number[][] | null = null;
 
   /** Takes over a cache that holds the prompt (positions 0..length−1). */
-  constructor(private readonly ops: Ops<B>, public cache: B['cache'], private readonly inspect?: Inspector<B['tensor']>) {
+  constructor(private readonly ops: KvOps<B>, public cache: B['cache'], private readonly inspect?: Inspector<B['tensor']>) {
     this.positions = inspect ? Array.from({ length: cache.heads }, () => Array.from({ length: cache.length }, (_, i) => i)) : null;
   }
 

@@ -7,6 +7,7 @@
  * non-sink token leaves.
  */
 import type { BackendTypes, Ops } from '../model/index.js';
+import { kvOps, type KvOps } from './kv-ops.js';
 import { budgetRule, budgetTokens, type PolicyOptions } from './options.js';
 import { BaseSession, rowsPiece } from './session.js';
 import type { Store } from './store.js';
@@ -16,7 +17,7 @@ class StreamingSession<B extends BackendTypes> extends BaseSession<B> {
   private readonly b: number;
   private readonly sinks: number;
 
-  constructor(ops: Ops<B>, seq: SequenceInfo<B['tensor']>, o: PolicyOptions) {
+  constructor(ops: KvOps<B>, seq: SequenceInfo<B['tensor']>, o: PolicyOptions) {
     super(ops, seq, o.denseLayers);
     this.b = budgetTokens(o, seq.promptTokens);
     this.sinks = Math.min(o.sinks, this.b - 1);
@@ -49,7 +50,7 @@ export function streamingLlm(o: PolicyOptions): KvPolicy {
     settings: { budget: budgetRule(o), sinks: o.sinks, denseLayers: o.denseLayers },
     budget: (n) => budgetTokens(o, n),
     begin<B extends BackendTypes>(ops: Ops<B>, seq: SequenceInfo<B['tensor']>): KvSession<B> {
-      return new StreamingSession(ops, seq, o);
+      return new StreamingSession(kvOps(ops, seq.onSelection), seq, o);
     },
   };
 }

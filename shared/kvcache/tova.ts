@@ -6,6 +6,7 @@
  * itself. Under MPC: a top-k over B and a compaction gather every step and layer.
  */
 import type { BackendTypes, Ops } from '../model/index.js';
+import { kvOps, type KvOps } from './kv-ops.js';
 import { budgetRule, budgetTokens, type PolicyOptions } from './options.js';
 import { BaseSession } from './session.js';
 import type { Store } from './store.js';
@@ -14,7 +15,7 @@ import type { KvPolicy, KvSession, PrefillInput, SequenceInfo } from './types.js
 class TovaSession<B extends BackendTypes> extends BaseSession<B> {
   private readonly b: number;
 
-  constructor(ops: Ops<B>, seq: SequenceInfo<B['tensor']>, o: PolicyOptions) {
+  constructor(ops: KvOps<B>, seq: SequenceInfo<B['tensor']>, o: PolicyOptions) {
     super(ops, seq, o.denseLayers);
     this.b = budgetTokens(o, seq.promptTokens);
   }
@@ -46,7 +47,7 @@ export function tova(o: PolicyOptions): KvPolicy {
     settings: { budget: budgetRule(o), denseLayers: o.denseLayers },
     budget: (n) => budgetTokens(o, n),
     begin<B extends BackendTypes>(ops: Ops<B>, seq: SequenceInfo<B['tensor']>): KvSession<B> {
-      return new TovaSession(ops, seq, o);
+      return new TovaSession(kvOps(ops, seq.onSelection), seq, o);
     },
   };
 }

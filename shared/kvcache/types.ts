@@ -16,6 +16,7 @@
  *   fixed-point emulation and the secure run choose identical sets.
  */
 import type { BackendTypes, Ops } from '../model/index.js';
+import type { SelectionHook } from './ring-eviction.js';
 
 /** Reads a tensor in the clear: plaintext inspection only (tests, studies), never on an MPC path. */
 export type Inspector<T> = (t: T) => { readonly shape: readonly number[]; readonly data: Float64Array };
@@ -30,6 +31,8 @@ export interface SequenceInfo<T> {
   readonly capacity: number;
   /** If given, sessions record which original positions they store and attend (plaintext only). */
   readonly inspect?: Inspector<T>;
+  /** If given (ring backends), sees every selection the policy makes (tests; the revealSelections hook). */
+  readonly onSelection?: SelectionHook<T>;
 }
 
 /** What a layer's prefill hands the policy; q is [H, n, hd], p the causal probabilities [H, n, n]. */

@@ -26,8 +26,8 @@ import type { FixedMatrix } from '../protocol/fixed-mask.js';
 import type { FixedHandle, Prims } from '../protocol/prims/types.js';
 import { createState, forward } from '../model/forward.js';
 import type { ModelParams } from '../model/ops/types.js';
-import { RingOps, type RingNonlinear, type RingTokenIO, type RingTypes, type SelectionHook } from '../model/ring/ops.js';
-import { PolicyAttention, getPolicy, type KvPolicy } from '../kvcache/index.js';
+import { RingOps, type RingNonlinear, type RingTokenIO, type RingTypes } from '../model/ring/ops.js';
+import { PolicyAttention, getPolicy, type KvPolicy, type SelectionHook } from '../kvcache/index.js';
 import { Kernels } from '../ring/kernels.js';
 import { ClearPrims } from '../protocol/prims/clear.js';
 import { RevealPrims } from '../protocol/prims/reveal.js';
@@ -114,9 +114,9 @@ export async function generationProgram<T extends AnyTensor, F extends FixedHand
   }
   const policy = policyOf(p);
   const Q = p.prefill === 'revealed' ? new RevealPrims(P, P.mode === 'secure' ? new ClearPrims(new Kernels()) : undefined) : P;
-  const ops = new RingOps<T, F, ClientTokens>(Q, nl, io, FRAC_BITS, hooks.onSelection);
+  const ops = new RingOps<T, F, ClientTokens>(Q, nl, io, FRAC_BITS);
   const state = createState(ops, c, p.promptLen + p.maxNewTokens - 1);
-  const opts = { ...(hooks.onHidden ? { onHidden: hooks.onHidden } : {}), ...(policy ? { policy: PolicyAttention.of(policy) } : {}) };
+  const opts = { ...(hooks.onHidden ? { onHidden: hooks.onHidden } : {}), ...(policy ? { policy: PolicyAttention.of(policy, undefined, hooks.onSelection) } : {}) };
   try {
     // meter labels start with the phase kind: 'prefill.l2.attn.softmax…', 'decode.l2.attn.topk…'
     Q.phase('prefill');

@@ -3,8 +3,10 @@
  * from the rules in shared/kvcache/clusters.ts (not from its code).
  */
 import { describe, expect, test } from '@jest/globals';
-import { FloatKVCache, floatOps, floatTensor, type FloatTensor, type FloatTypes } from '../../shared/model/index.js';
-import { ClusterIndex, clusterLayout, levelCounts, pickPositions, floatInspector, type ClusterConfig } from '../../shared/kvcache/index.js';
+import { FloatKVCache, floatOps as plainFloatOps, floatTensor, type FloatTensor, type FloatTypes } from '../../shared/model/index.js';
+import { ClusterIndex, clusterLayout, kvOps, levelCounts, pickPositions, floatInspector, type ClusterConfig } from '../../shared/kvcache/index.js';
+
+const floatOps = kvOps(plainFloatOps);
 import { seeded, type TestRng } from '../util/rng.js';
 
 const H = 2, HD = 4;

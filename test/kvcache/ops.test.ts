@@ -1,8 +1,11 @@
 /** The float64 `EvictionOps`: known answers, tie rules and the edges policies rely on. */
 import { describe, expect, test } from '@jest/globals';
-import { FloatKVCache, floatOps, floatTensor, type FloatTensor } from '../../shared/model/index.js';
+import { FloatKVCache, floatOps as plainFloatOps, floatTensor, type FloatTensor } from '../../shared/model/index.js';
+import { kvOps } from '../../shared/kvcache/index.js';
 import { MpcError } from '../../shared/util/index.js';
 import { seeded } from '../util/rng.js';
+
+const floatOps = kvOps(plainFloatOps);
 
 const t = (shape: number[], values: number[]) => floatTensor(shape, Float64Array.from(values));
 const list = (x: FloatTensor) => Array.from(x.data);

@@ -1,5 +1,5 @@
 /**
- * The ring backends' EvictionOps (model/ring/eviction.ts) one by one: every program runs as two
+ * The ring backends' EvictionOps (kvcache/ring-eviction.ts) one by one: every program runs as two
  * parties with the dealer and as the fixed-point emulation in process; `runChecked` asserts secure
  * == emulation bit for bit and metered rounds / bytes / dealer bytes == the program's declared
  * cost. Results are compared with the float64 backend (exact for selections and data movement,
@@ -15,9 +15,9 @@ import { RingOps, RingKVCache } from '../../shared/model/ring/ops.js';
 import { STANDARD_NL } from '../../shared/model/ring/recipes.js';
 import { CLEAR_TOKEN_IO } from '../../shared/model/ring/io-clear.js';
 import {
-  FloatKVCache, floatOps, floatTensor, generate, gpt2WeightsFromSafetensors, parseGpt2Config, parseSafetensors, type CachePiece, type Ops, type PlainTypes,
+  FloatKVCache, floatOps as plainFloatOps, floatTensor, generate, gpt2WeightsFromSafetensors, parseGpt2Config, parseSafetensors, type Ops, type PlainTypes,
 } from '../../shared/model/index.js';
-import { PolicyAttention, floatInspector, getPolicy, policyNames, type Inspector } from '../../shared/kvcache/index.js';
+import { PolicyAttention, floatInspector, getPolicy, kvOps, policyNames, type CachePiece, type Inspector } from '../../shared/kvcache/index.js';
 import { fixedOps } from '../../shared/model/ring/recipes.js';
 import { decodeArray } from '../../shared/ring/fixed.js';
 import type { Clear } from '../../shared/ring/tensor.js';
@@ -28,7 +28,8 @@ import { seeded } from '../util/rng.js';
 
 const F = FRAC_BITS;
 const rng = seeded();
-const ringOps = <T extends AnyTensor, Fx extends FixedHandle>(P: Prims<T, Fx>) => new RingOps(P, STANDARD_NL, CLEAR_TOKEN_IO as never, F);
+const floatOps = kvOps(plainFloatOps);
+const ringOps = <T extends AnyTensor, Fx extends FixedHandle>(P: Prims<T, Fx>) => kvOps(new RingOps(P, STANDARD_NL, CLEAR_TOKEN_IO as never, F));
 const vals = (n: number, lo = -2, hi = 2) => Float64Array.from({ length: n }, () => q(rng.uniform(lo, hi)));
 const oneHots = (g: number, k: number, n: number, pick: (gi: number, i: number) => number) => {
   const x = new Float64Array(g * k * n);
@@ -161,9 +162,9 @@ describe(`ring EvictionOps: secure == emulation, emulation vs float64 (seed ${rn
         const series = { maxClusters: c };
         const cand = o.concat([o.expandSelection(par!, r, c), o.publicSelection(H, [8, 9], c)], 1);
         const viaAll = await o.gather(cand, await o.clusterScores(qq!, mx!, mn!, rule, series), 'last');
-        const viaParents = await o.childScores(qq!, mx!, mn!, rule, series, par!, r);
+        const viaParents = await o.childScores!(qq!, mx!, mn!, rule, series, par!, r);
         const pick = await o.topk(viaParents, k);
-        out.push(viaAll, viaParents, await o.gather(pick, cand, 'rows'), await o.childSelection(pick, par!, r, c));
+        out.push(viaAll, viaParents, await o.gather(pick, cand, 'rows'), await o.childSelection!(pick, par!, r, c));
       }
       return out as never;
     };

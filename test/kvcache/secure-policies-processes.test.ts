@@ -27,9 +27,10 @@ const STEPS = 4;
 async function emulate(dir: string, name: string, prompt: number[]) {
   const weights = loadGpt2(dir);
   const sels: BigUint64Array[] = [];
-  const ops = new RingOps(new ClearPrims(new Kernels()), STANDARD_NL, CLEAR_TOKEN_IO, FRAC_BITS, (_w, sel) => { sels.push(sel.data); });
+  const ops = new RingOps(new ClearPrims(new Kernels()), STANDARD_NL, CLEAR_TOKEN_IO, FRAC_BITS);
+  const onSelection = (_w: unknown, sel: { data: BigUint64Array }) => { sels.push(sel.data); };
   const params = await ops.prepare(weights);
-  const { tokens } = await generate(ops, params, prompt, { maxNewTokens: STEPS, policy: PolicyAttention.of(getPolicy(name, SMALL)), eot: -1 });
+  const { tokens } = await generate(ops, params, prompt, { maxNewTokens: STEPS, policy: PolicyAttention.of(getPolicy(name, SMALL), undefined, onSelection), eot: -1 });
   return { tokens, sels };
 }
 

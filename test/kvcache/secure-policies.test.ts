@@ -37,9 +37,10 @@ const STATIC_ONLY = { staticRatio: 0.6, windowRatio: 0.2, staticBlock: 4, lookba
 async function emulate(dir: string, name: string, prompt: number[], options: object = SMALL): Promise<{ tokens: number[]; sels: Sel[] }> {
   const weights = loadGpt2(dir);
   const sels: Sel[] = [];
-  const ops = new RingOps(new ClearPrims(new Kernels()), STANDARD_NL, CLEAR_TOKEN_IO, FRAC_BITS, (what, sel) => { sels.push({ what, shape: [...sel.shape], data: sel.data }); });
+  const ops = new RingOps(new ClearPrims(new Kernels()), STANDARD_NL, CLEAR_TOKEN_IO, FRAC_BITS);
+  const onSelection = (what: 'topk' | 'gather', sel: { shape: readonly number[]; data: BigUint64Array }) => { sels.push({ what, shape: [...sel.shape], data: sel.data }); };
   const params = await ops.prepare(weights);
-  const { tokens } = await generate(ops, params, prompt, { maxNewTokens: STEPS, policy: PolicyAttention.of(getPolicy(name, options)), eot: -1 });
+  const { tokens } = await generate(ops, params, prompt, { maxNewTokens: STEPS, policy: PolicyAttention.of(getPolicy(name, options), undefined, onSelection), eot: -1 });
   return { tokens, sels };
 }
 

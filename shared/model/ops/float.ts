@@ -8,7 +8,6 @@
 import { MpcError, invariant } from '../../util/index.js';
 import type { Gpt2Weights, LinearWeights, NormWeights } from '../weights.js';
 import { FloatKVCache, dims, floatTensor, type FloatTensor } from './float-cache.js';
-import { floatEvictionOps } from './float-eviction.js';
 import { argmaxRows, causalSoftmaxRows, gemmNT, geluTanh, layerNormRows, matmulNT, transpose } from './float-kernels.js';
 import type { AttnMask, ModelParams, Ops, PlainTypes } from './types.js';
 
@@ -185,5 +184,4 @@ export const floatOps: Ops<FloatTypes> = {
   lmHead: linear,
   argmax: async (logits) => argmaxRows(logits.data, logits.shape[logits.shape.length - 1] as number),
   revealLogits: async (logits) => logits.data.slice(),
-  ...floatEvictionOps,
 };

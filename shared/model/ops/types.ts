@@ -23,7 +23,6 @@
 import type { Shape } from '../../ring/index.js';
 import type { Gpt2Config } from '../config.js';
 import type { Gpt2Weights } from '../weights.js';
-import type { EvictionOps } from './eviction-types.js';
 
 /** The least a backend tensor handle exposes: its (public) shape. */
 export interface TensorLike {
@@ -99,15 +98,15 @@ export interface KVCache<T extends TensorLike> {
  * `causal`: query i (of n) sees cache entries 0 ..= offset + i. With all n queries appended last,
  * offset = length − n; for a single decoding step this means every entry.
  * Eviction policies do not widen this: they attend to a cache built from the selected rows
- * (`EvictionOps.gatherCache`), whose own entries are all visible.
+ * (kvcache/eviction-ops.ts `gatherCache`), whose own entries are all visible.
  */
 export type AttnMask = { readonly kind: 'causal'; readonly offset: number };
 
 /**
  * The operations a backend provides. Shapes in brackets; n tokens, H heads, T cached entries.
- * The operations eviction policies need are declared in `eviction-types.ts`.
+ * The operations eviction policies need besides these are declared in kvcache/eviction-ops.ts.
  */
-export interface Ops<B extends BackendTypes> extends EvictionOps<B['tensor'], B['cache']> {
+export interface Ops<B extends BackendTypes> {
   /** Short name for logs and reports ('float64', 'fixed', 'secure'). */
   readonly name: string;
 

@@ -15,13 +15,10 @@ import type { FixedHandle, Prims } from '../../protocol/prims/types.js';
 import type { Gpt2Config } from '../config.js';
 import type { Gpt2Weights } from '../weights.js';
 import type { AttnMask, BackendTypes, ModelParams, Ops } from '../ops/types.js';
-import type { BlockAgg, CachePiece, ClusterScoreRule, ClusterSeries, GatherUse } from '../ops/eviction-types.js';
 import { RingCacheView, RingKVCache } from './cache.js';
-import { RingEviction, type SelectionHook } from './eviction.js';
 import { viewMix, viewScores } from './view-attention.js';
 
 export { RingCacheView, RingKVCache } from './cache.js';
-export type { SelectionHook } from './eviction.js';
 import { encodeRingModel, ringModelSpec } from './fold.js';
 
 /** Largest row chunk a row-wise non-linear step processes at once (see `RingOps.byRows`). */
@@ -99,13 +96,9 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
   private caches = 0;
   readonly f: number;
 
-  private readonly ev: RingEviction<T, F>;
-
-  /** @param onSelection test hook: called with every selection a policy makes (see eviction.ts). */
-  constructor(readonly P: Prims<T, F>, readonly nl: RingNonlinear, readonly io: RingTokenIO<T, F, Tok>, fracBits: number, onSelection?: SelectionHook<T>) {
+  constructor(readonly P: Prims<T, F>, readonly nl: RingNonlinear, readonly io: RingTokenIO<T, F, Tok>, fracBits: number) {
     this.name = P.mode === 'clear' ? 'fixed' : P.mode;
     this.f = fracBits;
-    this.ev = new RingEviction(P, fracBits, (h, hd, cap) => this.createCache(h, hd, cap), onSelection);
   }
 
   /** The emulation's path from plain weights; parties load shares through `loadRingModel` instead. */
@@ -198,29 +191,6 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
   }
 
   lmHead(x: T, head: RingLinear<T, F>): Promise<T> { return this.linear(x, head); }
-
-  // ---- EvictionOps (ring/eviction.ts; attention over lazy views in ring/view-attention.ts)
-  slice(x: T, axis: number, start: number, end: number): T { return this.ev.slice(x, axis, start, end); }
-  concat(xs: readonly T[], axis: number): T { return this.ev.concat(xs, axis); }
-  expandSelection(sel: T, r: number, n: number): T { return this.ev.expandSelection(sel, r, n); }
-  publicSelection(groups: number, indices: readonly number[], n: number): T { return this.ev.publicSelection(groups, indices, n); }
-  cacheKeys(cache: RingKVCache<T, F>, start: number, end: number): T { return this.ev.cacheKeys(cache, start, end); }
-  topk(x: T, k: number): Promise<T> { return this.ev.topk(x, k); }
-  gather(sel: T, x: T, layout: 'rows' | 'last'): Promise<T> { return this.ev.gather(sel, x, layout); }
-  gatherCache(src: RingKVCache<T, F>, pieces: readonly CachePiece<T>[], capacity: number, use?: GatherUse): Promise<RingKVCache<T, F>> {
-    return this.ev.gatherCache(src, pieces, capacity, use);
-  }
-  blockMinMax(hi: T, lo: T, b: number): Promise<{ max: T; min: T }> { return this.ev.blockMinMax(hi, lo, b); }
-  clusterScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series?: ClusterSeries): Promise<T> { return this.ev.clusterScores(q, kmax, kmin, rule, series); }
-  prepareScores(kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries): Promise<void> { return this.ev.prepareScores(kmax, kmin, rule, series); }
-  childScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries, parents: T, r: number): Promise<T> {
-    return this.ev.childScores(q, kmax, kmin, rule, series, parents, r);
-  }
-  childSelection(pick: T, parents: T, r: number, c: number): Promise<T> { return this.ev.childSelection(pick, parents, r, c); }
-  sumQueries(p: T, from: number, to: number, meanOverHeads: boolean): Promise<T> { return this.ev.sumQueries(p, from, to, meanOverHeads); }
-  maxQueries(p: T, from: number, to: number): Promise<T> { return this.ev.maxQueries(p, from, to); }
-  blockScores(x: T, block: number, lookback: number, agg: BlockAgg): Promise<T> { return this.ev.blockScores(x, block, lookback, agg); }
-  maxPool(x: T, kernel: number): Promise<T> { return this.ev.maxPool(x, kernel); }
 
   async argmax(logits: T): Promise<Tok> {
     const idx = await this.P.scope('argmax', () => this.nl.argmax(this.P, logits));

@@ -5,7 +5,7 @@
  */
 import type { Program } from '../../../shared/runtime/program.js';
 import { blockMinMax, maxPool, topkSelection } from '../../../shared/protocol/nonlinear/index.js';
-import { floatEvictionOps } from '../../../shared/model/ops/float-eviction.js';
+import { floatEvictionOps } from '../../../shared/kvcache/index.js';
 import { floatTensor } from '../../../shared/model/ops/index.js';
 import { seeded } from '../../util/rng.js';
 import { inp, q, runChecked } from '../../util/nl.js';

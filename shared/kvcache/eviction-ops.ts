@@ -1,6 +1,8 @@
 /**
- * `EvictionOps`: what KV-cache eviction policies (kvcache/) ask of a backend on top of the forward
- * pass's operations. Part of `Ops`; every backend implements it.
+ * `EvictionOps`: what KV-cache eviction policies ask of a backend on top of the forward pass's
+ * operations (`Ops`, model/). Declared and implemented here, beside the policies, so that adding a
+ * policy never edits the model layer: float-eviction.ts for the float64 backend, ring-eviction.ts
+ * for the ring backends (emulation, parties, dealer); kv-ops.ts joins a backend's Ops with them.
  *
  * A *selection* is a tensor of one-hot rows, [G, k, N]: row i picks item j of N (a token, a cluster,
  * a candidate) with a 1 and has 0 elsewhere; rows are in ascending item order (never score order), and G
@@ -20,7 +22,7 @@
  * without reading secret data (structural ones are listed too because secret tensors cannot be
  * reshaped by reading them).
  */
-import type { TensorLike } from './types.js';
+import type { TensorLike } from '../model/index.js';
 
 /**
  * One piece of a cache gather (`gatherCache`): public rows [start, end) of every head, or the blocks

@@ -11,8 +11,8 @@
  * - topk: k-hot by comparisons on unique keys (protocol/nonlinear/topk.ts: rank network for
  *   N ≤ 64, else bitonic), ascending one-hots by prefix sums and one `lut` (nonlinear/selection.ts).
  * - gather: one secret × secret product (opens k·N + N·w per group); exact, no truncation.
- * - gatherCache: 'attend' → a lazy view (ring/cache.ts), nothing opened here; the attention over
- *   it opens the one-hot, q and the probabilities, masked (ring/view-attention.ts). 'store'
+ * - gatherCache: 'attend' → a lazy view (model/ring/cache.ts), nothing opened here; the attention over
+ *   it opens the one-hot, q and the probabilities, masked (model/ring/view-attention.ts). 'store'
  *   → rows gathered by a fixed product over a block view of the source (opens only the one-hot,
  *   once for all heads and K, V each when the selection is shared), then re-masked into a new
  *   fixed-mask cache (one opening per element, worth it for rows stored and attended many times).
@@ -26,13 +26,13 @@
  * - blockScores: 'sum' local (picks and sums of shares); 'max' two comparison trees (width 32):
  *   over each block's keys, then over the block and its lookback.
  */
-import { MpcError, invariant } from '../../util/errors.js';
-import type { AnyTensor, Shape } from '../../ring/tensor.js';
-import type { FixedHandle, Prims } from '../../protocol/prims/types.js';
-import { blockMinMax, maxLast, maxPool, topkSelection } from '../../protocol/nonlinear/index.js';
-import { blockScoreDims } from '../ops/float-eviction.js';
-import type { BlockAgg, CachePiece, ClusterScoreRule, ClusterSeries, EvictionOps, GatherUse } from '../ops/eviction-types.js';
-import { RingCacheView, RingKVCache, pieceRows, type ViewPiece } from './cache.js';
+import { MpcError, invariant } from '../util/errors.js';
+import type { AnyTensor, Shape } from '../ring/tensor.js';
+import type { FixedHandle, Prims } from '../protocol/prims/types.js';
+import { blockMinMax, maxLast, maxPool, topkSelection } from '../protocol/nonlinear/index.js';
+import { blockScoreDims } from './float-eviction.js';
+import type { BlockAgg, CachePiece, ClusterScoreRule, ClusterSeries, EvictionOps, GatherUse } from './eviction-ops.js';
+import { RingCacheView, RingKVCache, pieceRows, type ViewPiece } from '../model/ring/cache.js';
 
 /** Value width of top-k comparisons: |x_i − x_j| < 2^39 ring units (2^23 at 16 fractional bits). */
 export const TOPK_WIDTH = 40;

@@ -2,10 +2,10 @@
  * `EvictionOps` for the float64 backend: plain loops, exact on 0/1 selections. Each is the
  * reference its ring twins must match (the cost notes live on the interface, eviction-types.ts).
  */
-import { MpcError, invariant } from '../../util/index.js';
-import type { Shape } from '../../ring/index.js';
-import { FloatKVCache, dims, floatTensor, type FloatTensor } from './float-cache.js';
-import type { BlockAgg, CachePiece, ClusterScoreRule, ClusterSeries, EvictionOps, GatherUse } from './eviction-types.js';
+import { MpcError, invariant } from '../util/index.js';
+import type { Shape } from '../ring/index.js';
+import { FloatKVCache, dims, floatTensor, type FloatTensor } from '../model/index.js';
+import type { BlockAgg, CachePiece, ClusterScoreRule, ClusterSeries, EvictionOps, GatherUse } from './eviction-ops.js';
 
 const prod = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
 const fmt = (s: Shape) => `[${s.join(', ')}]`;

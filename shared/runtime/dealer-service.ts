@@ -14,7 +14,7 @@
  */
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import { MpcError, toMpcError, type Logger } from '../util/index.js';
+import { MpcError, toMpcError, type ErrorCode, type Logger } from '../util/index.js';
 import { Kernels } from '../ring/kernels.js';
 import { randomSeed } from '../ring/prg.js';
 import { shapeOnly, type ShapeOnly } from '../ring/tensor.js';
@@ -31,10 +31,11 @@ import { DealerFirstMsg, jobHash, modelScope, sessionScope, shortId, type Job } 
 import { resolveJob } from './jobs.js';
 import { SeenIds } from './rendezvous.js';
 import { ModelSlots } from './model-slot.js';
+import type { ServerMetrics, ServerState } from './metrics.js';
 
 type DealtModel = RingModel<ShapeOnly, FixedHandle>;
 
-interface Opened { link: Link; job: Job; loadId?: string | undefined }
+interface Opened { link: Link; meter: Meter; job: Job; loadId?: string | undefined }
 
 interface Pending {
   opened: [Opened | undefined, Opened | undefined];
@@ -49,6 +50,8 @@ export interface DealerOptions {
   tls: TlsConfig;
   /** Non-linear recipes for generation programs (must be the parties' exact recipes). */
   nl?: RingNonlinear;
+  /** Operations metrics (runtime/metrics.ts); absent: not collected. */
+  metrics?: ServerMetrics;
 }
 
 export class DealerService {
@@ -68,7 +71,10 @@ export class DealerService {
 
   async listen(): Promise<number> {
     const { host, port, limits, tls, log } = this.opts;
-    this.listener = await listenWs({ host, port, tls, log, maxPayload: limits.dealerListenBytes, maxConnections: limits.maxConnections, accept: ['party0', 'party1'], what: 'dealer' });
+    this.listener = await listenWs({
+      host, port, tls, log, maxPayload: limits.dealerListenBytes, maxConnections: limits.maxConnections, accept: ['party0', 'party1'], what: 'dealer',
+      onRefused: (r) => this.opts.metrics?.refused('dealer', r),
+    });
     this.listener.onConnection((ws, who) => this.onConnection(ws, who));
     return this.listener.port;
   }
@@ -77,19 +83,31 @@ export class DealerService {
     await this.listener?.close();
   }
 
+  /** What /health and the gauges report (runtime/metrics.ts). */
+  state(): ServerState {
+    const since = [...this.loads.values()].map((s) => s.since).filter((t) => t !== undefined);
+    return {
+      model: { served: this.opts.nl !== undefined, loadedSince: since.length ? Math.max(...since) : undefined },
+      sessions: { running: this.running, waiting: this.pending.size }, arenaBytes: this.env.kernels.usedBytes(),
+      connections: { dealer: this.listener?.connections ?? 0 },
+    };
+  }
+
   private onConnection(ws: WebSocket, who: PeerIdentity): void {
     const role = who.role === 'party0' ? 0 : 1;
-    const link = new Link(wsTransport(ws), { name: 'dealer', remote: `party ${role}`, maxFrameBytes: this.opts.limits.dealerListenBytes, timeoutMs: this.opts.limits.timeoutMs });
+    const meter = new Meter();
+    const link = new Link(wsTransport(ws), { name: 'dealer', remote: `party ${role}`, meter, maxFrameBytes: this.opts.limits.dealerListenBytes, timeoutMs: this.opts.limits.timeoutMs });
     link.nextControl(DealerFirstMsg, 'session open', this.opts.limits.helloMs, true).then((m) => {
       if (m.t === 'presence') {
         if (role !== 0) throw new MpcError('E_PROTOCOL', 'only party 0 keeps a presence connection');
         link.onFailure(() => this.dropLoads());
         return;
       }
-      this.onOpen(link, m.session, role, { link, job: m.job, loadId: m.loadId });
+      this.onOpen(link, m.session, role, { link, meter, job: m.job, loadId: m.loadId });
     }).catch((e: unknown) => {
       const err = toMpcError(e, 'E_FRAME');
       link.abort(err);
+      this.opts.metrics?.refused('dealer', err.code, meter.report());
       this.opts.log.warn({ code: err.code, msg: err.message, party: role }, 'connection refused');
     });
   }
@@ -126,7 +144,10 @@ export class DealerService {
     if (!p) return;
     clearTimeout(p.timer);
     this.pending.delete(session);
-    for (const o of p.opened) o?.link.abort(err);
+    for (const o of p.opened) {
+      o?.link.abort(err);
+      if (o) this.opts.metrics?.refused('dealer', err.code, o.meter.report());
+    }
   }
 
   /** The program the dealer runs for a job (the parties' program over shape-only tensors), and its end. */
@@ -158,20 +179,19 @@ export class DealerService {
   private async run(session: string, opened: [Opened, Opened]): Promise<void> {
     const log = this.opts.log.child({ session: shortId(session) });
     const links = [opened[0].link, opened[1].link];
-    const meter = new Meter();
     const sink = { value: undefined as DealerCorrSink | undefined };
     let done = (): void => {};
+    let outcome: 'ok' | ErrorCode = 'ok';
+    const t0 = performance.now();
     this.running++;
+    this.opts.metrics?.sessionStarted(opened[0].job.kind);
     try {
       if (jobHash(opened[0].job) !== jobHash(opened[1].job) || opened[0].loadId !== opened[1].loadId) throw new MpcError('E_PROTOCOL', `session ${shortId(session)}: the parties asked for different jobs`);
       const job = opened[0].job;
       const prog = this.programFor(session, job, opened[0].loadId);
       done = prog.done;
       const seeds = [randomSeed(), randomSeed()], common = randomSeed();
-      links.forEach((l, i) => {
-        l.opts.meter = meter;
-        l.sendControl({ t: 'seed', session, seed: seeds[i], common });
-      });
+      links.forEach((l, i) => l.sendControl({ t: 'seed', session, seed: seeds[i], common }));
       const ahead = job.kind === 'generate' && parseGenerateParams(job.params).preprocess === 'ahead';
       const s = new DealerCorrSink(seeds[0]!, seeds[1]!, session, links[1]!, this.env, ahead ? this.opts.limits.aheadWindowBytes : this.opts.limits.dealerWindowBytes);
       sink.value = s;
@@ -196,6 +216,7 @@ export class DealerService {
       log.info({ dealtBytes: s.dealtBytes, items: s.seq, byKind: Object.fromEntries(s.bytesByKind) }, 'session dealt');
     } catch (e) {
       const err = toMpcError(e);
+      outcome = err.code;
       this.record({ session, ok: false, code: err.code, bytesToP1: sink.value?.dealtBytes ?? 0 });
       log.error({ code: err.code, msg: err.message }, 'session aborted');
       for (const l of links) l.abort(err);
@@ -204,6 +225,9 @@ export class DealerService {
       done();
       this.env.dropPrefix(sessionScope(session) + ':');
       for (const l of links) l.close('session end');
+      const m = this.opts.metrics;
+      opened.forEach((o, i) => m?.traffic(o.meter.report(), () => `party${i}`));
+      m?.dealerSessionEnded(opened[0].job.kind, outcome, (performance.now() - t0) / 1000, sink.value?.dealtBytes ?? 0);
     }
   }
 

@@ -78,9 +78,9 @@ export function tempDeployment(place: Placement = LOOPBACK): { deployment: Deplo
   return { deployment: createDeployment(dir, { hosts }), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** The client's TLS material of a deployment. */
-export function clientTlsOf(d: Deployment): TlsConfig {
-  return loadTls({ ca: d.ca, cert: d.roles.client.cert, key: d.roles.client.key }, 'client');
+/** The TLS material of a deployment's client (or of another role: tests that play it). */
+export function clientTlsOf(d: Deployment, role: Role = 'client'): TlsConfig {
+  return loadTls({ ca: d.ca, cert: d.roles[role].cert, key: d.roles[role].key }, role);
 }
 
 /** Starts `dist/<script>` as `name` (placed by `opts.place`, on loopback by default) and waits for its first stdout line. */

@@ -5,7 +5,7 @@
  * and the meter report to the client. The first failure aborts every link of the session with its
  * code; the session's fixed-mask matrices are freed whatever happens.
  */
-import { MpcError, toMpcError, type Logger } from '../util/index.js';
+import { MpcError, toMpcError, type ErrorCode, type Logger } from '../util/index.js';
 import { numel, share, type Share } from '../ring/tensor.js';
 import type { Link, Meter, Part } from '../net/index.js';
 import { PartyCorrStream } from '../corr/stream.js';
@@ -64,6 +64,9 @@ function running(svc: PartyService, plan: SessionPlan): Running {
 export async function runPartySession(svc: PartyService, plan: SessionPlan): Promise<void> {
   const { session, job } = plan;
   const run = running(svc, plan);
+  svc.running++;
+  svc.opts.metrics?.sessionStarted(job.kind);
+  let outcome: 'ok' | ErrorCode = 'ok';
   let prims: SecurePrims | undefined;
   const release: Array<() => void> = [];
   let keep = false;
@@ -109,6 +112,7 @@ export async function runPartySession(svc: PartyService, plan: SessionPlan): Pro
     if (plan.client) await new Promise<void>((r) => plan.client!.onFailure(() => r()));
   } catch (e) {
     const err = toMpcError(e);
+    outcome = err.code;
     svc.finish(session, false, err.code);
     run.log.error({ code: err.code, msg: err.message }, 'session aborted');
     for (const l of run.links) l.abort(err);
@@ -118,6 +122,8 @@ export async function runPartySession(svc: PartyService, plan: SessionPlan): Pro
     // session-scoped matrices (op weights, KV caches) are freed; a successful load's stay
     if (!keep) prims?.freeAll();
     for (const l of run.links) l.close('session end');
+    svc.running--;
+    svc.opts.metrics?.partySessionEnded(job.kind, outcome, plan.meter.report());
   }
 }
 

@@ -64,6 +64,8 @@ export class DealerService {
   readonly finished: Array<{ session: string; ok: boolean; code?: string; bytesToP1: number }> = [];
   /** Model loads, one per share id (the dealer's handles: shapes and fixed-mask ids). */
   private readonly loads = new Map<string, ModelSlots<DealtModel>>();
+  /** Party 0's presence connections (one, but a restarted party 0 may overlap its predecessor). */
+  private readonly presence = new Set<Link>();
 
   constructor(private readonly opts: DealerOptions) {
     if (opts.tls.role !== 'dealer') throw new MpcError('E_CONFIG', 'the dealer needs a dealer certificate');
@@ -100,7 +102,10 @@ export class DealerService {
     link.nextControl(DealerFirstMsg, 'session open', this.opts.limits.helloMs, true).then((m) => {
       if (m.t === 'presence') {
         if (role !== 0) throw new MpcError('E_PROTOCOL', 'only party 0 keeps a presence connection');
-        link.onFailure(() => this.dropLoads());
+        this.presence.add(link);
+        link.onFailure(() => this.dropLoads(link));
+        // a presence connection carries nothing more: any message aborts it
+        void link.nextControl(z.never(), 'nothing (presence link)', 0, true).catch(() => {});
         return;
       }
       this.onOpen(link, m.session, role, { link, meter, job: m.job, loadId: m.loadId });
@@ -112,9 +117,17 @@ export class DealerService {
     });
   }
 
-  /** Party 0 is gone: its loads are useless (a restarted party 0 loads afresh). */
-  private dropLoads(): void {
+  /**
+   * Party 0 is gone: its loads are useless (a restarted party 0 loads afresh). Any other presence
+   * connection is closed too, so that the party 0 behind it (if any) learns that its load was
+   * dropped and loads again instead of naming a load the dealer no longer holds.
+   */
+  private dropLoads(gone: Link): void {
+    if (!this.presence.delete(gone)) return;
     for (const slots of this.loads.values()) slots.drop();
+    const others = [...this.presence];
+    this.presence.clear();
+    for (const l of others) l.close('model loads dropped: load again');
     this.opts.log.info('party 0 is gone (presence closed): model loads dropped');
   }
 

@@ -13,6 +13,7 @@
  * as both are back (runtime/party-model.ts).
  */
 import type { WebSocket } from 'ws';
+import { z } from 'zod';
 import { MpcError, toMpcError, invariant, type Logger } from '../util/index.js';
 import { Kernels } from '../ring/kernels.js';
 import type { Share } from '../ring/tensor.js';
@@ -197,6 +198,8 @@ export class PartyService {
       const m = await link.nextControl(PeerFirstMsg, 'peer hello', this.opts.limits.helloMs, true);
       if (m.t === 'presence') {
         link.onFailure(() => this.opts.log.info('party 0 is gone (presence link closed)'));
+        // a presence connection carries nothing more: any message aborts it
+        void link.nextControl(z.never(), 'nothing (presence link)', 0, true).catch(() => {});
         return;
       }
       if (m.load === true) {

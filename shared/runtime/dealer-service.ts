@@ -222,9 +222,12 @@ export class DealerService {
         // a generation the client ends early closes the parties' links: not a dealer failure
         if (!(job.kind === 'generate' && links.every((l) => l.closedNormally))) throw e;
       }
-      // wait until both parties close their dealer links (session over), bounded by the timeout
-      await Promise.race([Promise.all(links.map((l) => new Promise<void>((r) => l.onFailure(() => r())))),
-        new Promise<void>((r) => setTimeout(r, this.opts.limits.timeoutMs).unref())]);
+      // everything may be dealt long before the parties finish: the session ends when both close their
+      // dealer links, or fails when either aborts or dies (never on a timer: a session may compute for long)
+      await new Promise<void>((resolve, reject) => {
+        let open = links.length;
+        for (const l of links) l.onFailure((e) => { if (!l.closedNormally) reject(e); else if (--open === 0) resolve(); });
+      });
       this.record({ session, ok: true, bytesToP1: s.dealtBytes });
       log.info({ dealtBytes: s.dealtBytes, items: s.seq, byKind: Object.fromEntries(s.bytesByKind) }, 'session dealt');
     } catch (e) {

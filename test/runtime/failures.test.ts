@@ -27,6 +27,9 @@ type Phase = 'loading' | 'prefill' | 'decoding';
 
 interface Rec { time: number; msg: string; session?: string; job?: string; code?: string; line: string }
 
+/** The error message of an abort record (the runtime logs it as a first "msg" key beside the event's). */
+const messageOf = (r: Rec): string => /"msg":"([^"]*)"/.exec(r.line)?.[1] ?? r.code ?? '?';
+
 /** The log records of every process ever started under a name, as they arrive, and waits on them. */
 class Logs {
   readonly recs: Record<Name, Rec[]> = { dealer: [], party0: [], party1: [] };
@@ -151,7 +154,7 @@ describe('kill -9 and SIGSTOP of each process in each phase (socket suite, slow)
     const next = await codeOf(o.generate([1, 2, 3], 2));
     expect({ target, phase, next }).toEqual({ target, phase, next: 'ok' });
     await settled(survivors);
-    const codes = aborts.map((r, i) => `${survivors[i]} ${r.code ?? '?'}`).join(', ');
+    const codes = aborts.map((r, i) => `${survivors[i]}: ${messageOf(r)}`).join('; ');
     return `| ${target} | ${phase} | ${abortMs} | ${clientMs === undefined ? '—' : `${clientMs} (${clientCode})`} | ${codes} | ${next} |`;
   }
 
@@ -175,7 +178,7 @@ describe('kill -9 and SIGSTOP of each process in each phase (socket suite, slow)
     expect(abort.line).toContain('party 1');
     const next = await codeOf(o.generate([1, 2, 3], 2));
     expect(next).toBe('ok');
-    table.push(`| party1 (SIGSTOP) | prefill | ${abort.time - stoppedAt} | ${clientMs} (E_TIMEOUT) | party0 ${abort.code} | ${next} |`);
-    console.log(['| killed | phase | survivors abort (ms) | client (ms, code) | survivors\' codes | next session |', '|---|---|---|---|---|---|', ...table].join('\n'));
+    table.push(`| party1 (SIGSTOP) | prefill | ${abort.time - stoppedAt} | ${clientMs} (E_TIMEOUT) | party0: ${messageOf(abort)} | ${next} |`);
+    console.log(['| killed | phase | survivors abort (ms, latest) | client (ms, code) | survivors\' messages | next session |', '|---|---|---|---|---|---|', ...table].join('\n'));
   }, 60000);
 });

@@ -178,7 +178,10 @@ describe('hostile input to every listening port (socket suite, slow)', () => {
     const opJob: Job = { kind: 'op', op: 'mul', params: { n: 4 } };
     const loadJob: Job = { kind: 'load', shareId: tiny.cfg.shareId, model: {} };
     const captured = before.sent.map(([, b]) => b);
-    const session = newSessionId(), seed16 = new Uint8Array(16);
+    // the captured session's id (in the client's join to party 1): replayed to every port, it is refused as used
+    const controls = before.sent.filter(([, b]) => b.readUInt32LE(0) === CONTROL_MAGIC).map(([, b]) => decodeControlRaw(b) as { t?: string; session?: string });
+    const session = controls.find((m) => m.t === 'join')!.session!;
+    const seed16 = new Uint8Array(16);
     const ring = (n: number): Part => ({ kind: 'u64', data: rng.ring(n) });
     // valid messages of every kind (each port gets all of them: most are out of order there)
     const pool = [

@@ -36,7 +36,7 @@ const BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 
 /** The meter's phase names as a histogram label ('decode.7' is one decode step). */
 function phaseKind(phase: string, kind: SessionKind): string | undefined {
-  if (phase === 'setup' || phase === 'prefill') return phase;
+  if (phase === 'setup' || phase === 'preprocess' || phase === 'prefill') return phase;
   if (phase.startsWith('decode.')) return 'decode_step';
   if (phase === 'online' && kind !== 'generate') return kind;
   return undefined;
@@ -65,7 +65,7 @@ export class ServerMetrics {
     this.sessionsStarted = new Counter({ name: 'mpc_sessions_started_total', help: 'sessions started, by job kind', labelNames: ['kind'], registers });
     this.sessionsFinished = new Counter({ name: 'mpc_sessions_finished_total', help: 'sessions ended, by job kind and outcome (ok or the error code)', labelNames: ['kind', 'outcome'], registers });
     this.refusals = new Counter({ name: 'mpc_refused_total', help: 'connections refused at the TLS or role check, at a cap, or at their first request (error code)', labelNames: ['listener', 'reason'], registers });
-    this.phases = new Histogram({ name: 'mpc_phase_seconds', help: 'duration of successful sessions\' phases: setup, prefill, decode_step, op, load', labelNames: ['phase'], buckets: BUCKETS_S, registers: partyOnly });
+    this.phases = new Histogram({ name: 'mpc_phase_seconds', help: 'duration of successful sessions\' phases: setup, preprocess, prefill, decode_step, op, load', labelNames: ['phase'], buckets: BUCKETS_S, registers: partyOnly });
     this.dealerSessions = new Histogram({ name: 'mpc_dealer_session_seconds', help: 'dealer: duration of successful sessions, open to close', labelNames: ['kind'], buckets: BUCKETS_S, registers: dealerOnly });
     this.dealt = new Counter({ name: 'mpc_dealer_dealt_bytes_total', help: 'dealer: correction bytes dealt to party 1', registers: dealerOnly });
     const gauge = (name: string, help: string, read: (s: ServerState, g: Gauge<'listener'>) => void, labelNames: 'listener'[] = []): void => {

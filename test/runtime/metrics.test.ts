@@ -27,7 +27,7 @@ const LABELS: Record<string, (v: string) => boolean> = {
   outcome: (v) => v === 'ok' || CODES.includes(v),
   listener: (v) => ['client', 'peer', 'dealer'].includes(v),
   reason: (v) => ['tls', 'role', 'pin', 'connections', ...CODES].includes(v),
-  phase: (v) => ['setup', 'prefill', 'decode_step', 'op', 'load'].includes(v),
+  phase: (v) => ['setup', 'preprocess', 'prefill', 'decode_step', 'op', 'load'].includes(v),
   le: (v) => v === '+Inf' || Number.isFinite(Number(v)),
 };
 

@@ -68,9 +68,10 @@ export class ServerMetrics {
     this.phases = new Histogram({ name: 'mpc_phase_seconds', help: 'duration of successful sessions\' phases: setup, preprocess, prefill, decode_step, op, load', labelNames: ['phase'], buckets: BUCKETS_S, registers: partyOnly });
     this.dealerSessions = new Histogram({ name: 'mpc_dealer_session_seconds', help: 'dealer: duration of successful sessions, open to close', labelNames: ['kind'], buckets: BUCKETS_S, registers: dealerOnly });
     this.dealt = new Counter({ name: 'mpc_dealer_dealt_bytes_total', help: 'dealer: correction bytes dealt to party 1', registers: dealerOnly });
+    // gauges read the service's state at each scrape
+    const state = (): ServerState | undefined => this.state?.();
     const gauge = (name: string, help: string, read: (s: ServerState, g: Gauge<'listener'>) => void, labelNames: 'listener'[] = []): void => {
-      const self = this;
-      new Gauge({ name, help, labelNames, registers, collect() { if (self.state) read(self.state(), this); } });
+      new Gauge({ name, help, labelNames, registers, collect() { const s = state(); if (s) read(s, this); } });
     };
     gauge('mpc_sessions_running', 'sessions running now', (s, g) => g.set(s.sessions.running));
     gauge('mpc_sessions_waiting', 'sessions waiting for their other half (party 1: client or party 0; dealer: a party)', (s, g) => g.set(s.sessions.waiting));

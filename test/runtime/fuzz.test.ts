@@ -163,6 +163,41 @@ async function captureGeneration(o: OpsCluster, prompt: number[]): Promise<{ sen
   }
 }
 
+/** What the fuzz sends: seeds (valid messages of every kind, hostile ones, the captured session's) and the four ports. */
+function fuzzPlan(o: OpsCluster, rng: TestRng, sent: ReadonlyArray<[number, Buffer]>): { pool: Buffer[]; targets: Target[]; genJob: Job } {
+  const { c, tiny } = o;
+  const genJob: Job = { kind: 'generate', params: { shareId: tiny.cfg.shareId, promptLen: 3, maxNewTokens: 2 } };
+  const opJob: Job = { kind: 'op', op: 'mul', params: { n: 4 } };
+  const loadJob: Job = { kind: 'load', shareId: tiny.cfg.shareId, model: {} };
+  const captured = sent.map(([, b]) => b);
+  // the captured session's id (in the client's join to party 1): replayed to every port, it is refused as used
+  const controls = sent.filter(([, b]) => b.readUInt32LE(0) === CONTROL_MAGIC).map(([, b]) => decodeControlRaw(b) as { t?: string; session?: string });
+  const session = controls.find((m) => m.t === 'join')!.session!;
+  const seed16 = new Uint8Array(16);
+  const ring = (n: number): Part => ({ kind: 'u64', data: rng.ring(n) });
+  // valid messages of every kind (each port gets all of them: most are out of order there)
+  const pool = [
+    ...captured, ...hostile(rng),
+    ctl({ t: 'run', job: genJob }), ctl({ t: 'run', job: opJob }), ctl({ t: 'run', job: loadJob }), ctl({ t: 'join', session, job: genJob }),
+    ctl({ t: 'session', session }), ctl({ t: 'peer', session, jobHash: jobHash(genJob) }), ctl({ t: 'peer', session, jobHash: jobHash(loadJob), load: true }),
+    ctl({ t: 'peer-ok', session }), ctl({ t: 'open', session, job: opJob }), ctl({ t: 'seed', session, seed: seed16, common: seed16 }),
+    ctl({ t: 'credit', session, seq: 0, bytes: 1e12 }), ctl({ t: 'abort', code: 'E_INTERNAL', message: 'fuzz' }), ctl({ t: 'abort', code: 'E_NOPE', message: 'x'.repeat(3000) }),
+    ctl({ t: 'result', session, outputs: [], report: { links: {}, phases: {}, labels: {} }, ms: 1 }), ctl({ t: 'x' }), ctl(null), ctl([1, 2, 3]),
+    tensor(INPUT_FRAME, [ring(4), ring(4)]), tensor(MASKED_FRAME, [ring(3 * SPEC.vocab)]), tensor(MASKED_FRAME, [], 0n), tensor(1, [ring(8)], 3n), tensor(2, [ring(16)]),
+    tensor(PROGRESS_FRAME, []), tensor(MASKED_FRAME, [ring(SPEC.vocab)], 1n),
+  ];
+  const fresh = (f: (s: string) => unknown) => () => ctl(f(newSessionId()));
+  const targets: Target[] = [
+    { name: "party 0's client port", proc: 'party0', url: c.clientUrls[0], as: ['client'], seeds: sent.filter(([p]) => p === 0).map(([, b]) => b),
+      // a real session each: rare, so the fuzz does not turn into a load test
+      first: () => (rng.float() < 0.1 ? ctl({ t: 'run', job: rng.float() < 0.5 ? genJob : opJob }) : ctl({ t: 'run', job: { kind: 'op', op: 'nope', params: {} } })) },
+    { name: "party 1's client port", proc: 'party1', url: c.clientUrls[1], as: ['client'], seeds: sent.filter(([p]) => p === 1).map(([, b]) => b), first: fresh((s) => ({ t: 'join', session: s, job: genJob })) },
+    { name: "party 1's peer port", proc: 'party1', url: `wss://127.0.0.1:${String(c.party1.ready['peerPort'])}`, as: ['party0'], seeds: [], first: fresh((s) => ({ t: 'peer', session: s, jobHash: jobHash(genJob) })) },
+    { name: 'the dealer', proc: 'dealer', url: `wss://127.0.0.1:${String(c.dealer.ready['port'])}`, as: ['party0', 'party1'], seeds: [], first: fresh((s) => ({ t: 'open', session: s, job: opJob })) },
+  ];
+  return { pool, targets, genJob };
+}
+
 describe('hostile input to every listening port (socket suite, slow)', () => {
   const rng = seeded();
   let o: OpsCluster;
@@ -170,39 +205,11 @@ describe('hostile input to every listening port (socket suite, slow)', () => {
   afterAll(async () => { await o?.close(); });
 
   test(`≥ ${MESSAGES_PER_PORT} messages per port: no crash, no hang, a correct generation after (seed ${rng.seed})`, async () => {
-    const { c, tiny } = o;
+    const { c } = o;
     const prompt = [3, 1, 4, 1, 5];
     const before = await captureGeneration(o, prompt);
     const tlsOf = (r: Role) => clientTlsOf(c.deployment, r);
-    const genJob: Job = { kind: 'generate', params: { shareId: tiny.cfg.shareId, promptLen: 3, maxNewTokens: 2 } };
-    const opJob: Job = { kind: 'op', op: 'mul', params: { n: 4 } };
-    const loadJob: Job = { kind: 'load', shareId: tiny.cfg.shareId, model: {} };
-    const captured = before.sent.map(([, b]) => b);
-    // the captured session's id (in the client's join to party 1): replayed to every port, it is refused as used
-    const controls = before.sent.filter(([, b]) => b.readUInt32LE(0) === CONTROL_MAGIC).map(([, b]) => decodeControlRaw(b) as { t?: string; session?: string });
-    const session = controls.find((m) => m.t === 'join')!.session!;
-    const seed16 = new Uint8Array(16);
-    const ring = (n: number): Part => ({ kind: 'u64', data: rng.ring(n) });
-    // valid messages of every kind (each port gets all of them: most are out of order there)
-    const pool = [
-      ...captured, ...hostile(rng),
-      ctl({ t: 'run', job: genJob }), ctl({ t: 'run', job: opJob }), ctl({ t: 'run', job: loadJob }), ctl({ t: 'join', session, job: genJob }),
-      ctl({ t: 'session', session }), ctl({ t: 'peer', session, jobHash: jobHash(genJob) }), ctl({ t: 'peer', session, jobHash: jobHash(loadJob), load: true }),
-      ctl({ t: 'peer-ok', session }), ctl({ t: 'open', session, job: opJob }), ctl({ t: 'seed', session, seed: seed16, common: seed16 }),
-      ctl({ t: 'credit', session, seq: 0, bytes: 1e12 }), ctl({ t: 'abort', code: 'E_INTERNAL', message: 'fuzz' }), ctl({ t: 'abort', code: 'E_NOPE', message: 'x'.repeat(3000) }),
-      ctl({ t: 'result', session, outputs: [], report: { links: {}, phases: {}, labels: {} }, ms: 1 }), ctl({ t: 'x' }), ctl(null), ctl([1, 2, 3]),
-      tensor(INPUT_FRAME, [ring(4), ring(4)]), tensor(MASKED_FRAME, [ring(3 * SPEC.vocab)]), tensor(MASKED_FRAME, [], 0n), tensor(1, [ring(8)], 3n), tensor(2, [ring(16)]),
-      tensor(PROGRESS_FRAME, []), tensor(MASKED_FRAME, [ring(SPEC.vocab)], 1n),
-    ];
-    const fresh = (f: (s: string) => unknown) => () => ctl(f(newSessionId()));
-    const targets: Target[] = [
-      { name: "party 0's client port", proc: 'party0', url: c.clientUrls[0], as: ['client'], seeds: before.sent.filter(([p]) => p === 0).map(([, b]) => b),
-        // a real session each: rare, so the fuzz does not turn into a load test
-        first: () => (rng.float() < 0.1 ? ctl({ t: 'run', job: rng.float() < 0.5 ? genJob : opJob }) : ctl({ t: 'run', job: { kind: 'op', op: 'nope', params: {} } })) },
-      { name: "party 1's client port", proc: 'party1', url: c.clientUrls[1], as: ['client'], seeds: before.sent.filter(([p]) => p === 1).map(([, b]) => b), first: fresh((s) => ({ t: 'join', session: s, job: genJob })) },
-      { name: "party 1's peer port", proc: 'party1', url: `wss://127.0.0.1:${String(c.party1.ready['peerPort'])}`, as: ['party0'], seeds: [], first: fresh((s) => ({ t: 'peer', session: s, jobHash: jobHash(genJob) })) },
-      { name: 'the dealer', proc: 'dealer', url: `wss://127.0.0.1:${String(c.dealer.ready['port'])}`, as: ['party0', 'party1'], seeds: [], first: fresh((s) => ({ t: 'open', session: s, job: opJob })) },
-    ];
+    const { pool, targets, genJob } = fuzzPlan(o, rng, before.sent);
     const crashes = { dealer: 0, party0: 0, party1: 0 };
     for (const p of [c.dealer, c.party0, c.party1]) void p.exited.then(() => { crashes[p.name as keyof typeof crashes]++; });
     const t0 = performance.now();

@@ -88,7 +88,8 @@ export class Link {
         const abort = AbortMsg.safeParse(msg);
         if (abort.success) {
           const code: ErrorCode = isErrorCode(abort.data.code) ? abort.data.code : 'E_ABORTED';
-          this.fail(new MpcError(code, `${this.opts.remote} aborted: ${abort.data.message.replace(/^E_[A-Z_]+: /, '')}`), false);
+          // close our end too: a peer that aborts and keeps the socket open must not hold it (and a connection slot)
+          this.fail(new MpcError(code, `${this.opts.remote} aborted: ${abort.data.message.replace(/^E_[A-Z_]+: /, '')}`));
           return;
         }
         this.strictControl = false; // a control message arrived: the strict reader is satisfied

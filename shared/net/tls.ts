@@ -86,12 +86,15 @@ export function loadTls(paths: { ca?: string | undefined; cert?: string | undefi
   return { ca: read(paths.ca!), cert, key: read(paths.key!), role, pins: norm };
 }
 
+/** Why a listener refuses a connection (counted by reason in the servers' metrics). */
+export type ListenRefusal = 'tls' | 'role' | 'pin' | 'connections';
+
 /** Why an identity may not connect here, or null if it may. */
-function refusal(id: PeerIdentity | undefined, accept: readonly Role[], pins: TlsConfig['pins']): string | null {
-  if (!id) return 'its certificate names no mpcache role';
-  if (!accept.includes(id.role)) return `role ${id.role} is not served here (only ${accept.join(', ')})`;
+function refusal(id: PeerIdentity | undefined, accept: readonly Role[], pins: TlsConfig['pins']): [ListenRefusal, string] | null {
+  if (!id) return ['role', 'its certificate names no mpcache role'];
+  if (!accept.includes(id.role)) return ['role', `role ${id.role} is not served here (only ${accept.join(', ')})`];
   const pin = pins[id.role];
-  if (pin !== undefined && pin !== id.fingerprint) return `its ${id.role} certificate is not the pinned one`;
+  if (pin !== undefined && pin !== id.fingerprint) return ['pin', `its ${id.role} certificate is not the pinned one`];
   return null;
 }
 
@@ -108,6 +111,8 @@ export interface ListenOptions {
   /** What this listener is, for logs ('client port', 'peer port', 'dealer'). */
   what: string;
   log: Logger;
+  /** Called for each refused connection (metrics). */
+  onRefused?: (reason: ListenRefusal) => void;
 }
 
 export interface Listener {
@@ -127,17 +132,21 @@ export async function listenWs(o: ListenOptions): Promise<Listener> {
     server: https, maxPayload: o.maxPayload, perMessageDeflate: false,
     verifyClient: ({ req }, done) => {
       const id = identityOf((req.socket as TLSSocket).getPeerCertificate?.());
-      const why = refusal(id, o.accept, o.tls.pins) ?? (wss.clients.size >= o.maxConnections ? `${o.maxConnections} connections are open` : null);
+      const why = refusal(id, o.accept, o.tls.pins) ?? (wss.clients.size >= o.maxConnections ? ['connections', `${o.maxConnections} connections are open`] as const : null);
       if (why) {
-        o.log.warn({ listener: o.what, peerRole: id?.role ?? 'none', peerName: id?.name ?? '?' }, `refused a connection: ${why}`);
-        done(false, why.endsWith('open') ? 503 : 403, why);
+        o.log.warn({ listener: o.what, peerRole: id?.role ?? 'none', peerName: id?.name ?? '?' }, `refused a connection: ${why[1]}`);
+        o.onRefused?.(why[0]);
+        done(false, why[0] === 'connections' ? 503 : 403, why[1]);
         return;
       }
       peers.set(req, id!);
       done(true);
     },
   });
-  https.on('tlsClientError', (e) => o.log.warn({ listener: o.what, reason: e.message.slice(0, 200) }, 'refused a TLS handshake'));
+  https.on('tlsClientError', (e) => {
+    o.log.warn({ listener: o.what, reason: e.message.slice(0, 200) }, 'refused a TLS handshake');
+    o.onRefused?.('tls');
+  });
   await new Promise<void>((resolve, reject) => { https.once('error', reject); https.listen(o.port, o.host, () => resolve()); });
   https.on('error', (e) => o.log.error({ listener: o.what, reason: e.message }, 'listener error'));
   let handler: (ws: WebSocket, peer: PeerIdentity) => void = (ws) => ws.terminate();
@@ -180,7 +189,7 @@ export function dialWs(url: string, remote: string, o: DialOptions): Promise<Web
         const bad = checkServerIdentity(host, cert);
         if (bad) { authError = bad.message; return bad; }
         const why = refusal(identityOf(cert), [o.expect], o.tls.pins);
-        if (why) { authError = `${remote} at ${url} is not the ${o.expect}: ${why}`; return new Error(authError); }
+        if (why) { authError = `${remote} at ${url} is not the ${o.expect}: ${why[1]}`; return new Error(authError); }
         return undefined;
       },
     } as unknown as WebSocket.ClientOptions);

@@ -14,7 +14,7 @@
  */
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import { MpcError, toMpcError, type Logger } from '../util/index.js';
+import { MpcError, toMpcError, type ErrorCode, type Logger } from '../util/index.js';
 import { Kernels } from '../ring/kernels.js';
 import { randomSeed } from '../ring/prg.js';
 import { shapeOnly, type ShapeOnly } from '../ring/tensor.js';
@@ -31,10 +31,11 @@ import { DealerFirstMsg, jobHash, modelScope, sessionScope, shortId, type Job } 
 import { resolveJob } from './jobs.js';
 import { SeenIds } from './rendezvous.js';
 import { ModelSlots } from './model-slot.js';
+import type { ServerMetrics, ServerState } from './metrics.js';
 
 type DealtModel = RingModel<ShapeOnly, FixedHandle>;
 
-interface Opened { link: Link; job: Job; loadId?: string | undefined }
+interface Opened { link: Link; meter: Meter; job: Job; loadId?: string | undefined }
 
 interface Pending {
   opened: [Opened | undefined, Opened | undefined];
@@ -49,6 +50,8 @@ export interface DealerOptions {
   tls: TlsConfig;
   /** Non-linear recipes for generation programs (must be the parties' exact recipes). */
   nl?: RingNonlinear;
+  /** Operations metrics (runtime/metrics.ts); absent: not collected. */
+  metrics?: ServerMetrics;
 }
 
 export class DealerService {
@@ -61,6 +64,8 @@ export class DealerService {
   readonly finished: Array<{ session: string; ok: boolean; code?: string; bytesToP1: number }> = [];
   /** Model loads, one per share id (the dealer's handles: shapes and fixed-mask ids). */
   private readonly loads = new Map<string, ModelSlots<DealtModel>>();
+  /** Party 0's presence connections (one, but a restarted party 0 may overlap its predecessor). */
+  private readonly presence = new Set<Link>();
 
   constructor(private readonly opts: DealerOptions) {
     if (opts.tls.role !== 'dealer') throw new MpcError('E_CONFIG', 'the dealer needs a dealer certificate');
@@ -68,7 +73,10 @@ export class DealerService {
 
   async listen(): Promise<number> {
     const { host, port, limits, tls, log } = this.opts;
-    this.listener = await listenWs({ host, port, tls, log, maxPayload: limits.dealerListenBytes, maxConnections: limits.maxConnections, accept: ['party0', 'party1'], what: 'dealer' });
+    this.listener = await listenWs({
+      host, port, tls, log, maxPayload: limits.dealerListenBytes, maxConnections: limits.maxConnections, accept: ['party0', 'party1'], what: 'dealer',
+      onRefused: (r) => this.opts.metrics?.refused('dealer', r),
+    });
     this.listener.onConnection((ws, who) => this.onConnection(ws, who));
     return this.listener.port;
   }
@@ -77,26 +85,49 @@ export class DealerService {
     await this.listener?.close();
   }
 
+  /** What /health and the gauges report (runtime/metrics.ts). */
+  state(): ServerState {
+    const since = [...this.loads.values()].map((s) => s.since).filter((t) => t !== undefined);
+    return {
+      model: { served: this.opts.nl !== undefined, loadedSince: since.length ? Math.max(...since) : undefined },
+      sessions: { running: this.running, waiting: this.pending.size }, arenaBytes: this.env.kernels.usedBytes(),
+      connections: { dealer: this.listener?.connections ?? 0 },
+    };
+  }
+
   private onConnection(ws: WebSocket, who: PeerIdentity): void {
     const role = who.role === 'party0' ? 0 : 1;
-    const link = new Link(wsTransport(ws), { name: 'dealer', remote: `party ${role}`, maxFrameBytes: this.opts.limits.dealerListenBytes, timeoutMs: this.opts.limits.timeoutMs });
+    const meter = new Meter();
+    const link = new Link(wsTransport(ws), { name: 'dealer', remote: `party ${role}`, meter, maxFrameBytes: this.opts.limits.dealerListenBytes, timeoutMs: this.opts.limits.timeoutMs });
     link.nextControl(DealerFirstMsg, 'session open', this.opts.limits.helloMs, true).then((m) => {
       if (m.t === 'presence') {
         if (role !== 0) throw new MpcError('E_PROTOCOL', 'only party 0 keeps a presence connection');
-        link.onFailure(() => this.dropLoads());
+        this.presence.add(link);
+        link.onFailure(() => this.dropLoads(link));
+        // a presence connection carries nothing more: any message aborts it
+        void link.nextControl(z.never(), 'nothing (presence link)', 0, true).catch(() => {});
         return;
       }
-      this.onOpen(link, m.session, role, { link, job: m.job, loadId: m.loadId });
+      this.onOpen(link, m.session, role, { link, meter, job: m.job, loadId: m.loadId });
     }).catch((e: unknown) => {
       const err = toMpcError(e, 'E_FRAME');
       link.abort(err);
+      this.opts.metrics?.refused('dealer', err.code, meter.report());
       this.opts.log.warn({ code: err.code, msg: err.message, party: role }, 'connection refused');
     });
   }
 
-  /** Party 0 is gone: its loads are useless (a restarted party 0 loads afresh). */
-  private dropLoads(): void {
+  /**
+   * Party 0 is gone: its loads are useless (a restarted party 0 loads afresh). Any other presence
+   * connection is closed too, so that the party 0 behind it (if any) learns that its load was
+   * dropped and loads again instead of naming a load the dealer no longer holds.
+   */
+  private dropLoads(gone: Link): void {
+    if (!this.presence.delete(gone)) return;
     for (const slots of this.loads.values()) slots.drop();
+    const others = [...this.presence];
+    this.presence.clear();
+    for (const l of others) l.close('model loads dropped: load again');
     this.opts.log.info('party 0 is gone (presence closed): model loads dropped');
   }
 
@@ -126,7 +157,10 @@ export class DealerService {
     if (!p) return;
     clearTimeout(p.timer);
     this.pending.delete(session);
-    for (const o of p.opened) o?.link.abort(err);
+    for (const o of p.opened) {
+      o?.link.abort(err);
+      if (o) this.opts.metrics?.refused('dealer', err.code, o.meter.report());
+    }
   }
 
   /** The program the dealer runs for a job (the parties' program over shape-only tensors), and its end. */
@@ -158,20 +192,19 @@ export class DealerService {
   private async run(session: string, opened: [Opened, Opened]): Promise<void> {
     const log = this.opts.log.child({ session: shortId(session) });
     const links = [opened[0].link, opened[1].link];
-    const meter = new Meter();
     const sink = { value: undefined as DealerCorrSink | undefined };
     let done = (): void => {};
+    let outcome: 'ok' | ErrorCode = 'ok';
+    const t0 = performance.now();
     this.running++;
+    this.opts.metrics?.sessionStarted(opened[0].job.kind);
     try {
       if (jobHash(opened[0].job) !== jobHash(opened[1].job) || opened[0].loadId !== opened[1].loadId) throw new MpcError('E_PROTOCOL', `session ${shortId(session)}: the parties asked for different jobs`);
       const job = opened[0].job;
       const prog = this.programFor(session, job, opened[0].loadId);
       done = prog.done;
       const seeds = [randomSeed(), randomSeed()], common = randomSeed();
-      links.forEach((l, i) => {
-        l.opts.meter = meter;
-        l.sendControl({ t: 'seed', session, seed: seeds[i], common });
-      });
+      links.forEach((l, i) => l.sendControl({ t: 'seed', session, seed: seeds[i], common }));
       const ahead = job.kind === 'generate' && parseGenerateParams(job.params).preprocess === 'ahead';
       const s = new DealerCorrSink(seeds[0]!, seeds[1]!, session, links[1]!, this.env, ahead ? this.opts.limits.aheadWindowBytes : this.opts.limits.dealerWindowBytes);
       sink.value = s;
@@ -189,13 +222,17 @@ export class DealerService {
         // a generation the client ends early closes the parties' links: not a dealer failure
         if (!(job.kind === 'generate' && links.every((l) => l.closedNormally))) throw e;
       }
-      // wait until both parties close their dealer links (session over), bounded by the timeout
-      await Promise.race([Promise.all(links.map((l) => new Promise<void>((r) => l.onFailure(() => r())))),
-        new Promise<void>((r) => setTimeout(r, this.opts.limits.timeoutMs).unref())]);
+      // everything may be dealt long before the parties finish: the session ends when both close their
+      // dealer links, or fails when either aborts or dies (never on a timer: a session may compute for long)
+      await new Promise<void>((resolve, reject) => {
+        let open = links.length;
+        for (const l of links) l.onFailure((e) => { if (!l.closedNormally) reject(e); else if (--open === 0) resolve(); });
+      });
       this.record({ session, ok: true, bytesToP1: s.dealtBytes });
       log.info({ dealtBytes: s.dealtBytes, items: s.seq, byKind: Object.fromEntries(s.bytesByKind) }, 'session dealt');
     } catch (e) {
       const err = toMpcError(e);
+      outcome = err.code;
       this.record({ session, ok: false, code: err.code, bytesToP1: sink.value?.dealtBytes ?? 0 });
       log.error({ code: err.code, msg: err.message }, 'session aborted');
       for (const l of links) l.abort(err);
@@ -204,6 +241,9 @@ export class DealerService {
       done();
       this.env.dropPrefix(sessionScope(session) + ':');
       for (const l of links) l.close('session end');
+      const m = this.opts.metrics;
+      opened.forEach((o, i) => m?.traffic(o.meter.report(), () => `party${i}`));
+      m?.dealerSessionEnded(opened[0].job.kind, outcome, (performance.now() - t0) / 1000, sink.value?.dealtBytes ?? 0);
     }
   }
 

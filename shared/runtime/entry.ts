@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS, type Limits } from '../net/limits.js';
 import { loadTls, type Role, type TlsConfig } from '../net/tls.js';
 import { DealerService } from './dealer-service.js';
 import { PartyService } from './party-service.js';
+import { ServerMetrics, serveMetrics } from './metrics.js';
 
 const port = (d: number, what: string) => z.number().int().min(0).max(65535).default(d).describe(what);
 const wssUrl = (what: string) => z.string().regex(/^wss:\/\/./, 'must be a wss:// URL (every link is TLS)').describe(what);
@@ -33,6 +34,8 @@ const Common = {
   maxConnections: z.number().int().positive().default(DEFAULT_LIMITS.maxConnections).describe('open connections per listening port'),
   maxSessions: z.number().int().positive().default(DEFAULT_LIMITS.maxSessions).describe('sessions served at once'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().describe('log level (default info, or MPC_LOG_LEVEL)'),
+  metricsPort: z.number().int().min(0).max(65535).optional().describe('plain-HTTP port for GET /health and GET /metrics (Prometheus); off when absent, 0 picks a free port'),
+  metricsHost: z.string().default('127.0.0.1').describe('address the metrics port listens on'),
 };
 
 type CommonFlags = z.infer<z.ZodObject<typeof Common>>;
@@ -75,11 +78,13 @@ export async function dealerMain(argv: readonly string[]): Promise<void> {
       summary: 'The dealer: deals correlated randomness to party 0 and party 1, which alone may connect (role certificates).',
     }, argv);
     const log = createLogger({ role: 'dealer', level: f.logLevel });
-    const svc = new DealerService({ host: f.host, port: f.port, limits: limitsOf(f), log, nl: STANDARD_NL, tls: tlsOf(f, 'dealer') });
+    const metrics = f.metricsPort === undefined ? undefined : new ServerMetrics('dealer');
+    const svc = new DealerService({ host: f.host, port: f.port, limits: limitsOf(f), log, nl: STANDARD_NL, tls: tlsOf(f, 'dealer'), ...(metrics ? { metrics } : {}) });
+    const ops = await serveMetrics(metrics, f, () => svc.state());
     const bound = await svc.listen();
-    process.stdout.write(JSON.stringify({ event: 'listening', role: 'dealer', port: bound }) + '\n');
-    log.info({ port: bound }, 'dealer listening');
-    onSignals(() => svc.close());
+    process.stdout.write(JSON.stringify({ event: 'listening', role: 'dealer', port: bound, ...ops.line }) + '\n');
+    log.info({ port: bound, ...ops.line }, 'dealer listening');
+    onSignals(async () => { await Promise.all([svc.close(), ops.close()]); });
   } catch (e) {
     fatal('dealer', e);
   }
@@ -109,16 +114,18 @@ export async function partyMain(role: 0 | 1, argv: readonly string[]): Promise<v
     const log = createLogger({ role: `party${role}`, level: f.logLevel });
     if ((f.shares === undefined) !== (f.shareConfig === undefined)) throw new MpcError('E_CONFIG', '--shares and --share-config go together');
     const model = f.shares ? { shares: readPartyShares(f.shareConfig!, f.shares, role), nl: STANDARD_NL } : undefined;
+    const metrics = f.metricsPort === undefined ? undefined : new ServerMetrics(role === 0 ? 'party0' : 'party1');
     const svc = new PartyService({
       role, host: f.host, clientPort: f.clientPort, dealerUrl: f.dealer,
       ...(role === 0 ? { peerUrl: f.peer } : { peerPort: f.peerPort }),
       limits: limitsOf(f), log, ...(model ? { model } : {}), tls: tlsOf(f, role === 0 ? 'party0' : 'party1'),
-      powers: { logits: f.allowLogits, revealedPrefill: f.allowRevealedPrefill, testHooks: f.allowTestHooks },
+      powers: { logits: f.allowLogits, revealedPrefill: f.allowRevealedPrefill, testHooks: f.allowTestHooks }, ...(metrics ? { metrics } : {}),
     });
-    const ports = await svc.listen();
+    const ops = await serveMetrics(metrics, f, () => svc.state());
+    const ports = { ...(await svc.listen()), ...ops.line };
     process.stdout.write(JSON.stringify({ event: 'listening', role: `party${role}`, ...ports }) + '\n');
     log.info(ports, 'party listening');
-    onSignals(() => svc.close());
+    onSignals(async () => { await Promise.all([svc.close(), ops.close()]); });
   } catch (e) {
     fatal(`party${role}`, e);
   }

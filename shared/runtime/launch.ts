@@ -19,6 +19,10 @@ export const MALLOC_TUNABLES = 'glibc.malloc.mmap_max=0:glibc.malloc.trim_thresh
 
 export interface Proc {
   name: string;
+  /** Script under dist/, flags and role it was started with (restartProc starts it again with them). */
+  script: string;
+  args: string[];
+  role?: Role | undefined;
   child: ChildProcess;
   /** First JSON line the process printed on stdout (its listening ports). */
   ready: Record<string, unknown>;
@@ -37,6 +41,8 @@ export interface ClusterOptions {
   deployment?: Deployment;
   /** Where each process runs and how the others reach it (default: all on 127.0.0.1). */
   place?: Placement;
+  /** Called with each child as soon as it is spawned, before it reports its ports. */
+  onSpawn?: (name: string, child: ChildProcess) => void;
 }
 
 /** Where the processes of a cluster run (e.g. network namespaces: shared/netem/cluster.ts). */
@@ -78,9 +84,9 @@ export function tempDeployment(place: Placement = LOOPBACK): { deployment: Deplo
   return { deployment: createDeployment(dir, { hosts }), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** The client's TLS material of a deployment. */
-export function clientTlsOf(d: Deployment): TlsConfig {
-  return loadTls({ ca: d.ca, cert: d.roles.client.cert, key: d.roles.client.key }, 'client');
+/** The TLS material of a deployment's client (or of another role: tests that play it). */
+export function clientTlsOf(d: Deployment, role: Role = 'client'): TlsConfig {
+  return loadTls({ ca: d.ca, cert: d.roles[role].cert, key: d.roles[role].key }, role);
 }
 
 /** Starts `dist/<script>` as `name` (placed by `opts.place`, on loopback by default) and waits for its first stdout line. */
@@ -92,6 +98,7 @@ export function spawnNode(name: string, script: string, args: string[], opts: Cl
     env: { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES, MPC_LOG_LEVEL: opts.logLevel ?? process.env['MPC_LOG_LEVEL'] ?? 'warn' },
     stdio: ['ignore', 'pipe', opts.stderr === 'inherit' ? 'inherit' : 'pipe'],
   });
+  opts.onSpawn?.(name, child);
   const stderr: string[] = [];
   child.stderr?.on('data', (d: Buffer) => { stderr.push(d.toString()); if (stderr.length > 200) stderr.shift(); });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -101,7 +108,7 @@ export function spawnNode(name: string, script: string, args: string[], opts: Cl
     rl.once('line', (line) => {
       clearTimeout(timer);
       try {
-        resolve({ name, child, ready: JSON.parse(line) as Record<string, unknown>, exited, stderr });
+        resolve({ name, script, args, role: opts.role, child, ready: JSON.parse(line) as Record<string, unknown>, exited, stderr });
       } catch {
         reject(new MpcError('E_INTERNAL', `${name} printed '${line.slice(0, 200)}' instead of its ports`));
       }
@@ -119,6 +126,11 @@ export function peakRssMiB(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Starts a stopped or killed process again with the same flags (fixed ports stay the same). */
+export function restartProc(p: Proc, opts: ClusterOptions = {}): Promise<Proc> {
+  return spawnNode(p.name, p.script, p.args, { ...opts, role: p.role });
 }
 
 export async function stopProc(p: Proc, graceMs = 5000): Promise<void> {

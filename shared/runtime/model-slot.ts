@@ -14,6 +14,7 @@ export interface Load<M> {
 interface Slot<M> extends Load<M> {
   users: number;
   retired: boolean;
+  since: number;
 }
 
 export class ModelSlots<M> {
@@ -22,10 +23,13 @@ export class ModelSlots<M> {
 
   get loadId(): string | undefined { return this.current?.loadId; }
 
+  /** When the current load began to be served (ms since the epoch), for health reports. */
+  get since(): number | undefined { return this.current?.since; }
+
   /** Serves `load` from now on; the previous load is released once unused. */
   replace(load: Load<M>): void {
     if (this.current) this.retire(this.current);
-    this.current = { ...load, users: 0, retired: false };
+    this.current = { ...load, users: 0, retired: false, since: Date.now() };
   }
 
   /** Stops serving the current load (its holder left); released once unused. */

@@ -13,6 +13,7 @@
  * as both are back (runtime/party-model.ts).
  */
 import type { WebSocket } from 'ws';
+import { z } from 'zod';
 import { MpcError, toMpcError, invariant, type Logger } from '../util/index.js';
 import { Kernels } from '../ring/kernels.js';
 import type { Share } from '../ring/tensor.js';
@@ -27,6 +28,7 @@ import { Rendezvous } from './rendezvous.js';
 import { ModelSlots } from './model-slot.js';
 import { PartyModel } from './party-model.js';
 import { runPartySession, type SessionPlan } from './party-session.js';
+import type { ServerMetrics, ServerState } from './metrics.js';
 
 /** What clients may ask for beyond generated tokens (operator flags; off by default). */
 export interface PartyPowers {
@@ -53,6 +55,8 @@ export interface PartyOptions {
   /** Model shares to serve (generation); absent for an ops-only server. */
   model?: { shares: PartyShares; nl: RingNonlinear };
   powers?: Partial<PartyPowers>;
+  /** Operations metrics (runtime/metrics.ts); absent: not collected. */
+  metrics?: ServerMetrics;
 }
 
 /** One half of a session at party 1, waiting for the other: the client's join or party 0's hello. */
@@ -70,6 +74,8 @@ export class PartyService {
   private readonly powers: PartyPowers;
   private readonly modelKeeper: PartyModel | undefined;
   private sessions = 0;
+  /** Sessions in runPartySession (every kind, model loads included). */
+  running = 0;
 
   constructor(readonly opts: PartyOptions) {
     invariant(opts.role === 0 ? !!opts.peerUrl : opts.peerPort !== undefined, 'E_CONFIG', 'party 0 needs --peer, party 1 needs --peer-port');
@@ -83,12 +89,12 @@ export class PartyService {
   async listen(): Promise<{ clientPort: number; peerPort?: number }> {
     const { host, limits, tls, log } = this.opts;
     const common = { host, tls, log, maxConnections: limits.maxConnections, maxPayload: limits.maxFrameBytes };
-    const client = await listenWs({ ...common, port: this.opts.clientPort, accept: ['client'], what: 'client port' });
+    const client = await listenWs({ ...common, port: this.opts.clientPort, accept: ['client'], what: 'client port', onRefused: (r) => this.opts.metrics?.refused('client', r) });
     this.listeners.push(client);
     client.onConnection((ws, who) => this.onClient(ws, who));
     const out: { clientPort: number; peerPort?: number } = { clientPort: client.port };
     if (this.opts.role === 1) {
-      const peer = await listenWs({ ...common, port: this.opts.peerPort!, accept: ['party0'], what: 'peer port' });
+      const peer = await listenWs({ ...common, port: this.opts.peerPort!, accept: ['party0'], what: 'peer port', onRefused: (r) => this.opts.metrics?.refused('peer', r) });
       this.listeners.push(peer);
       peer.onConnection((ws) => this.onPeer(ws));
       out.peerPort = peer.port;
@@ -101,6 +107,16 @@ export class PartyService {
   async close(): Promise<void> {
     this.modelKeeper?.stop();
     await Promise.all(this.listeners.map((s) => s.close()));
+  }
+
+  /** What /health and the gauges report (runtime/metrics.ts). */
+  state(): ServerState {
+    const [client, peer] = this.listeners;
+    return {
+      model: { served: this.opts.model !== undefined, loadedSince: this.loads.since },
+      sessions: { running: this.running, waiting: this.rendezvous.size }, arenaBytes: this.kernels.usedBytes(),
+      connections: { client: client?.connections ?? 0, ...(peer ? { peer: peer.connections } : {}) },
+    };
   }
 
   /** A link over an accepted or dialled socket, metered by `meter`. */
@@ -127,6 +143,7 @@ export class PartyService {
     first.catch((e: unknown) => {
       const err = toMpcError(e, 'E_FRAME');
       client.abort(err);
+      this.opts.metrics?.refused('client', err.code, meter.report());
       this.opts.log.warn({ code: err.code, msg: err.message }, 'client request rejected');
     });
   }
@@ -181,6 +198,8 @@ export class PartyService {
       const m = await link.nextControl(PeerFirstMsg, 'peer hello', this.opts.limits.helloMs, true);
       if (m.t === 'presence') {
         link.onFailure(() => this.opts.log.info('party 0 is gone (presence link closed)'));
+        // a presence connection carries nothing more: any message aborts it
+        void link.nextControl(z.never(), 'nothing (presence link)', 0, true).catch(() => {});
         return;
       }
       if (m.load === true) {
@@ -194,6 +213,7 @@ export class PartyService {
     })().catch((e: unknown) => {
       const err = toMpcError(e, 'E_FRAME');
       link.abort(err);
+      this.opts.metrics?.refused('peer', err.code, meter.report());
       this.opts.log.warn({ code: err.code, msg: err.message }, 'peer connection rejected');
     });
   }

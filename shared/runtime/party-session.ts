@@ -5,7 +5,7 @@
  * and the meter report to the client. The first failure aborts every link of the session with its
  * code; the session's fixed-mask matrices are freed whatever happens.
  */
-import { MpcError, toMpcError, type Logger } from '../util/index.js';
+import { MpcError, toMpcError, type ErrorCode, type Logger } from '../util/index.js';
 import { numel, share, type Share } from '../ring/tensor.js';
 import type { Link, Meter, Part } from '../net/index.js';
 import { PartyCorrStream } from '../corr/stream.js';
@@ -42,21 +42,25 @@ interface Running {
   readonly links: Link[];
   /** Adds a link to the session: the first failure of any link aborts all of them. */
   add(l: Link): Link;
+  /** The session is over: from now on a link that fails or closes is no reason to abort the others. */
+  end(): void;
 }
 
 function running(svc: PartyService, plan: SessionPlan): Running {
   const links: Link[] = [];
   let failed: MpcError | undefined;
+  let ended = false;
   const add = (l: Link): Link => {
     if (failed) { l.abort(failed); return l; }
     links.push(l);
     l.onFailure((e) => {
+      if (ended) return;
       failed ??= e;
       for (const o of links) o.abort(failed);
     });
     return l;
   };
-  const run = { svc, plan, log: svc.opts.log.child({ session: shortId(plan.session) }), links, add };
+  const run = { svc, plan, log: svc.opts.log.child({ session: shortId(plan.session) }), links, add, end: () => { ended = true; } };
   if (plan.client) add(plan.client);
   return run;
 }
@@ -64,6 +68,9 @@ function running(svc: PartyService, plan: SessionPlan): Running {
 export async function runPartySession(svc: PartyService, plan: SessionPlan): Promise<void> {
   const { session, job } = plan;
   const run = running(svc, plan);
+  svc.running++;
+  svc.opts.metrics?.sessionStarted(job.kind);
+  let outcome: 'ok' | ErrorCode = 'ok';
   let prims: SecurePrims | undefined;
   const release: Array<() => void> = [];
   let keep = false;
@@ -105,10 +112,13 @@ export async function runPartySession(svc: PartyService, plan: SessionPlan): Pro
     if (plan.client) sendResult(plan, outputs, ms);
     svc.finish(session, true);
     run.log.info({ ms: Math.round(ms), rounds: channel.rounds }, 'session done');
-    // let the client read the result before the socket closes
-    if (plan.client) await new Promise<void>((r) => plan.client!.onFailure(() => r()));
+    // the session succeeded: its links now close normally (the dealer and peer tell a normal end from a failure)
+    run.end();
+    // let the client read the result before the socket closes (a client that never closes holds it one deadline)
+    if (plan.client) await new Promise<void>((r) => { plan.client!.onFailure(() => r()); setTimeout(r, svc.opts.limits.timeoutMs).unref(); });
   } catch (e) {
     const err = toMpcError(e);
+    outcome = err.code;
     svc.finish(session, false, err.code);
     run.log.error({ code: err.code, msg: err.message }, 'session aborted');
     for (const l of run.links) l.abort(err);
@@ -117,7 +127,10 @@ export async function runPartySession(svc: PartyService, plan: SessionPlan): Pro
     for (const r of release) r();
     // session-scoped matrices (op weights, KV caches) are freed; a successful load's stay
     if (!keep) prims?.freeAll();
+    run.end();
     for (const l of run.links) l.close('session end');
+    svc.running--;
+    svc.opts.metrics?.partySessionEnded(job.kind, outcome, plan.meter.report());
   }
 }
 

@@ -14,15 +14,14 @@
 import { z } from 'zod';
 import { MpcError, invariant } from '../util/errors.js';
 import { Prg } from '../ring/prg.js';
-import { hash32 } from '../net/frame.js';
+import { hash32, tensorFrameBytes, type Part } from '../net/frame.js';
+import { CORR_FRAME } from '../net/frame-types.js';
 import type { Link } from '../net/link.js';
 import type { Meter } from '../net/meter.js';
-import { tensorFrameBytes, type Part } from '../net/frame.js';
 import { Material, correctionBytes, type CorrKind, type FieldSpec } from './kind.js';
 import { assembleParty1, dealItem, expandShare } from './expand.js';
 import type { DealerEnv } from './env.js';
 
-export const CORR_FRAME = 2;
 /** Stream ids under one seed: session material vs. model-scope fixed masks. */
 export const STREAM_SESSION = 1n;
 

@@ -9,14 +9,13 @@
  */
 import { MpcError } from '../util/errors.js';
 import { hash32, type Part } from '../net/frame.js';
+import { EXCHANGE_FRAME } from '../net/frame-types.js';
 import type { Link } from '../net/link.js';
 import type { Meter } from '../net/meter.js';
 import type { Kernels } from '../ring/kernels.js';
 import type { CorrSource } from '../corr/stream.js';
 import type { Logger } from '../util/logger.js';
 import type { ClientChallenges } from './client-check.js';
-
-export const EXCHANGE_FRAME = 1;
 
 export interface PartyCtx {
   readonly me: 0 | 1;

@@ -1,7 +1,8 @@
 /** The correlation stream refuses reuse, reordering and shape mismatches with E_CORR_MISMATCH. */
 import { Kernels } from '../../shared/ring/kernels.js';
 import { Link, memoryPair } from '../../shared/net/link.js';
-import { DealerCorrSink, DealerEnv, PartyCorrStream, CORR_FRAME } from '../../shared/corr/index.js';
+import { DealerCorrSink, DealerEnv, PartyCorrStream } from '../../shared/corr/index.js';
+import { CORR_FRAME } from '../../shared/net/frame-types.js';
 import { MUL, SQUARE } from '../../shared/corr/kinds/index.js';
 
 const LIM = { maxFrameBytes: 1 << 24, timeoutMs: 5000 };

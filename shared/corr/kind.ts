@@ -8,9 +8,11 @@
  * `true − share0` (or `true ⊕ share0` for XOR fields). So dealer traffic to party 0 is its seed.
  *
  * `derive` is the dealer's maths as a pure function of the free fields' true values (plus the
- * dealer's registry of fixed masks for product kinds). Each kind's test checks the relation.
+ * dealer's registry of fixed masks for product kinds). Each kind is declared inside its
+ * primitive's record (protocol/primitives/), next to the relation the registry test checks.
  */
 import type { z } from 'zod';
+import type { WireRound } from '../net/frame.js';
 import { invariant } from '../util/errors.js';
 import type { DealerEnv } from './env.js';
 
@@ -56,6 +58,11 @@ export interface CorrKind<P> {
   readonly name: string;
   /** Public parameters only (shapes, bit widths, fixed-mask ids). */
   readonly params: z.ZodType<P>;
+  /**
+   * The declared cost of the protocol step that consumes one item: what each party sends, round
+   * by round (every interactive step takes exactly one item, so the item names the step).
+   */
+  rounds(p: P): WireRound[];
   fields(p: P): FieldSpec[];
   /** True values of the correlated fields from the true values of the free ones. */
   derive(free: Material, p: P, env: DealerEnv): Material;

@@ -3,7 +3,7 @@
  * other party, the correlation stream, the meter and the kernels. No globals.
  *
  * `exchange(step, parts)` is the only way bytes reach the other party: one frame each way, one
- * round. Every frame carries the round number, the step label's hash and the correlation digest;
+ * round. Protocols never call it directly: every opening goes through open.ts. Every frame carries the round number, the step label's hash and the correlation digest;
  * a mismatch means the two parties are not running the same schedule, which aborts the session
  * (E_PROTOCOL / E_CORR_MISMATCH) instead of silently combining unrelated shares.
  */

@@ -3,7 +3,9 @@ import { Kernels } from '../../shared/ring/kernels.js';
 import { Link, memoryPair } from '../../shared/net/link.js';
 import { DealerCorrSink, DealerEnv, PartyCorrStream } from '../../shared/corr/index.js';
 import { CORR_FRAME } from '../../shared/net/frame-types.js';
-import { MUL, SQUARE } from '../../shared/corr/kinds/index.js';
+import { MUL as MUL_PRIMITIVE, SQUARE as SQUARE_PRIMITIVE } from '../../shared/protocol/primitives/index.js';
+
+const MUL = MUL_PRIMITIVE.kind, SQUARE = SQUARE_PRIMITIVE.kind;
 
 const LIM = { maxFrameBytes: 1 << 24, timeoutMs: 5000 };
 

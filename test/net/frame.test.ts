@@ -1,4 +1,4 @@
-import { decodeTensorFrame, encodeTensorFrame, packBits, unpackBits, tensorFrameBytes, type TensorFrame } from '../../shared/net/frame.js';
+import { decodeTensorFrame, encodeTensorFrame, packBits, unpackBits, roundFrameBytes, roundPayload, tensorFrameBytes, type TensorFrame } from '../../shared/net/frame.js';
 import { FRAME_TYPES } from '../../shared/net/frame-types.js';
 import { MpcError } from '../../shared/util/errors.js';
 import { encodeControl, decodeControlRaw, parseControl } from '../../shared/net/control.js';
@@ -68,10 +68,16 @@ describe('control messages', () => {
   });
 });
 
-describe('frame types', () => {
+describe('frame types and declared rounds', () => {
   test('the registry gives every use its own type number (u16)', () => {
     const types = Object.values(FRAME_TYPES);
     expect(new Set(types).size).toBe(types.length);
     for (const t of types) expect(Number.isInteger(t) && t > 0 && t < 2 ** 16).toBe(true);
+  });
+  test('a declared round costs what the encoder writes', () => {
+    const parts = [{ kind: 'u64' as const, data: new BigUint64Array(3) }, { kind: 'bits' as const, data: new Uint8Array(2), count: 13 }, { kind: 'bytes' as const, data: new Uint8Array(5) }];
+    expect(roundFrameBytes({ u64: [3], bits: [13], bytes: [5] })).toBe(tensorFrameBytes(parts));
+    expect(roundFrameBytes({ u64: [3], bits: [13], bytes: [5] })).toBe(encodeTensorFrame({ type: 1, seq: 0n, tag: 0, check: 0, parts }).length);
+    expect(roundPayload({ u64: [3], bits: [13], bytes: [5] })).toBe(24 + 2 + 5);
   });
 });

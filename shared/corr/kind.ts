@@ -13,7 +13,7 @@
  */
 import type { z } from 'zod';
 import type { WireRound } from '../net/frame.js';
-import { invariant } from '../util/errors.js';
+import { MpcError, invariant } from '../util/errors.js';
 import type { DealerEnv } from './env.js';
 
 /** 'ring': u64 elements, additive shares mod 2^64. 'xor': bytes, XOR shares (packed bits or small words). */
@@ -66,6 +66,18 @@ export interface CorrKind<P> {
   fields(p: P): FieldSpec[];
   /** True values of the correlated fields from the true values of the free ones. */
   derive(free: Material, p: P, env: DealerEnv): Material;
+}
+
+/**
+ * Checks an item's parameters against the kind's schema where the item is taken (corr/stream.ts):
+ * they come from public shapes, so a failure is a caller's bug, never data.
+ * @throws MpcError E_INTERNAL naming the kind and the first failing path.
+ */
+export function checkParams<P>(kind: CorrKind<P>, p: P): void {
+  const r = kind.params.safeParse(p);
+  if (r.success) return;
+  const issue = r.error.issues[0];
+  throw new MpcError('E_INTERNAL', `${kind.name}: bad parameters at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}`);
 }
 
 /** Declares a kind with type inference for its parameters. */

@@ -14,7 +14,7 @@ import { shapeOnly, type ShapeOnly } from '../shared/ring/tensor.js';
 import type { FixedHandle, Prims } from '../shared/protocol/prims/types.js';
 import { RingOps, type RingTypes } from '../shared/model/ring/ops.js';
 import { STANDARD_NL } from '../shared/model/ring/recipes.js';
-import { FRAC_BITS as F } from '../shared/ring/fixed.js';
+import { FRAC_BITS as F } from '../shared/ring/fixed-point.js';
 import { toMpcError } from '../shared/util/index.js';
 import { kvOps, type ClusterScoreRule, type ClusterSeries, type KvOps } from '../shared/kvcache/index.js';
 

@@ -12,7 +12,8 @@
  *   name.mask.u8      count × length roles: 0 context/question, 1 answer (+ STOP), 2 padding
  *   name.jsonl        one line per sequence: task, meta, prompt lengths for both placements, and per
  *                     query [feedStart, answerStart, answerEnd) offsets and the answer text
- *   name.json         header: length, count, vocab, eot, seed, recipe
+ *   name.json         header: length, count, vocab, eot, stop (the token ending each answer), seed,
+ *                     recipe, and with --task the task's maxAnswerTokens (the evaluator reads these)
  * The 'text' component is plain public-domain prose (LM objective), all roles 0. The 'copy' component
  * (training only) is random strings each followed by a repeat, the repeats marked as answers: it trains
  * the induction/copy heads that every retrieval task needs with a dense signal. The 'fib' component
@@ -23,7 +24,7 @@ import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { commandFlags } from '../shared/config/index.js';
 import { byteTokenizer as tok } from '../shared/model/tokenizer/index.js';
-import { getTask, proseSentences, ROLE, segments, TaskRng, type TaskOptions, type TaskSample } from '../shared/tasks/index.js';
+import { getTask, proseSentences, ROLE, segments, STOP, TaskRng, type TaskOptions, type TaskSample } from '../shared/tasks/index.js';
 import { MpcError, toMpcError } from '../shared/util/index.js';
 
 interface Args {
@@ -203,7 +204,10 @@ function main(): void {
   writeFileSync(`${a.out}.mask.u8`, mask);
   writeFileSync(`${a.out}.jsonl`, lines.join('\n') + '\n');
   const recipe = a.task ? { task: a.task, depth: a.depth, ...a.fixed } : { mix: Object.fromEntries(a.mix) };
-  const header = { length: T, count: a.count, vocab: tok.vocabSize, eot: tok.eot, tokenizer: tok.name, seed: a.seed, recipe };
+  const header = {
+    length: T, count: a.count, vocab: tok.vocabSize, eot: tok.eot, stop: tok.encode(STOP)[0], tokenizer: tok.name, seed: a.seed, recipe,
+    ...(a.task ? { maxAnswerTokens: getTask(a.task).maxAnswerTokens } : {}),
+  };
   writeFileSync(`${a.out}.json`, JSON.stringify(header, null, 2) + '\n');
 }
 

@@ -4,7 +4,8 @@ for the developer's own monitoring; the project's official evaluation is a TypeS
 Per sample: prefill BOS · context; then
   'prompt' placement: feed question₁ as one chunk (same function as prefilling it with the context),
   'decode' placement: feed question₁ one token at a time;
-then greedy-decode up to maxAnswerTokens, stopping at STOP ("\n") or EOT. Further queries feed the model's
+then greedy-decode up to maxAnswerTokens, stopping at STOP ("\n") or EOT (all three read from the shard's
+header, which scripts/gen-train-data.ts writes from shared/tasks: no copies here). Further queries feed the model's
 own answer tokens and then their question, as a decoder would. A query is right when the decoded text up
 to STOP equals the reference (shared/tasks score()). Wilson 95 % intervals per cell.
 
@@ -22,9 +23,6 @@ from safetensors.torch import load_file
 
 import data
 from tiny_gpt2 import Config, TinyGPT2, load_hf_state_dict
-
-MAX_ANSWER = {'passkey': 8, 'niah': 10, 'mqar': 6, 'vartrack': 46}  # = TASKS[*].maxAnswerTokens
-STOP, EOT = 10, 256
 
 
 def load_model(path):
@@ -125,9 +123,10 @@ def step(model, past, toks, stats=None, needle=None):
 
 
 @torch.no_grad()
-def run_sample(model, tokens, sample, placement, max_answer, stats=None):
+def run_sample(model, tokens, sample, placement, max_answer, ends, stats=None):
     """Decoded answers (token lists, up to and including STOP) for every query of one sample.
-    stats: optional {'all': Sparsity, 'answer': Sparsity} (decode steps / answer-generation steps)."""
+    ends: the tokens that end an answer (STOP, EOT); stats: optional {'all': Sparsity, 'answer': Sparsity}
+    (decode steps / answer-generation steps)."""
     P = model.config.n_positions
     q = sample['queries']
     needle = (sample['meta']['needleToken'], sample['meta']['needleToken'] + sample['meta']['needleTokens'])
@@ -148,7 +147,7 @@ def run_sample(model, tokens, sample, placement, max_answer, stats=None):
         while True:
             t = int(logits.argmax())
             out.append(t)
-            if t in (STOP, EOT) or len(out) >= max_answer or past[0][0].shape[2] >= P:
+            if t in ends or len(out) >= max_answer or past[0][0].shape[2] >= P:
                 break
             logits, past = step(model, past, [t], gen_stats, needle)
         if i + 1 < len(q) and past[0][0].shape[2] < P:
@@ -157,8 +156,8 @@ def run_sample(model, tokens, sample, placement, max_answer, stats=None):
     return outs
 
 
-def answer_text(toks):
-    end = next((i for i, t in enumerate(toks) if t in (STOP, EOT)), len(toks))
+def answer_text(toks, ends):
+    end = next((i for i, t in enumerate(toks) if t in ends), len(toks))
     return bytes(toks[:end]).decode('utf-8', errors='replace').strip()
 
 
@@ -175,6 +174,8 @@ def run_eval(a):
         for ti, task in enumerate(tasks):
             out = os.path.join(tmp, f'{task}-{T}')
             shard = data.generate(out, T, a.n, 5_000_000 + 1000 * T + ti, task, 'stratified')
+            head = shard['head']
+            ends, max_answer = (head['stop'], head['eot']), head['maxAnswerTokens']
             ranges[f'{task}@{T}'] = activation_ranges(model, shard['tokens'][0].tolist())
             for placement in a.placements.split(','):
                 stats = None
@@ -185,9 +186,9 @@ def run_eval(a):
                 t0 = time.time()
                 for n, s in enumerate(shard['samples']):
                     toks = shard['tokens'][n].tolist()
-                    outs = run_sample(model, toks, s, placement, MAX_ANSWER[task], stats)
+                    outs = run_sample(model, toks, s, placement, max_answer, ends, stats)
                     for (_, _, _, ref), o in zip(s['queries'], outs):
-                        ok = int(answer_text(o) == ref.strip())
+                        ok = int(answer_text(o, ends) == ref.strip())
                         right += ok
                         total += 1
                         b = min(4, int(s['meta']['depth'] * 5))

@@ -8,10 +8,12 @@
  * `true − share0` (or `true ⊕ share0` for XOR fields). So dealer traffic to party 0 is its seed.
  *
  * `derive` is the dealer's maths as a pure function of the free fields' true values (plus the
- * dealer's registry of fixed masks for product kinds). Each kind's test checks the relation.
+ * dealer's registry of fixed masks for product kinds). Each kind is declared inside its
+ * primitive's record (protocol/primitives/), next to the relation the registry test checks.
  */
 import type { z } from 'zod';
-import { invariant } from '../util/errors.js';
+import type { WireRound } from '../net/frame.js';
+import { MpcError, invariant } from '../util/errors.js';
 import type { DealerEnv } from './env.js';
 
 /** 'ring': u64 elements, additive shares mod 2^64. 'xor': bytes, XOR shares (packed bits or small words). */
@@ -56,9 +58,26 @@ export interface CorrKind<P> {
   readonly name: string;
   /** Public parameters only (shapes, bit widths, fixed-mask ids). */
   readonly params: z.ZodType<P>;
+  /**
+   * The declared cost of the protocol step that consumes one item: what each party sends, round
+   * by round (every interactive step takes exactly one item, so the item names the step).
+   */
+  rounds(p: P): WireRound[];
   fields(p: P): FieldSpec[];
   /** True values of the correlated fields from the true values of the free ones. */
   derive(free: Material, p: P, env: DealerEnv): Material;
+}
+
+/**
+ * Checks an item's parameters against the kind's schema where the item is taken (corr/stream.ts):
+ * they come from public shapes, so a failure is a caller's bug, never data.
+ * @throws MpcError E_INTERNAL naming the kind and the first failing path.
+ */
+export function checkParams<P>(kind: CorrKind<P>, p: P): void {
+  const r = kind.params.safeParse(p);
+  if (r.success) return;
+  const issue = r.error.issues[0];
+  throw new MpcError('E_INTERNAL', `${kind.name}: bad parameters at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}`);
 }
 
 /** Declares a kind with type inference for its parameters. */

@@ -1,7 +1,8 @@
 /**
  * Consuming correlations on a party, and producing them on the dealer.
  *
- * Identity: every item is (session, seq, kind, params). Party 1 receives each item's corrections
+ * Identity: every item is (session, seq, kind, params); `take` first checks the params against the
+ * kind's zod schema (corr/kind.ts `checkParams`). Party 1 receives each item's corrections
  * in a frame carrying seq, the kind's tag and a hash of its params, and `take` checks all three
  * (E_CORR_MISMATCH). Party 0 derives everything from its seed; both parties fold each item's
  * identity into a running digest that travels in every exchange frame, so a party whose schedule
@@ -14,15 +15,14 @@
 import { z } from 'zod';
 import { MpcError, invariant } from '../util/errors.js';
 import { Prg } from '../ring/prg.js';
-import { hash32 } from '../net/frame.js';
+import { hash32, tensorFrameBytes, type Part } from '../net/frame.js';
+import { CORR_FRAME } from '../net/frame-types.js';
 import type { Link } from '../net/link.js';
 import type { Meter } from '../net/meter.js';
-import { tensorFrameBytes, type Part } from '../net/frame.js';
-import { Material, correctionBytes, type CorrKind, type FieldSpec } from './kind.js';
+import { Material, checkParams, correctionBytes, type CorrKind, type FieldSpec } from './kind.js';
 import { assembleParty1, dealItem, expandShare } from './expand.js';
 import type { DealerEnv } from './env.js';
 
-export const CORR_FRAME = 2;
 /** Stream ids under one seed: session material vs. model-scope fixed masks. */
 export const STREAM_SESSION = 1n;
 
@@ -72,6 +72,7 @@ export class PartyCorrStream implements CorrSource {
   get seq(): number { return this.nextSeq; }
 
   async take<P>(kind: CorrKind<P>, params: P): Promise<Material> {
+    checkParams(kind, params);
     const seq = this.nextSeq++;
     const tag = hash32(kind.name);
     const ph = paramsHash(kind.name, params);
@@ -162,6 +163,7 @@ export class DealerCorrSink implements CorrSource {
   }
 
   async take<P>(kind: CorrKind<P>, params: P): Promise<Material> {
+    checkParams(kind, params);
     const seq = this.nextSeq++;
     const tag = hash32(kind.name);
     const ph = paramsHash(kind.name, params);

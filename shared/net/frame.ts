@@ -53,6 +53,31 @@ export function tensorFrameBytes(parts: readonly Part[]): number {
   return n;
 }
 
+/**
+ * The parts of one frame as a protocol declares them (u64 ring parts, packed-bit parts, raw byte
+ * parts; counts, not data): its declared cost, which tests compare with the meter byte for byte.
+ */
+export interface WireRound {
+  readonly u64?: readonly number[];
+  readonly bits?: readonly number[];
+  readonly bytes?: readonly number[];
+}
+
+function declaredSizes(r: WireRound): number[] {
+  return [...(r.u64 ?? []).map((c) => 8 * c), ...(r.bits ?? []).map((c) => Math.ceil(c / 8)), ...(r.bytes ?? [])];
+}
+
+/** Payload bytes of a declared round (what the protocol opens, without framing). */
+export function roundPayload(r: WireRound): number {
+  return declaredSizes(r).reduce((t, b) => t + b, 0);
+}
+
+/** Encoded frame bytes of a declared round (header, part table and 8-byte padding included). */
+export function roundFrameBytes(r: WireRound): number {
+  const sizes = declaredSizes(r);
+  return pad8(HEADER_BYTES + 8 * sizes.length) + sizes.reduce((t, b) => t + pad8(b), 0);
+}
+
 export function encodeTensorFrame(f: TensorFrame): Buffer {
   invariant(f.parts.length <= MAX_PARTS, 'E_INTERNAL', `too many parts (${f.parts.length})`);
   const total = tensorFrameBytes(f.parts);

@@ -1,4 +1,5 @@
 export * from './frame.js';
+export * from './frame-types.js';
 export { encodeControl, decodeControlRaw, parseControl } from './control.js';
 export { Link, wsTransport, memoryPair, type Transport, type LinkOptions } from './link.js';
 export { Meter, type LinkName, type MeterReport, type PhaseReport, type Traffic } from './meter.js';

@@ -1,8 +1,8 @@
 /**
  * Checks that a client's masked input is one token per row (DESIGN §10): the embedding is a
- * client-assisted product (fixed-mask.ts) whose input x = x̂ + r the parties never see; a client
- * that sent a mixture of rows instead of a one-hot would query the model on inputs no token
- * makes, a stronger interface for model extraction. Kinds: the product's own `fixed.product`
+ * client-assisted product (primitives/fixed-client.ts) whose input x = x̂ + r the parties never
+ * see; a client that sent a mixture of rows instead of a one-hot would query the model on inputs
+ * no token makes, a stronger interface for model extraction. Kinds: the product's own `fixed.product`
  * with `squares` (the dealer adds shares of r∘r). 1 round; opens REPS ring elements, which are 0
  * for an honest client (so nothing about x is revealed); dealer bytes: 8 per input element.
  *

@@ -3,20 +3,19 @@
  * other party, the correlation stream, the meter and the kernels. No globals.
  *
  * `exchange(step, parts)` is the only way bytes reach the other party: one frame each way, one
- * round. Every frame carries the round number, the step label's hash and the correlation digest;
+ * round. Protocols never call it directly: every opening goes through open.ts. Every frame carries the round number, the step label's hash and the correlation digest;
  * a mismatch means the two parties are not running the same schedule, which aborts the session
  * (E_PROTOCOL / E_CORR_MISMATCH) instead of silently combining unrelated shares.
  */
 import { MpcError } from '../util/errors.js';
 import { hash32, type Part } from '../net/frame.js';
+import { EXCHANGE_FRAME } from '../net/frame-types.js';
 import type { Link } from '../net/link.js';
 import type { Meter } from '../net/meter.js';
 import type { Kernels } from '../ring/kernels.js';
 import type { CorrSource } from '../corr/stream.js';
 import type { Logger } from '../util/logger.js';
 import type { ClientChallenges } from './client-check.js';
-
-export const EXCHANGE_FRAME = 1;
 
 export interface PartyCtx {
   readonly me: 0 | 1;

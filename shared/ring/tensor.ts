@@ -1,13 +1,15 @@
 /**
  * Tensor kinds. Every ring tensor carries its shape, its u64 data and its fixed-point scale.
  * The `kind` tag is both a compile-time brand and a runtime check: a `Share` (one party's
- * additive share) cannot be passed where a `Public` (a value both parties know) is expected.
+ * additive share) cannot be passed where a `Clear` (an emulation value) is expected.
  *
- * - `Share`:  this party's additive share of a secret, x = x0 + x1 mod 2^64.
- * - `Public`: a value known to both parties (opened, or a public constant).
- * - `Clear`:  a plaintext value in the fixed-point emulation (no party, no secret).
- * - `Bits`:   this party's XOR share of secret bits, one bit per byte (packed only on the wire,
- *             which keeps per-element table lookups simple; the wire cost is still one bit).
+ * - `Share`:     this party's additive share of a secret, x = x0 + x1 mod 2^64.
+ * - `Clear`:     a plaintext value in the fixed-point emulation (no party, no secret).
+ * - `ShapeOnly`: shape and scale without data, what the dealer's copy of a program holds.
+ *
+ * There is no `Public` tensor: an opened value lives only inside one protocol step (as the raw
+ * arrays protocol/open.ts returns), and public constants are numbers (`PublicConst`). Bit shares
+ * are ring shares of 0/1 (fracBits 0), or XOR bits one per byte inside a step.
  *
  * Build tensors only with the factories below; they check `data.length` against the shape.
  */
@@ -24,16 +26,7 @@ interface RingTensorOf<K extends string> {
 }
 
 export type Share = RingTensorOf<'share'>;
-export type Public = RingTensorOf<'public'>;
 export type Clear = RingTensorOf<'clear'>;
-export type RingTensor = Share | Public | Clear;
-
-export interface Bits {
-  readonly kind: 'bits';
-  readonly shape: Shape;
-  /** One bit per byte (0 or 1). */
-  readonly data: Uint8Array;
-}
 
 export function numel(shape: Shape): number {
   let n = 1;
@@ -52,7 +45,7 @@ export function fmtShape(s: Shape): string {
   return `[${s.join(', ')}]`;
 }
 
-function make<K extends RingTensor['kind']>(kind: K, shape: Shape, data: BigUint64Array, fracBits: number): RingTensorOf<K> {
+function make<K extends 'share' | 'clear'>(kind: K, shape: Shape, data: BigUint64Array, fracBits: number): RingTensorOf<K> {
   invariant(data.length === numel(shape), 'E_SHAPE', () => `${kind} data length ${data.length} does not match shape ${fmtShape(shape)}`);
   invariant(Number.isInteger(fracBits) && fracBits >= 0 && fracBits < 64, 'E_INTERNAL', `bad fracBits ${fracBits}`);
   return Object.freeze({ kind, shape: Object.freeze([...shape]), data, fracBits });
@@ -61,25 +54,8 @@ function make<K extends RingTensor['kind']>(kind: K, shape: Shape, data: BigUint
 export function share(shape: Shape, data: BigUint64Array, fracBits: number): Share {
   return make('share', shape, data, fracBits);
 }
-export function pub(shape: Shape, data: BigUint64Array, fracBits: number): Public {
-  return make('public', shape, data, fracBits);
-}
 export function clear(shape: Shape, data: BigUint64Array, fracBits: number): Clear {
   return make('clear', shape, data, fracBits);
-}
-export function bits(shape: Shape, data: Uint8Array): Bits {
-  invariant(data.length === numel(shape), 'E_SHAPE', () => `bits data length ${data.length} does not match shape ${fmtShape(shape)}`);
-  return Object.freeze({ kind: 'bits' as const, shape: Object.freeze([...shape]), data });
-}
-
-/** Same data, new shape (element count must match). */
-export function reshape<T extends RingTensor>(t: T, shape: Shape): T {
-  return make(t.kind, shape, t.data, t.fracBits) as T;
-}
-
-/** Same data, new scale label (used after an exact rescale or to reinterpret integers). */
-export function withFrac<T extends RingTensor>(t: T, fracBits: number): T {
-  return make(t.kind, t.shape, t.data, fracBits) as T;
 }
 
 /** A tensor with no data: what the dealer's copy of a program manipulates (it only needs shapes). */

@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 import { MpcError } from '../util/errors.js';
-import { FRAC_BITS } from '../ring/fixed.js';
+import { FRAC_BITS } from '../ring/fixed-point.js';
 import type { AnyTensor, Share } from '../ring/tensor.js';
 import type { Link } from '../net/link.js';
 import type { Part } from '../net/frame.js';

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { Kernels } from '../ring/kernels.js';
 import { Prg, randomSeed } from '../ring/prg.js';
 import { clear, share, shapeOnly, type Clear, type Share } from '../ring/tensor.js';
-import { encodeArray } from '../ring/fixed.js';
+import { encodeArray } from '../ring/fixed-point.js';
 import { Link, memoryPair } from '../net/link.js';
 import { Meter, type MeterReport } from '../net/meter.js';
 import { DealerEnv } from '../corr/env.js';

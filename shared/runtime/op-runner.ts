@@ -2,7 +2,7 @@
  * Runs one registered op as a client of a running cluster (or in process), checks the result
  * against the op's float64 reference and summarises costs in the shape `npm run op` prints.
  */
-import { decodeArray, encodeArray } from '../ring/fixed.js';
+import { decodeArray, encodeArray } from '../ring/fixed-point.js';
 import { kebab } from '../config/index.js';
 import { MpcError } from '../util/errors.js';
 import type { MeterReport } from '../net/meter.js';

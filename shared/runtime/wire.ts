@@ -19,21 +19,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
-export const INPUT_FRAME = 3;
-export const OUTPUT_FRAME = 4;
-/** Generation: party → client, this party's share of a client-assisted product's input mask. */
-export const MASK_FRAME = 5;
-/** Generation: client → party, the masked input x − r (tag STOP_TAG: the client ends generation). */
-export const MASKED_FRAME = 6;
+export { HIDDEN_FRAME, INPUT_FRAME, MASK_FRAME, MASKED_FRAME, OUTPUT_FRAME, PROGRESS_FRAME, REVEAL_FRAME, SELECTION_FRAME } from '../net/frame-types.js';
+/** Tag of a MASKED frame by which the client ends generation. */
 export const STOP_TAG = 1;
-/** Generation: party → client, this party's share of the next token id (and of the logits on request). */
-export const REVEAL_FRAME = 7;
-/** Test hook (revealHidden): party → client, shares of a layer's residual stream. */
-export const HIDDEN_FRAME = 8;
-/** Generation: party → client, "layer `seq` done" (no data): progress on long prefills; keeps waits alive. */
-export const PROGRESS_FRAME = 9;
-/** Test hook (revealSelections): party → client, shares of a selection (seq = index, tag 0 top-k / 1 gather; parts: data, shape). */
-export const SELECTION_FRAME = 10;
 
 export const SessionId = z.string().regex(/^[0-9a-f]{32}$/, 'session ids are 32 hex digits made by party 0');
 

@@ -17,7 +17,6 @@ export const ERROR_CODES = {
   E_BUSY: 'a server refused work because a configured cap (connections, sessions) is reached',
   E_PROTOCOL: 'peer sent a message that does not fit the protocol state (wrong round, label or order)',
   E_CORR_MISMATCH: 'a correlation was taken with an identity (seq, kind, shape) other than the dealer sent',
-  E_CORR_EXHAUSTED: 'a correlation was requested after the stream ended or was consumed twice',
   E_PEER_CLOSED: 'the other party, the dealer or the client closed its connection',
   E_TIMEOUT: 'a peer did not answer within the deadline',
   E_ABORTED: 'the session was aborted because another process reported an error',

@@ -1,8 +1,11 @@
-/** The correlation stream refuses reuse, reordering and shape mismatches with E_CORR_MISMATCH. */
+/** The correlation stream refuses reuse, reordering and shape mismatches with E_CORR_MISMATCH, and parameters its kind's schema rejects with E_INTERNAL. */
 import { Kernels } from '../../shared/ring/kernels.js';
 import { Link, memoryPair } from '../../shared/net/link.js';
-import { DealerCorrSink, DealerEnv, PartyCorrStream, CORR_FRAME } from '../../shared/corr/index.js';
-import { MUL, SQUARE } from '../../shared/corr/kinds/index.js';
+import { DealerCorrSink, DealerEnv, PartyCorrStream } from '../../shared/corr/index.js';
+import { CORR_FRAME } from '../../shared/net/frame-types.js';
+import { MUL as MUL_PRIMITIVE, SQUARE as SQUARE_PRIMITIVE } from '../../shared/protocol/primitives/index.js';
+
+const MUL = MUL_PRIMITIVE.kind, SQUARE = SQUARE_PRIMITIVE.kind;
 
 const LIM = { maxFrameBytes: 1 << 24, timeoutMs: 5000 };
 
@@ -46,5 +49,12 @@ describe('correlation stream identity checks', () => {
     // resend item #0 as if the dealer or a man in the middle replayed it
     dealerLink.sendTensor({ type: CORR_FRAME, seq: 0n, tag: 0, check: 0, parts: [] });
     await expect(p1.take(MUL, { n: 2, m: 2 })).rejects.toThrow(/E_CORR_MISMATCH.*expected correlation #1.*sent #0/);
+  });
+
+  test('parameters outside the kind\'s schema are refused where the item is taken, by both ends', async () => {
+    const { sink, p1 } = setup();
+    await expect(sink.take(MUL, { n: 5, m: 2 })).rejects.toThrow(/^E_INTERNAL: mul: bad parameters/); // n must be a multiple of m
+    await expect(p1.take(SQUARE, { n: -1 })).rejects.toThrow(/^E_INTERNAL: square: bad parameters at 'n'/);
+    expect(p1.seq).toBe(0); // nothing consumed
   });
 });

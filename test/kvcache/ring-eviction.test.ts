@@ -19,10 +19,10 @@ import {
 } from '../../shared/model/index.js';
 import { PolicyAttention, floatInspector, getPolicy, kvOps, policyNames, type CachePiece, type Inspector } from '../../shared/kvcache/index.js';
 import { fixedOps } from '../../shared/model/ring/recipes.js';
-import { decodeArray } from '../../shared/ring/fixed.js';
+import { decodeArray } from '../../shared/ring/fixed-point.js';
 import type { Clear } from '../../shared/ring/tensor.js';
 import { hfConfig, randomTensors, toFile } from '../model/tiny-model.js';
-import { FRAC_BITS } from '../../shared/ring/fixed.js';
+import { FRAC_BITS } from '../../shared/ring/fixed-point.js';
 import { inp, maxAbsErr, q, runChecked } from '../util/nl.js';
 import { seeded } from '../util/rng.js';
 

@@ -15,7 +15,7 @@ import { RingOps } from '../../shared/model/ring/ops.js';
 import { CLEAR_TOKEN_IO } from '../../shared/model/ring/io-clear.js';
 import { ClearPrims } from '../../shared/protocol/prims/clear.js';
 import { Kernels } from '../../shared/ring/kernels.js';
-import { FRAC_BITS } from '../../shared/ring/fixed.js';
+import { FRAC_BITS } from '../../shared/ring/fixed-point.js';
 import { PolicyAttention, getPolicy } from '../../shared/kvcache/index.js';
 import { STANDARD_NL } from '../../shared/model/ring/recipes.js';
 import { generate } from '../../shared/model/index.js';

@@ -1,4 +1,5 @@
-import { decodeTensorFrame, encodeTensorFrame, packBits, unpackBits, tensorFrameBytes, type TensorFrame } from '../../shared/net/frame.js';
+import { decodeTensorFrame, encodeTensorFrame, packBits, unpackBits, roundFrameBytes, roundPayload, tensorFrameBytes, type TensorFrame } from '../../shared/net/frame.js';
+import { FRAME_TYPES } from '../../shared/net/frame-types.js';
 import { MpcError } from '../../shared/util/errors.js';
 import { encodeControl, decodeControlRaw, parseControl } from '../../shared/net/control.js';
 import { z } from 'zod';
@@ -64,5 +65,19 @@ describe('control messages', () => {
     expect(parseControl(z.object({ t: z.literal('x'), n: z.number() }), decodeControlRaw(buf), 'test')).toEqual({ t: 'x', n: 3 });
     expect(codeOf(() => parseControl(z.object({ t: z.literal('y') }), decodeControlRaw(buf), 'test'))).toBe('E_FRAME');
     expect(codeOf(() => decodeControlRaw(Uint8Array.of(0x4d, 0x50, 0x43, 0x4c, 0x92)))).toBe('E_FRAME');
+  });
+});
+
+describe('frame types and declared rounds', () => {
+  test('the registry gives every use its own type number (u16)', () => {
+    const types = Object.values(FRAME_TYPES);
+    expect(new Set(types).size).toBe(types.length);
+    for (const t of types) expect(Number.isInteger(t) && t > 0 && t < 2 ** 16).toBe(true);
+  });
+  test('a declared round costs what the encoder writes', () => {
+    const parts = [{ kind: 'u64' as const, data: new BigUint64Array(3) }, { kind: 'bits' as const, data: new Uint8Array(2), count: 13 }, { kind: 'bytes' as const, data: new Uint8Array(5) }];
+    expect(roundFrameBytes({ u64: [3], bits: [13], bytes: [5] })).toBe(tensorFrameBytes(parts));
+    expect(roundFrameBytes({ u64: [3], bits: [13], bytes: [5] })).toBe(encodeTensorFrame({ type: 1, seq: 0n, tag: 0, check: 0, parts }).length);
+    expect(roundPayload({ u64: [3], bits: [13], bytes: [5] })).toBe(24 + 2 + 5);
   });
 });

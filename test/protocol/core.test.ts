@@ -5,7 +5,7 @@
  */
 import { runInProcess } from '../../shared/runtime/inprocess.js';
 import type { Program } from '../../shared/runtime/program.js';
-import { decodeArray, FRAC_BITS } from '../../shared/ring/fixed.js';
+import { decodeArray, FRAC_BITS } from '../../shared/ring/fixed-point.js';
 import { seeded } from '../util/rng.js';
 
 const F = FRAC_BITS;

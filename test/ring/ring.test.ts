@@ -1,5 +1,5 @@
-import { decodeArray, decodeScalar, encodeArray, encodeScalar, FRAC_BITS } from '../../shared/ring/fixed.js';
-import { addInto, mulInto, negInto, sarInto, shrInto, subInto, mulScalarInto, bitOfInto } from '../../shared/ring/ops.js';
+import { decodeArray, decodeScalar, encodeArray, encodeScalar, FRAC_BITS } from '../../shared/ring/fixed-point.js';
+import { addInto, mulInto, negInto, sarInto, shrInto, subInto, mulScalarInto, bitOfInto } from '../../shared/ring/u64.js';
 import { seeded } from '../util/rng.js';
 
 const M = (1n << 64n) - 1n;
@@ -51,8 +51,9 @@ describe('fixed-point encoding', () => {
     expect(encodeScalar(-1)).toBe(M - (1n << 16n) + 1n);
     expect(decodeScalar(encodeScalar(-2.5))).toBe(-2.5);
     expect(decodeScalar(encodeScalar(3.00001))).toBeCloseTo(3.00001, 4);
-    expect(encodeScalar(2 ** -17)).toBe(1n); // rounds half away from zero
+    expect(encodeScalar(2 ** -17)).toBe(1n); // Math.round: a half rounds up, towards +∞
     expect(encodeScalar(-(2 ** -17))).toBe(0n);
+    expect(encodeScalar(-2.5, 0)).toBe(M - 1n); // −2.5 → −2, not −3
   });
   test('array round trip within half an ulp', () => {
     const rng = seeded();
@@ -65,8 +66,12 @@ describe('fixed-point encoding', () => {
     expect(encodeScalar(-0.5).toString(16)).toBe('ffffffffffff8000');
     expect(encodeScalar(-32768).toString(16)).toBe('ffffffff80000000'); // -2^15 · 2^16 = -2^31
   });
-  test('refuses non-finite values', () => {
-    expect(() => encodeScalar(NaN)).toThrow();
-    expect(() => encodeArray([Infinity])).toThrow();
+  test('refuses non-finite values and magnitudes from 2^63 up with E_OVERFLOW', () => {
+    expect(() => encodeScalar(NaN)).toThrow(/^E_OVERFLOW/);
+    expect(() => encodeArray([Infinity])).toThrow(/^E_OVERFLOW/);
+    expect(() => encodeScalar(2 ** 47)).toThrow(/^E_OVERFLOW/); // 2^47 · 2^16 = 2^63
+    expect(() => encodeArray([1, -(2 ** 47)])).toThrow(/^E_OVERFLOW: element 1/);
+    expect(encodeScalar(2 ** 47 - 1)).toBe((2n ** 47n - 1n) << 16n);
+    expect(encodeScalar(-(2 ** 47) + 1)).toBe(M - ((2n ** 47n - 1n) << 16n) + 1n);
   });
 });

@@ -14,7 +14,7 @@ import { CLEAR_TOKEN_IO } from '../../shared/model/ring/io-clear.js';
 import { ClearPrims } from '../../shared/protocol/prims/clear.js';
 import { Kernels } from '../../shared/ring/kernels.js';
 import { createState, forward } from '../../shared/model/forward.js';
-import { FRAC_BITS } from '../../shared/ring/fixed.js';
+import { FRAC_BITS } from '../../shared/ring/fixed-point.js';
 import { SIMPLE_NL } from '../util/simple-nonlinear.js';
 import { TINY } from '../model/tiny-model.js';
 import { startParties, writeTinyShares, type InProcessParties } from '../util/party-fixture.js';

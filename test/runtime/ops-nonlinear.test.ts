@@ -3,7 +3,7 @@
  * emulation, the op's own check against its float64 reference passes, cost == meter.
  */
 import { getOp } from '../../shared/runtime/ops/index.js';
-import { decodeArray, encodeArray } from '../../shared/ring/fixed.js';
+import { decodeArray, encodeArray } from '../../shared/ring/fixed-point.js';
 import { TestRng, seeded } from '../util/rng.js';
 import { maxAbsErr, runChecked } from '../util/nl.js';
 

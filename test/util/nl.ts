@@ -7,7 +7,7 @@ import { runInProcess, type InProcessResult } from '../../shared/runtime/inproce
 import type { Program, ProgramInput } from '../../shared/runtime/program.js';
 import { declaredCost, type Cost } from '../../shared/protocol/cost.js';
 import { shapeOnly } from '../../shared/ring/tensor.js';
-import { decodeArray, FRAC_BITS } from '../../shared/ring/fixed.js';
+import { decodeArray, FRAC_BITS } from '../../shared/ring/fixed-point.js';
 import { sameRing } from './rng.js';
 
 export interface Checked {

@@ -4,7 +4,7 @@
  * of softmax) plus a real argmax. Secure and emulated runs of the same program must agree bit for
  * bit whatever the functions are; model quality is not what these tests measure.
  */
-import { FRAC_BITS } from '../../shared/ring/fixed.js';
+import { FRAC_BITS } from '../../shared/ring/fixed-point.js';
 import type { AnyTensor } from '../../shared/ring/tensor.js';
 import type { FixedHandle, Prims } from '../../shared/protocol/prims/types.js';
 import type { RingNonlinear } from '../../shared/model/ring/ops.js';

@@ -9,7 +9,7 @@
  * (scale 2f) before the one truncation that ends each linear layer. The fixed-point emulation and
  * the share files are both made from this one function, so they hold identical ring values.
  */
-import { encodeArray, FRAC_BITS } from '../../ring/fixed.js';
+import { encodeArray, FRAC_BITS } from '../../ring/fixed-point.js';
 import type { Gpt2Config } from '../config.js';
 import type { Gpt2Weights, LinearWeights, NormWeights } from '../weights.js';
 

@@ -9,7 +9,7 @@ import { NONLINEAR_SUITE } from '../../protocol/nonlinear/index.js';
 export const STANDARD_NL: RingNonlinear = NONLINEAR_SUITE;
 
 import { Kernels } from '../../ring/kernels.js';
-import { FRAC_BITS } from '../../ring/fixed.js';
+import { FRAC_BITS } from '../../ring/fixed-point.js';
 import type { Clear } from '../../ring/tensor.js';
 import { ClearPrims, type ClearFixed } from '../../protocol/prims/clear.js';
 import { RingOps } from './ops.js';

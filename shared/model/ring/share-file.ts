@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MpcError } from '../../util/index.js';
-import { FRAC_BITS } from '../../ring/fixed.js';
+import { FRAC_BITS } from '../../ring/fixed-point.js';
 import { Prg, randomSeed } from '../../ring/prg.js';
 import { parseGpt2Config, type Gpt2Config } from '../config.js';
 import { parseSafetensors } from '../safetensors.js';

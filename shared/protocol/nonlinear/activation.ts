@@ -19,7 +19,7 @@
  */
 import type { AnyTensor } from '../../ring/tensor.js';
 import type { FixedHandle, Prims } from '../prims/types.js';
-import type { LutField } from '../lut.js';
+import type { LutField } from '../primitives/lut.js';
 import { fitSpline, geluErf, geluTanh, memo, silu, splineTable } from './tables.js';
 
 export interface ActOpts {

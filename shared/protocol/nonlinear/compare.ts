@@ -1,7 +1,7 @@
 /**
  * Comparison-based functions: DReLU, ReLU, ≥, equality, clip, select. All exact.
  *
- * Protocol choice: full-range inputs use the core sign test `cmpMul` (protocol/compare.ts: 4 rounds,
+ * Protocol choice: full-range inputs use the core sign test `cmpMul` (primitives/cmp.ts: 4 rounds,
  * ~13 B online, 61–69 B dealer per element). When the caller knows a bound (`width` k: every
  * compared value lies in [−2^(k−1), 2^(k−1))), the bounded comparison `cmpK` opens only k bits:
  * k = 32 costs 6.5 B online and 37 B dealer (+32 B dealer for a fused product), same 4 rounds;

@@ -21,7 +21,7 @@
 import { invariant } from '../../util/errors.js';
 import type { AnyTensor } from '../../ring/tensor.js';
 import type { FixedHandle, Prims } from '../prims/types.js';
-import type { LutField } from '../lut.js';
+import type { LutField } from '../primitives/lut.js';
 import { fitSpline, memo, splineTable, valueTable } from './tables.js';
 
 export interface ExpOpts {

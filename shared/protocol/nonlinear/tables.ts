@@ -1,5 +1,5 @@
 /**
- * Public tables for the LUT/spline primitive (protocol/lut.ts), built in float64 at start-up.
+ * Public tables for the LUT/spline primitive (protocol/primitives/lut.ts), built in float64 at start-up.
  *
  * A spline over 2^w uniform segments [x0 + j·h, x0 + (j+1)·h) gets, per segment, the secant slope
  * and an intercept shifted so that the largest deviations above and below the curve are equal:
@@ -8,7 +8,7 @@
  * uses it; tests check the protocols against float64 with those bounds.
  */
 import { invariant } from '../../util/errors.js';
-import type { LutTable } from '../lut.js';
+import type { LutTable } from '../primitives/lut.js';
 
 export interface SplineFit {
   /** Value of segment j's line at the segment start. */

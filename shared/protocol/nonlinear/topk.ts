@@ -112,64 +112,70 @@ async function rankOnehots<T extends AnyTensor, F extends FixedHandle>(P: Prims<
   return oh!;
 }
 
-/** Descending top-K keys per row by a bitonic partial-sort network; returns [rows, k]. */
-async function bitonicTop<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, keys: T, rows: number, n: number, k: number, keyWidth: number): Promise<T> {
-  const K = 2 ** Math.ceil(Math.log2(k)), N = Math.ceil(n / K) * K;
-  const pad = -(2 ** (keyWidth - 2)); // below every real key, within the comparison width
-  const padIdx = new Int32Array(rows * N);
-  for (let r = 0; r < rows; r++) for (let j = 0; j < N; j++) padIdx[r * N + j] = j < n ? r * n + j : -1;
-  let cur = P.addPublic(P.pick(keys, [rows, N], padIdx), Float64Array.from({ length: N }, (_, j) => (j < n ? 0 : pad)));
-  let len = N; // per-row length of `cur`
-  const stage = async (pairs: Array<[number, number, boolean]>, outLen: number, keep: (r: number, j: number) => number): Promise<void> => {
-    // one compare-exchange stage for every row: pairs are (i, j, descending) within a row
-    const m = pairs.length, ia = new Int32Array(rows * m), ib = new Int32Array(rows * m);
+/** The bitonic network's state: the rows' current keys `cur`, `len` per row. */
+class Bitonic<T extends AnyTensor, F extends FixedHandle> {
+  constructor(private readonly P: Prims<T, F>, private readonly rows: number, private readonly keyWidth: number, public cur: T, public len: number) {}
+
+  /** One compare-exchange stage for every row (pairs (i, j, descending) within a row); keeps the first outLen. */
+  async stage(pairs: Array<[number, number, boolean]>, outLen: number): Promise<void> {
+    const { P, rows, len } = this, m = pairs.length, ia = new Int32Array(rows * m), ib = new Int32Array(rows * m);
     for (let r = 0; r < rows; r++) pairs.forEach(([i, j], p) => { ia[r * m + p] = r * len + i; ib[r * m + p] = r * len + j; });
-    const flat = P.reshape(cur, [rows * len]);
+    const flat = P.reshape(this.cur, [rows * len]);
     const a = P.pick(flat, [rows * m], ia), b = P.pick(flat, [rows * m], ib);
-    const gd = (await P.cmpK(P.sub(a, b), { width: keyWidth, self: [0] })).self[0]!;
+    const gd = (await P.cmpK(P.sub(a, b), { width: this.keyWidth, self: [0] })).self[0]!;
     const hi = P.add(b, gd), lo = P.sub(a, gd);
     const src = new Int32Array(rows * outLen), H = rows * len, Lo = H + rows * m;
-    for (let r = 0; r < rows; r++) for (let j = 0; j < outLen; j++) src[r * outLen + j] = keep(r, j);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < outLen; j++) src[r * outLen + j] = r * len + j;
     pairs.forEach(([i, j, desc], p) => {
       for (let r = 0; r < rows; r++) {
         if (i < outLen) src[r * outLen + i] = (desc ? H : Lo) + r * m + p;
         if (j < outLen) src[r * outLen + j] = (desc ? Lo : H) + r * m + p;
       }
     });
-    cur = P.pick(P.concatLast([flat, hi, lo]), [rows, outLen], src);
-    len = outLen;
-  };
-  const same = (r: number, j: number) => r * len + j;
-  // phase A: sort each block of K descending
-  for (let size = 2; size <= K; size *= 2) {
-    for (let stride = size / 2; stride >= 1; stride /= 2) {
-      const pairs: Array<[number, number, boolean]> = [];
-      for (let i = 0; i < N; i++) if ((i & stride) === 0) pairs.push([i, i | stride, ((i % K) & size) === 0]);
-      await stage(pairs, N, same);
-    }
+    this.cur = P.pick(P.concatLast([flat, hi, lo]), [rows, outLen], src);
+    this.len = outLen;
   }
-  // phase B: merge block pairs keeping the top K of each pair
-  for (let B = N / K; B > 1; B = Math.ceil(B / 2)) {
-    const half = Math.floor(B / 2), outLen = Math.ceil(B / 2) * K, prevLen = len;
-    // max(A[i], B[K−1−i]) into block p; an odd last block moves down unchanged
+
+  /** Merges B blocks of K pairwise: max(A[i], B[K−1−i]) holds the top K of each pair (an odd last block moves down), then sorts it. */
+  async merge(B: number, K: number): Promise<void> {
+    const { P, rows } = this, half = Math.floor(B / 2), outLen = Math.ceil(B / 2) * K, prevLen = this.len;
     const moved = (r: number, j: number) => (B % 2 === 1 && j >= half * K ? r * prevLen + (B - 1) * K + (j - half * K) : -1);
     const m = half * K, ia = new Int32Array(rows * m), ib = new Int32Array(rows * m);
     for (let r = 0; r < rows; r++) for (let p = 0; p < half; p++) for (let i = 0; i < K; i++) {
       ia[r * m + p * K + i] = r * prevLen + 2 * p * K + i;
       ib[r * m + p * K + i] = r * prevLen + (2 * p + 1) * K + (K - 1 - i);
     }
-    const flat = P.reshape(cur, [rows * prevLen]);
+    const flat = P.reshape(this.cur, [rows * prevLen]);
     const a = P.pick(flat, [rows * m], ia), b = P.pick(flat, [rows * m], ib);
-    const hi = P.add(b, (await P.cmpK(P.sub(a, b), { width: keyWidth, self: [0] })).self[0]!);
+    const hi = P.add(b, (await P.cmpK(P.sub(a, b), { width: this.keyWidth, self: [0] })).self[0]!);
     const src = new Int32Array(rows * outLen);
     for (let r = 0; r < rows; r++) for (let j = 0; j < outLen; j++) src[r * outLen + j] = j < m ? rows * prevLen + r * m + j : moved(r, j);
-    cur = P.pick(P.concatLast([flat, hi]), [rows, outLen], src);
-    len = outLen;
+    this.cur = P.pick(P.concatLast([flat, hi]), [rows, outLen], src);
+    this.len = outLen;
     for (let stride = K / 2; stride >= 1; stride /= 2) {
       const mp: Array<[number, number, boolean]> = [];
       for (let i = 0; i < m; i++) if ((i & stride) === 0) mp.push([i, i | stride, true]);
-      await stage(mp, outLen, same);
+      await this.stage(mp, outLen);
     }
   }
-  return P.pick(P.reshape(cur, [rows * len]), [rows, k], Int32Array.from({ length: rows * k }, (_, e) => Math.floor(e / k) * len + (e % k)));
+}
+
+/** Descending top-K keys per row by a bitonic partial-sort network; returns [rows, k]. */
+async function bitonicTop<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, keys: T, rows: number, n: number, k: number, keyWidth: number): Promise<T> {
+  const K = 2 ** Math.ceil(Math.log2(k)), N = Math.ceil(n / K) * K;
+  const pad = -(2 ** (keyWidth - 2)); // below every real key, within the comparison width
+  const padIdx = new Int32Array(rows * N);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < N; j++) padIdx[r * N + j] = j < n ? r * n + j : -1;
+  const net = new Bitonic(P, rows, keyWidth, P.addPublic(P.pick(keys, [rows, N], padIdx), Float64Array.from({ length: N }, (_, j) => (j < n ? 0 : pad))), N);
+  // phase A: sort each block of K descending
+  for (let size = 2; size <= K; size *= 2) {
+    for (let stride = size / 2; stride >= 1; stride /= 2) {
+      const pairs: Array<[number, number, boolean]> = [];
+      for (let i = 0; i < N; i++) if ((i & stride) === 0) pairs.push([i, i | stride, ((i % K) & size) === 0]);
+      await net.stage(pairs, N);
+    }
+  }
+  // phase B: merge block pairs keeping the top K of each pair
+  for (let B = N / K; B > 1; B = Math.ceil(B / 2)) await net.merge(B, K);
+  return P.pick(P.reshape(net.cur, [rows * net.len]), [rows, k], Int32Array.from({ length: rows * k }, (_, e) => Math.floor(e / k) * net.len + (e % k)));
 }

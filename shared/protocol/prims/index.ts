@@ -3,4 +3,4 @@ export type { ClientIO } from '../ctx.js';
 export { SecurePrims } from './secure.js';
 export { ClearPrims, type ClearFixed } from './clear.js';
 export { DealerPrims } from './dealer.js';
-export { lastDim, encodeConst } from './util.js';
+export { RevealPrims } from './reveal.js';

@@ -1,111 +1,164 @@
 /**
- * Local (non-interactive) operations on tensors that hold data. Secure shares and clear values
- * share this code: addition, scaling and data movement act on a share exactly as on a value,
- * except that a public constant is added by one party only (`ownsConstants`).
+ * Local (non-interactive) steps, the same code for every role: addition, scaling and data
+ * movement act on a share exactly as on a value, a public constant is added by one holder only
+ * (`ownsConstants`: party 0, or the emulation), and the dealer, which holds shapes only, never
+ * computes data (`tensor` ignores the data thunk). Every step checks shapes the same way in every
+ * role, so a program fails identically everywhere.
  */
 import { invariant } from '../../util/errors.js';
-import { addInto, mulScalarInto, negInto, subInto, sumRowsInto } from '../../ring/ops.js';
-import { numel, type Clear, type Shape, type Share } from '../../ring/tensor.js';
+import { encodeScalar } from '../../ring/fixed-point.js';
+import { addInto, mulScalarInto, negInto, subInto, sumRowsInto } from '../../ring/u64.js';
+import { numel, type AnyTensor, type Shape } from '../../ring/tensor.js';
+import { checkPick, concatFirstShape, concatLastShape, lastDim, sameScale, sameShape, sliceLastShape, transposeShape } from '../shapes.js';
 import type { PublicConst } from './types.js';
-import { checkPick, concatFirstShape, concatLastShape, encodeConst, lastDim, move, sameScale, sameShape, sliceLastShape, transposeShape } from './util.js';
 
-type DataTensor = Share | Clear;
+/** This holder's data of a tensor (only called inside data thunks, which the dealer never runs). */
+const d = (t: AnyTensor): BigUint64Array => (t as { data: BigUint64Array }).data;
 
-export class LocalOps<T extends DataTensor> {
-  constructor(
-    private readonly make: (shape: Shape, data: BigUint64Array, fracBits: number) => T,
-    /** True when this holder adds public constants (party 0, or the clear emulation). */
-    private readonly ownsConstants: boolean,
-  ) {}
+/**
+ * Encodes a public constant for a tensor of `shape`: the encoded values and the period with which
+ * they repeat (1 = scalar, last dim = per column, numel = element-wise).
+ */
+function encodeConst(c: PublicConst, fracBits: number, shape: Shape): { vals: BigUint64Array; period: number } {
+  if (typeof c === 'number') return { vals: BigUint64Array.of(encodeScalar(c, fracBits)), period: 1 };
+  invariant(c.length === lastDim(shape) || c.length === numel(shape), 'E_SHAPE', `constant of ${c.length} values does not fit [${shape.join(', ')}]`);
+  return { vals: BigUint64Array.from(c, (v) => encodeScalar(v, fracBits)), period: c.length };
+}
+
+export abstract class LocalSteps<T extends AnyTensor> {
+  /** True when this holder adds public constants (party 0, or the clear emulation). */
+  abstract readonly ownsConstants: boolean;
+  /** A tensor of this role; `data` runs only in roles that hold data. */
+  abstract tensor(shape: Shape, fracBits: number, data: () => BigUint64Array): T;
 
   add(a: T, b: T): T {
     sameShape(a, b, 'add'); sameScale(a, b, 'add');
-    return this.make(a.shape, addInto(new BigUint64Array(a.data.length), a.data, b.data), a.fracBits);
+    return this.tensor(a.shape, a.fracBits, () => addInto(new BigUint64Array(d(a).length), d(a), d(b)));
   }
 
   sub(a: T, b: T): T {
     sameShape(a, b, 'sub'); sameScale(a, b, 'sub');
-    return this.make(a.shape, subInto(new BigUint64Array(a.data.length), a.data, b.data), a.fracBits);
+    return this.tensor(a.shape, a.fracBits, () => subInto(new BigUint64Array(d(a).length), d(a), d(b)));
   }
 
   neg(a: T): T {
-    return this.make(a.shape, negInto(new BigUint64Array(a.data.length), a.data), a.fracBits);
+    return this.tensor(a.shape, a.fracBits, () => negInto(new BigUint64Array(d(a).length), d(a)));
   }
 
   addPublic(a: T, c: PublicConst): T {
-    const d = a.data.slice();
-    if (this.ownsConstants) {
-      const { vals, period } = encodeConst(c, a.fracBits, a.shape);
-      for (let i = 0; i < d.length; i++) d[i] = d[i]! + vals[i % period]!;
-    }
-    return this.make(a.shape, d, a.fracBits);
+    return this.tensor(a.shape, a.fracBits, () => {
+      const out = d(a).slice();
+      if (this.ownsConstants) {
+        const { vals, period } = encodeConst(c, a.fracBits, a.shape);
+        for (let i = 0; i < out.length; i++) out[i] = out[i]! + vals[i % period]!;
+      }
+      return out;
+    });
   }
 
   mulPublic(a: T, c: PublicConst, cFrac: number): T {
-    const { vals, period } = encodeConst(c, cFrac, a.shape);
-    const d = new BigUint64Array(a.data.length);
-    if (period === 1) mulScalarInto(d, a.data, vals[0]!);
-    else for (let i = 0; i < d.length; i++) d[i] = a.data[i]! * vals[i % period]!;
-    return this.make(a.shape, d, a.fracBits + cFrac);
+    return this.tensor(a.shape, a.fracBits + cFrac, () => {
+      const { vals, period } = encodeConst(c, cFrac, a.shape), out = new BigUint64Array(d(a).length);
+      if (period === 1) return mulScalarInto(out, d(a), vals[0]!);
+      for (let i = 0; i < out.length; i++) out[i] = d(a)[i]! * vals[i % period]!;
+      return out;
+    });
   }
 
   mulInt(a: T, k: number): T {
     invariant(Number.isSafeInteger(k), 'E_INTERNAL', `mulInt by non-integer ${k}`);
-    return this.make(a.shape, mulScalarInto(new BigUint64Array(a.data.length), a.data, BigInt(k)), a.fracBits);
+    return this.tensor(a.shape, a.fracBits, () => mulScalarInto(new BigUint64Array(d(a).length), d(a), BigInt(k)));
   }
 
   constant(shape: Shape, c: PublicConst, fracBits: number): T {
-    const d = new BigUint64Array(numel(shape));
-    if (this.ownsConstants) {
-      const { vals, period } = encodeConst(c, fracBits, shape);
-      for (let i = 0; i < d.length; i++) d[i] = vals[i % period]!;
-    }
-    return this.make(shape, d, fracBits);
+    return this.tensor(shape, fracBits, () => {
+      const out = new BigUint64Array(numel(shape));
+      if (this.ownsConstants) {
+        const { vals, period } = encodeConst(c, fracBits, shape);
+        for (let i = 0; i < out.length; i++) out[i] = vals[i % period]!;
+      }
+      return out;
+    });
   }
 
   sumLast(a: T): T {
-    const last = lastDim(a.shape), rows = a.data.length / Math.max(1, last);
-    return this.make(a.shape.slice(0, -1), sumRowsInto(new BigUint64Array(rows), a.data, rows, last), a.fracBits);
+    const last = lastDim(a.shape), rows = numel(a.shape) / Math.max(1, last);
+    return this.tensor(a.shape.slice(0, -1), a.fracBits, () => sumRowsInto(new BigUint64Array(rows), d(a), rows, last));
   }
 
   reshape(a: T, shape: Shape): T {
-    return this.make(shape, a.data, a.fracBits);
+    invariant(numel(shape) === numel(a.shape), 'E_SHAPE', `reshape [${a.shape.join(', ')}] to [${shape.join(', ')}]`);
+    return this.tensor(shape, a.fracBits, () => d(a));
   }
 
   sliceLast(a: T, start: number, end: number): T {
-    return this.make(sliceLastShape(a.shape, start, end), move.sliceLast(a.data, a.shape, start, end), a.fracBits);
+    const shape = sliceLastShape(a.shape, start, end), last = lastDim(a.shape), w = end - start;
+    return this.tensor(shape, a.fracBits, () => {
+      const rows = numel(a.shape) / Math.max(1, last), out = new BigUint64Array(rows * w);
+      for (let r = 0; r < rows; r++) out.set(d(a).subarray(r * last + start, r * last + end), r * w);
+      return out;
+    });
   }
 
   concatLast(xs: readonly T[]): T {
     for (const x of xs) sameScale(x, xs[0]!, 'concatLast');
-    return this.make(concatLastShape(xs.map((x) => x.shape)), move.concatLast(xs.map((x) => x.data), xs.map((x) => x.shape)), xs[0]!.fracBits);
+    const shape = concatLastShape(xs.map((x) => x.shape)), widths = xs.map((x) => lastDim(x.shape)), total = lastDim(shape);
+    return this.tensor(shape, xs[0]!.fracBits, () => {
+      const rows = numel(shape) / Math.max(1, total), out = new BigUint64Array(rows * total);
+      for (let r = 0; r < rows; r++) {
+        let off = r * total;
+        xs.forEach((x, k) => { out.set(d(x).subarray(r * widths[k]!, (r + 1) * widths[k]!), off); off += widths[k]!; });
+      }
+      return out;
+    });
   }
 
   sliceFirst(a: T, start: number, end: number): T {
-    return this.make([end - start, ...a.shape.slice(1)], move.sliceFirst(a.data, a.shape, start, end), a.fracBits);
+    invariant(0 <= start && start <= end && end <= a.shape[0]!, 'E_SHAPE', `slice [${start}, ${end}) of first axis ${a.shape[0]}`);
+    const per = numel(a.shape.slice(1));
+    return this.tensor([end - start, ...a.shape.slice(1)], a.fracBits, () => d(a).slice(start * per, end * per));
   }
 
   concatFirst(xs: readonly T[]): T {
     for (const x of xs) sameScale(x, xs[0]!, 'concatFirst');
-    return this.make(concatFirstShape(xs.map((x) => x.shape)), move.concatFirst(xs.map((x) => x.data)), xs[0]!.fracBits);
+    return this.tensor(concatFirstShape(xs.map((x) => x.shape)), xs[0]!.fracBits, () => {
+      const out = new BigUint64Array(xs.reduce((t, x) => t + d(x).length, 0));
+      let off = 0;
+      for (const x of xs) { out.set(d(x), off); off += d(x).length; }
+      return out;
+    });
   }
 
   transposeLast(a: T): T {
-    return this.make(transposeShape(a.shape), move.transpose(a.data, a.shape), a.fracBits);
+    const shape = transposeShape(a.shape), r = a.shape[a.shape.length - 2]!, c = a.shape[a.shape.length - 1]!;
+    return this.tensor(shape, a.fracBits, () => {
+      const src = d(a), out = new BigUint64Array(src.length), batch = src.length / (r * c || 1);
+      for (let b = 0; b < batch; b++) {
+        const o = b * r * c;
+        for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[o + j * r + i] = src[o + i * c + j]!;
+      }
+      return out;
+    });
   }
 
   repeatLast(a: T, k: number): T {
-    return this.make([...a.shape, k], move.repeatLast(a.data, k), a.fracBits);
+    return this.tensor([...a.shape, k], a.fracBits, () => {
+      const src = d(a), out = new BigUint64Array(src.length * k);
+      for (let i = 0; i < src.length; i++) out.fill(src[i]!, i * k, (i + 1) * k);
+      return out;
+    });
   }
 
   relabel(a: T, fracBits: number): T {
-    return this.make(a.shape, a.data, fracBits);
+    return this.tensor(a.shape, fracBits, () => d(a));
   }
 
   pick(a: T, shape: Shape, idx: Int32Array): T {
-    checkPick(a.data.length, shape, idx);
-    const d = new BigUint64Array(idx.length);
-    for (let i = 0; i < idx.length; i++) { const j = idx[i]!; if (j >= 0) d[i] = a.data[j]!; }
-    return this.make(shape, d, a.fracBits);
+    checkPick(numel(a.shape), shape, idx);
+    return this.tensor(shape, a.fracBits, () => {
+      const src = d(a), out = new BigUint64Array(idx.length);
+      for (let i = 0; i < idx.length; i++) { const j = idx[i]!; if (j >= 0) out[i] = src[j]!; }
+      return out;
+    });
   }
 }

@@ -1,13 +1,15 @@
 /**
  * `Prims`: the primitive operations every higher protocol (non-linear functions, the model's
- * layers, eviction) is written against, with three implementations:
+ * layers, eviction) is written against. Local operations act on whatever a role holds; every
+ * interactive one is a primitive record (primitives/) run by one of three interpreters:
  *
- * - secure (two parties, over `protocol/`): tensors are `Share`s;
- * - clear (the fixed-point emulation): tensors are `Clear` ring values, every operation the exact
- *   ring function the secure one computes (same truncations, same comparisons) — so a program
- *   over Prims gives bit-identical results in both, by construction;
- * - dealer: tensors are `ShapeOnly`; each interactive operation takes the same correlations as
- *   its secure twin. Running a program on the dealer's Prims *is* generating its schedule.
+ * - secure (two parties, secure.ts): tensors are `Share`s; takes the record's item and runs its
+ *   secure steps;
+ * - clear (the fixed-point emulation, clear.ts): tensors are `Clear` ring values; runs the
+ *   record's exact ring function — so a program over Prims gives bit-identical results in both;
+ * - dealer (dealer.ts): tensors are `ShapeOnly`; takes the same item as the parties. Running a
+ *   program on the dealer's Prims *is* generating its correlation schedule.
+ * (reveal.ts is the benchmark-only fourth: interactive steps computed in the clear.)
  *
  * Rules for programs over Prims: branch only on public data (shapes, constants); never read
  * tensor data; take every interactive step through these methods. Every operation returns a
@@ -15,11 +17,11 @@
  * recognises a payload that *is* its input by object identity and reuses its opening.
  */
 import type { AnyTensor, Shape } from '../../ring/tensor.js';
-import type { LutField } from '../lut.js';
-import type { FixedView } from '../../corr/kinds/fixed.js';
-import type { SelectView } from '../fixed-select.js';
+import type { FixedHandle } from '../fixed-mask.js';
+import type { Primitive } from '../primitive.js';
+import type { CmpkOpts, FixedView, LutField, SelectView } from '../primitives/index.js';
 
-export type { FixedView, SelectView };
+export type { FixedHandle, FixedView, SelectView };
 
 /** A public real constant: a scalar, one value per position of the last axis, or one per element. */
 export type PublicConst = number | Float64Array;
@@ -31,23 +33,10 @@ export interface CmpOut<T> {
   prods: T[];
 }
 
-/** Options of the bounded multi-threshold comparison (protocol/compare-k.ts). */
-export interface CmpKOpts<T> {
-  /** Compared width k (2..64): each x − t_j must lie in [−2^(k−1), 2^(k−1)), else it is read wrapped to k bits. */
-  width: number;
-  /** Public thresholds t_j (reals, encoded at x's scale); default [0]. */
-  thresholds?: readonly number[];
-  /** [x = t_j] instead of [x ≥ t_j]. */
-  eq?: boolean;
-  /** Threshold indices j whose b_j·(x − t_j) is returned (not with eq). */
-  self?: readonly number[];
+/** Options of the bounded multi-threshold comparison (primitives/cmpk.ts). */
+export interface CmpKOpts<T> extends CmpkOpts {
   /** Secret payloads (x's shape), each multiplied by every b_j. */
   payloads?: readonly T[];
-  /**
-   * For width ≤ 33 ('eq': 32): 8-bit blocks and one tree node — 3 rounds instead of 4 and fewer
-   * online bits, for ~100 more dealer bytes per element. Ignored for wider comparisons.
-   */
-  fewerRounds?: boolean;
 }
 
 export interface CmpKOut<T> {
@@ -57,16 +46,6 @@ export interface CmpKOut<T> {
   self: T[];
   /** b_j·y_p for each payload, shape [...y.shape, thresholds]. */
   prods: T[];
-}
-
-export interface FixedHandle {
-  readonly kind: 'fixed';
-  readonly id: string;
-  readonly groups: number;
-  readonly rowsCap: number;
-  readonly cols: number;
-  readonly fracBits: number;
-  rowsUsed: number;
 }
 
 export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = FixedHandle> {
@@ -107,7 +86,12 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
   /** Public gather: out.flat[i] = a.flat[idx[i]], or 0 where idx[i] < 0 (ragged layouts, pairings). */
   pick(a: T, shape: Shape, idx: Int32Array): T;
 
-  // ---------------------------------------------------------------- interactive
+  // ---------------------------------------------------------------- interactive (primitives/)
+  /**
+   * Runs a primitive (primitive.ts) on tensors `xs` with public options `o` (and the fixed-mask
+   * matrices it touches): the one entry point every method below goes through.
+   */
+  run<O, P>(prim: Primitive<O, P>, xs: readonly T[], o: O, ws?: readonly F[]): Promise<T[]>;
   /** Exact element-wise product, scale fa + fb. b may be broadcast along a's last axis. */
   mul(a: T, b: T): Promise<T>;
   square(a: T): Promise<T>;
@@ -115,11 +99,11 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
   trunc(a: T, s: number): Promise<T>;
   /** b = [x ≥ 0] and b·y for each payload (a payload may be x itself). Exact. */
   cmpMul(x: T, ys: readonly T[]): Promise<CmpOut<T>>;
-  /** Bounded comparisons of x against public thresholds, with fused selects (protocol/compare-k.ts). Exact. */
+  /** Bounded comparisons of x against public thresholds, with fused selects (primitives/cmpk.ts). Exact. */
   cmpK(x: T, opts: CmpKOpts<T>): Promise<CmpKOut<T>>;
-  /** Digit look-up tables / splines / one-hots of x mod 2^k, one output per field (protocol/lut.ts). Exact. */
+  /** Digit look-up tables / splines / one-hots of x mod 2^k, one output per field (primitives/lut.ts). Exact. */
   lut(x: T, k: number, fields: readonly LutField[]): Promise<T[]>;
-  /** Secret × secret matrix product [.., m, k]·[.., k, n], scale fa + fb (protocol/products.ts). */
+  /** Secret × secret matrix product [.., m, k]·[.., k, n], scale fa + fb (primitives/matmul.ts). */
   matmul(a: T, b: T): Promise<T>;
   /** Element-wise product of flat x with y[r] over public segment lengths (ragged rows), scale fx + fy. */
   mulSeg(x: T, y: T, lengths: readonly number[]): Promise<T>;
@@ -134,7 +118,7 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
   fixedCopy(dst: F, src: F, segs: readonly (readonly [number, number])[]): Promise<void>;
   /**
    * x: [groups, K, in] → 'nt': [groups, K, rows] · 'nn': [groups, K, cols]. `rows`: the first rows
-   * taking part (default: all in use), or a view (corr/kinds/fixed.ts): public row segments, `block`
+   * taking part (default: all in use), or a view (primitives/fixed-product.ts): public row segments, `block`
    * rows per view row ('nn' then gives [groups, K, block·cols]), one input shared by all groups.
    */
   fixedMatmul(x: T, w: F, layout: 'nt' | 'nn', rows?: number | FixedView): Promise<T>;
@@ -142,7 +126,7 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
    * Products with the rows a secret one-hot selection sel [G, k, n] picks from a fixed matrix (n
    * items of `block` rows from row `offset`; G = groups, or 1 for all groups), without gathering
    * them: 'nt' x [groups, K, cols] → [groups, K, k·block]; 'nn' x [groups, K, k·block] →
-   * [groups, K, cols]. Opens only x and the one-hot (protocol/fixed-select.ts).
+   * [groups, K, cols]. Opens only x and the one-hot (primitives/fixed-select.ts).
    */
   fixedSelect(x: T, sel: T, w: F, layout: 'nt' | 'nn', view: SelectView): Promise<T>;
   fixedFree(w: F): void;

@@ -1,6 +1,6 @@
 /** Linear-algebra ops for `npm run op`: mul, matvec, matmul, trunc. */
 import { z } from 'zod';
-import { FRAC_BITS } from '../../ring/fixed.js';
+import { FRAC_BITS } from '../../ring/fixed-point.js';
 import { defineOp } from './types.js';
 
 const F = FRAC_BITS;

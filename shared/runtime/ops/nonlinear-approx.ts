@@ -4,7 +4,7 @@
  * (protocol/nonlinear/*.ts headers, docs/protocols.md) on random inputs over its range plus edges.
  */
 import { z } from 'zod';
-import { FRAC_BITS } from '../../ring/fixed.js';
+import { FRAC_BITS } from '../../ring/fixed-point.js';
 import { expNeg, gelu, geluTanh, layerNorm, reciprocal, rmsNorm, rsqrt, silu, siluAct, softmax } from '../../protocol/nonlinear/index.js';
 import type { InputRng } from './types.js';
 import { defineOp } from './types.js';

@@ -4,7 +4,7 @@
  * cover the op's range plus edge values (0, ±1 ulp, range limits, ties).
  */
 import { z } from 'zod';
-import { FRAC_BITS } from '../../ring/fixed.js';
+import { FRAC_BITS } from '../../ring/fixed-point.js';
 import { argmaxLast, drelu, eq, gatherIndexFixed, maxLast, onehot, relu, topk } from '../../protocol/nonlinear/index.js';
 import type { InputRng } from './types.js';
 import { defineOp } from './types.js';

@@ -5,7 +5,7 @@
  */
 import { runInProcess } from '../../../shared/runtime/inprocess.js';
 import type { Program } from '../../../shared/runtime/program.js';
-import { decodeArray } from '../../../shared/ring/fixed.js';
+import { decodeArray } from '../../../shared/ring/fixed-point.js';
 import { sameRing, seeded } from '../../util/rng.js';
 
 const rng = seeded();

@@ -1,14 +1,13 @@
 /**
- * Bit-exact wire packing for protocols that open fewer than 64 bits per element.
+ * Bit-exact wire packing for openings of fewer than 64 bits (or 8 bits) per element (open.ts).
  *
  * - `packLow` / `unpackLow`: the low k bits of each u64 (k ≤ 64), LSB first, n·k bits in all. An
  *   arithmetic share reduced mod 2^k is still an additive share mod 2^k, so opening x + r mod 2^k
  *   costs exactly k bits per element per party.
- * - `lowPart` / `addLow`: build the bits part and combine both parties' halves.
- * Nothing here decides what is opened; callers (compare-k.ts, lut.ts) state why it is masked.
+ * - `packFields` / `unpackFields`: the low k bits of each byte (k ≤ 8), LSB first.
+ * Nothing here decides what is opened.
  */
 import { invariant } from '../util/errors.js';
-import type { Part } from '../net/frame.js';
 
 /** Packs the low k bits of every element, LSB first (n·k bits). */
 export function packLow(v: BigUint64Array, k: number): Uint8Array {
@@ -55,41 +54,24 @@ export function unpackLow(packed: Uint8Array, n: number, k: number, out = new Bi
   return out;
 }
 
-/** The wire part carrying the low k bits of `v`. */
-export function lowPart(v: BigUint64Array, k: number): Part {
-  return k === 64 ? { kind: 'u64', data: v } : { kind: 'bits', data: packLow(v, k), count: v.length * k };
-}
-
-/** (mine + theirs) mod 2^k, from my full shares and the peer's low-bits part. */
-export function addLow(mine: BigUint64Array, theirs: Part, k: number): BigUint64Array {
-  const n = mine.length, out = new BigUint64Array(n);
-  if (k === 64) {
-    invariant(theirs.kind === 'u64' && theirs.data.length === n, 'E_PROTOCOL', 'expected a ring part');
-    for (let i = 0; i < n; i++) out[i] = mine[i]! + theirs.data[i]!;
-    return out;
+/** Packs n values of k bits each (k ≤ 8) into a bit stream, LSB first. */
+export function packFields(vals: Uint8Array, k: number): Uint8Array {
+  const out = new Uint8Array(Math.ceil((vals.length * k) / 8));
+  let bit = 0;
+  for (let i = 0; i < vals.length; i++) {
+    const v = vals[i]!;
+    for (let b = 0; b < k; b++, bit++) if ((v >> b) & 1) out[bit >> 3]! |= 1 << (bit & 7);
   }
-  invariant(theirs.kind === 'bits' && theirs.count === n * k, 'E_PROTOCOL', `expected ${n * k} packed bits`);
-  unpackLow(theirs.data, n, k, out);
-  for (let i = 0; i < n; i++) out[i] = out[i]! + mine[i]!;
-  maskLowInto(out, k);
   return out;
 }
 
-/** Keeps the low k bits of each element in place (x mod 2^k). */
-export function maskLowInto(v: BigUint64Array, k: number): BigUint64Array {
-  if (k >= 64) return v;
-  const w = new Uint32Array(v.buffer, v.byteOffset, 2 * v.length);
-  if (k <= 32) {
-    const m = k === 32 ? 0xffffffff : (1 << k) - 1;
-    for (let i = 0; i < v.length; i++) { w[2 * i] = w[2 * i]! & m; w[2 * i + 1] = 0; }
-  } else {
-    const m = k === 64 ? 0xffffffff : (2 ** (k - 32)) - 1;
-    for (let i = 0; i < v.length; i++) w[2 * i + 1] = w[2 * i + 1]! & m;
+/** Inverse of `packFields`: n values of k bits. */
+export function unpackFields(packed: Uint8Array, n: number, k: number, out = new Uint8Array(n)): Uint8Array {
+  let bit = 0;
+  for (let i = 0; i < n; i++) {
+    let v = 0;
+    for (let b = 0; b < k; b++, bit++) v |= ((packed[bit >> 3]! >> (bit & 7)) & 1) << b;
+    out[i] = v;
   }
-  return v;
-}
-
-/** Wire bits of a packed-bits part (for cost declarations). */
-export function bitsBytes(count: number): number {
-  return Math.ceil(count / 8);
+  return out;
 }

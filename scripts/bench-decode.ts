@@ -43,15 +43,26 @@ import { POLICY_FLAGS, policyOptionsOf } from './eval/policy-flags.js';
 import { TINY_GPT2_SHAPE, writeRandomGpt2 } from './bench/random-model.js';
 
 const BENCH_DECODE = {
-  usage: 'npm run bench:decode -- [--ctx 1024,2048] [--policy full,mpcache,…] [--steps 3] [--prefill revealed|secure] [--no-check] [flags] [policy flags]',
-  summary: 'Decoding cost of private generation per KV-cache policy and context, on the dealer and both parties as processes on loopback.',
+  usage:
+    'npm run bench:decode -- [--ctx 1024,2048] [--policy full,mpcache,…] [--steps 3] [--prefill revealed|secure] [--no-check] [flags] [policy flags]',
+  summary:
+    'Decoding cost of private generation per KV-cache policy and context, on the dealer and both parties as processes on loopback.',
   flags: z.object({
     ctx: z.array(z.number()).default([1024, 2048]).describe('contexts (prompt + decoding steps), in tokens'),
-    policy: z.string().default('full,mpcache').describe('comma-separated KV-cache policies (ablations are registry names)'),
+    policy: z
+      .string()
+      .default('full,mpcache')
+      .describe('comma-separated KV-cache policies (ablations are registry names)'),
     steps: z.number().int().min(1).max(64).default(3).describe('decoding steps per run'),
-    model: z.string().optional().describe("model folder (default: models/tiny-gpt2, else random weights of its shape)"),
-    prefill: z.enum(['revealed', 'secure']).default('revealed').describe('revealed: BENCHMARK MODE, the prompt computed in the clear; secure: everything private'),
-    check: z.boolean().default(true).describe('recompute the tokens with the fixed-point emulation and require equality (--no-check skips)'),
+    model: z.string().optional().describe('model folder (default: models/tiny-gpt2, else random weights of its shape)'),
+    prefill: z
+      .enum(['revealed', 'secure'])
+      .default('revealed')
+      .describe('revealed: BENCHMARK MODE, the prompt computed in the clear; secure: everything private'),
+    check: z
+      .boolean()
+      .default(true)
+      .describe('recompute the tokens with the fixed-point emulation and require equality (--no-check skips)'),
     out: z.string().optional().describe('write the rows as JSON here'),
     timeoutMs: z.number().int().positive().default(1_800_000).describe('deadline of any wait on another process'),
     seed: z.number().int().nonnegative().default(7).describe('seed of the prompt (and of the random model)'),
@@ -60,7 +71,11 @@ const BENCH_DECODE = {
 };
 
 export interface DecodeRow {
-  ctx: number; policy: string; settings: Record<string, string | number | boolean>; promptTokens: number; attended: number | 'all';
+  ctx: number;
+  policy: string;
+  settings: Record<string, string | number | boolean>;
+  promptTokens: number;
+  attended: number | 'all';
   perToken: { p0_to_p1: number; p1_to_p0: number; dealer_to_p1: number; rounds: number; ms: number };
   selection: { p0_to_p1: number; p1_to_p0: number; rounds: number };
   softmax: { p0_to_p1: number; rounds: number };
@@ -68,7 +83,9 @@ export interface DecodeRow {
   /** Decoding bytes p0→p1 and rounds per token by protocol label, summed over layers (largest first). */
   byLabel: Array<{ label: string; p0_to_p1: number; rounds: number }>;
   prefill: { mode: 'revealed' | 'secure'; p0_to_p1: number; dealer_to_p1: number; rounds: number; ms: number };
-  tokens: number[]; emulationTokens: number[] | null; match: boolean | null;
+  tokens: number[];
+  emulationTokens: number[] | null;
+  match: boolean | null;
 }
 
 const log = (s: string) => process.stderr.write(s);
@@ -84,44 +101,93 @@ function promptOf(weights: Gpt2Weights, n: number, seed: number): number[] {
 
 /** Emulation tokens of every policy from one shared prefill (PrefillFanout on the fixed-point backend). */
 async function emulate(weights: Gpt2Weights, prompt: number[], n: number, policies: KvPolicy[]): Promise<number[][]> {
-  const ops = fixedOps(), params = await ops.prepare(weights);
-  const fan = new PrefillFanout(policies), state = createState(ops, weights.config, prompt.length + n - 1);
+  const ops = fixedOps(),
+    params = await ops.prepare(weights);
+  const fan = new PrefillFanout(policies),
+    state = createState(ops, weights.config, prompt.length + n - 1);
   const first = await forward(ops, params, state, prompt, { policy: fan });
   const [t0] = await ops.argmax(first!);
-  return Promise.all(fan.decoders().map(async (policy) => {
-    const own = { caches: state.caches, position: state.position }, out = [t0!];
-    for (let s = 1; s < n; s++) {
-      const [t] = await ops.argmax((await forward(ops, params, own, [out[s - 1]!], { policy }))!);
-      out.push(t!);
-    }
-    return out;
-  }));
+  return Promise.all(
+    fan.decoders().map(async (policy) => {
+      const own = { caches: state.caches, position: state.position },
+        out = [t0!];
+      for (let s = 1; s < n; s++) {
+        const [t] = await ops.argmax((await forward(ops, params, own, [out[s - 1]!], { policy }))!);
+        out.push(t!);
+      }
+      return out;
+    }),
+  );
 }
 
-function row(ctx: number, name: string, policy: KvPolicy | null, prompt: number[], c: CostSummary, tokens: number[], mode: 'revealed' | 'secure'): DecodeRow {
-  const n = c.decode.length, mean = (f: (p: CostSummary['decode'][number]) => number) => c.decode.reduce((s, p) => s + f(p), 0) / n;
+function row(
+  ctx: number,
+  name: string,
+  policy: KvPolicy | null,
+  prompt: number[],
+  c: CostSummary,
+  tokens: number[],
+  mode: 'revealed' | 'secure',
+): DecodeRow {
+  const n = c.decode.length,
+    mean = (f: (p: CostSummary['decode'][number]) => number) => c.decode.reduce((s, p) => s + f(p), 0) / n;
   const op = (o: string) => c.decodeByOperation.find((b) => b.op === o) ?? { p0_to_p1: 0, p1_to_p0: 0, rounds: 0 };
-  const sel = op('attn.select'), sm = op('attn.softmax');
+  const sel = op('attn.select'),
+    sm = op('attn.softmax');
   const budget = policy ? policy.budget(prompt.length) : Infinity;
   return {
-    ctx, policy: name, settings: policy?.settings ?? { budget: 'all' }, promptTokens: prompt.length, attended: Number.isFinite(budget) ? budget : 'all',
-    perToken: { p0_to_p1: mean((p) => p.p0_to_p1), p1_to_p0: mean((p) => p.p1_to_p0), dealer_to_p1: mean((p) => p.dealer_to_p1), rounds: mean((p) => p.rounds), ms: c.tokenMs.mean },
+    ctx,
+    policy: name,
+    settings: policy?.settings ?? { budget: 'all' },
+    promptTokens: prompt.length,
+    attended: Number.isFinite(budget) ? budget : 'all',
+    perToken: {
+      p0_to_p1: mean((p) => p.p0_to_p1),
+      p1_to_p0: mean((p) => p.p1_to_p0),
+      dealer_to_p1: mean((p) => p.dealer_to_p1),
+      rounds: mean((p) => p.rounds),
+      ms: c.tokenMs.mean,
+    },
     selection: { p0_to_p1: sel.p0_to_p1 / n, p1_to_p0: sel.p1_to_p0 / n, rounds: sel.rounds / n },
     softmax: { p0_to_p1: sm.p0_to_p1 / n, rounds: sm.rounds / n },
-    byOperation: c.decodeByOperation.map((b) => ({ ...b, p0_to_p1: b.p0_to_p1 / n, p1_to_p0: b.p1_to_p0 / n, rounds: b.rounds / n })),
-    byLabel: [...c.breakdown.filter((b) => b.label.startsWith('decode.')).reduce((m, b) => {
-      const label = b.label.replace(/^decode\.(l\d+\.)?/, ''), e = m.get(label) ?? { label, p0_to_p1: 0, rounds: 0 };
-      e.p0_to_p1 += b.p0_to_p1 / n; e.rounds += b.rounds / n;
-      return m.set(label, e);
-    }, new Map<string, { label: string; p0_to_p1: number; rounds: number }>()).values()].sort((a, b) => b.p0_to_p1 - a.p0_to_p1),
-    prefill: { mode, p0_to_p1: c.prefill.p0_to_p1, dealer_to_p1: c.prefill.dealer_to_p1, rounds: c.prefill.rounds, ms: c.prefill.ms },
-    tokens, emulationTokens: null, match: null,
+    byOperation: c.decodeByOperation.map((b) => ({
+      ...b,
+      p0_to_p1: b.p0_to_p1 / n,
+      p1_to_p0: b.p1_to_p0 / n,
+      rounds: b.rounds / n,
+    })),
+    byLabel: [
+      ...c.breakdown
+        .filter((b) => b.label.startsWith('decode.'))
+        .reduce((m, b) => {
+          const label = b.label.replace(/^decode\.(l\d+\.)?/, ''),
+            e = m.get(label) ?? { label, p0_to_p1: 0, rounds: 0 };
+          e.p0_to_p1 += b.p0_to_p1 / n;
+          e.rounds += b.rounds / n;
+          return m.set(label, e);
+        }, new Map<string, { label: string; p0_to_p1: number; rounds: number }>())
+        .values(),
+    ].sort((a, b) => b.p0_to_p1 - a.p0_to_p1),
+    prefill: {
+      mode,
+      p0_to_p1: c.prefill.p0_to_p1,
+      dealer_to_p1: c.prefill.dealer_to_p1,
+      rounds: c.prefill.rounds,
+      ms: c.prefill.ms,
+    },
+    tokens,
+    emulationTokens: null,
+    match: null,
   };
 }
 
 function table(rows: readonly DecodeRow[]): string {
-  const head = '| ctx | policy | attended/step | online p0→p1 /token | online p1→p0 /token | dealer→p1 /token | rounds /token | ms /token | selection p0→p1 (rounds) | softmax p0→p1 | = emulation |';
-  const lines = rows.map((r) => `| ${r.ctx} | ${r.policy} | ${r.attended} | ${kib(r.perToken.p0_to_p1)} | ${kib(r.perToken.p1_to_p0)} | ${kib(r.perToken.dealer_to_p1)} | ${r.perToken.rounds.toFixed(0)} | ${r.perToken.ms} | ${kib(r.selection.p0_to_p1)} (${r.selection.rounds.toFixed(0)}) | ${kib(r.softmax.p0_to_p1)} | ${r.match === null ? 'not checked' : r.match ? 'yes' : 'NO'} |`);
+  const head =
+    '| ctx | policy | attended/step | online p0→p1 /token | online p1→p0 /token | dealer→p1 /token | rounds /token | ms /token | selection p0→p1 (rounds) | softmax p0→p1 | = emulation |';
+  const lines = rows.map(
+    (r) =>
+      `| ${r.ctx} | ${r.policy} | ${r.attended} | ${kib(r.perToken.p0_to_p1)} | ${kib(r.perToken.p1_to_p0)} | ${kib(r.perToken.dealer_to_p1)} | ${r.perToken.rounds.toFixed(0)} | ${r.perToken.ms} | ${kib(r.selection.p0_to_p1)} (${r.selection.rounds.toFixed(0)}) | ${kib(r.softmax.p0_to_p1)} | ${r.match === null ? 'not checked' : r.match ? 'yes' : 'NO'} |`,
+  );
   return [head, `|${'---|'.repeat(11)}`, ...lines].join('\n');
 }
 
@@ -133,19 +199,32 @@ async function main(): Promise<number> {
   const policies = names.map((name) => policyOf({ policy: name, policyOptions: options })); // refuses oracle and bad options up front
   const tmp = mkdtempSync(join(tmpdir(), 'bench-decode-'));
   try {
-    let modelDir = f.model ? resolve(f.model) : projectPath('models', 'tiny-gpt2'), modelNote = modelDir;
+    let modelDir = f.model ? resolve(f.model) : projectPath('models', 'tiny-gpt2'),
+      modelNote = modelDir;
     if (!f.model && !existsSync(join(modelDir, 'model.safetensors'))) {
       modelDir = join(tmp, 'model');
       writeRandomGpt2(modelDir, TINY_GPT2_SHAPE, f.seed);
       modelNote = `RANDOM weights of models/tiny-gpt2's shape (${JSON.stringify(TINY_GPT2_SHAPE)}, seed ${f.seed}); models/tiny-gpt2 is not present`;
     }
     const weights = loadGpt2(modelDir);
-    for (const c of ctxs) if (!Number.isInteger(c) || c <= f.steps || c > weights.config.nPositions) throw new MpcError('E_CONFIG', `--ctx ${c}: must be in ${f.steps + 1}..${weights.config.nPositions}`);
-    log(`model: ${modelNote}\nprefill: ${f.prefill === 'revealed' ? 'REVEALED (benchmark mode: computed in the clear by both parties, not private; decoding steps are the real secure protocol)' : 'secure'}\n`);
-    const cfg = writeShares(join(tmp, 'shares'), JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>, sha256File(join(modelDir, 'model.safetensors')), encodeRingModel(weights),
+    for (const c of ctxs)
+      if (!Number.isInteger(c) || c <= f.steps || c > weights.config.nPositions)
+        throw new MpcError('E_CONFIG', `--ctx ${c}: must be in ${f.steps + 1}..${weights.config.nPositions}`);
+    log(
+      `model: ${modelNote}\nprefill: ${f.prefill === 'revealed' ? 'REVEALED (benchmark mode: computed in the clear by both parties, not private; decoding steps are the real secure protocol)' : 'secure'}\n`,
+    );
+    const cfg = writeShares(
+      join(tmp, 'shares'),
+      JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>,
+      sha256File(join(modelDir, 'model.safetensors')),
+      encodeRingModel(weights),
       // benchmark shares: the revealed prefill shows the parties the weights, so they are not marked secret
-      { secretWeights: false });
-    const cluster = await launchCluster({ timeoutMs: f.timeoutMs, extra: shareFlags(join(tmp, 'shares'), ['revealed-prefill', 'test-hooks']) });
+      { secretWeights: false },
+    );
+    const cluster = await launchCluster({
+      timeoutMs: f.timeoutMs,
+      extra: shareFlags(join(tmp, 'shares'), ['revealed-prefill', 'test-hooks']),
+    });
     const rows: DecodeRow[] = [];
     try {
       for (const ctx of ctxs) {
@@ -154,32 +233,67 @@ async function main(): Promise<number> {
         for (let i = 0; i < names.length; i++) {
           const t0 = performance.now();
           log(`ctx ${ctx}, ${names[i]}: prompt ${prompt.length} tokens + ${f.steps} decoding steps …`);
-          const res = await runGeneration(cluster.clientUrls, {
-            shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: f.steps + 1, prefill: f.prefill,
-            policy: names[i], policyOptions: options,
-          }, prompt, weights.config.vocabSize, { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes, tls: cluster.clientTls });
+          const res = await runGeneration(
+            cluster.clientUrls,
+            {
+              shareId: cfg.shareId,
+              promptLen: prompt.length,
+              maxNewTokens: f.steps + 1,
+              prefill: f.prefill,
+              policy: names[i],
+              policyOptions: options,
+            },
+            prompt,
+            weights.config.vocabSize,
+            { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes, tls: cluster.clientTls },
+          );
           rows.push(row(ctx, names[i]!, policies[i]!, prompt, costSummary(res), res.tokens, f.prefill));
           const r = rows[rows.length - 1]!;
-          log(` ${((performance.now() - t0) / 1000).toFixed(0)} s; per token ${kib(r.perToken.p0_to_p1)} p0→p1, ${r.perToken.ms} ms, selection ${kib(r.selection.p0_to_p1)}\n`);
+          log(
+            ` ${((performance.now() - t0) / 1000).toFixed(0)} s; per token ${kib(r.perToken.p0_to_p1)} p0→p1, ${r.perToken.ms} ms, selection ${kib(r.selection.p0_to_p1)}\n`,
+          );
         }
         if (f.check) {
           const t0 = performance.now();
           log(`ctx ${ctx}: emulation check (one shared prefill) …`);
-          const ref = await emulate(weights, prompt, f.steps + 1, policies.map((p) => p ?? policyOf({ policy: 'full' })!));
-          ref.forEach((tokens, i) => { const r = rows[at + i]!; r.emulationTokens = tokens; r.match = tokens.join() === r.tokens.join(); });
-          log(` ${((performance.now() - t0) / 1000).toFixed(0)} s; ${rows.slice(at).every((r) => r.match) ? 'all equal' : 'MISMATCH'}\n`);
+          const ref = await emulate(
+            weights,
+            prompt,
+            f.steps + 1,
+            policies.map((p) => p ?? policyOf({ policy: 'full' })!),
+          );
+          ref.forEach((tokens, i) => {
+            const r = rows[at + i]!;
+            r.emulationTokens = tokens;
+            r.match = tokens.join() === r.tokens.join();
+          });
+          log(
+            ` ${((performance.now() - t0) / 1000).toFixed(0)} s; ${rows.slice(at).every((r) => r.match) ? 'all equal' : 'MISMATCH'}\n`,
+          );
         }
       }
     } finally {
       await cluster.stop();
     }
-    const header = `model: ${modelNote}\nprefill: ${f.prefill === 'revealed' ? 'REVEALED benchmark mode (not private; prefill numbers are not a secure prefill\'s cost)' : 'secure'}; decoding: secure, ${f.steps} steps per run, loopback, no emulated latency\n`;
+    const header = `model: ${modelNote}\nprefill: ${f.prefill === 'revealed' ? "REVEALED benchmark mode (not private; prefill numbers are not a secure prefill's cost)" : 'secure'}; decoding: secure, ${f.steps} steps per run, loopback, no emulated latency\n`;
     process.stdout.write(header + table(rows) + '\n');
-    if (f.out) writeFileSync(resolve(f.out), JSON.stringify({ model: modelNote, prefill: f.prefill, steps: f.steps, rows }, null, 1));
+    if (f.out)
+      writeFileSync(
+        resolve(f.out),
+        JSON.stringify({ model: modelNote, prefill: f.prefill, steps: f.steps, rows }, null, 1),
+      );
     return rows.every((r) => r.match !== false) ? 0 : 1;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-main().then((c) => { process.exitCode = c; }, (e: unknown) => { process.stderr.write(`bench:decode: ${toMpcError(e).message}\n`); process.exitCode = 2; });
+main().then(
+  (c) => {
+    process.exitCode = c;
+  },
+  (e: unknown) => {
+    process.stderr.write(`bench:decode: ${toMpcError(e).message}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -44,7 +44,8 @@ try {
   // no flags: --help explains the benchmark, and anything else is refused rather than ignored
   commandFlags({
     usage: 'npm run bench:kernels',
-    summary: 'Throughput of the ring kernels on this machine (u64 WASM matvec, element-wise ops, the PRG) next to plain JS; medians of 7 samples.',
+    summary:
+      'Throughput of the ring kernels on this machine (u64 WASM matvec, element-wise ops, the PRG) next to plain JS; medians of 7 samples.',
     flags: z.object({}),
   });
 } catch (e) {
@@ -55,18 +56,29 @@ try {
 const k = new Kernels();
 const prg = new Prg(new Uint8Array(16).fill(3));
 const rows: string[] = [];
-const line = (name: string, shape: string, value: string, ms: number) => rows.push(`${name.padEnd(38)} ${shape.padEnd(12)} ${value.padStart(14)} ${ms.toFixed(3).padStart(10)} ms`);
+const line = (name: string, shape: string, value: string, ms: number) =>
+  rows.push(`${name.padEnd(38)} ${shape.padEnd(12)} ${value.padStart(14)} ${ms.toFixed(3).padStart(10)} ms`);
 
-for (const [r, c] of [[768, 3072], [3072, 768], [128, 512], [257, 128]] as const) {
-  const w = prg.ring(r * c), x = prg.ring(c), out = new BigUint64Array(r);
+for (const [r, c] of [
+  [768, 3072],
+  [3072, 768],
+  [128, 512],
+  [257, 128],
+] as const) {
+  const w = prg.ring(r * c),
+    x = prg.ring(c),
+    out = new BigUint64Array(r);
   const reg = k.alloc(r * c);
   k.u64(reg).set(w);
   const ms = bench(() => k.matmulNT(out, x, reg, 1, r, c));
   line('matvec u64 WASM (matmulNT, K=1)', `${r}x${c}`, `${((r * c) / ms / 1e6).toFixed(2)} GMAC/s`, ms);
-  const x4 = prg.ring(4 * c), out4 = new BigUint64Array(4 * r);
+  const x4 = prg.ring(4 * c),
+    out4 = new BigUint64Array(4 * r);
   const ms4 = bench(() => k.matmulNT(out4, x4, reg, 4, r, c));
   line('matmul u64 WASM (matmulNT, K=4)', `${r}x${c}`, `${((4 * r * c) / ms4 / 1e6).toFixed(2)} GMAC/s`, ms4);
-  const wf = Float64Array.from({ length: r * c }, (_, i) => (i % 13) / 7), xf = Float64Array.from({ length: c }, (_, i) => i / c), of = new Float64Array(r);
+  const wf = Float64Array.from({ length: r * c }, (_, i) => (i % 13) / 7),
+    xf = Float64Array.from({ length: c }, (_, i) => i / c),
+    of = new Float64Array(r);
   const msf = bench(() => f64Matvec(of, wf, xf, r, c));
   line('matvec float64 plain JS loop', `${r}x${c}`, `${((r * c) / msf / 1e6).toFixed(2)} GMAC/s`, msf);
   if (r * c <= 128 * 512) {
@@ -77,9 +89,14 @@ for (const [r, c] of [[768, 3072], [3072, 768], [128, 512], [257, 128]] as const
 }
 
 for (const n of [1 << 14, 1 << 20]) {
-  const a = prg.ring(n), b = prg.ring(n), o = new BigUint64Array(n);
-  const ra = k.alloc(n), rb = k.alloc(n), ro = k.alloc(n);
-  k.u64(ra).set(a); k.u64(rb).set(b);
+  const a = prg.ring(n),
+    b = prg.ring(n),
+    o = new BigUint64Array(n);
+  const ra = k.alloc(n),
+    rb = k.alloc(n),
+    ro = k.alloc(n);
+  k.u64(ra).set(a);
+  k.u64(rb).set(b);
   let ms = bench(() => k.mulRegions(ro, ra, rb));
   line('element-wise mul WASM (arena)', `${n}`, `${(n / ms / 1e6).toFixed(2)} Gelem/s`, ms);
   ms = bench(() => k.addRegions(ro, ra, rb));
@@ -95,5 +112,7 @@ const buf = new BigUint64Array(1 << 20);
 const msPrg = bench(() => prg.ringInto(buf));
 line('AES-128-CTR PRG into a reused buffer', '8 MiB', `${((8 * 2 ** 20) / msPrg / 1e6).toFixed(2)} GB/s`, msPrg);
 
-process.stdout.write(`kernel benchmark (node ${process.version}, GLIBC_TUNABLES=${process.env['GLIBC_TUNABLES'] ? 'set' : 'unset'}; median of 7 samples)\n`);
+process.stdout.write(
+  `kernel benchmark (node ${process.version}, GLIBC_TUNABLES=${process.env['GLIBC_TUNABLES'] ? 'set' : 'unset'}; median of 7 samples)\n`,
+);
 process.stdout.write(rows.join('\n') + '\n');

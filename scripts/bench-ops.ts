@@ -31,24 +31,64 @@ interface Case {
   setup?: Program;
 }
 
-const lcg = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const lcg = (seed: number) => () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const rnd = lcg(7);
-const vals = (n: number, lo: number, hi: number) => Float64Array.from({ length: n }, () => Math.round((lo + (hi - lo) * rnd()) * 2 ** F) / 2 ** F);
-const input = (shape: number[], lo: number, hi: number, fracBits = F): ProgramInput => ({ shape, fracBits, values: vals(shape.reduce((a, b) => a * b, 1), lo, hi) });
+const vals = (n: number, lo: number, hi: number) =>
+  Float64Array.from({ length: n }, () => Math.round((lo + (hi - lo) * rnd()) * 2 ** F) / 2 ** F);
+const input = (shape: number[], lo: number, hi: number, fracBits = F): ProgramInput => ({
+  shape,
+  fracBits,
+  values: vals(
+    shape.reduce((a, b) => a * b, 1),
+    lo,
+    hi,
+  ),
+});
 const rowsOf = (n: number, len = 1024): number[] => (n <= len ? [1, n] : [n / len, len]);
 
 function cases(n: number): Case[] {
-  const el = (name: string, lo: number, hi: number, f: Program, per = 'elem'): Case => ({ name, per, shape: [n], units: n, inputs: [input([n], lo, hi)], prog: f });
+  const el = (name: string, lo: number, hi: number, f: Program, per = 'elem'): Case => ({
+    name,
+    per,
+    shape: [n],
+    units: n,
+    inputs: [input([n], lo, hi)],
+    prog: f,
+  });
   const rows = rowsOf(n);
-  const row = (name: string, shape: number[], lo: number, hi: number, f: Program, per = 'elem'): Case =>
-    ({ name, per, shape, units: shape.reduce((a, b) => a * b, 1), inputs: [input(shape, lo, hi)], prog: f });
+  const row = (name: string, shape: number[], lo: number, hi: number, f: Program, per = 'elem'): Case => ({
+    name,
+    per,
+    shape,
+    units: shape.reduce((a, b) => a * b, 1),
+    inputs: [input(shape, lo, hi)],
+    prog: f,
+  });
   const m = 4;
-  const idx = (dom: number): ProgramInput => ({ shape: [m], fracBits: 0, values: Float64Array.from({ length: m }, () => Math.floor(rnd() * dom)) });
+  const idx = (dom: number): ProgramInput => ({
+    shape: [m],
+    fracBits: 0,
+    values: Float64Array.from({ length: m }, () => Math.floor(rnd() * dom)),
+  });
   return [
     // core primitives (the lead's protocols), for reference
-    { name: 'mul+trunc', per: 'elem', shape: [n], units: n, inputs: [input([n], -100, 100), input([n], -100, 100)], prog: async (P, [a, b]) => [await P.trunc(await P.mul(a!, b!), F)] },
+    {
+      name: 'mul+trunc',
+      per: 'elem',
+      shape: [n],
+      units: n,
+      inputs: [input([n], -100, 100), input([n], -100, 100)],
+      prog: async (P, [a, b]) => [await P.trunc(await P.mul(a!, b!), F)],
+    },
     el('square', -100, 100, async (P, [a]) => [await P.square(a!)]),
-    { name: 'trunc16', per: 'elem', shape: [n], units: n, inputs: [input([n], -100, 100, 2 * F)], prog: async (P, [a]) => [await P.trunc(a!, F)] },
+    {
+      name: 'trunc16',
+      per: 'elem',
+      shape: [n],
+      units: n,
+      inputs: [input([n], -100, 100, 2 * F)],
+      prog: async (P, [a]) => [await P.trunc(a!, F)],
+    },
     el('cmp (core)', -100, 100, async (P, [a]) => [(await P.cmpMul(a!, [a!])).prods[0]!]),
     // comparison-based (exact)
     el('drelu w32', -1000, 1000, async (P, [a]) => [await NL.drelu(P, a!, { width: 32 })]),
@@ -57,9 +97,20 @@ function cases(n: number): Case[] {
     el('eq w32', -3, 3, async (P, [a]) => [await NL.eq(P, a!, 1, { width: 32 })]),
     row('max', [1, n], -100, 100, async (P, [a]) => [await NL.maxLast(P, a!, { width: 32 })]),
     row('argmax', [1, n], -100, 100, async (P, [a]) => [(await NL.argmaxLast(P, a!, { width: 32 })).index]),
-    { name: 'onehot', per: 'index', shape: [m, n], units: m, inputs: [idx(n)], prog: async (P, [i]) => [await NL.onehot(P, i!, Math.max(2, n))] },
     {
-      name: 'gather', per: 'row', shape: [m, n, 16], units: m, inputs: [input([Math.max(2, n), 16], -4, 4), idx(n)],
+      name: 'onehot',
+      per: 'index',
+      shape: [m, n],
+      units: m,
+      inputs: [idx(n)],
+      prog: async (P, [i]) => [await NL.onehot(P, i!, Math.max(2, n))],
+    },
+    {
+      name: 'gather',
+      per: 'row',
+      shape: [m, n, 16],
+      units: m,
+      inputs: [input([Math.max(2, n), 16], -4, 4), idx(n)],
       setup: async (P, [w]) => {
         const M = await P.fixedAlloc('bench.gather', 1, Math.max(2, n), 16, F);
         await P.fixedAppend(M, w!);
@@ -75,7 +126,9 @@ function cases(n: number): Case[] {
         return [g];
       },
     },
-    row('topk k=16', [1, n], -100, 100, async (P, [a]) => [(await NL.topk(P, a!, Math.min(16, n), { width: 32, onehots: false, khot: true })).khot!]),
+    row('topk k=16', [1, n], -100, 100, async (P, [a]) => [
+      (await NL.topk(P, a!, Math.min(16, n), { width: 32, onehots: false, khot: true })).khot!,
+    ]),
     // approximations
     el('exp', -20, 0, async (P, [a]) => [await NL.expNeg(P, a!, { nonPositive: true })]),
     el('reciprocal', 1, 16000, async (P, [a]) => [await NL.reciprocal(P, a!, { lo: 0, hi: 14 })]),
@@ -90,8 +143,9 @@ function cases(n: number): Case[] {
 
 const BENCH_OPS = {
   usage: 'npm run bench:ops [-- --n 1,1024,65536] [--ops gelu,softmax]',
-  summary: 'Online bytes, rounds, dealer bytes and in-process wall time of every non-linear op and the core primitives; '
-    + 'each run also checks secure == emulation and cost == meter.',
+  summary:
+    'Online bytes, rounds, dealer bytes and in-process wall time of every non-linear op and the core primitives; ' +
+    'each run also checks secure == emulation and cost == meter.',
   flags: z.object({
     n: z.array(z.number().int().positive()).default([1, 1024, 65536]).describe('sizes (elements, or row length)'),
     ops: z.array(z.string()).optional().describe('only the cases whose names start with one of these (default: all)'),
@@ -100,25 +154,66 @@ const BENCH_OPS = {
 
 async function main(): Promise<void> {
   const { n: sizes, ops: only } = commandFlags(BENCH_OPS).flags;
-  console.log('# bench:ops — dealer, party 0 and party 1 in one process (in-process timings: both parties and the dealer share one core)');
-  console.log('# online = bytes party 0 sends (metered frames; payload = declared bytes opened), per unit; dealer = correction bytes to party 1 per unit');
+  console.log(
+    '# bench:ops — dealer, party 0 and party 1 in one process (in-process timings: both parties and the dealer share one core)',
+  );
+  console.log(
+    '# online = bytes party 0 sends (metered frames; payload = declared bytes opened), per unit; dealer = correction bytes to party 1 per unit',
+  );
   const W = [12, 6, 11, 6, 10, 10, 7, 10, 7];
-  const line = (cells: Array<string | number>) => console.log(cells.map((c, i) => (i < 4 ? String(c).padEnd(W[i]!) : String(c).padStart(W[i]!))).join(' '));
+  const line = (cells: Array<string | number>) =>
+    console.log(cells.map((c, i) => (i < 4 ? String(c).padEnd(W[i]!) : String(c).padStart(W[i]!))).join(' '));
   line(['op', 'n', 'shape', 'per', 'online B', 'payload B', 'rounds', 'dealer B', 'ms']);
   for (const n of sizes) {
     for (const c of cases(n)) {
       if (only && !only.some((o) => c.name.startsWith(o))) continue;
       const r = await runInProcess(c.prog, c.inputs);
-      const same = r.secure.every((s, k) => Buffer.from(s.data.buffer, s.data.byteOffset, s.data.byteLength).equals(Buffer.from(r.clear[k]!.data.buffer, r.clear[k]!.data.byteOffset, r.clear[k]!.data.byteLength)));
-      const cost = await declaredCost((P) => c.prog(P, c.inputs.map((i) => shapeOnly(i.shape, i.fracBits))));
-      const ok = same && r.meters[0].links.peer.sentBytes === cost.frameBytes && r.rounds === cost.rounds && r.dealerBytes === cost.dealerBytes;
-      const setup = c.setup ? await declaredCost((P) => c.setup!(P, c.inputs.map((i) => shapeOnly(i.shape, i.fracBits)))) : undefined;
+      const same = r.secure.every((s, k) =>
+        Buffer.from(s.data.buffer, s.data.byteOffset, s.data.byteLength).equals(
+          Buffer.from(r.clear[k]!.data.buffer, r.clear[k]!.data.byteOffset, r.clear[k]!.data.byteLength),
+        ),
+      );
+      const cost = await declaredCost((P) =>
+        c.prog(
+          P,
+          c.inputs.map((i) => shapeOnly(i.shape, i.fracBits)),
+        ),
+      );
+      const ok =
+        same &&
+        r.meters[0].links.peer.sentBytes === cost.frameBytes &&
+        r.rounds === cost.rounds &&
+        r.dealerBytes === cost.dealerBytes;
+      const setup = c.setup
+        ? await declaredCost((P) =>
+            c.setup!(
+              P,
+              c.inputs.map((i) => shapeOnly(i.shape, i.fracBits)),
+            ),
+          )
+        : undefined;
       const online = r.meters[0].phases['online']!;
-      const sent = online.sentBytes, rounds = online.rounds, payload = cost.payloadBytes - (setup?.payloadBytes ?? 0);
-      const u = c.units, f = (v: number) => (v / u).toFixed(v / u < 100 ? 2 : 0);
-      line([c.name + (ok ? '' : ' (MISMATCH)'), n, c.shape.join('x'), c.per, f(sent), f(payload), rounds, f(r.dealerBytes), r.ms.toFixed(0)]);
+      const sent = online.sentBytes,
+        rounds = online.rounds,
+        payload = cost.payloadBytes - (setup?.payloadBytes ?? 0);
+      const u = c.units,
+        f = (v: number) => (v / u).toFixed(v / u < 100 ? 2 : 0);
+      line([
+        c.name + (ok ? '' : ' (MISMATCH)'),
+        n,
+        c.shape.join('x'),
+        c.per,
+        f(sent),
+        f(payload),
+        rounds,
+        f(r.dealerBytes),
+        r.ms.toFixed(0),
+      ]);
     }
   }
 }
 
-main().catch((e: unknown) => { console.error(e instanceof MpcError ? e.message : e); process.exitCode = 1; });
+main().catch((e: unknown) => {
+  console.error(e instanceof MpcError ? e.message : e);
+  process.exitCode = 1;
+});

@@ -25,28 +25,68 @@ import { z } from 'zod';
 import { commandFlags } from '../shared/config/index.js';
 import { MpcError, projectPath, toMpcError } from '../shared/util/index.js';
 import { DEFAULT_LIMITS } from '../shared/net/limits.js';
-import { launchCluster, shareFlags, LOOPBACK, MALLOC_TUNABLES, type Cluster, type Placement } from '../shared/runtime/launch.js';
+import {
+  launchCluster,
+  shareFlags,
+  LOOPBACK,
+  MALLOC_TUNABLES,
+  type Cluster,
+  type Placement,
+} from '../shared/runtime/launch.js';
 import { policyOf } from '../shared/runtime/generation.js';
 import { createTopology, parseNetSpec, placementOf, type Topology } from '../shared/netem/index.js';
 import type { PolicyOptions } from '../shared/kvcache/index.js';
 import { POLICY_FLAGS, policyOptionsOf } from './eval/policy-flags.js';
 import { benchModel, promptOf, type BenchModel } from './bench/model.js';
-import { cellId, cellRecord, clusterPeaks, resetPeaks, runClientChild, type CellKey, type CellRecord } from './bench/cell.js';
+import {
+  cellId,
+  cellRecord,
+  clusterPeaks,
+  resetPeaks,
+  runClientChild,
+  type CellKey,
+  type CellRecord,
+} from './bench/cell.js';
 import { summaryTable } from './bench/summary.js';
 
 const list = (what: string) => z.array(z.string().min(1)).min(1).describe(what);
 
 export const BENCH = {
-  usage: 'npm run bench -- [--model embedded,gpt2-small,<dir>] [--ctx 1024] [--policy full,mpcache] [--net loopback,lan,wan] [flags]',
-  summary: 'Private decoding measured per (model, network, context, policy): one JSON record per cell, a summary table, resumable.',
+  usage:
+    'npm run bench -- [--model embedded,gpt2-small,<dir>] [--ctx 1024] [--policy full,mpcache] [--net loopback,lan,wan] [flags]',
+  summary:
+    'Private decoding measured per (model, network, context, policy): one JSON record per cell, a summary table, resumable.',
   flags: z.object({
-    model: list('embedded (models/tiny-gpt2), gpt2-small (random weights of its shapes) or a Hugging Face folder').default(['embedded']),
-    ctx: z.array(z.number().int().positive()).min(1).default([1024]).describe('contexts: the cache holds ctx tokens at the last decoding step'),
+    model: list(
+      'embedded (models/tiny-gpt2), gpt2-small (random weights of its shapes) or a Hugging Face folder',
+    ).default(['embedded']),
+    ctx: z
+      .array(z.number().int().positive())
+      .min(1)
+      .default([1024])
+      .describe('contexts: the cache holds ctx tokens at the last decoding step'),
     policy: list('KV-cache policies (npm run eval -- --policy list)').default(['full', 'mpcache']),
-    net: z.string().default('loopback').describe('networks, comma-separated: loopback, lan, wan or a custom spec such as rate=200mbit,rtt=10ms (docs/network.md)'),
-    prefill: z.enum(['revealed', 'secure']).default('revealed').describe("'revealed' is a benchmark mode (prefill in the clear); 'secure' runs everything privately"),
-    tokens: z.number().int().min(2).max(64).default(4).describe('tokens generated per cell (the first comes from the prefill)'),
-    preprocess: z.enum(['streamed', 'ahead']).default('streamed').describe("'ahead': the dealer deals a run's material before it starts"),
+    net: z
+      .string()
+      .default('loopback')
+      .describe(
+        'networks, comma-separated: loopback, lan, wan or a custom spec such as rate=200mbit,rtt=10ms (docs/network.md)',
+      ),
+    prefill: z
+      .enum(['revealed', 'secure'])
+      .default('revealed')
+      .describe("'revealed' is a benchmark mode (prefill in the clear); 'secure' runs everything privately"),
+    tokens: z
+      .number()
+      .int()
+      .min(2)
+      .max(64)
+      .default(4)
+      .describe('tokens generated per cell (the first comes from the prefill)'),
+    preprocess: z
+      .enum(['streamed', 'ahead'])
+      .default('streamed')
+      .describe("'ahead': the dealer deals a run's material before it starts"),
     out: z.string().default('results/bench').describe('folder for records and the summary (reruns resume)'),
     check: z.boolean().default(true).describe('compare the tokens with the fixed-point emulation'),
     seed: z.number().int().nonnegative().default(7).describe('prompt and random-model seed'),
@@ -60,7 +100,10 @@ type Flags = z.infer<typeof BENCH.flags>;
 /** `--net` text → specs: a preset name or `rate=` starts a spec; other key=value parts extend it. */
 export function splitNets(text: string): string[] {
   const out: string[] = [];
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (!part.includes('=') || part.startsWith('rate=') || out.length === 0) out.push(part);
     else out[out.length - 1] += `,${part}`;
   }
@@ -68,24 +111,54 @@ export function splitNets(text: string): string[] {
   return out;
 }
 
-const log = (s: string): void => { process.stderr.write(s); };
+const log = (s: string): void => {
+  process.stderr.write(s);
+};
 const fmtS = (ms: number): string => `${(ms / 1000).toFixed(0)} s`;
 
-interface Plan { model: string; net: string; cells: CellKey[] }
+interface Plan {
+  model: string;
+  net: string;
+  cells: CellKey[];
+}
 
 function plan(f: Flags, nets: readonly string[]): Plan[] {
-  return f.model.flatMap((model) => nets.map((net) => ({
-    model, net,
-    cells: f.ctx.flatMap((ctx) => f.policy.map((policy): CellKey => ({ model, ctx, policy, net, prefill: f.prefill, tokens: f.tokens, preprocess: f.preprocess }))),
-  })));
+  return f.model.flatMap((model) =>
+    nets.map((net) => ({
+      model,
+      net,
+      cells: f.ctx.flatMap((ctx) =>
+        f.policy.map((policy): CellKey => ({
+          model,
+          ctx,
+          policy,
+          net,
+          prefill: f.prefill,
+          tokens: f.tokens,
+          preprocess: f.preprocess,
+        })),
+      ),
+    })),
+  );
 }
 
 /** Runs the cells of one (model, network) on one cluster; returns the records it made. */
-async function runGroup(g: Plan, f: Flags, options: PolicyOptions, dirs: { cells: string; cache: string; tmp: string }, progress: () => string): Promise<CellRecord[]> {
+async function runGroup(
+  g: Plan,
+  f: Flags,
+  options: PolicyOptions,
+  dirs: { cells: string; cache: string; tmp: string },
+  progress: () => string,
+): Promise<CellRecord[]> {
   const todo = g.cells.filter((k) => !existsSync(join(dirs.cells, `${cellId(k)}.json`)));
   if (todo.length === 0) return [];
   const model = benchModel(g.model, dirs.cache, f.seed);
-  for (const k of todo) if (k.ctx <= f.tokens || k.ctx > model.config.nPositions) throw new MpcError('E_CONFIG', `--ctx ${k.ctx}: must be in ${f.tokens + 1}..${model.config.nPositions} for ${g.model}`);
+  for (const k of todo)
+    if (k.ctx <= f.tokens || k.ctx > model.config.nPositions)
+      throw new MpcError(
+        'E_CONFIG',
+        `--ctx ${k.ctx}: must be in ${f.tokens + 1}..${model.config.nPositions} for ${g.model}`,
+      );
   let topo: Topology | undefined;
   let cluster: Cluster | undefined;
   const made: CellRecord[] = [];
@@ -94,7 +167,11 @@ async function runGroup(g: Plan, f: Flags, options: PolicyOptions, dirs: { cells
     topo = net.name === 'loopback' ? undefined : await createTopology(net);
     const place: Placement = topo ? placementOf(topo) : LOOPBACK;
     log(`${progress()} ${g.model} on ${g.net}: starting dealer, party 0 and party 1 …\n`);
-    cluster = await launchCluster({ timeoutMs: f.timeoutMs, place, extra: shareFlags(model.sharesDir, ['revealed-prefill']) });
+    cluster = await launchCluster({
+      timeoutMs: f.timeoutMs,
+      place,
+      extra: shareFlags(model.sharesDir, ['revealed-prefill']),
+    });
     for (const key of todo) {
       made.push(await runCell(key, model, cluster, place, f, options, dirs, progress));
       writeFileSync(join(dirs.cells, `${cellId(key)}.json`), JSON.stringify(made[made.length - 1], null, 1));
@@ -107,42 +184,92 @@ async function runGroup(g: Plan, f: Flags, options: PolicyOptions, dirs: { cells
   return made;
 }
 
-async function runCell(key: CellKey, model: BenchModel, cluster: Cluster, place: Placement, f: Flags, options: PolicyOptions, dirs: { tmp: string }, progress: () => string): Promise<CellRecord> {
+async function runCell(
+  key: CellKey,
+  model: BenchModel,
+  cluster: Cluster,
+  place: Placement,
+  f: Flags,
+  options: PolicyOptions,
+  dirs: { tmp: string },
+  progress: () => string,
+): Promise<CellRecord> {
   const t0 = performance.now();
   log(`${progress()} ${cellId(key)} …`);
   const policy = key.policy === 'full' ? null : policyOf({ policy: key.policy, policyOptions: options });
   const prompt = promptOf(model.config, key.ctx - (key.tokens - 1), f.seed);
   const d = cluster.deployment.roles.client;
   resetPeaks([cluster.dealer.child.pid, cluster.party0.child.pid, cluster.party1.child.pid]);
-  const res = await runClientChild(place, {
-    urls: cluster.clientUrls, prompt, vocab: model.config.vocabSize, timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes,
-    tls: { ca: cluster.deployment.ca, cert: d.cert, key: d.key },
-    request: { shareId: model.shareConfig.shareId, promptLen: prompt.length, maxNewTokens: key.tokens, prefill: key.prefill, preprocess: key.preprocess, ...(policy ? { policy: key.policy, policyOptions: options } : {}) },
-  }, dirs.tmp);
+  const res = await runClientChild(
+    place,
+    {
+      urls: cluster.clientUrls,
+      prompt,
+      vocab: model.config.vocabSize,
+      timeoutMs: f.timeoutMs,
+      maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes,
+      tls: { ca: cluster.deployment.ca, cert: d.cert, key: d.key },
+      request: {
+        shareId: model.shareConfig.shareId,
+        promptLen: prompt.length,
+        maxNewTokens: key.tokens,
+        prefill: key.prefill,
+        preprocess: key.preprocess,
+        ...(policy ? { policy: key.policy, policyOptions: options } : {}),
+      },
+    },
+    dirs.tmp,
+  );
   const budget = policy ? policy.budget(prompt.length) : Infinity;
   const rec = cellRecord(key, res, {
-    modelNote: model.note, settings: policy?.settings ?? { budget: 'all' }, promptTokens: prompt.length,
-    attended: Number.isFinite(budget) ? Math.min(budget, prompt.length) : 'all', rssMiB: { ...clusterPeaks(cluster), client: res.peakRssMiB },
+    modelNote: model.note,
+    settings: policy?.settings ?? { budget: 'all' },
+    promptTokens: prompt.length,
+    attended: Number.isFinite(budget) ? Math.min(budget, prompt.length) : 'all',
+    rssMiB: { ...clusterPeaks(cluster), client: res.peakRssMiB },
   });
-  log(` ${fmtS(performance.now() - t0)}; per token ${(rec.perToken.p0_to_p1 / 1024).toFixed(1)} KiB, ${rec.perToken.rounds.toFixed(0)} rounds, ${rec.perToken.ms.toFixed(0)} ms\n`);
+  log(
+    ` ${fmtS(performance.now() - t0)}; per token ${(rec.perToken.p0_to_p1 / 1024).toFixed(1)} KiB, ${rec.perToken.rounds.toFixed(0)} rounds, ${rec.perToken.ms.toFixed(0)} ms\n`,
+  );
   return rec;
 }
 
 /** The emulation's tokens for each context's cells (one process per context); marks `match`. */
-function checkTokens(recs: CellRecord[], model: BenchModel, f: Flags, options: PolicyOptions, dirs: { tmp: string }): void {
+function checkTokens(
+  recs: CellRecord[],
+  model: BenchModel,
+  f: Flags,
+  options: PolicyOptions,
+  dirs: { tmp: string },
+): void {
   for (const ctx of [...new Set(recs.map((r) => r.key.ctx))]) {
     const mine = recs.filter((r) => r.key.ctx === ctx);
     const job = join(dirs.tmp, `emulate-${ctx}.json`);
-    writeFileSync(job, JSON.stringify({
-      modelDir: model.dir, prompt: promptOf(model.config, ctx - (f.tokens - 1), f.seed), tokens: f.tokens,
-      policies: mine.map((r) => ({ policy: r.key.policy, ...(r.key.policy === 'full' ? {} : { policyOptions: options }) })),
-    }));
+    writeFileSync(
+      job,
+      JSON.stringify({
+        modelDir: model.dir,
+        prompt: promptOf(model.config, ctx - (f.tokens - 1), f.seed),
+        tokens: f.tokens,
+        policies: mine.map((r) => ({
+          policy: r.key.policy,
+          ...(r.key.policy === 'full' ? {} : { policyOptions: options }),
+        })),
+      }),
+    );
     log(`emulation check, ctx ${ctx} (${mine.length} policies, one shared prefill) …`);
     const t0 = performance.now();
-    const p = spawnSync(process.execPath, [projectPath('dist', 'scripts', 'bench', 'emulate-child.js'), job], { encoding: 'utf8', env: { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES }, maxBuffer: 1 << 26 });
+    const p = spawnSync(process.execPath, [projectPath('dist', 'scripts', 'bench', 'emulate-child.js'), job], {
+      encoding: 'utf8',
+      env: { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES },
+      maxBuffer: 1 << 26,
+    });
     const out = JSON.parse(p.stdout.trim().split('\n').pop() ?? '{}') as { tokens?: number[][]; error?: string };
     if (!out.tokens) throw new MpcError('E_INTERNAL', `emulation failed: ${out.error ?? p.stderr.slice(-500)}`);
-    mine.forEach((r, i) => { r.emulationTokens = out.tokens![i]!; r.match = r.emulationTokens.join() === r.tokens.join(); });
+    mine.forEach((r, i) => {
+      r.emulationTokens = out.tokens![i]!;
+      r.match = r.emulationTokens.join() === r.tokens.join();
+    });
     log(` ${fmtS(performance.now() - t0)}; ${mine.every((r) => r.match) ? 'all equal' : 'MISMATCH'}\n`);
   }
 }
@@ -152,12 +279,23 @@ async function main(): Promise<number> {
   const nets = splitNets(f.net);
   const options = policyOptionsOf(f);
   for (const p of f.policy) if (p !== 'full') policyOf({ policy: p, policyOptions: options }); // refuse bad names and options up front
-  const out = resolve(f.out), dirs = { cells: join(out, 'cells'), cache: join(out, 'models'), tmp: mkdtempSync(join(tmpdir(), 'mpcache-bench-')) };
+  const out = resolve(f.out),
+    dirs = {
+      cells: join(out, 'cells'),
+      cache: join(out, 'models'),
+      tmp: mkdtempSync(join(tmpdir(), 'mpcache-bench-')),
+    };
   mkdirSync(dirs.cells, { recursive: true });
   mkdirSync(dirs.cache, { recursive: true });
-  const groups = plan(f, nets), total = groups.reduce((s, g) => s + g.cells.length, 0);
-  let done = groups.reduce((s, g) => s + g.cells.filter((k) => existsSync(join(dirs.cells, `${cellId(k)}.json`))).length, 0);
-  log(`${total} cells (${done} already recorded in ${dirs.cells}); prefill ${f.prefill === 'revealed' ? 'REVEALED (benchmark mode, not private)' : 'secure'}\n`);
+  const groups = plan(f, nets),
+    total = groups.reduce((s, g) => s + g.cells.length, 0);
+  let done = groups.reduce(
+    (s, g) => s + g.cells.filter((k) => existsSync(join(dirs.cells, `${cellId(k)}.json`))).length,
+    0,
+  );
+  log(
+    `${total} cells (${done} already recorded in ${dirs.cells}); prefill ${f.prefill === 'revealed' ? 'REVEALED (benchmark mode, not private)' : 'secure'}\n`,
+  );
   const progress = (): string => `[${done}/${total}]`;
   try {
     for (const g of groups) {
@@ -168,7 +306,9 @@ async function main(): Promise<number> {
   } finally {
     rmSync(dirs.tmp, { recursive: true, force: true });
   }
-  const records = groups.flatMap((g) => g.cells).map((k) => JSON.parse(readFileSync(join(dirs.cells, `${cellId(k)}.json`), 'utf8')) as CellRecord);
+  const records = groups
+    .flatMap((g) => g.cells)
+    .map((k) => JSON.parse(readFileSync(join(dirs.cells, `${cellId(k)}.json`), 'utf8')) as CellRecord);
   writeFileSync(join(out, 'records.json'), JSON.stringify(records, null, 1));
   const table = summaryTable(records);
   writeFileSync(join(out, 'summary.md'), table);
@@ -176,4 +316,12 @@ async function main(): Promise<number> {
   return records.every((r) => r.match !== false) ? 0 : 1;
 }
 
-main().then((c) => { process.exitCode = c; }, (e: unknown) => { process.stderr.write(`bench: ${toMpcError(e).message}\n`); process.exitCode = 2; });
+main().then(
+  (c) => {
+    process.exitCode = c;
+  },
+  (e: unknown) => {
+    process.stderr.write(`bench: ${toMpcError(e).message}\n`);
+    process.exitCode = 2;
+  },
+);

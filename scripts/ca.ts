@@ -14,14 +14,17 @@ import { ROLES } from '../shared/net/tls.js';
 import { createDeployment } from '../shared/runtime/deployment.js';
 import { resolve } from 'node:path';
 
-const hosts = (role: string) => z.array(z.string().min(1)).optional().describe(`names or addresses of the ${role} machine (comma-separated)`);
+const hosts = (role: string) =>
+  z.array(z.string().min(1)).optional().describe(`names or addresses of the ${role} machine (comma-separated)`);
 
 const CA = {
   usage: 'npm run ca -- --out <dir> [flags]',
   summary: 'Makes a deployment CA and the dealer, party 0, party 1 and client certificates (openssl, EC P-256).',
   flags: z.object({
     out: z.string().describe('an empty folder for the certificates'),
-    dealerHosts: hosts('dealer'), party0Hosts: hosts('party 0'), party1Hosts: hosts('party 1'),
+    dealerHosts: hosts('dealer'),
+    party0Hosts: hosts('party 0'),
+    party1Hosts: hosts('party 1'),
     days: z.number().int().positive().default(825).describe('validity of the role certificates'),
   }),
 };
@@ -29,10 +32,16 @@ const CA = {
 try {
   const { flags: f } = commandFlags(CA);
   const d = createDeployment(resolve(f.out), {
-    days: f.days, hosts: { ...(f.dealerHosts ? { dealer: f.dealerHosts } : {}), ...(f.party0Hosts ? { party0: f.party0Hosts } : {}), ...(f.party1Hosts ? { party1: f.party1Hosts } : {}) },
+    days: f.days,
+    hosts: {
+      ...(f.dealerHosts ? { dealer: f.dealerHosts } : {}),
+      ...(f.party0Hosts ? { party0: f.party0Hosts } : {}),
+      ...(f.party1Hosts ? { party1: f.party1Hosts } : {}),
+    },
   });
   process.stdout.write(`CA: ${d.ca} (its key ca.key: keep it offline)\n`);
-  for (const r of ROLES) process.stdout.write(`${r.padEnd(7)} ${d.roles[r].cert}  ${d.roles[r].key}  sha256 ${d.roles[r].fingerprint}\n`);
+  for (const r of ROLES)
+    process.stdout.write(`${r.padEnd(7)} ${d.roles[r].cert}  ${d.roles[r].key}  sha256 ${d.roles[r].fingerprint}\n`);
 } catch (e) {
   process.stderr.write(`ca: ${toMpcError(e).message}\n`);
   process.exitCode = 2;

@@ -27,11 +27,15 @@ const wss = z.string().regex(/^wss:\/\/./, 'must be a wss:// URL (every link is 
 
 const CLIENT = {
   usage: 'npm run client -- --config client.json (--prompt "…" | --prompt-file f) [flags]',
-  summary: 'The client of running party servers: checks its model is the one shared, tokenizes the prompt, '
-    + 'streams the generated text as each token is revealed to it and prints the cost summary.',
+  summary:
+    'The client of running party servers: checks its model is the one shared, tokenizes the prompt, ' +
+    'streams the generated text as each token is revealed to it and prints the cost summary.',
   configFile: true,
   flags: z.object({
-    parties: z.array(wss).length(2, 'two URLs: party 0, party 1').describe("party 0's and party 1's client URLs (wss://host:port, comma-separated)"),
+    parties: z
+      .array(wss)
+      .length(2, 'two URLs: party 0, party 1')
+      .describe("party 0's and party 1's client URLs (wss://host:port, comma-separated)"),
     shareConfig: z.string().describe('the public share config (config.json beside the share files)'),
     model: z.string().describe('the model folder the shares were made from (tokenizer, and its hash is checked)'),
     prompt: z.string().optional().describe('the prompt'),
@@ -51,7 +55,10 @@ async function main(): Promise<number> {
   const sc = ShareConfig.parse(JSON.parse(readFileSync(resolve(f.shareConfig), 'utf8')));
   const modelDir = resolve(f.model);
   if (sha256File(join(modelDir, 'model.safetensors')) !== sc.modelSha256) {
-    throw new MpcError('E_MODEL', `${modelDir}/model.safetensors is not the model these shares were made from (sha256 differs)`);
+    throw new MpcError(
+      'E_MODEL',
+      `${modelDir}/model.safetensors is not the model these shares were made from (sha256 differs)`,
+    );
   }
   const config = readGpt2Config(join(modelDir, 'config.json'));
   const tok = tokenizerFor(config);
@@ -59,17 +66,49 @@ async function main(): Promise<number> {
   if (!text) throw new MpcError('E_INPUT', 'the prompt is empty (give --prompt or --prompt-file)');
   const prompt = [tok.eot, ...tok.encode(text)];
   if (prompt.length + f.maxNewTokens - 1 > config.nPositions) {
-    throw new MpcError('E_INPUT', `the prompt has ${prompt.length} tokens; with ${f.maxNewTokens} new tokens it exceeds the model's context of ${config.nPositions}`);
+    throw new MpcError(
+      'E_INPUT',
+      `the prompt has ${prompt.length} tokens; with ${f.maxNewTokens} new tokens it exceeds the model's context of ${config.nPositions}`,
+    );
   }
-  const res = await runGeneration(f.parties as [string, string], {
-    shareId: sc.shareId, promptLen: prompt.length, maxNewTokens: f.maxNewTokens, revealLogits: f.revealLogits, revealHidden: false,
-  }, prompt, config.vocabSize, { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes, tls: loadTls({ ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey }, 'client') }, {
-    onToken: (t) => { if (!f.json) process.stdout.write(tok.decode([t])); return t === tok.eot; },
-  });
+  const res = await runGeneration(
+    f.parties as [string, string],
+    {
+      shareId: sc.shareId,
+      promptLen: prompt.length,
+      maxNewTokens: f.maxNewTokens,
+      revealLogits: f.revealLogits,
+      revealHidden: false,
+    },
+    prompt,
+    config.vocabSize,
+    {
+      timeoutMs: f.timeoutMs,
+      maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes,
+      tls: loadTls({ ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey }, 'client'),
+    },
+    {
+      onToken: (t) => {
+        if (!f.json) process.stdout.write(tok.decode([t]));
+        return t === tok.eot;
+      },
+    },
+  );
   const costs = costSummary(res);
   if (f.json) process.stdout.write(JSON.stringify({ tokens: res.tokens, text: tok.decode(res.tokens), costs }) + '\n');
-  else { process.stdout.write('\n'); printCosts(costs, (s) => process.stdout.write(s)); }
+  else {
+    process.stdout.write('\n');
+    printCosts(costs, (s) => process.stdout.write(s));
+  }
   return 0;
 }
 
-main().then((c) => { process.exitCode = c; }, (e: unknown) => { process.stderr.write(`client: ${toMpcError(e).message}\n`); process.exitCode = 2; });
+main().then(
+  (c) => {
+    process.exitCode = c;
+  },
+  (e: unknown) => {
+    process.stderr.write(`client: ${toMpcError(e).message}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -24,8 +24,9 @@ import { DEPTH_FLAG, evalState, runSample, type EvalSetup } from './eval/runner.
 
 const EVAL = {
   usage: 'npm run eval -- --task <name> --ctx <tokens> [flags] [policy flags]',
-  summary: 'Accuracy of the plaintext reference (float64, or the fixed-point emulation with --fixed) on a synthetic '
-    + 'long-context task under a KV-cache policy, over --samples fresh samples, with a Wilson 95 % interval.',
+  summary:
+    'Accuracy of the plaintext reference (float64, or the fixed-point emulation with --fixed) on a synthetic ' +
+    'long-context task under a KV-cache policy, over --samples fresh samples, with a Wilson 95 % interval.',
   flags: z.object({
     task: z.string().describe('the task (passkey, niah, mqar, vartrack, …)'),
     ctx: z.number().int().min(1).describe('context length in tokens'),
@@ -33,7 +34,10 @@ const EVAL = {
     policy: z.string().default('full').describe('the KV-cache policy (`--policy list` lists them)'),
     json: z.boolean().default(false).describe('print one JSON object'),
     fixed: z.boolean().default(false).describe('the fixed-point emulation instead of float64'),
-    model: z.string().optional().describe('model folder, relative to the working directory (default: models/tiny-gpt2 of this checkout)'),
+    model: z
+      .string()
+      .optional()
+      .describe('model folder, relative to the working directory (default: models/tiny-gpt2 of this checkout)'),
     placement: z.enum(['prompt', 'decode']).default('prompt').describe('question in the prompt or fed while decoding'),
     depth: DEPTH_FLAG,
     seed: z.number().int().min(0).default(0).describe('base seed of the samples'),
@@ -80,7 +84,18 @@ async function setup(f: Flags): Promise<EvalSetup<PlainTypes>> {
     throw new MpcError('E_CONFIG', `--ctx: ${toMpcError(err).message}`);
   }
   const params = await ops.prepare(weights);
-  return { ops, params, tok, task, policy, ctx: f.ctx, placement: f.placement, depth: f.depth, seed: f.seed, samples: f.samples };
+  return {
+    ops,
+    params,
+    tok,
+    task,
+    policy,
+    ctx: f.ctx,
+    placement: f.placement,
+    depth: f.depth,
+    seed: f.seed,
+    samples: f.samples,
+  };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -103,10 +118,22 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(progressLine(i + 1, f.samples, correct, queries, performance.now() - t0) + '\n');
   }
   const report: EvalReport = {
-    task: f.task, ctx: f.ctx, placement: f.placement, depth: f.depth, policy: f.policy, settings: f.kv.settings,
-    budgetTokens: budget / f.samples, backend: s.ops.name,
-    model: f.model ?? 'models/tiny-gpt2', seed: f.seed, samples: f.samples, queries, correct, accuracy: correct / queries,
-    ci95: wilson(correct, queries), secondsPerSample: (performance.now() - t0) / 1000 / f.samples,
+    task: f.task,
+    ctx: f.ctx,
+    placement: f.placement,
+    depth: f.depth,
+    policy: f.policy,
+    settings: f.kv.settings,
+    budgetTokens: budget / f.samples,
+    backend: s.ops.name,
+    model: f.model ?? 'models/tiny-gpt2',
+    seed: f.seed,
+    samples: f.samples,
+    queries,
+    correct,
+    accuracy: correct / queries,
+    ci95: wilson(correct, queries),
+    secondsPerSample: (performance.now() - t0) / 1000 / f.samples,
   };
   process.stdout.write(f.json ? JSON.stringify(report) + '\n' : humanReport(report));
 }

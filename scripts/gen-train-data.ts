@@ -24,7 +24,16 @@ import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { commandFlags } from '../shared/config/index.js';
 import { byteTokenizer as tok } from '../shared/model/tokenizer/index.js';
-import { getTask, proseSentences, ROLE, segments, STOP, TaskRng, type TaskOptions, type TaskSample } from '../shared/tasks/index.js';
+import {
+  getTask,
+  proseSentences,
+  ROLE,
+  segments,
+  STOP,
+  TaskRng,
+  type TaskOptions,
+  type TaskSample,
+} from '../shared/tasks/index.js';
 import { MpcError, toMpcError } from '../shared/util/index.js';
 
 interface Args {
@@ -44,7 +53,8 @@ const whole = z.number().int().min(0);
 
 const GEN_TRAIN_DATA = {
   usage: 'node dist/scripts/gen-train-data.js --out DIR/name --length n --count n [--seed s] [--mix …] [--task name …]',
-  summary: 'Writes a shard of task sequences (tokens, roles, per-query offsets) for training or evaluating the embedded model.',
+  summary:
+    'Writes a shard of task sequences (tokens, roles, per-query offsets) for training or evaluating the embedded model.',
   flags: z.object({
     out: z.string().describe('path prefix of the shard files (.tokens.u16, .mask.u8, .jsonl, .json)'),
     length: whole.describe('tokens per sequence'),
@@ -68,11 +78,22 @@ function parseArgs(argv: string[]): Args {
     return [name!, Number(w)] as [string, number];
   });
   const fixed: Partial<TaskOptions> = {
-    ...(f.numQueries !== undefined ? { numQueries: f.numQueries } : {}), ...(f.numDistractors !== undefined ? { numDistractors: f.numDistractors } : {}),
-    ...(f.hops !== undefined ? { hops: f.hops } : {}), ...(f.haystack !== undefined ? { haystack: f.haystack } : {}),
+    ...(f.numQueries !== undefined ? { numQueries: f.numQueries } : {}),
+    ...(f.numDistractors !== undefined ? { numDistractors: f.numDistractors } : {}),
+    ...(f.hops !== undefined ? { hops: f.hops } : {}),
+    ...(f.haystack !== undefined ? { haystack: f.haystack } : {}),
   };
   if (f.task !== undefined) getTask(f.task);
-  return { out: f.out, length: f.length, count: f.count, seed: f.seed, mix, ...(f.task ? { task: f.task } : {}), depth: f.depth, fixed };
+  return {
+    out: f.out,
+    length: f.length,
+    count: f.count,
+    seed: f.seed,
+    mix,
+    ...(f.task ? { task: f.task } : {}),
+    depth: f.depth,
+    fixed,
+  };
 }
 
 /** Randomised options for a training sample of a task at length T (sized so that they fit). */
@@ -105,7 +126,10 @@ function makeSample(task: string, opts: TaskOptions): TaskSample {
     return getTask(task).generate(opts, tok);
   } catch (err) {
     if (!(err instanceof MpcError) || err.code !== 'E_INPUT') throw err;
-    return getTask(task).generate({ length: opts.length, seed: opts.seed, depth: opts.depth, numQueries: 1, numDistractors: 0, hops: 1 }, tok);
+    return getTask(task).generate(
+      { length: opts.length, seed: opts.seed, depth: opts.depth, numQueries: 1, numDistractors: 0, hops: 1 },
+      tok,
+    );
   }
 }
 
@@ -178,14 +202,20 @@ function main(): void {
       ({ seq, roles } = (name === 'copy' ? copySequence : fibSequence)(T, rng));
       lines.push(JSON.stringify({ task: name }));
     } else {
-      const opts: TaskOptions = { length: T, seed, depth: depthFor(a.depth, n, a.count), ...(a.task ? a.fixed : trainOptions(name, T, rng)) };
+      const opts: TaskOptions = {
+        length: T,
+        seed,
+        depth: depthFor(a.depth, n, a.count),
+        ...(a.task ? a.fixed : trainOptions(name, T, rng)),
+      };
       const sample = makeSample(name, opts);
       const seg = segments(sample, tok);
       seq = seg.prompt.slice();
       roles = seq.map(() => ROLE.context);
       const queries: Array<[number, number, number, string]> = [];
       for (const [i, st] of seg.steps.entries()) {
-        const feedStart = seq.length - (i === 0 && sample.placement === 'prompt' ? tok.encode(sample.queries[0]!.question).length : 0);
+        const feedStart =
+          seq.length - (i === 0 && sample.placement === 'prompt' ? tok.encode(sample.queries[0]!.question).length : 0);
         seq.push(...st.feed);
         const answerStart = seq.length;
         seq.push(...st.answer);
@@ -205,7 +235,14 @@ function main(): void {
   writeFileSync(`${a.out}.jsonl`, lines.join('\n') + '\n');
   const recipe = a.task ? { task: a.task, depth: a.depth, ...a.fixed } : { mix: Object.fromEntries(a.mix) };
   const header = {
-    length: T, count: a.count, vocab: tok.vocabSize, eot: tok.eot, stop: tok.encode(STOP)[0], tokenizer: tok.name, seed: a.seed, recipe,
+    length: T,
+    count: a.count,
+    vocab: tok.vocabSize,
+    eot: tok.eot,
+    stop: tok.encode(STOP)[0],
+    tokenizer: tok.name,
+    seed: a.seed,
+    recipe,
     ...(a.task ? { maxAnswerTokens: getTask(a.task).maxAnswerTokens } : {}),
   };
   writeFileSync(`${a.out}.json`, JSON.stringify(header, null, 2) + '\n');

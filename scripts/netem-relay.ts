@@ -25,7 +25,10 @@ async function answer(line: string): Promise<RelayReply> {
     if (req.op === 'stats') {
       const cpu = process.cpuUsage();
       const connections = relays.reduce((n, r) => n + r.connections(), 0);
-      return { id: req.id, stats: { cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, relays: relays.length, connections } };
+      return {
+        id: req.id,
+        stats: { cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, relays: relays.length, connections },
+      };
     }
     const relay = await startRelay(req, clock);
     relays.push(relay);
@@ -36,5 +39,9 @@ async function answer(line: string): Promise<RelayReply> {
 }
 
 const input = createInterface({ input: process.stdin });
-input.on('line', (line) => { void answer(line).then((r) => process.stdout.write(JSON.stringify(r) + '\n')); });
-input.once('close', () => { void Promise.all(relays.map((r) => r.close())).then(() => process.exit(0)); });
+input.on('line', (line) => {
+  void answer(line).then((r) => process.stdout.write(JSON.stringify(r) + '\n'));
+});
+input.once('close', () => {
+  void Promise.all(relays.map((r) => r.close())).then(() => process.exit(0));
+});

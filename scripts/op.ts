@@ -28,9 +28,17 @@ async function main(): Promise<number> {
     summary = await runOpInProcess(op.name, params, seed);
   } else {
     process.stderr.write(`op ${op.name}: starting dealer, party 0 and party 1 …\n`);
-    const cluster = await launchCluster({ timeoutMs: f.timeoutMs, logLevel: f.logLevel, stderr: f.logLevel ? 'inherit' : 'buffer' });
+    const cluster = await launchCluster({
+      timeoutMs: f.timeoutMs,
+      logLevel: f.logLevel,
+      stderr: f.logLevel ? 'inherit' : 'buffer',
+    });
     try {
-      summary = await runOpOnCluster(cluster.clientUrls, op.name, params, seed, { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes, tls: cluster.clientTls });
+      summary = await runOpOnCluster(cluster.clientUrls, op.name, params, seed, {
+        timeoutMs: f.timeoutMs,
+        maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes,
+        tls: cluster.clientTls,
+      });
     } finally {
       await cluster.stop();
     }
@@ -40,7 +48,12 @@ async function main(): Promise<number> {
   return summary.ok ? 0 : 1;
 }
 
-main().then((code) => { process.exitCode = code; }, (e: unknown) => {
-  process.stderr.write(`op: ${toMpcError(e).message}\n`);
-  process.exitCode = 2;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`op: ${toMpcError(e).message}\n`);
+    process.exitCode = 2;
+  },
+);

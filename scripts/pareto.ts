@@ -22,9 +22,13 @@ import { svgOf } from './report/plot.js';
 
 const PARETO = {
   usage: 'npm run pareto -- [--study-dir results/pareto] [--out docs/eviction-pareto.md]',
-  summary: 'Accuracy (recorded study runs) against declared private decoding cost per token, every policy and setting, with plots.',
+  summary:
+    'Accuracy (recorded study runs) against declared private decoding cost per token, every policy and setting, with plots.',
   flags: z.object({
-    studyDir: z.string().default('results/pareto').describe('folder of study record files (<name>.jsonl with <name>.jsonl.meta.json)'),
+    studyDir: z
+      .string()
+      .default('results/pareto')
+      .describe('folder of study record files (<name>.jsonl with <name>.jsonl.meta.json)'),
     out: z.string().default('docs/eviction-pareto.md').describe('the report; plots are written beside it'),
   }),
 };
@@ -59,11 +63,24 @@ function settingOf(policy: string, o: PolicyOptions): string {
   return `${policy} s${o.staticRatio} w${o.windowRatio} d${o.denseLayers}${dyn}`;
 }
 
-async function costOf(cache: Map<string, PhaseDeclared>, config: Gpt2Config, policy: string, options: PolicyOptions, ctx: number): Promise<PhaseDeclared> {
+async function costOf(
+  cache: Map<string, PhaseDeclared>,
+  config: Gpt2Config,
+  policy: string,
+  options: PolicyOptions,
+  ctx: number,
+): Promise<PhaseDeclared> {
   const key = JSON.stringify([config.nLayer, config.nEmbd, policy, options, ctx]);
   let c = cache.get(key);
   if (!c) {
-    const phases = await declaredGeneration(config, { shareId: '0'.repeat(32), promptLen: ctx, maxNewTokens: 3, prefill: 'revealed', policy, policyOptions: options as never });
+    const phases = await declaredGeneration(config, {
+      shareId: '0'.repeat(32),
+      promptLen: ctx,
+      maxNewTokens: 3,
+      prefill: 'revealed',
+      policy,
+      policyOptions: options as never,
+    });
     c = phases.get('decode.1')!; // the second decoding step: the cache holds ctx + 1 tokens
     cache.set(key, c);
   }
@@ -71,15 +88,21 @@ async function costOf(cache: Map<string, PhaseDeclared>, config: Gpt2Config, pol
 }
 
 async function points(dir: string): Promise<Point[]> {
-  const cache = new Map<string, PhaseDeclared>(), out: Point[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
+  const cache = new Map<string, PhaseDeclared>(),
+    out: Point[] = [];
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()) {
     const metaPath = join(dir, `${file}.meta.json`);
     if (!existsSync(metaPath)) continue;
     const meta = Meta.parse(JSON.parse(readFileSync(metaPath, 'utf8')));
     const config = readGpt2Config(join(meta.model, 'config.json'));
     const options = meta.options as unknown as PolicyOptions;
     for (const cell of aggregate(readRecords(join(dir, file)))) {
-      const [cost, full] = [await costOf(cache, config, cell.policy, options, cell.ctx), await costOf(cache, config, 'full', options, cell.ctx)];
+      const [cost, full] = [
+        await costOf(cache, config, cell.policy, options, cell.ctx),
+        await costOf(cache, config, 'full', options, cell.ctx),
+      ];
       out.push(pointOf(cell, settingOf(cell.policy, options), cost, full));
     }
   }
@@ -88,27 +111,61 @@ async function points(dir: string): Promise<Point[]> {
 
 function pointOf(c: Cell, setting: string, cost: PhaseDeclared, full: PhaseDeclared): Point {
   return {
-    setting, policy: c.policy, ctx: c.ctx, task: c.task, placement: c.placement, accuracy: c.accuracy, lo: c.ci95[0], hi: c.ci95[1], samples: c.samples,
-    kib: cost.frameBytes / 1024, rounds: cost.rounds, dealerMiB: cost.dealerFrameBytes / 2 ** 20,
-    rBytes: cost.frameBytes / full.frameBytes, rRounds: cost.rounds / full.rounds, rDealer: cost.dealerFrameBytes / full.dealerFrameBytes,
+    setting,
+    policy: c.policy,
+    ctx: c.ctx,
+    task: c.task,
+    placement: c.placement,
+    accuracy: c.accuracy,
+    lo: c.ci95[0],
+    hi: c.ci95[1],
+    samples: c.samples,
+    kib: cost.frameBytes / 1024,
+    rounds: cost.rounds,
+    dealerMiB: cost.dealerFrameBytes / 2 ** 20,
+    rBytes: cost.frameBytes / full.frameBytes,
+    rRounds: cost.rounds / full.rounds,
+    rDealer: cost.dealerFrameBytes / full.dealerFrameBytes,
   };
 }
 
 function chart(pts: readonly Point[], x: 'kib' | 'rounds', title: string): Parameters<typeof svgOf>[0] {
   const xTitle = x === 'kib' ? 'online KiB per token (each party sends)' : 'rounds per token';
   return {
-    title, data: { values: pts as unknown as Record<string, unknown>[] },
+    title,
+    data: { values: pts as unknown as Record<string, unknown>[] },
     facet: { row: { field: 'task', type: 'nominal' }, column: { field: 'ctx', type: 'ordinal', title: 'context' } },
     spec: {
-      width: 260, height: 180,
+      width: 260,
+      height: 180,
       layer: [
-        { mark: { type: 'rule', opacity: 0.5 }, encoding: { x: { field: x, type: 'quantitative' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'policy', type: 'nominal' } } },
+        {
+          mark: { type: 'rule', opacity: 0.5 },
+          encoding: {
+            x: { field: x, type: 'quantitative' },
+            y: { field: 'lo', type: 'quantitative' },
+            y2: { field: 'hi' },
+            color: { field: 'policy', type: 'nominal' },
+          },
+        },
         {
           mark: { type: 'point', filled: true, size: 60 },
           encoding: {
-            x: { field: x, type: 'quantitative', title: xTitle, scale: x === 'kib' ? { type: 'log' } : { zero: false } },
-            y: { field: 'accuracy', type: 'quantitative', title: 'accuracy (95 % interval)', scale: { domain: [0, 1] } },
-            color: { field: 'policy', type: 'nominal' }, shape: { field: 'policy', type: 'nominal' }, tooltip: [{ field: 'setting' }],
+            x: {
+              field: x,
+              type: 'quantitative',
+              title: xTitle,
+              scale: x === 'kib' ? { type: 'log' } : { zero: false },
+            },
+            y: {
+              field: 'accuracy',
+              type: 'quantitative',
+              title: 'accuracy (95 % interval)',
+              scale: { domain: [0, 1] },
+            },
+            color: { field: 'policy', type: 'nominal' },
+            shape: { field: 'policy', type: 'nominal' },
+            tooltip: [{ field: 'setting' }],
           },
         },
       ],
@@ -119,19 +176,40 @@ function chart(pts: readonly Point[], x: 'kib' | 'rounds', title: string): Param
 
 function tables(pts: readonly Point[]): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
-  const rows = [...pts].sort((a, b) => a.placement.localeCompare(b.placement) || a.task.localeCompare(b.task) || a.ctx - b.ctx || a.kib - b.kib);
-  return ['| placement | task | ctx | setting | accuracy [95 %] | n | online KiB/token | × full | rounds | × full | dealer MiB/token | × full |', `|${'---|'.repeat(12)}`,
-    ...rows.map((p) => `| ${p.placement} | ${p.task} | ${p.ctx} | ${p.setting} | ${pct(p.accuracy)} [${pct(p.lo)}, ${pct(p.hi)}] | ${p.samples} | ${p.kib.toFixed(1)} | ${p.rBytes.toFixed(3)} | ${p.rounds} | ${p.rRounds.toFixed(3)} | ${p.dealerMiB.toFixed(2)} | ${p.rDealer.toFixed(3)} |`)].join('\n');
+  const rows = [...pts].sort(
+    (a, b) => a.placement.localeCompare(b.placement) || a.task.localeCompare(b.task) || a.ctx - b.ctx || a.kib - b.kib,
+  );
+  return [
+    '| placement | task | ctx | setting | accuracy [95 %] | n | online KiB/token | × full | rounds | × full | dealer MiB/token | × full |',
+    `|${'---|'.repeat(12)}`,
+    ...rows.map(
+      (p) =>
+        `| ${p.placement} | ${p.task} | ${p.ctx} | ${p.setting} | ${pct(p.accuracy)} [${pct(p.lo)}, ${pct(p.hi)}] | ${p.samples} | ${p.kib.toFixed(1)} | ${p.rBytes.toFixed(3)} | ${p.rounds} | ${p.rRounds.toFixed(3)} | ${p.dealerMiB.toFixed(2)} | ${p.rDealer.toFixed(3)} |`,
+    ),
+  ].join('\n');
 }
 
 async function main(): Promise<void> {
   const { flags: f } = commandFlags(PARETO);
   const pts = await points(resolve(f.studyDir));
-  const out = resolve(f.out), base = basename(out, '.md');
-  for (const [x, name] of [['kib', 'bytes'], ['rounds', 'rounds']] as const) {
+  const out = resolve(f.out),
+    base = basename(out, '.md');
+  for (const [x, name] of [
+    ['kib', 'bytes'],
+    ['rounds', 'rounds'],
+  ] as const) {
     for (const placement of [...new Set(pts.map((p) => p.placement))]) {
       const file = join(dirname(out), `${base}-${name}-${placement}.svg`);
-      writeFileSync(file, await svgOf(chart(pts.filter((p) => p.placement === placement), x, `accuracy against ${x === 'kib' ? 'online bytes' : 'rounds'} per decoded token (question ${placement === 'prompt' ? 'in the prompt' : 'after it'})`)));
+      writeFileSync(
+        file,
+        await svgOf(
+          chart(
+            pts.filter((p) => p.placement === placement),
+            x,
+            `accuracy against ${x === 'kib' ? 'online bytes' : 'rounds'} per decoded token (question ${placement === 'prompt' ? 'in the prompt' : 'after it'})`,
+          ),
+        ),
+      );
       process.stderr.write(`wrote ${file}\n`);
     }
   }
@@ -139,4 +217,7 @@ async function main(): Promise<void> {
   process.stderr.write(`wrote ${pts.length} points into ${out}\n`);
 }
 
-main().catch((e: unknown) => { process.stderr.write(`pareto: ${toMpcError(e).message}\n`); process.exitCode = 2; });
+main().catch((e: unknown) => {
+  process.stderr.write(`pareto: ${toMpcError(e).message}\n`);
+  process.exitCode = 2;
+});

@@ -20,11 +20,17 @@ import { sha256File, writeShares } from '../shared/model/ring/share-file.js';
 
 const SHARE_MODEL = {
   usage: 'npm run share-model -- --model <model.safetensors | dir> --out <dir>',
-  summary: "The model owner's one step: folds and encodes a GPT-2 model in fixed point and splits it into one share file per party.",
+  summary:
+    "The model owner's one step: folds and encodes a GPT-2 model in fixed point and splits it into one share file per party.",
   flags: z.object({
     model: z.string().min(1).describe('the plaintext model: model.safetensors or its folder (config.json beside it)'),
     out: z.string().min(1).describe('folder for config.json, party0.safetensors and party1.safetensors'),
-    publicWeights: z.boolean().default(false).describe('mark the weights as public (random benchmark models, published checkpoints): parties may then serve the benchmark and test modes that reveal activations'),
+    publicWeights: z
+      .boolean()
+      .default(false)
+      .describe(
+        'mark the weights as public (random benchmark models, published checkpoints): parties may then serve the benchmark and test modes that reveal activations',
+      ),
   }),
 };
 
@@ -36,10 +42,17 @@ async function main(): Promise<void> {
   const weights = loadGpt2(dir);
   const enc = encodeRingModel(weights);
   const hf = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-  const cfg = writeShares(resolve(f.out), hf, sha256File(join(dir, 'model.safetensors')), enc, { secretWeights: !f.publicWeights });
+  const cfg = writeShares(resolve(f.out), hf, sha256File(join(dir, 'model.safetensors')), enc, {
+    secretWeights: !f.publicWeights,
+  });
   const n = [...enc.values()].reduce((s, t) => s + t.data.length, 0);
-  process.stdout.write(`shared ${n} parameters (${weights.config.nLayer} layers, d=${weights.config.nEmbd}) into ${resolve(f.out)} `
-    + `[share id ${cfg.shareId}] in ${Math.round(performance.now() - t0)} ms\n`);
+  process.stdout.write(
+    `shared ${n} parameters (${weights.config.nLayer} layers, d=${weights.config.nEmbd}) into ${resolve(f.out)} ` +
+      `[share id ${cfg.shareId}] in ${Math.round(performance.now() - t0)} ms\n`,
+  );
 }
 
-main().catch((e: unknown) => { process.stderr.write(`share-model: ${toMpcError(e).message}\n`); process.exitCode = 2; });
+main().catch((e: unknown) => {
+  process.stderr.write(`share-model: ${toMpcError(e).message}\n`);
+  process.exitCode = 2;
+});

@@ -36,9 +36,11 @@ import { describePolicies } from '../shared/kvcache/index.js';
 import { POLICY_FLAGS, givenPolicyFlags, policyOptionsOf } from './eval/policy-flags.js';
 
 const START = {
-  usage: 'npm start -- [--prompt "…" | --prompt-file f] [--max-new-tokens n] [--model dir] [--json] [--policy <name> [policy flags]]',
-  summary: 'Private generation on loopback: shares the model, starts the dealer and both parties as processes, acts as the client '
-    + 'and compares the secure tokens with the fixed-point emulation (exit 0 when equal, 1 when not, 2 on errors).',
+  usage:
+    'npm start -- [--prompt "…" | --prompt-file f] [--max-new-tokens n] [--model dir] [--json] [--policy <name> [policy flags]]',
+  summary:
+    'Private generation on loopback: shares the model, starts the dealer and both parties as processes, acts as the client ' +
+    'and compares the secure tokens with the fixed-point emulation (exit 0 when equal, 1 when not, 2 on errors).',
   flags: z.object({
     prompt: z.string().optional().describe('the prompt (default: a built-in passkey question)'),
     promptFile: z.string().optional().describe('read the prompt from this file'),
@@ -48,7 +50,10 @@ const START = {
     timeoutMs: z.number().int().positive().default(120_000).describe('deadline of any wait on another process'),
     logLevel: z.string().optional().describe("the processes' log level (their stderr is shown when given)"),
     seed: z.number().int().nonnegative().default(7).describe('seed of the built-in prompt'),
-    policy: z.string().optional().describe('a KV-cache policy run inside the private generation (`--policy list` lists them)'),
+    policy: z
+      .string()
+      .optional()
+      .describe('a KV-cache policy run inside the private generation (`--policy list` lists them)'),
     ...POLICY_FLAGS,
   }),
 };
@@ -61,10 +66,16 @@ function builtInPrompt(weights: Gpt2Weights, seed: number): { tokens: number[]; 
 
 async function main(): Promise<number> {
   const { flags: f } = commandFlags(START);
-  const log = (s: string) => { if (!f.json) process.stdout.write(s); };
-  if (f.policy === 'list') { process.stdout.write(describePolicies() + '\n(oracle is a plaintext reference and cannot run under MPC)\n'); return 0; }
+  const log = (s: string) => {
+    if (!f.json) process.stdout.write(s);
+  };
+  if (f.policy === 'list') {
+    process.stdout.write(describePolicies() + '\n(oracle is a plaintext reference and cannot run under MPC)\n');
+    return 0;
+  }
   const given = givenPolicyFlags(f);
-  if (f.policy === undefined && given.length > 0) throw new MpcError('E_CONFIG', `policy flags need --policy <name> (given: ${given.join(', ')})`);
+  if (f.policy === undefined && given.length > 0)
+    throw new MpcError('E_CONFIG', `policy flags need --policy <name> (given: ${given.join(', ')})`);
   const policyOptions = f.policy === undefined ? undefined : policyOptionsOf(f);
   const policy = policyOf({ policy: f.policy, policyOptions }); // refuses plaintext-only policies before any work
   const modelDir = resolve(f.model ?? projectPath('models', 'tiny-gpt2'));
@@ -80,33 +91,76 @@ async function main(): Promise<number> {
   }
   policy?.check?.(prompt.length); // a budget that cannot fit this prompt fails here, before any process starts
   if (prompt.length + f.maxNewTokens - 1 > weights.config.nPositions) {
-    throw new MpcError('E_INPUT', `the prompt has ${prompt.length} tokens; with ${f.maxNewTokens} new tokens it exceeds the model's context of ${weights.config.nPositions}`);
+    throw new MpcError(
+      'E_INPUT',
+      `the prompt has ${prompt.length} tokens; with ${f.maxNewTokens} new tokens it exceeds the model's context of ${weights.config.nPositions}`,
+    );
   }
 
   const dir = mkdtempSync(join(tmpdir(), 'mpcache-shares-'));
   try {
     log(`sharing ${modelDir} (model owner) …\n`);
-    const cfg = writeShares(dir, JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>, sha256File(join(modelDir, 'model.safetensors')), encodeRingModel(weights));
+    const cfg = writeShares(
+      dir,
+      JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>,
+      sha256File(join(modelDir, 'model.safetensors')),
+      encodeRingModel(weights),
+    );
     log('starting dealer, party 0 and party 1 (each loads only its own share file) …\n');
     const cluster = await launchCluster({
-      timeoutMs: f.timeoutMs, logLevel: f.logLevel, stderr: f.logLevel ? 'inherit' : 'buffer',
+      timeoutMs: f.timeoutMs,
+      logLevel: f.logLevel,
+      stderr: f.logLevel ? 'inherit' : 'buffer',
       extra: shareFlags(dir),
     });
     let res: GenerationResult;
     try {
       const t0 = performance.now();
       let sawToken = false;
-      log(`prompt: ${prompt.length} tokens${expected ? ` (built-in passkey question; the answer is${expected})` : ''}\n`);
-      log(policy ? `KV-cache policy: ${policy.name} (${Object.entries(policy.settings).map(([k, v]) => `${k} ${v}`).join(', ')}); ${Number.isFinite(policy.budget(prompt.length)) ? `attends at most ${policy.budget(prompt.length)} tokens per step` : 'attends everything'}\n` : 'KV cache: full (no policy)\n');
+      log(
+        `prompt: ${prompt.length} tokens${expected ? ` (built-in passkey question; the answer is${expected})` : ''}\n`,
+      );
+      log(
+        policy
+          ? `KV-cache policy: ${policy.name} (${Object.entries(policy.settings)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(
+                ', ',
+              )}); ${Number.isFinite(policy.budget(prompt.length)) ? `attends at most ${policy.budget(prompt.length)} tokens per step` : 'attends everything'}\n`
+          : 'KV cache: full (no policy)\n',
+      );
       log('secure: ');
-      res = await runGeneration(cluster.clientUrls, {
-        shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: f.maxNewTokens, revealLogits: false, revealHidden: false,
-        ...(f.policy !== undefined ? { policy: f.policy, policyOptions } : {}),
-      }, prompt, weights.config.vocabSize, { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes, tls: cluster.clientTls }, {
-        onToken: (t) => { if (!sawToken) { sawToken = true; process.stderr.write('\r'); } log(JSON.stringify(tok.decode([t])).slice(1, -1)); return t === tok.eot; },
-        // progress on stderr during the prefill (layer i of L done)
-        onProgress: (i) => { if (!sawToken && i > 0) process.stderr.write(`\r  prefill: layer ${i}/${weights.config.nLayer} done (${Math.round((performance.now() - t0) / 1000)} s)`); },
-      });
+      res = await runGeneration(
+        cluster.clientUrls,
+        {
+          shareId: cfg.shareId,
+          promptLen: prompt.length,
+          maxNewTokens: f.maxNewTokens,
+          revealLogits: false,
+          revealHidden: false,
+          ...(f.policy !== undefined ? { policy: f.policy, policyOptions } : {}),
+        },
+        prompt,
+        weights.config.vocabSize,
+        { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes, tls: cluster.clientTls },
+        {
+          onToken: (t) => {
+            if (!sawToken) {
+              sawToken = true;
+              process.stderr.write('\r');
+            }
+            log(JSON.stringify(tok.decode([t])).slice(1, -1));
+            return t === tok.eot;
+          },
+          // progress on stderr during the prefill (layer i of L done)
+          onProgress: (i) => {
+            if (!sawToken && i > 0)
+              process.stderr.write(
+                `\r  prefill: layer ${i}/${weights.config.nLayer} done (${Math.round((performance.now() - t0) / 1000)} s)`,
+              );
+          },
+        },
+      );
     } finally {
       await cluster.stop();
     }
@@ -115,11 +169,25 @@ async function main(): Promise<number> {
     const match = ref.fixed.length === res.tokens.length && ref.fixed.every((t, i) => t === res.tokens[i]);
     const costs = costSummary(res);
     if (f.json) {
-      process.stdout.write(JSON.stringify({ promptTokens: prompt.length, policy: policy ? { name: policy.name, settings: policy.settings } : null, tokens: res.tokens, referenceTokens: ref.fixed, float64Tokens: ref.float, match, text: tok.decode(res.tokens), expected, costs }) + '\n');
+      process.stdout.write(
+        JSON.stringify({
+          promptTokens: prompt.length,
+          policy: policy ? { name: policy.name, settings: policy.settings } : null,
+          tokens: res.tokens,
+          referenceTokens: ref.fixed,
+          float64Tokens: ref.float,
+          match,
+          text: tok.decode(res.tokens),
+          expected,
+          costs,
+        }) + '\n',
+      );
     } else {
       log(`reference (fixed-point emulation): ${JSON.stringify(tok.decode(ref.fixed))}\n`);
       log(`reference (float64):               ${JSON.stringify(tok.decode(ref.float))}\n`);
-      log(`match: ${match}${expected !== undefined ? `, passkey answer ${tok.decode(res.tokens).startsWith(expected) ? 'correct' : 'wrong'}` : ''}\n`);
+      log(
+        `match: ${match}${expected !== undefined ? `, passkey answer ${tok.decode(res.tokens).startsWith(expected) ? 'correct' : 'wrong'}` : ''}\n`,
+      );
       printCosts(costs, log);
     }
     return match ? 0 : 1;
@@ -128,4 +196,12 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((c) => { process.exitCode = c; }, (e: unknown) => { process.stderr.write(`start: ${toMpcError(e).message}\n`); process.exitCode = 2; });
+main().then(
+  (c) => {
+    process.exitCode = c;
+  },
+  (e: unknown) => {
+    process.stderr.write(`start: ${toMpcError(e).message}\n`);
+    process.exitCode = 2;
+  },
+);

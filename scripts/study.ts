@@ -19,7 +19,14 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { commandFlags } from '../shared/config/index.js';
-import { budgetRule, floatInspector, getPolicy, policyNames, type KvPolicy, type PolicyOptions } from '../shared/kvcache/index.js';
+import {
+  budgetRule,
+  floatInspector,
+  getPolicy,
+  policyNames,
+  type KvPolicy,
+  type PolicyOptions,
+} from '../shared/kvcache/index.js';
 import { loadGpt2, plainBackend, type PlainTypes } from '../shared/model/index.js';
 import { tokenizerFor } from '../shared/model/tokenizer/index.js';
 import { getTask, type Placement } from '../shared/tasks/index.js';
@@ -31,12 +38,16 @@ import { markdown, svgChart, writeBetweenMarkers } from './study/render.js';
 
 const STUDY = {
   usage: 'npm run study -- [flags] [policy flags]',
-  summary: 'The eviction quality study: every policy on a grid of tasks × contexts × question placements, --samples '
-    + 'samples per cell; records go to --out (a rerun resumes), then Wilson 95 % intervals into --report.',
+  summary:
+    'The eviction quality study: every policy on a grid of tasks × contexts × question placements, --samples ' +
+    'samples per cell; records go to --out (a rerun resumes), then Wilson 95 % intervals into --report.',
   flags: z.object({
     tasks: z.array(z.string()).default(['passkey']).describe('tasks of the grid'),
     ctx: z.array(z.number().int().min(1)).default([1024, 2048]).describe('context lengths of the grid, in tokens'),
-    placements: z.array(z.enum(['prompt', 'decode'])).default(['prompt', 'decode']).describe('question placements of the grid'),
+    placements: z
+      .array(z.enum(['prompt', 'decode']))
+      .default(['prompt', 'decode'])
+      .describe('question placements of the grid'),
     policies: z.array(z.string()).default(policyNames()).describe('KV-cache policies compared'),
     samples: z.number().int().min(1).default(4).describe('samples per cell (4 is a smoke run; use ≥ 200 for results)'),
     model: z.string().optional().describe('model folder (default: models/tiny-gpt2 of this checkout)'),
@@ -44,7 +55,10 @@ const STUDY = {
     seed: z.number().int().min(0).default(0).describe('base seed of the samples'),
     depth: DEPTH_FLAG,
     out: z.string().default('results/eviction-study.jsonl').describe('records, one JSON line per sample and policy'),
-    report: z.string().default('docs/eviction-study.md').describe('Markdown report (tables between its markers; .json and .svg beside it)'),
+    report: z
+      .string()
+      .default('docs/eviction-study.md')
+      .describe('Markdown report (tables between its markers; .json and .svg beside it)'),
     renderOnly: z.boolean().default(false).describe('only aggregate the records of --out into the report'),
     ...POLICY_FLAGS,
   }),
@@ -72,16 +86,31 @@ function parseFlags(argv: string[]): Flags {
   const options = policyOptionsOf(f);
   for (const p of f.policies) getPolicy(p, options);
   for (const t of f.tasks) {
-    try { getTask(t); } catch (err) { throw new MpcError('E_CONFIG', `--tasks: ${toMpcError(err).message}`); }
+    try {
+      getTask(t);
+    } catch (err) {
+      throw new MpcError('E_CONFIG', `--tasks: ${toMpcError(err).message}`);
+    }
   }
   return {
-    ...f, options, model: f.model === undefined ? projectPath('models', 'tiny-gpt2') : resolve(f.model), out: resolve(f.out), report: resolve(f.report),
+    ...f,
+    options,
+    model: f.model === undefined ? projectPath('models', 'tiny-gpt2') : resolve(f.model),
+    out: resolve(f.out),
+    report: resolve(f.report),
   };
 }
 
 /** What must match for records to be resumed: everything that changes a result. */
 function settingsOf(f: Flags): Record<string, unknown> {
-  return { model: f.model, backend: f.fixed ? 'fixed' : 'float64', seed: f.seed, depth: f.depth, samples: f.samples, options: f.options };
+  return {
+    model: f.model,
+    backend: f.fixed ? 'fixed' : 'float64',
+    seed: f.seed,
+    depth: f.depth,
+    samples: f.samples,
+    options: f.options,
+  };
 }
 
 /**
@@ -92,7 +121,10 @@ function recordWriter(f: Flags): (records: readonly StudyRecord[]) => void {
   const metaPath = `${f.out}.meta.json`;
   const mine = JSON.stringify(settingsOf(f));
   if (existsSync(metaPath) && readFileSync(metaPath, 'utf8').trim() !== mine) {
-    throw new MpcError('E_CONFIG', `${f.out} holds records made with other settings (${metaPath}); choose another --out`);
+    throw new MpcError(
+      'E_CONFIG',
+      `${f.out} holds records made with other settings (${metaPath}); choose another --out`,
+    );
   }
   return (records) => {
     if (!existsSync(metaPath)) {
@@ -116,13 +148,25 @@ async function run(f: Flags): Promise<void> {
   const params = await ops.prepare(weights);
   const policies: KvPolicy[] = f.policies.map((p) => getPolicy(p, f.options));
   const total = f.tasks.length * f.ctx.length * f.placements.length * f.samples;
-  let finished = 0, ran = 0;
+  let finished = 0,
+    ran = 0;
   const t0 = performance.now();
   for (const taskName of f.tasks) {
     for (const ctx of f.ctx) {
-      if (ctx > weights.config.nPositions) throw new MpcError('E_CONFIG', `--ctx ${ctx} exceeds the model's ${weights.config.nPositions} positions`);
+      if (ctx > weights.config.nPositions)
+        throw new MpcError('E_CONFIG', `--ctx ${ctx} exceeds the model's ${weights.config.nPositions} positions`);
       for (const placement of f.placements) {
-        const setup: SampleSetup<PlainTypes> = { ops, params, tok, task: getTask(taskName), ctx, placement, depth: f.depth, seed: f.seed, samples: f.samples };
+        const setup: SampleSetup<PlainTypes> = {
+          ops,
+          params,
+          tok,
+          task: getTask(taskName),
+          ctx,
+          placement,
+          depth: f.depth,
+          seed: f.seed,
+          samples: f.samples,
+        };
         const state = evalState(setup);
         const tally = new Map<string, [number, number]>();
         for (let i = 0; i < f.samples; i++) {
@@ -133,8 +177,15 @@ async function run(f: Flags): Promise<void> {
           const records: StudyRecord[] = results.map((r, j) => {
             const policy = policies[j] as KvPolicy;
             return {
-              task: taskName, ctx, placement, policy: policy.name, i, correct: r.correct, queries: r.queries,
-              promptTokens: r.promptTokens, budgetTokens: Math.min(policy.budget(r.promptTokens), r.promptTokens),
+              task: taskName,
+              ctx,
+              placement,
+              policy: policy.name,
+              i,
+              correct: r.correct,
+              queries: r.queries,
+              promptTokens: r.promptTokens,
+              budgetTokens: Math.min(policy.budget(r.promptTokens), r.promptTokens),
               ...(r.needleKept === undefined ? {} : { needleKept: r.needleKept }),
             };
           });
@@ -146,7 +197,9 @@ async function run(f: Flags): Promise<void> {
           }
           const per = (performance.now() - t0) / 1000 / ran;
           const accs = [...tally].map(([p, [c, q]]) => `${p} ${((100 * c) / q).toFixed(0)}`).join(' ');
-          process.stderr.write(`[study] ${taskName} ${ctx} ${placement} ${i + 1}/${f.samples}  ${per.toFixed(1)} s/sample  ETA ${fmtEta(per * (total - finished))}  | ${accs}\n`);
+          process.stderr.write(
+            `[study] ${taskName} ${ctx} ${placement} ${i + 1}/${f.samples}  ${per.toFixed(1)} s/sample  ETA ${fmtEta(per * (total - finished))}  | ${accs}\n`,
+          );
         }
       }
     }
@@ -158,17 +211,18 @@ function render(f: Flags): void {
   if (cells.length === 0) throw new MpcError('E_INPUT', `no records in ${f.out}`);
   const o = f.options;
   const meta = [
-    `Generated ${new Date().toISOString().slice(0, 10)} from \`${f.out.replace(projectPath() + '/', '')}\`: model \`${f.model.replace(projectPath() + '/', '')}\`, `
-      + `backend ${f.fixed ? 'fixed' : 'float64'}, seed ${f.seed}, depths ${f.depth}.`,
-    `Shared policy options: budget ${budgetRule(o)} attended per step, `
-      + `dense layers ${o.denseLayers}; MPCache clusters ${o.clusters.join(',')}, α ${o.alpha}, static ${o.staticRatio} in blocks of ${o.staticBlock} `
-      + `(${o.staticScore} of the head-mean attention of the last ${o.windowRatio} of queries, lookback ${o.lookback} blocks), `
-      + `sharing ${o.shareLayers}; StreamingLLM sinks ${o.sinks}; H2O recent ${o.recentRatio}; SnapKV window ${o.window}, pool ${o.pool}; Quest page ${o.page}.`,
+    `Generated ${new Date().toISOString().slice(0, 10)} from \`${f.out.replace(projectPath() + '/', '')}\`: model \`${f.model.replace(projectPath() + '/', '')}\`, ` +
+      `backend ${f.fixed ? 'fixed' : 'float64'}, seed ${f.seed}, depths ${f.depth}.`,
+    `Shared policy options: budget ${budgetRule(o)} attended per step, ` +
+      `dense layers ${o.denseLayers}; MPCache clusters ${o.clusters.join(',')}, α ${o.alpha}, static ${o.staticRatio} in blocks of ${o.staticBlock} ` +
+      `(${o.staticScore} of the head-mean attention of the last ${o.windowRatio} of queries, lookback ${o.lookback} blocks), ` +
+      `sharing ${o.shareLayers}; StreamingLLM sinks ${o.sinks}; H2O recent ${o.recentRatio}; SnapKV window ${o.window}, pool ${o.pool}; Quest page ${o.page}.`,
   ].join('\n');
   const base = f.report.replace(/\.md$/, '');
   writeBetweenMarkers(f.report, markdown(cells, meta), 'KV-cache eviction study');
   writeFileSync(`${base}.json`, JSON.stringify({ settings: settingsOf(f), cells }, null, 1) + '\n');
-  for (const task of new Set(cells.map((c) => c.task))) writeFileSync(`${dirname(f.report)}/eviction-study-${task}.svg`, svgChart(cells, task));
+  for (const task of new Set(cells.map((c) => c.task)))
+    writeFileSync(`${dirname(f.report)}/eviction-study-${task}.svg`, svgChart(cells, task));
   process.stderr.write(`[study] ${cells.length} cells → ${f.report}, ${base}.json\n`);
 }
 

@@ -25,10 +25,16 @@ export interface CellKey {
   preprocess: 'streamed' | 'ahead';
 }
 
-export const cellId = (k: CellKey): string => `${k.model.replace(/[^A-Za-z0-9_.-]/g, '_')}_ctx${k.ctx}_${k.policy}_${k.net.replace(/[^A-Za-z0-9_.-]/g, '_')}_${k.prefill}_t${k.tokens}_${k.preprocess}`;
+export const cellId = (k: CellKey): string =>
+  `${k.model.replace(/[^A-Za-z0-9_.-]/g, '_')}_ctx${k.ctx}_${k.policy}_${k.net.replace(/[^A-Za-z0-9_.-]/g, '_')}_${k.prefill}_t${k.tokens}_${k.preprocess}`;
 
 /** Where a party's time in a phase went (ms). */
-export interface TimeSplit { computeMs: number; peerMs: number; dealerMs: number; clientMs: number }
+export interface TimeSplit {
+  computeMs: number;
+  peerMs: number;
+  dealerMs: number;
+  clientMs: number;
+}
 
 export interface PhaseCost {
   /** Wall time at the client (prefill: to the first token; a decoding step: the gap to its token). */
@@ -63,28 +69,54 @@ export interface CellRecord {
 
 function split(p: PhaseReport | undefined): TimeSplit {
   const w = p?.waitMs ?? { peer: 0, dealer: 0, client: 0 };
-  return { computeMs: Math.max(0, (p?.ms ?? 0) - w.peer - w.dealer - w.client), peerMs: w.peer, dealerMs: w.dealer, clientMs: w.client };
+  return {
+    computeMs: Math.max(0, (p?.ms ?? 0) - w.peer - w.dealer - w.client),
+    peerMs: w.peer,
+    dealerMs: w.dealer,
+    clientMs: w.client,
+  };
 }
 
 function phaseCost(r: readonly [MeterReport, MeterReport], name: string, ms: number): PhaseCost {
-  const a = r[0].phases[name], b = r[1].phases[name];
-  return { ms, p0_to_p1: a?.sentBytes ?? 0, p1_to_p0: b?.sentBytes ?? 0, dealer_to_p1: b?.dealerRecvBytes ?? 0, rounds: a?.rounds ?? 0, party0: split(a), party1: split(b) };
+  const a = r[0].phases[name],
+    b = r[1].phases[name];
+  return {
+    ms,
+    p0_to_p1: a?.sentBytes ?? 0,
+    p1_to_p0: b?.sentBytes ?? 0,
+    dealer_to_p1: b?.dealerRecvBytes ?? 0,
+    rounds: a?.rounds ?? 0,
+    party0: split(a),
+    party1: split(b),
+  };
 }
 
 function mean(costs: readonly PhaseCost[]): PhaseCost {
   const n = Math.max(1, costs.length);
   const avg = (f: (c: PhaseCost) => number) => costs.reduce((s, c) => s + f(c), 0) / n;
   const t = (who: 'party0' | 'party1'): TimeSplit => ({
-    computeMs: avg((c) => c[who].computeMs), peerMs: avg((c) => c[who].peerMs), dealerMs: avg((c) => c[who].dealerMs), clientMs: avg((c) => c[who].clientMs),
+    computeMs: avg((c) => c[who].computeMs),
+    peerMs: avg((c) => c[who].peerMs),
+    dealerMs: avg((c) => c[who].dealerMs),
+    clientMs: avg((c) => c[who].clientMs),
   });
-  return { ms: avg((c) => c.ms), p0_to_p1: avg((c) => c.p0_to_p1), p1_to_p0: avg((c) => c.p1_to_p0), dealer_to_p1: avg((c) => c.dealer_to_p1), rounds: avg((c) => c.rounds), party0: t('party0'), party1: t('party1') };
+  return {
+    ms: avg((c) => c.ms),
+    p0_to_p1: avg((c) => c.p0_to_p1),
+    p1_to_p0: avg((c) => c.p1_to_p0),
+    dealer_to_p1: avg((c) => c.dealer_to_p1),
+    rounds: avg((c) => c.rounds),
+    party0: t('party0'),
+    party1: t('party1'),
+  };
 }
 
 function byLayer(r0: MeterReport, steps: number): CellRecord['byLayer'] {
   const m = new Map<string, { layer: string; p0_to_p1: number; rounds: number }>();
   for (const [label, t] of Object.entries(r0.labels)) {
     if (!label.startsWith('decode.')) continue;
-    const part = label.split('.')[1] ?? '?', layer = /^l\d+$/.test(part) ? part : operationOf(label);
+    const part = label.split('.')[1] ?? '?',
+      layer = /^l\d+$/.test(part) ? part : operationOf(label);
     const e = m.get(layer) ?? { layer, p0_to_p1: 0, rounds: 0 };
     e.p0_to_p1 += t.sentBytes / steps;
     e.rounds += t.rounds / steps;
@@ -94,37 +126,69 @@ function byLayer(r0: MeterReport, steps: number): CellRecord['byLayer'] {
 }
 
 /** The cell's record from the client's result (selection of what a report keeps). */
-export function cellRecord(key: CellKey, res: GenerationResult, extra: Pick<CellRecord, 'modelNote' | 'settings' | 'promptTokens' | 'attended' | 'rssMiB'>): CellRecord {
-  const c = costSummary(res), steps = c.decode.length;
+export function cellRecord(
+  key: CellKey,
+  res: GenerationResult,
+  extra: Pick<CellRecord, 'modelNote' | 'settings' | 'promptTokens' | 'attended' | 'rssMiB'>,
+): CellRecord {
+  const c = costSummary(res),
+    steps = c.decode.length;
   const decode = c.decode.map((_, i) => phaseCost(res.reports, `decode.${i}`, res.tokenMs[i] ?? 0));
   return {
-    key, date: new Date().toISOString(), ...extra,
-    prefill: phaseCost(res.reports, 'prefill', res.ttftMs), decode, perToken: mean(decode),
-    byOperation: c.decodeByOperation.map((b) => ({ op: b.op, p0_to_p1: b.p0_to_p1 / steps, p1_to_p0: b.p1_to_p0 / steps, rounds: b.rounds / steps })),
-    byLayer: byLayer(res.reports[0], Math.max(1, steps)), tokens: res.tokens,
+    key,
+    date: new Date().toISOString(),
+    ...extra,
+    prefill: phaseCost(res.reports, 'prefill', res.ttftMs),
+    decode,
+    perToken: mean(decode),
+    byOperation: c.decodeByOperation.map((b) => ({
+      op: b.op,
+      p0_to_p1: b.p0_to_p1 / steps,
+      p1_to_p0: b.p1_to_p0 / steps,
+      rounds: b.rounds / steps,
+    })),
+    byLayer: byLayer(res.reports[0], Math.max(1, steps)),
+    tokens: res.tokens,
   };
 }
 
 /** Forgets each process's peak RSS so that the next reading covers one cell only (Linux clear_refs). */
 export function resetPeaks(pids: ReadonlyArray<number | undefined>): void {
   for (const pid of pids) {
-    try { writeFileSync(`/proc/${pid}/clear_refs`, '5'); } catch { /* not Linux or not ours: the peak then covers the process's life */ }
+    try {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    } catch {
+      /* not Linux or not ours: the peak then covers the process's life */
+    }
   }
 }
 
 /** Runs the benchmark's client process where `place` puts the client; resolves with its result and peak RSS. */
-export function runClientChild(place: Placement, job: ChildJob, dir: string): Promise<GenerationResult & { peakRssMiB: number }> {
+export function runClientChild(
+  place: Placement,
+  job: ChildJob,
+  dir: string,
+): Promise<GenerationResult & { peakRssMiB: number }> {
   const file = join(dir, 'client-job.json');
   writeFileSync(file, JSON.stringify(job));
-  const cmd = place.command('client', process.execPath, [projectPath('dist', 'scripts', 'bench', 'client-child.js'), file]);
+  const cmd = place.command('client', process.execPath, [
+    projectPath('dist', 'scripts', 'bench', 'client-child.js'),
+    file,
+  ]);
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES } });
+    const child = spawn(cmd.file, cmd.args, {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES },
+    });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     child.once('error', reject);
     child.once('exit', () => {
       try {
-        const r = JSON.parse(out.trim().split('\n').pop() ?? '') as (GenerationResult & { peakRssMiB: number }) | { error: string; code: string };
+        const r = JSON.parse(out.trim().split('\n').pop() ?? '') as
+          (GenerationResult & { peakRssMiB: number }) | { error: string; code: string };
         if ('error' in r) reject(new MpcError('E_INTERNAL', `the benchmark client failed: ${r.error}`));
         else resolve(r);
       } catch {

@@ -24,7 +24,9 @@ export type ChildJob = z.infer<typeof ChildJob>;
 async function main(): Promise<void> {
   const job = ChildJob.parse(JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')));
   const res = await runGeneration(job.urls, job.request as Parameters<typeof runGeneration>[1], job.prompt, job.vocab, {
-    timeoutMs: job.timeoutMs, maxFrameBytes: job.maxFrameBytes, tls: loadTls(job.tls, 'client'),
+    timeoutMs: job.timeoutMs,
+    maxFrameBytes: job.maxFrameBytes,
+    tls: loadTls(job.tls, 'client'),
   });
   process.stdout.write(JSON.stringify({ ...res, peakRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n');
 }

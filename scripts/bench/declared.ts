@@ -17,7 +17,13 @@ import type { Gpt2Config } from '../../shared/model/config.js';
 import { ringModelSpec } from '../../shared/model/ring/fold.js';
 import { loadRingModel } from '../../shared/model/ring/ops.js';
 import { STANDARD_NL } from '../../shared/model/ring/recipes.js';
-import { DEALER_TOKEN_IO, generationProgram, parseGenerateParams, type ClientTokens, type GenerateRequest } from '../../shared/runtime/generation.js';
+import {
+  DEALER_TOKEN_IO,
+  generationProgram,
+  parseGenerateParams,
+  type ClientTokens,
+  type GenerateRequest,
+} from '../../shared/runtime/generation.js';
 
 export interface PhaseDeclared extends Cost {
   /** Dealer bytes to party 1 with frame headers (what party 1's meter records). */
@@ -29,35 +35,69 @@ class PhasedCost implements CorrSource {
   readonly phases = new Map<string, PhaseDeclared>();
   private current = new CostSource();
   private name = 'setup';
-  get digest(): number { return 0; }
-  get seq(): number { return 0; }
+  get digest(): number {
+    return 0;
+  }
+  get seq(): number {
+    return 0;
+  }
 
-  setPhase(name: string): void { this.name = name; this.current = new CostSource(); }
+  setPhase(name: string): void {
+    this.name = name;
+    this.current = new CostSource();
+  }
 
   async take<P>(kind: CorrKind<P>, params: P): Promise<Material> {
     await this.current.take(kind, params);
     const fields = kind.fields(params).filter((f) => f.correlated);
-    const e = this.phases.get(this.name) ?? { rounds: 0, frameBytes: 0, payloadBytes: 0, dealerBytes: 0, items: 0, dealerFrameBytes: 0 };
+    const e = this.phases.get(this.name) ?? {
+      rounds: 0,
+      frameBytes: 0,
+      payloadBytes: 0,
+      dealerBytes: 0,
+      items: 0,
+      dealerFrameBytes: 0,
+    };
     const c = this.current.cost;
-    Object.assign(e, { rounds: c.rounds, frameBytes: c.frameBytes, payloadBytes: c.payloadBytes, dealerBytes: c.dealerBytes, items: c.items });
+    Object.assign(e, {
+      rounds: c.rounds,
+      frameBytes: c.frameBytes,
+      payloadBytes: c.payloadBytes,
+      dealerBytes: c.dealerBytes,
+      items: c.items,
+    });
     // every item travels to party 1 as one frame of its correlated fields (an empty one included)
-    e.dealerFrameBytes += tensorFrameBytes(fields.map((f) => ({ kind: f.type === 'ring' ? 'u64' : 'bytes', data: { byteLength: f.type === 'ring' ? 8 * f.count : f.count } })) as unknown as Part[]);
+    e.dealerFrameBytes += tensorFrameBytes(
+      fields.map((f) => ({
+        kind: f.type === 'ring' ? 'u64' : 'bytes',
+        data: { byteLength: f.type === 'ring' ? 8 * f.count : f.count },
+      })) as unknown as Part[],
+    );
     this.phases.set(this.name, e);
     return new Material();
   }
 }
 
 class PhasedDealerPrims extends DealerPrims {
-  constructor(private readonly src: PhasedCost) { super(src); }
-  override phase(name: string): void { this.src.setPhase(name); }
+  constructor(private readonly src: PhasedCost) {
+    super(src);
+  }
+  override phase(name: string): void {
+    this.src.setPhase(name);
+  }
 }
 
 /** Declared cost per phase ('setup' = the model load, 'prefill', 'decode.0', …) of a generation. */
-export async function declaredGeneration(config: Gpt2Config, request: GenerateRequest): Promise<Map<string, PhaseDeclared>> {
+export async function declaredGeneration(
+  config: Gpt2Config,
+  request: GenerateRequest,
+): Promise<Map<string, PhaseDeclared>> {
   const src = new PhasedCost();
   const P = new PhasedDealerPrims(src);
   const spec = new Map(ringModelSpec(config));
-  const model = await loadRingModel<ShapeOnly, FixedHandle, ClientTokens>(P, config, (n) => shapeOnly(spec.get(n)!.shape, spec.get(n)!.fracBits));
+  const model = await loadRingModel<ShapeOnly, FixedHandle, ClientTokens>(P, config, (n) =>
+    shapeOnly(spec.get(n)!.shape, spec.get(n)!.fracBits),
+  );
   await generationProgram(P, STANDARD_NL, DEALER_TOKEN_IO, model, parseGenerateParams(request));
   return src.phases;
 }

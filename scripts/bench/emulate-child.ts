@@ -23,13 +23,18 @@ export type EmulateJob = z.infer<typeof EmulateJob>;
 
 async function emulate(job: EmulateJob): Promise<number[][]> {
   const weights = loadGpt2(job.modelDir);
-  const ops = fixedOps(), params = await ops.prepare(weights);
-  const policies: KvPolicy[] = job.policies.map((p) => policyOf(p as Parameters<typeof policyOf>[0]) ?? policyOf({ policy: 'full' })!);
-  const fan = new PrefillFanout(policies), state = createState(ops, weights.config, job.prompt.length + job.tokens - 1);
+  const ops = fixedOps(),
+    params = await ops.prepare(weights);
+  const policies: KvPolicy[] = job.policies.map(
+    (p) => policyOf(p as Parameters<typeof policyOf>[0]) ?? policyOf({ policy: 'full' })!,
+  );
+  const fan = new PrefillFanout(policies),
+    state = createState(ops, weights.config, job.prompt.length + job.tokens - 1);
   const [t0] = await ops.argmax((await forward(ops, params, state, job.prompt, { policy: fan }))!);
   const out: number[][] = [];
   for (const policy of fan.decoders()) {
-    const own = { caches: state.caches, position: state.position }, toks = [t0!];
+    const own = { caches: state.caches, position: state.position },
+      toks = [t0!];
     for (let s = 1; s < job.tokens; s++) {
       const [t] = await ops.argmax((await forward(ops, params, own, [toks[s - 1]!], { policy }))!);
       toks.push(t!);
@@ -40,6 +45,10 @@ async function emulate(job: EmulateJob): Promise<number[][]> {
 }
 
 emulate(EmulateJob.parse(JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')))).then(
-  (tokens) => process.stdout.write(JSON.stringify({ tokens, peakRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n'),
-  (e: unknown) => { process.stdout.write(JSON.stringify({ error: toMpcError(e).message }) + '\n'); process.exitCode = 1; },
+  (tokens) =>
+    process.stdout.write(JSON.stringify({ tokens, peakRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n'),
+  (e: unknown) => {
+    process.stdout.write(JSON.stringify({ error: toMpcError(e).message }) + '\n');
+    process.exitCode = 1;
+  },
 );

@@ -43,12 +43,16 @@ export function benchModel(name: string, cacheDir: string, seed: number): BenchM
     dir = resolve(name);
     note = dir;
   }
-  if (!existsSync(join(dir, 'model.safetensors'))) throw new MpcError('E_CONFIG', `--model ${name}: no model.safetensors in ${dir}`);
+  if (!existsSync(join(dir, 'model.safetensors')))
+    throw new MpcError('E_CONFIG', `--model ${name}: no model.safetensors in ${dir}`);
   const sharesDir = join(cacheDir, `shares-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${seed}`);
   if (!existsSync(join(sharesDir, 'config.json'))) {
     // the model owner's step, in its own process: the harness never holds the weights' shares
-    execFileSync(process.execPath, [projectPath('dist', 'scripts', 'share-model.js'), '--model', dir, '--out', sharesDir, '--public-weights'],
-      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES } });
+    execFileSync(
+      process.execPath,
+      [projectPath('dist', 'scripts', 'share-model.js'), '--model', dir, '--out', sharesDir, '--public-weights'],
+      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES } },
+    );
   }
   const shareConfig = ShareConfig.parse(JSON.parse(readFileSync(join(sharesDir, 'config.json'), 'utf8')));
   return { name, dir, config: readGpt2Config(join(dir, 'config.json')), note, sharesDir, shareConfig };

@@ -9,12 +9,15 @@
 import { parseNetSpec } from '../../shared/netem/index.js';
 import type { CellRecord } from './cell.js';
 
-const kib = (b: number): string => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
-const gib = (m: number | undefined): string => (m === undefined ? '?' : m >= 1024 ? `${(m / 1024).toFixed(2)} GiB` : `${m.toFixed(0)} MiB`);
+const kib = (b: number): string =>
+  b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`;
+const gib = (m: number | undefined): string =>
+  m === undefined ? '?' : m >= 1024 ? `${(m / 1024).toFixed(2)} GiB` : `${m.toFixed(0)} MiB`;
 const ms = (x: number): string => x.toFixed(0);
 
 function cellRow(r: CellRecord): string {
-  const t = r.perToken, p1 = t.party1;
+  const t = r.perToken,
+    p1 = t.party1;
   return `| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${r.attended} | ${kib(t.p0_to_p1)} | ${kib(t.p1_to_p0)} | ${kib(t.dealer_to_p1)} | ${t.rounds.toFixed(0)} | ${ms(t.ms)} | ${ms(p1.computeMs)} / ${ms(p1.peerMs)} / ${ms(p1.dealerMs)} | ${gib(r.rssMiB.dealer)} / ${gib(r.rssMiB.party0)} / ${gib(r.rssMiB.party1)} / ${gib(r.rssMiB.client)} | ${r.match === undefined ? 'not checked' : r.match ? 'yes' : 'NO'} |`;
 }
 
@@ -22,11 +25,17 @@ function ratioRows(records: readonly CellRecord[]): string[] {
   const rows: string[] = [];
   for (const r of records) {
     if (r.key.policy === 'full') continue;
-    const f = records.find((x) => x.key.policy === 'full' && x.key.model === r.key.model && x.key.net === r.key.net && x.key.ctx === r.key.ctx);
+    const f = records.find(
+      (x) =>
+        x.key.policy === 'full' && x.key.model === r.key.model && x.key.net === r.key.net && x.key.ctx === r.key.ctx,
+    );
     if (!f) continue;
     const q = (a: number, b: number) => (b > 0 ? (a / b).toFixed(3) : '–');
-    const a = r.perToken, b = f.perToken;
-    rows.push(`| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${q(a.p0_to_p1 + a.p1_to_p0, b.p0_to_p1 + b.p1_to_p0)} | ${q(a.dealer_to_p1, b.dealer_to_p1)} | ${q(a.rounds, b.rounds)} | ${q(a.ms, b.ms)} |`);
+    const a = r.perToken,
+      b = f.perToken;
+    rows.push(
+      `| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${q(a.p0_to_p1 + a.p1_to_p0, b.p0_to_p1 + b.p1_to_p0)} | ${q(a.dealer_to_p1, b.dealer_to_p1)} | ${q(a.rounds, b.rounds)} | ${q(a.ms, b.ms)} |`,
+    );
   }
   return rows;
 }
@@ -38,12 +47,14 @@ function modelRows(records: readonly CellRecord[]): string[] {
     const net = parseNetSpec(r.key.net);
     if (net.name === 'loopback') continue;
     const t = r.perToken;
-    const latency = t.rounds * net.rttMs / 2 + net.rttMs;
+    const latency = (t.rounds * net.rttMs) / 2 + net.rttMs;
     const transfer = (Math.max(t.p0_to_p1, t.p1_to_p0) * 8 * 1000) / net.rateBitsPerS;
     const dealer = (t.dealer_to_p1 * 8 * 1000) / net.rateBitsPerS;
     const compute = Math.max(t.party0.computeMs, t.party1.computeMs);
     const predicted = latency + transfer + compute;
-    rows.push(`| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${ms(t.ms)} | ${ms(latency)} + ${ms(transfer)} + ${ms(compute)} = ${ms(predicted)} | ${(t.ms / predicted).toFixed(2)} | ${ms(dealer)} |`);
+    rows.push(
+      `| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${ms(t.ms)} | ${ms(latency)} + ${ms(transfer)} + ${ms(compute)} = ${ms(predicted)} | ${(t.ms / predicted).toFixed(2)} | ${ms(dealer)} |`,
+    );
   }
   return rows;
 }
@@ -59,11 +70,25 @@ export function summaryTable(records: readonly CellRecord[]): string {
     ...records.map(cellRow),
   ];
   const ratios = ratioRows(records);
-  if (ratios.length) out.push('', 'Ratios to full cache in the same model, network and context (online = both directions):', '', '| model | net | ctx | policy | online | dealer | rounds | time |', `|${'---|'.repeat(8)}`, ...ratios);
+  if (ratios.length)
+    out.push(
+      '',
+      'Ratios to full cache in the same model, network and context (online = both directions):',
+      '',
+      '| model | net | ctx | policy | online | dealer | rounds | time |',
+      `|${'---|'.repeat(8)}`,
+      ...ratios,
+    );
   const model = modelRows(records);
   if (model.length) {
-    out.push('', 'Shaped links: time per token against rounds × RTT/2 (both parties send at once) + one client round trip + online bytes ÷ bandwidth (the larger direction) + compute (the busier party), ms; the dealer\'s bytes ÷ bandwidth beside it (streamed while the parties compute):', '',
-      '| model | net | ctx | policy | measured | predicted | measured / predicted | dealer transfer |', `|${'---|'.repeat(8)}`, ...model);
+    out.push(
+      '',
+      "Shaped links: time per token against rounds × RTT/2 (both parties send at once) + one client round trip + online bytes ÷ bandwidth (the larger direction) + compute (the busier party), ms; the dealer's bytes ÷ bandwidth beside it (streamed while the parties compute):",
+      '',
+      '| model | net | ctx | policy | measured | predicted | measured / predicted | dealer transfer |',
+      `|${'---|'.repeat(8)}`,
+      ...model,
+    );
   }
   return out.join('\n') + '\n';
 }

@@ -21,20 +21,34 @@ const DEFAULTS = parsePolicyOptions({});
 /** A number flag named as its option, with the option's default in the help text. */
 const num = (key: keyof PolicyOptions, what: string) => {
   const d = DEFAULTS[key];
-  return z.number().optional().describe(d === undefined ? what : `${what} (default: ${String(d)})`);
+  return z
+    .number()
+    .optional()
+    .describe(d === undefined ? what : `${what} (default: ${String(d)})`);
 };
 const ablation = (what: string) => z.boolean().optional().describe(`ablation: ${what}`);
 
 /** The policy flags; keys are PolicyOptions names, except the five ablation switches. */
 export const POLICY_FLAGS = {
-  budget: num('budget', 'attended tokens per step: a fraction of the prompt (< 1) or a count (default: static ratio × dynamic ratio of the prompt)'),
+  budget: num(
+    'budget',
+    'attended tokens per step: a fraction of the prompt (< 1) or a count (default: static ratio × dynamic ratio of the prompt)',
+  ),
   staticRatio: num('staticRatio', 'MPCache: fraction of the prompt the static eviction keeps'),
-  dynamicRatio: num('dynamicRatio', 'MPCache: fraction of the static survivors attended per step; below 1 turns on the dynamic step (1: none, the default; the paper: 0.2)'),
+  dynamicRatio: num(
+    'dynamicRatio',
+    'MPCache: fraction of the static survivors attended per step; below 1 turns on the dynamic step (1: none, the default; the paper: 0.2)',
+  ),
   windowRatio: num('windowRatio', 'MPCache: fraction of the prompt (its last queries) that scores the static eviction'),
   staticBlock: num('staticBlock', 'MPCache: static eviction keeps whole blocks of this many tokens'),
   lookback: num('lookback', "MPCache: a block's static score also counts this many blocks before it"),
   alpha: num('alpha', 'MPCache: weight of kmax in the cluster score'),
-  clusters: z.array(z.number()).optional().describe(`MPCache: cluster sizes, coarse to fine, each dividing the previous (default: ${DEFAULTS.clusters.join(',')})`),
+  clusters: z
+    .array(z.number())
+    .optional()
+    .describe(
+      `MPCache: cluster sizes, coarse to fine, each dividing the previous (default: ${DEFAULTS.clusters.join(',')})`,
+    ),
   levelRatio: num('levelRatio', 'MPCache: fraction of the clusters of each coarser level kept as parents'),
   shareLayers: num('shareLayers', 'MPCache: adjacent layers sharing one selection'),
   denseLayers: num('denseLayers', 'every policy: the first layers attend to the full cache'),
@@ -56,7 +70,9 @@ const SWITCHES = ['singleLevel', 'questScore', 'noShare', 'noStatic', 'staticSum
 
 /** The policy flags given on the command line, as `--flag` (for commands where they need --policy). */
 export function givenPolicyFlags(values: PolicyFlagValues): string[] {
-  return Object.keys(POLICY_FLAGS).filter((k) => values[k as keyof PolicyFlagValues] !== undefined).map((k) => `--${kebab(k)}`);
+  return Object.keys(POLICY_FLAGS)
+    .filter((k) => values[k as keyof PolicyFlagValues] !== undefined)
+    .map((k) => `--${kebab(k)}`);
 }
 
 /**
@@ -64,9 +80,11 @@ export function givenPolicyFlags(values: PolicyFlagValues): string[] {
  * @throws MpcError E_CONFIG naming the bad option.
  */
 export function policyOptionsOf(values: PolicyFlagValues): PolicyOptions {
-  const raw = Object.fromEntries(Object.keys(POLICY_FLAGS)
-    .filter((k) => !(SWITCHES as readonly string[]).includes(k) && values[k as keyof PolicyFlagValues] !== undefined)
-    .map((k) => [k, values[k as keyof PolicyFlagValues]]));
+  const raw = Object.fromEntries(
+    Object.keys(POLICY_FLAGS)
+      .filter((k) => !(SWITCHES as readonly string[]).includes(k) && values[k as keyof PolicyFlagValues] !== undefined)
+      .map((k) => [k, values[k as keyof PolicyFlagValues]]),
+  );
   const o = parsePolicyOptions(raw);
   const last = o.clusters[o.clusters.length - 1] as number;
   return {

@@ -57,12 +57,25 @@ export interface EvalReport {
 /** A two-line table: header and values. */
 export function humanReport(r: EvalReport): string {
   const cols: [string, string][] = [
-    ['task', r.task], ['ctx', String(r.ctx)], ['placement', r.placement], ['depth', String(r.depth)],
-    ['policy', r.policy], ['budget', r.budgetTokens.toFixed(1)], ['backend', r.backend], ['samples', String(r.samples)], ['queries', String(r.queries)],
-    ['correct', String(r.correct)], ['accuracy', r.accuracy.toFixed(3)],
-    ['95% CI', `[${r.ci95[0].toFixed(3)}, ${r.ci95[1].toFixed(3)}]`], ['s/sample', r.secondsPerSample.toFixed(2)],
+    ['task', r.task],
+    ['ctx', String(r.ctx)],
+    ['placement', r.placement],
+    ['depth', String(r.depth)],
+    ['policy', r.policy],
+    ['budget', r.budgetTokens.toFixed(1)],
+    ['backend', r.backend],
+    ['samples', String(r.samples)],
+    ['queries', String(r.queries)],
+    ['correct', String(r.correct)],
+    ['accuracy', r.accuracy.toFixed(3)],
+    ['95% CI', `[${r.ci95[0].toFixed(3)}, ${r.ci95[1].toFixed(3)}]`],
+    ['s/sample', r.secondsPerSample.toFixed(2)],
   ];
   const width = cols.map(([h, v]) => Math.max(h.length, v.length));
-  const line = (pick: 0 | 1) => cols.map((c, i) => c[pick].padEnd(width[i] as number)).join('  ').trimEnd();
+  const line = (pick: 0 | 1) =>
+    cols
+      .map((c, i) => c[pick].padEnd(width[i] as number))
+      .join('  ')
+      .trimEnd();
   return `${line(0)}\n${line(1)}\n`;
 }

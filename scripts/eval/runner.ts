@@ -12,23 +12,43 @@
 import { z } from 'zod';
 import { PrefillFanout, type Inspector, type KvPolicy, type KvSession } from '../../shared/kvcache/index.js';
 import {
-  GreedySession, createState, forward, resetState, type AttentionPolicy, type ForwardState, type ModelParams, type Ops, type PlainTypes,
+  GreedySession,
+  createState,
+  forward,
+  resetState,
+  type AttentionPolicy,
+  type ForwardState,
+  type ModelParams,
+  type Ops,
+  type PlainTypes,
 } from '../../shared/model/index.js';
 import type { Tokenizer } from '../../shared/model/tokenizer/index.js';
-import { STOP, score, segments, type Placement, type Segments, type TaskGenerator, type TaskSample } from '../../shared/tasks/index.js';
+import {
+  STOP,
+  score,
+  segments,
+  type Placement,
+  type Segments,
+  type TaskGenerator,
+  type TaskSample,
+} from '../../shared/tasks/index.js';
 import { MpcError } from '../../shared/util/index.js';
 
 /** Needle depth of sample i of n: one fixed fraction, evenly spread over [0, 1], or the task's random draw. */
 export type DepthRule = number | 'spread' | 'random';
 
 /** The --depth flag of eval and study: a number in [0, 1], spread or random. */
-export const DEPTH_FLAG = z.string().transform((v, ctx): DepthRule => {
-  if (v === 'spread' || v === 'random') return v;
-  const x = Number(v);
-  if (v.trim() !== '' && x >= 0 && x <= 1) return x;
-  ctx.addIssue({ code: 'custom', message: 'must be a number in [0, 1], spread or random' });
-  return z.NEVER;
-}).default('spread').describe('needle depth: a number in [0, 1], spread (evenly over the samples) or random');
+export const DEPTH_FLAG = z
+  .string()
+  .transform((v, ctx): DepthRule => {
+    if (v === 'spread' || v === 'random') return v;
+    const x = Number(v);
+    if (v.trim() !== '' && x >= 0 && x <= 1) return x;
+    ctx.addIssue({ code: 'custom', message: 'must be a number in [0, 1], spread or random' });
+    return z.NEVER;
+  })
+  .default('spread')
+  .describe('needle depth: a number in [0, 1], spread (evenly over the samples) or random');
 
 /** Everything about a run but the attention policy. */
 export interface SampleSetup<B extends PlainTypes> {
@@ -86,12 +106,21 @@ export function evalState<B extends PlainTypes>(s: SampleSetup<B>): ForwardState
 }
 
 function buildSample<B extends PlainTypes>(s: SampleSetup<B>, i: number): { sample: TaskSample; seg: Segments } {
-  const sample = s.task.generate({ length: s.ctx, seed: sampleSeed(s.seed, i), placement: s.placement, depth: depthOf(s.depth, i, s.samples) }, s.tok);
+  const sample = s.task.generate(
+    { length: s.ctx, seed: sampleSeed(s.seed, i), placement: s.placement, depth: depthOf(s.depth, i, s.samples) },
+    s.tok,
+  );
   return { sample, seg: segments(sample, s.tok) };
 }
 
 /** After the prefill: per query, feed its question and generate the answer; then score. */
-async function answer<B extends PlainTypes>(s: SampleSetup<B>, session: GreedySession<B>, sample: TaskSample, seg: Segments, i: number): Promise<SampleResult> {
+async function answer<B extends PlainTypes>(
+  s: SampleSetup<B>,
+  session: GreedySession<B>,
+  sample: TaskSample,
+  seg: Segments,
+  i: number,
+): Promise<SampleResult> {
   const positions = s.params.config.nPositions;
   const stop = (g: readonly number[]) => s.tok.decode(g).includes(STOP);
   const outputs: string[] = [];
@@ -99,12 +128,21 @@ async function answer<B extends PlainTypes>(s: SampleSetup<B>, session: GreedySe
     await session.feed((seg.steps[q] as { feed: number[] }).feed);
     const later = seg.steps.slice(q + 1).map((st) => st.feed.length);
     const budget = answerBudget(s.task.maxAnswerTokens, positions - session.positions, later);
-    if (budget < 1) throw new MpcError('E_CONFIG', `sample ${i} of ${s.task.name} needs more than the model's ${positions} positions; lower --ctx`);
+    if (budget < 1)
+      throw new MpcError(
+        'E_CONFIG',
+        `sample ${i} of ${s.task.name} needs more than the model's ${positions} positions; lower --ctx`,
+      );
     const out = await session.generate({ maxNewTokens: budget, stop, eot: s.tok.eot });
     outputs.push(s.tok.decode(out.tokens));
   }
   const correct = score(sample, outputs) * sample.queries.length;
-  return { depth: Number(sample.meta['depth']), correct: Math.round(correct), queries: sample.queries.length, promptTokens: seg.prompt.length };
+  return {
+    depth: Number(sample.meta['depth']),
+    correct: Math.round(correct),
+    queries: sample.queries.length,
+    promptTokens: seg.prompt.length,
+  };
 }
 
 /**
@@ -112,7 +150,11 @@ async function answer<B extends PlainTypes>(s: SampleSetup<B>, session: GreedySe
  * @throws MpcError E_INPUT if the task cannot build the sample; E_CONFIG if a sample does not fit
  *   in the model's positions.
  */
-export async function runSample<B extends PlainTypes>(s: EvalSetup<B>, state: ForwardState<B>, i: number): Promise<SampleResult> {
+export async function runSample<B extends PlainTypes>(
+  s: EvalSetup<B>,
+  state: ForwardState<B>,
+  i: number,
+): Promise<SampleResult> {
   const { sample, seg } = buildSample(s, i);
   const session = new GreedySession(s.ops, s.params, state, s.policy);
   await session.prefill(seg.prompt);
@@ -120,7 +162,12 @@ export async function runSample<B extends PlainTypes>(s: EvalSetup<B>, state: Fo
 }
 
 /** Fraction of positions start..start+len−1 that the session's last layer stores, mean over heads. */
-function needleKept(session: KvSession<PlainTypes> | null, layers: number, start: number, len: number): number | undefined {
+function needleKept(
+  session: KvSession<PlainTypes> | null,
+  layers: number,
+  start: number,
+  len: number,
+): number | undefined {
   const stored = session?.trace(layers - 1)?.stored;
   if (stored === undefined || !(len > 0)) return undefined;
   const kept = stored.map((rows) => {
@@ -139,13 +186,18 @@ function needleKept(session: KvSession<PlainTypes> | null, layers: number, start
  * @throws as runSample.
  */
 export async function runSampleFanout<B extends PlainTypes>(
-  s: SampleSetup<B>, policies: readonly KvPolicy[], state: ForwardState<B>, i: number, inspect?: Inspector<never>,
+  s: SampleSetup<B>,
+  policies: readonly KvPolicy[],
+  state: ForwardState<B>,
+  i: number,
+  inspect?: Inspector<never>,
 ): Promise<SampleResult[]> {
   const { sample, seg } = buildSample(s, i);
   const fan = new PrefillFanout(policies, inspect);
   resetState(state);
   const logits = await forward(s.ops, s.params, state, seg.prompt, { policy: fan });
-  const start = Number(sample.meta['needleToken']), len = Number(sample.meta['needleTokens']);
+  const start = Number(sample.meta['needleToken']),
+    len = Number(sample.meta['needleTokens']);
   const results: SampleResult[] = [];
   for (const decoder of fan.decoders()) {
     const kept = needleKept(decoder.session as KvSession<PlainTypes> | null, s.params.config.nLayer, start, len);

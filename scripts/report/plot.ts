@@ -8,7 +8,10 @@ import type { TopLevelSpec } from 'vega-lite';
 
 /** Renders a Vega-Lite spec to SVG. */
 export async function svgOf(spec: TopLevelSpec): Promise<string> {
-  const compiled = vl.compile({ config: { font: 'Helvetica, Arial, sans-serif', view: { stroke: '#ddd' } }, ...spec } as TopLevelSpec).spec;
+  const compiled = vl.compile({
+    config: { font: 'Helvetica, Arial, sans-serif', view: { stroke: '#ddd' } },
+    ...spec,
+  } as TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();

@@ -39,7 +39,8 @@ export interface Cell {
   readonly needleKept?: number;
 }
 
-export const cellKey = (r: Pick<StudyRecord, 'task' | 'ctx' | 'placement' | 'policy'>) => `${r.task}|${r.ctx}|${r.placement}|${r.policy}`;
+export const cellKey = (r: Pick<StudyRecord, 'task' | 'ctx' | 'placement' | 'policy'>) =>
+  `${r.task}|${r.ctx}|${r.placement}|${r.policy}`;
 
 /**
  * Reads a JSON-lines record file (missing file: no records). A torn last line (a run killed while
@@ -81,8 +82,15 @@ export function aggregate(records: readonly StudyRecord[]): Cell[] {
     const queries = rs.reduce((a, r) => a + r.queries, 0);
     const kept = rs.map((r) => r.needleKept).filter((x): x is number => x !== undefined);
     return {
-      task: first.task, ctx: first.ctx, placement: first.placement, policy: first.policy,
-      samples: rs.length, queries, correct, accuracy: correct / queries, ci95: wilson(correct, queries),
+      task: first.task,
+      ctx: first.ctx,
+      placement: first.placement,
+      policy: first.policy,
+      samples: rs.length,
+      queries,
+      correct,
+      accuracy: correct / queries,
+      ci95: wilson(correct, queries),
       budgetTokens: rs.reduce((a, r) => a + r.budgetTokens, 0) / rs.length,
       ...(kept.length === rs.length ? { needleKept: kept.reduce((a, x) => a + x, 0) / kept.length } : {}),
     };

@@ -10,7 +10,14 @@ export const END = '<!-- study:end -->';
 
 /** Rows of the main table and of the ablation table, in this order when present. */
 export const MAIN = ['full', 'mpcache', 'streamingllm', 'h2o', 'h2o-prefill', 'tova', 'snapkv', 'quest', 'oracle'];
-export const ABLATIONS = ['mpcache', 'mpcache-single', 'mpcache-bound', 'mpcache-share', 'mpcache-nostatic', 'mpcache-sumstatic'];
+export const ABLATIONS = [
+  'mpcache',
+  'mpcache-single',
+  'mpcache-bound',
+  'mpcache-share',
+  'mpcache-nostatic',
+  'mpcache-sumstatic',
+];
 
 const pct = (x: number) => (100 * x).toFixed(1);
 
@@ -22,7 +29,9 @@ interface Column {
 function columns(cells: readonly Cell[]): Column[] {
   const seen = new Map<string, Column>();
   for (const c of cells) seen.set(`${c.ctx}|${c.placement}`, { ctx: c.ctx, placement: c.placement });
-  return [...seen.values()].sort((a, b) => a.ctx - b.ctx || (a.placement === b.placement ? 0 : a.placement === 'prompt' ? -1 : 1));
+  return [...seen.values()].sort(
+    (a, b) => a.ctx - b.ctx || (a.placement === b.placement ? 0 : a.placement === 'prompt' ? -1 : 1),
+  );
 }
 
 function ordered(names: readonly string[], present: ReadonlySet<string>, rest: boolean): string[] {
@@ -33,22 +42,41 @@ function ordered(names: readonly string[], present: ReadonlySet<string>, rest: b
 
 const accuracy = (x: Cell) => `${pct(x.accuracy)} [${pct(x.ci95[0])}, ${pct(x.ci95[1])}]`;
 
-function table(cells: readonly Cell[], policies: readonly string[], cols: readonly Column[], show: (x: Cell) => string = accuracy): string {
-  const at = (p: string, c: Column) => cells.find((x) => x.policy === p && x.ctx === c.ctx && x.placement === c.placement);
+function table(
+  cells: readonly Cell[],
+  policies: readonly string[],
+  cols: readonly Column[],
+  show: (x: Cell) => string = accuracy,
+): string {
+  const at = (p: string, c: Column) =>
+    cells.find((x) => x.policy === p && x.ctx === c.ctx && x.placement === c.placement);
   const head = `| policy | ${cols.map((c) => `${c.ctx} · ${c.placement}`).join(' | ')} |`;
   const rule = `|---|${cols.map(() => '---').join('|')}|`;
-  const budget = `| *budget B (tokens/step)* | ${cols.map((c) => {
-    const b = cells.find((x) => x.ctx === c.ctx && x.placement === c.placement && x.policy !== 'full')?.budgetTokens;
-    return b === undefined ? '' : `*${b.toFixed(0)}*`;
-  }).join(' | ')} |`;
-  const n = `| *n (samples)* | ${cols.map((c) => {
-    const ns = new Set(cells.filter((x) => x.ctx === c.ctx && x.placement === c.placement && policies.includes(x.policy)).map((x) => x.samples));
-    return `*${[...ns].join('/')}*`;
-  }).join(' | ')} |`;
-  const rows = policies.map((p) => `| ${p} | ${cols.map((c) => {
-    const x = at(p, c);
-    return x === undefined ? '—' : show(x);
-  }).join(' | ')} |`);
+  const budget = `| *budget B (tokens/step)* | ${cols
+    .map((c) => {
+      const b = cells.find((x) => x.ctx === c.ctx && x.placement === c.placement && x.policy !== 'full')?.budgetTokens;
+      return b === undefined ? '' : `*${b.toFixed(0)}*`;
+    })
+    .join(' | ')} |`;
+  const n = `| *n (samples)* | ${cols
+    .map((c) => {
+      const ns = new Set(
+        cells
+          .filter((x) => x.ctx === c.ctx && x.placement === c.placement && policies.includes(x.policy))
+          .map((x) => x.samples),
+      );
+      return `*${[...ns].join('/')}*`;
+    })
+    .join(' | ')} |`;
+  const rows = policies.map(
+    (p) =>
+      `| ${p} | ${cols
+        .map((c) => {
+          const x = at(p, c);
+          return x === undefined ? '—' : show(x);
+        })
+        .join(' | ')} |`,
+  );
   return [head, rule, budget, n, ...rows].join('\n');
 }
 
@@ -58,7 +86,8 @@ function table(cells: readonly Cell[], policies: readonly string[], cols: readon
  */
 export function checks(cells: readonly Cell[], task: string): string[] {
   const mine = cells.filter((c) => c.task === task);
-  const at = (p: string, c: Column) => mine.find((x) => x.policy === p && x.ctx === c.ctx && x.placement === c.placement);
+  const at = (p: string, c: Column) =>
+    mine.find((x) => x.policy === p && x.ctx === c.ctx && x.placement === c.placement);
   const out: string[] = [];
   for (const col of columns(mine)) {
     const m = at('mpcache', col);
@@ -66,10 +95,16 @@ export function checks(cells: readonly Cell[], task: string): string[] {
     const f = at('full', col);
     if (f !== undefined && col.placement === 'prompt') {
       const d = 100 * (m.accuracy - f.accuracy);
-      out.push(`- ${col.ctx} · prompt: MPCache − full = ${d >= 0 ? '+' : ''}${d.toFixed(1)} points (target ≥ −5): ${d >= -5 ? 'met' : 'not met'}`);
+      out.push(
+        `- ${col.ctx} · prompt: MPCache − full = ${d >= 0 ? '+' : ''}${d.toFixed(1)} points (target ≥ −5): ${d >= -5 ? 'met' : 'not met'}`,
+      );
     }
-    const worse = ['streamingllm', 'h2o', 'h2o-prefill', 'tova'].filter((p) => (at(p, col)?.accuracy ?? -1) > m.accuracy);
-    out.push(`- ${col.ctx} · ${col.placement}: MPCache ≥ StreamingLLM, H2O, H2O-prefill, TOVA: ${worse.length === 0 ? 'met' : `not met (${worse.join(', ')} higher)`}`);
+    const worse = ['streamingllm', 'h2o', 'h2o-prefill', 'tova'].filter(
+      (p) => (at(p, col)?.accuracy ?? -1) > m.accuracy,
+    );
+    out.push(
+      `- ${col.ctx} · ${col.placement}: MPCache ≥ StreamingLLM, H2O, H2O-prefill, TOVA: ${worse.length === 0 ? 'met' : `not met (${worse.join(', ')} higher)`}`,
+    );
   }
   return out;
 }
@@ -82,7 +117,12 @@ export function markdown(cells: readonly Cell[], meta: string): string {
     const mine = cells.filter((c) => c.task === task);
     const present = new Set(mine.map((c) => c.policy));
     const cols = columns(mine);
-    parts.push(`### ${task}`, '', 'Accuracy in % with Wilson 95 % interval; columns are context · question placement.', '');
+    parts.push(
+      `### ${task}`,
+      '',
+      'Accuracy in % with Wilson 95 % interval; columns are context · question placement.',
+      '',
+    );
     parts.push(table(mine, ordered(MAIN, present, true), cols), '');
     const targets = checks(cells, task);
     if (targets.length > 0) parts.push('Targets (point estimates):', '', ...targets, '');
@@ -90,9 +130,16 @@ export function markdown(cells: readonly Cell[], meta: string): string {
     if (abl.length > 1) parts.push(`MPCache ablations (${task}):`, '', table(mine, abl, cols), '');
     const diag = mine.filter((c) => c.needleKept !== undefined);
     if (diag.length > 0) {
-      const names = [...ordered(MAIN, new Set(diag.map((c) => c.policy)), true), ...ordered(ABLATIONS, new Set(diag.map((c) => c.policy)), false).filter((p) => p !== 'mpcache')];
-      parts.push(`Needle tokens the last layer still stores right after the prefill, % (mean over samples and heads; ${task}):`, '',
-        table(diag, names, cols, (x) => pct(x.needleKept as number)), '');
+      const names = [
+        ...ordered(MAIN, new Set(diag.map((c) => c.policy)), true),
+        ...ordered(ABLATIONS, new Set(diag.map((c) => c.policy)), false).filter((p) => p !== 'mpcache'),
+      ];
+      parts.push(
+        `Needle tokens the last layer still stores right after the prefill, % (mean over samples and heads; ${task}):`,
+        '',
+        table(diag, names, cols, (x) => pct(x.needleKept as number)),
+        '',
+      );
     }
     parts.push(`![${task}](eviction-study-${task}.svg)`, '');
   }
@@ -103,29 +150,57 @@ export function markdown(cells: readonly Cell[], meta: string): string {
 export function writeBetweenMarkers(path: string, generated: string, title: string): void {
   const block = `${BEGIN}\n${generated}\n${END}`;
   const old = existsSync(path) ? readFileSync(path, 'utf8') : `# ${title}\n\n`;
-  const a = old.indexOf(BEGIN.slice(0, 20)), b = old.indexOf(END);
+  const a = old.indexOf(BEGIN.slice(0, 20)),
+    b = old.indexOf(END);
   const next = a >= 0 && b > a ? old.slice(0, a) + block + old.slice(b + END.length) : `${old.trimEnd()}\n\n${block}\n`;
   writeFileSync(path, next);
 }
 
-const COLORS = ['#222222', '#d62728', '#1f77b4', '#ff7f0e', '#ffbb78', '#2ca02c', '#9467bd', '#8c564b', '#7f7f7f', '#e377c2', '#17becf', '#bcbd22', '#aec7e8'];
+const COLORS = [
+  '#222222',
+  '#d62728',
+  '#1f77b4',
+  '#ff7f0e',
+  '#ffbb78',
+  '#2ca02c',
+  '#9467bd',
+  '#8c564b',
+  '#7f7f7f',
+  '#e377c2',
+  '#17becf',
+  '#bcbd22',
+  '#aec7e8',
+];
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 /** A grouped bar chart of one task: a group per column, a bar per policy, CI whiskers. */
 export function svgChart(cells: readonly Cell[], task: string): string {
   const mine = cells.filter((c) => c.task === task);
   const present = new Set(mine.map((c) => c.policy));
-  const policies = [...ordered(MAIN, present, true), ...ordered(ABLATIONS, present, false).filter((p) => p !== 'mpcache')];
+  const policies = [
+    ...ordered(MAIN, present, true),
+    ...ordered(ABLATIONS, present, false).filter((p) => p !== 'mpcache'),
+  ];
   const cols = columns(mine);
-  const bar = 12, gap = 26, left = 46, top = 30, h = 220, legend = 150;
+  const bar = 12,
+    gap = 26,
+    left = 46,
+    top = 30,
+    h = 220,
+    legend = 150;
   const groupW = policies.length * bar + gap;
-  const width = left + cols.length * groupW + legend, height = top + h + 50;
+  const width = left + cols.length * groupW + legend,
+    height = top + h + 50;
   const y = (v: number) => top + h * (1 - v);
-  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
-    `<text x="${left}" y="16" font-size="13">${esc(task)}: accuracy with 95 % interval</text>`];
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<text x="${left}" y="16" font-size="13">${esc(task)}: accuracy with 95 % interval</text>`,
+  ];
   for (const v of [0, 0.25, 0.5, 0.75, 1]) {
-    out.push(`<line x1="${left}" x2="${left + cols.length * groupW}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`,
-      `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${(v * 100).toFixed(0)}</text>`);
+    out.push(
+      `<line x1="${left}" x2="${left + cols.length * groupW}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`,
+      `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${(v * 100).toFixed(0)}</text>`,
+    );
   }
   cols.forEach((c, ci) => {
     const x0 = left + ci * groupW + gap / 2;
@@ -133,15 +208,22 @@ export function svgChart(cells: readonly Cell[], task: string): string {
       const cell = mine.find((x) => x.policy === p && x.ctx === c.ctx && x.placement === c.placement);
       if (cell === undefined) return;
       const x = x0 + pi * bar;
-      out.push(`<rect x="${x}" y="${y(cell.accuracy)}" width="${bar - 2}" height="${h * cell.accuracy}" fill="${COLORS[pi % COLORS.length]}"/>`,
-        `<line x1="${x + bar / 2 - 1}" x2="${x + bar / 2 - 1}" y1="${y(cell.ci95[1])}" y2="${y(cell.ci95[0])}" stroke="#000"/>`);
+      out.push(
+        `<rect x="${x}" y="${y(cell.accuracy)}" width="${bar - 2}" height="${h * cell.accuracy}" fill="${COLORS[pi % COLORS.length]}"/>`,
+        `<line x1="${x + bar / 2 - 1}" x2="${x + bar / 2 - 1}" y1="${y(cell.ci95[1])}" y2="${y(cell.ci95[0])}" stroke="#000"/>`,
+      );
     });
-    out.push(`<text x="${x0 + (policies.length * bar) / 2}" y="${top + h + 16}" text-anchor="middle">${c.ctx} · ${c.placement}</text>`);
+    out.push(
+      `<text x="${x0 + (policies.length * bar) / 2}" y="${top + h + 16}" text-anchor="middle">${c.ctx} · ${c.placement}</text>`,
+    );
   });
   policies.forEach((p, pi) => {
     const ly = top + 4 + pi * 15;
     const lx = left + cols.length * groupW + 10;
-    out.push(`<rect x="${lx}" y="${ly}" width="10" height="10" fill="${COLORS[pi % COLORS.length]}"/>`, `<text x="${lx + 14}" y="${ly + 9}">${esc(p)}</text>`);
+    out.push(
+      `<rect x="${lx}" y="${ly}" width="10" height="10" fill="${COLORS[pi % COLORS.length]}"/>`,
+      `<text x="${lx + 14}" y="${ly + 9}">${esc(p)}</text>`,
+    );
   });
   out.push('</svg>');
   return out.join('\n') + '\n';

@@ -35,7 +35,8 @@ export interface CommandSpec<S extends Shape> {
   readonly configFile?: boolean;
 }
 
-export type Parsed<S extends Shape> = { help: true; text: string } | { help: false; flags: z.infer<z.ZodObject<S>>; positionals: string[] };
+export type Parsed<S extends Shape> =
+  { help: true; text: string } | { help: false; flags: z.infer<z.ZodObject<S>>; positionals: string[] };
 
 type Base = 'string' | 'number' | 'boolean' | 'list-number' | 'list-string' | 'enum';
 
@@ -43,7 +44,8 @@ type Base = 'string' | 'number' | 'boolean' | 'list-number' | 'list-string' | 'e
 function baseOf(field: z.ZodType): Base {
   let t: z.ZodType = field;
   for (;;) {
-    if (t instanceof z.ZodDefault || t instanceof z.ZodOptional || t instanceof z.ZodNullable) t = t.unwrap() as z.ZodType;
+    if (t instanceof z.ZodDefault || t instanceof z.ZodOptional || t instanceof z.ZodNullable)
+      t = t.unwrap() as z.ZodType;
     else if (t instanceof z.ZodPipe) t = t.in as z.ZodType;
     else break;
   }
@@ -61,7 +63,8 @@ const envName = (k: string): string => 'MPC_' + kebab(k).replace(/-/g, '_').toUp
 const NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?$/i;
 
 function toNumber(flag: string, v: string): number {
-  if (!NUMBER.test(v.trim())) throw new MpcError('E_CONFIG', `--${kebab(flag)} must be a number (got '${v.slice(0, 40)}')`);
+  if (!NUMBER.test(v.trim()))
+    throw new MpcError('E_CONFIG', `--${kebab(flag)} must be a number (got '${v.slice(0, 40)}')`);
   return Number(v);
 }
 
@@ -69,14 +72,18 @@ function toNumber(flag: string, v: string): number {
 function convert(flag: string, base: Base, v: string | boolean): unknown {
   if (typeof v === 'boolean') return v;
   switch (base) {
-    case 'number': return toNumber(flag, v);
+    case 'number':
+      return toNumber(flag, v);
     case 'boolean':
       if (v === 'true' || v === '1') return true;
       if (v === 'false' || v === '0') return false;
       throw new MpcError('E_CONFIG', `--${kebab(flag)} must be true or false (got '${v.slice(0, 40)}')`);
-    case 'list-number': return v.split(',').map((x) => toNumber(flag, x));
-    case 'list-string': return v.split(',').map((x) => x.trim());
-    default: return v;
+    case 'list-number':
+      return v.split(',').map((x) => toNumber(flag, x));
+    case 'list-string':
+      return v.split(',').map((x) => x.trim());
+    default:
+      return v;
   }
 }
 
@@ -94,7 +101,11 @@ export function helpText<S extends Shape>(cmd: CommandSpec<S>): string {
     const arg = base === 'boolean' ? '' : base.startsWith('list') ? ' a,b,…' : base === 'number' ? ' n' : ' value';
     return [`  --${kebab(k)}${arg}`, describe(f)];
   });
-  if (cmd.configFile) all.push(['  --config file.json', 'read flags from a JSON file (keys: the camelCase flag names); MPC_<FLAG> environment variables too']);
+  if (cmd.configFile)
+    all.push([
+      '  --config file.json',
+      'read flags from a JSON file (keys: the camelCase flag names); MPC_<FLAG> environment variables too',
+    ]);
   all.push(['  --help', 'this text']);
   const w = Math.min(34, Math.max(...all.map(([a]) => a.length)) + 2);
   for (const [a, d] of all) lines.push(a.length >= w ? `${a}\n${' '.repeat(w)}${d}` : `${a.padEnd(w)}${d}`);
@@ -109,9 +120,14 @@ function readConfigFile(path: string, shape: Shape): Record<string, unknown> {
   } catch (e) {
     throw new MpcError('E_CONFIG', `config file ${path}: ${(e as Error).message}`);
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new MpcError('E_CONFIG', `config file ${path}: expected a JSON object`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new MpcError('E_CONFIG', `config file ${path}: expected a JSON object`);
   const unknown = Object.keys(raw).filter((k) => !(k in shape));
-  if (unknown.length) throw new MpcError('E_CONFIG', `config file ${path}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}`);
+  if (unknown.length)
+    throw new MpcError(
+      'E_CONFIG',
+      `config file ${path}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}`,
+    );
   return raw as Record<string, unknown>;
 }
 
@@ -123,7 +139,11 @@ function optionsOf<S extends Shape>(cmd: CommandSpec<S>): { options: Options; ba
   const bases = new Map<string, Base>();
   const declare = (flag: string, type: 'string' | 'boolean'): void => {
     // a boolean declared as `noX` (the --no-share ablation) is a flag of its own; a boolean `x` beside it would make --no-x ambiguous
-    if (flag in options) throw new MpcError('E_INTERNAL', `${cmd.usage}: --${flag} is declared twice (a flag and the negation of another)`);
+    if (flag in options)
+      throw new MpcError(
+        'E_INTERNAL',
+        `${cmd.usage}: --${flag} is declared twice (a flag and the negation of another)`,
+      );
     options[flag] = { type };
   };
   for (const [k, f] of Object.entries(cmd.flags.shape as Shape)) {
@@ -136,7 +156,11 @@ function optionsOf<S extends Shape>(cmd: CommandSpec<S>): { options: Options; ba
 }
 
 /** The E_CONFIG error for the first zod issue, naming the flag (and, for servers, where else it can be set). */
-function issueError<S extends Shape>(cmd: CommandSpec<S>, issue: z.core.$ZodIssue, input: Record<string, unknown>): MpcError {
+function issueError<S extends Shape>(
+  cmd: CommandSpec<S>,
+  issue: z.core.$ZodIssue,
+  input: Record<string, unknown>,
+): MpcError {
   if (issue.path.length === 0) return new MpcError('E_CONFIG', issue.message);
   const key = String(issue.path[0]);
   if (input[key] !== undefined) return new MpcError('E_CONFIG', `--${kebab(key)}: ${issue.message}`);
@@ -151,9 +175,12 @@ function issueError<S extends Shape>(cmd: CommandSpec<S>, issue: z.core.$ZodIssu
 function normalise(argv: readonly string[], bases: ReadonlyMap<string, Base>): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!, m = /^--([a-z0-9-]+)(?:=(true|false))?$/.exec(a), base = m ? bases.get(camel(m[1]!)) : undefined;
+    const a = argv[i]!,
+      m = /^--([a-z0-9-]+)(?:=(true|false))?$/.exec(a),
+      base = m ? bases.get(camel(m[1]!)) : undefined;
     if (base === 'boolean' && m![2] !== undefined) out.push(m![2] === 'true' ? `--${m![1]}` : `--no-${m![1]}`);
-    else if ((base === 'number' || base === 'list-number') && m![2] === undefined && /^-[\d.]/.test(argv[i + 1] ?? '')) out.push(`${a}=${argv[++i]}`);
+    else if ((base === 'number' || base === 'list-number') && m![2] === undefined && /^-[\d.]/.test(argv[i + 1] ?? ''))
+      out.push(`${a}=${argv[++i]}`);
     else out.push(a);
   }
   return out;
@@ -163,17 +190,30 @@ function normalise(argv: readonly string[], bases: ReadonlyMap<string, Base>): s
  * Parses argv (without node and script) for a command.
  * @throws MpcError E_CONFIG naming the flag at fault.
  */
-export function parseCommand<S extends Shape>(cmd: CommandSpec<S>, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Parsed<S> {
+export function parseCommand<S extends Shape>(
+  cmd: CommandSpec<S>,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Parsed<S> {
   const { options, bases } = optionsOf(cmd);
   const args = normalise(argv, bases);
   let values: Record<string, string | boolean | undefined>, positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args, options, strict: true, allowPositionals: (cmd.positionals?.length ?? 0) > 0 }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
+    ({ values, positionals } = parseArgs({
+      args,
+      options,
+      strict: true,
+      allowPositionals: (cmd.positionals?.length ?? 0) > 0,
+    }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
   } catch (e) {
-    throw new MpcError('E_CONFIG', `${(e as Error).message.replace(/\. To specify a positional.*$/s, '')} (see --help)`);
+    throw new MpcError(
+      'E_CONFIG',
+      `${(e as Error).message.replace(/\. To specify a positional.*$/s, '')} (see --help)`,
+    );
   }
   if (values['help'] === true) return { help: true, text: helpText(cmd) };
-  const input: Record<string, unknown> = cmd.configFile && typeof values['config'] === 'string' ? readConfigFile(values['config'], cmd.flags.shape) : {};
+  const input: Record<string, unknown> =
+    cmd.configFile && typeof values['config'] === 'string' ? readConfigFile(values['config'], cmd.flags.shape) : {};
   for (const [k, base] of bases) {
     const fromEnv = cmd.configFile ? env[envName(k)] : undefined;
     if (fromEnv !== undefined) input[k] = convert(k, base, fromEnv);
@@ -190,7 +230,10 @@ export function parseCommand<S extends Shape>(cmd: CommandSpec<S>, argv: readonl
  * parseCommand for a process entry point: prints --help and exits 0, or returns the flags.
  * @throws MpcError E_CONFIG as parseCommand.
  */
-export function commandFlags<S extends Shape>(cmd: CommandSpec<S>, argv: readonly string[] = process.argv.slice(2)): { flags: z.infer<z.ZodObject<S>>; positionals: string[] } {
+export function commandFlags<S extends Shape>(
+  cmd: CommandSpec<S>,
+  argv: readonly string[] = process.argv.slice(2),
+): { flags: z.infer<z.ZodObject<S>>; positionals: string[] } {
   const p = parseCommand(cmd, argv);
   if (p.help) {
     process.stdout.write(p.text);

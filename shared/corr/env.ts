@@ -37,7 +37,10 @@ export class DealerEnv {
   /** Drops every fixed mask whose id starts with `prefix` (session-scoped caches). */
   dropPrefix(prefix: string): void {
     for (const [id, m] of [...this.fixed.entries()]) {
-      if (id.startsWith(prefix)) { this.kernels.release(m.region); this.fixed.delete(id); }
+      if (id.startsWith(prefix)) {
+        this.kernels.release(m.region);
+        this.fixed.delete(id);
+      }
     }
   }
 

@@ -77,7 +77,10 @@ export function checkParams<P>(kind: CorrKind<P>, p: P): void {
   const r = kind.params.safeParse(p);
   if (r.success) return;
   const issue = r.error.issues[0];
-  throw new MpcError('E_INTERNAL', `${kind.name}: bad parameters at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}`);
+  throw new MpcError(
+    'E_INTERNAL',
+    `${kind.name}: bad parameters at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}`,
+  );
 }
 
 /** Declares a kind with type inference for its parameters. */
@@ -85,8 +88,18 @@ export function defineKind<P>(k: CorrKind<P>): CorrKind<P> {
   return Object.freeze(k);
 }
 
-export const ring = (name: string, count: number, correlated = false): FieldSpec => ({ name, type: 'ring', count, correlated });
-export const xor = (name: string, count: number, correlated = false): FieldSpec => ({ name, type: 'xor', count, correlated });
+export const ring = (name: string, count: number, correlated = false): FieldSpec => ({
+  name,
+  type: 'ring',
+  count,
+  correlated,
+});
+export const xor = (name: string, count: number, correlated = false): FieldSpec => ({
+  name,
+  type: 'xor',
+  count,
+  correlated,
+});
 
 /** Bytes that party 1 receives explicitly for one item (the kind's dealer cost). */
 export function correctionBytes(fields: readonly FieldSpec[]): number {

@@ -34,7 +34,12 @@ function foldDigest(d: number, tag: number, ph: number): number {
   return hash32(`${tag}:${ph}`, d);
 }
 
-const Credit = z.object({ t: z.literal('credit'), session: z.string(), seq: z.number().int().nonnegative(), bytes: z.number().nonnegative() });
+const Credit = z.object({
+  t: z.literal('credit'),
+  session: z.string(),
+  seq: z.number().int().nonnegative(),
+  bytes: z.number().nonnegative(),
+});
 
 /** What a protocol needs to take correlations (implemented by both parties and by the dealer). */
 export interface CorrSource {
@@ -68,8 +73,12 @@ export class PartyCorrStream implements CorrSource {
     invariant(me === 0 || dealer !== undefined, 'E_INTERNAL', 'party 1 needs a dealer link');
   }
 
-  get digest(): number { return this.digestValue; }
-  get seq(): number { return this.nextSeq; }
+  get digest(): number {
+    return this.digestValue;
+  }
+  get seq(): number {
+    return this.nextSeq;
+  }
 
   async take<P>(kind: CorrKind<P>, params: P): Promise<Material> {
     checkParams(kind, params);
@@ -81,10 +90,20 @@ export class PartyCorrStream implements CorrSource {
     if (this.me === 0) return expandShare(this.prg, fields, false);
     const pending = this.dealer!.nextTensor(`correlation #${seq} (${kind.name})`);
     const f = this.meter ? await this.meter.waitOn('dealer', pending) : await pending;
-    if (f.type !== CORR_FRAME) throw new MpcError('E_CORR_MISMATCH', `expected correlation #${seq}, got frame type ${f.type}`);
-    if (f.seq !== BigInt(seq)) throw new MpcError('E_CORR_MISMATCH', `expected correlation #${seq} (${kind.name}), the dealer sent #${f.seq}`);
-    if (f.tag !== tag) throw new MpcError('E_CORR_MISMATCH', `correlation #${seq}: expected kind ${kind.name}, the dealer sent another kind (tag ${f.tag})`);
-    if (f.check !== ph) throw new MpcError('E_CORR_MISMATCH', `correlation #${seq} (${kind.name}): parameters differ from the dealer's (shape mismatch)`);
+    if (f.type !== CORR_FRAME)
+      throw new MpcError('E_CORR_MISMATCH', `expected correlation #${seq}, got frame type ${f.type}`);
+    if (f.seq !== BigInt(seq))
+      throw new MpcError('E_CORR_MISMATCH', `expected correlation #${seq} (${kind.name}), the dealer sent #${f.seq}`);
+    if (f.tag !== tag)
+      throw new MpcError(
+        'E_CORR_MISMATCH',
+        `correlation #${seq}: expected kind ${kind.name}, the dealer sent another kind (tag ${f.tag})`,
+      );
+    if (f.check !== ph)
+      throw new MpcError(
+        'E_CORR_MISMATCH',
+        `correlation #${seq} (${kind.name}): parameters differ from the dealer's (shape mismatch)`,
+      );
     const corrections = partsToCorrections(f.parts, fields, seq, kind.name);
     const m = assembleParty1(this.prg, fields, corrections);
     this.consumedBytes += correctionBytes(fields);
@@ -95,20 +114,35 @@ export class PartyCorrStream implements CorrSource {
 
   private sendCredit(seq: number): void {
     this.creditedBytes = this.consumedBytes;
-    if (!this.dealer!.failed) this.dealer!.sendControl({ t: 'credit', session: this.session, seq, bytes: this.consumedBytes });
+    if (!this.dealer!.failed)
+      this.dealer!.sendControl({ t: 'credit', session: this.session, seq, bytes: this.consumedBytes });
   }
 }
 
-function partsToCorrections(parts: Part[], fields: readonly FieldSpec[], seq: number, name: string): Array<BigUint64Array | Uint8Array> {
+function partsToCorrections(
+  parts: Part[],
+  fields: readonly FieldSpec[],
+  seq: number,
+  name: string,
+): Array<BigUint64Array | Uint8Array> {
   const corr = fields.filter((f) => f.correlated);
-  if (parts.length !== corr.length) throw new MpcError('E_CORR_MISMATCH', `correlation #${seq} (${name}): ${parts.length} parts, expected ${corr.length}`);
+  if (parts.length !== corr.length)
+    throw new MpcError(
+      'E_CORR_MISMATCH',
+      `correlation #${seq} (${name}): ${parts.length} parts, expected ${corr.length}`,
+    );
   return corr.map((f, i) => {
     const p = parts[i]!;
     if (f.type === 'ring') {
-      if (p.kind !== 'u64' || p.data.length !== f.count) throw new MpcError('E_CORR_MISMATCH', `correlation #${seq} (${name}).${f.name}: expected ${f.count} ring elements`);
+      if (p.kind !== 'u64' || p.data.length !== f.count)
+        throw new MpcError(
+          'E_CORR_MISMATCH',
+          `correlation #${seq} (${name}).${f.name}: expected ${f.count} ring elements`,
+        );
       return p.data;
     }
-    if (p.kind !== 'bytes' || p.data.length !== f.count) throw new MpcError('E_CORR_MISMATCH', `correlation #${seq} (${name}).${f.name}: expected ${f.count} bytes`);
+    if (p.kind !== 'bytes' || p.data.length !== f.count)
+      throw new MpcError('E_CORR_MISMATCH', `correlation #${seq} (${name}).${f.name}: expected ${f.count} bytes`);
     return p.data;
   });
 }
@@ -145,8 +179,12 @@ export class DealerCorrSink implements CorrSource {
     this.prg1 = new Prg(seed1, STREAM_SESSION);
   }
 
-  get digest(): number { return this.digestValue; }
-  get seq(): number { return this.nextSeq; }
+  get digest(): number {
+    return this.digestValue;
+  }
+  get seq(): number {
+    return this.nextSeq;
+  }
 
   /** Feed a credit message from party 1 (the dealer's link reader calls this). */
   credit(raw: unknown): void {
@@ -178,7 +216,9 @@ export class DealerCorrSink implements CorrSource {
         this.party1.onFailure(reject);
       });
     }
-    const parts: Part[] = corrections.map((c) => (c instanceof BigUint64Array ? { kind: 'u64', data: c } : { kind: 'bytes', data: c }));
+    const parts: Part[] = corrections.map((c) =>
+      c instanceof BigUint64Array ? { kind: 'u64', data: c } : { kind: 'bytes', data: c },
+    );
     this.party1.sendTensor({ type: CORR_FRAME, seq: BigInt(seq), tag, check: ph, parts });
     this.sentBytes += bytes;
     this.dealtBytes += bytes;

@@ -21,16 +21,31 @@ import type { Inspector, KvPolicy, KvSession, SequenceInfo } from './types.js';
 type AnySession = KvSession<BackendTypes>;
 
 /** Hooks that watch a policy: an inspector (plaintext traces) and a selection hook (ring backends). */
-interface Watch { inspect?: Inspector<unknown> | undefined; onSelection?: SelectionHook<unknown> | undefined }
+interface Watch {
+  inspect?: Inspector<unknown> | undefined;
+  onSelection?: SelectionHook<unknown> | undefined;
+}
 
 function sequenceInfo<B extends BackendTypes>(step: AttentionStep<B>, watch: Watch): SequenceInfo<B['tensor']> {
   const { cache, q } = step;
-  return { heads: cache.heads, headDim: cache.headDim, promptTokens: q.shape[1] as number, capacity: cache.capacity, ...watch } as SequenceInfo<B['tensor']>;
+  return {
+    heads: cache.heads,
+    headDim: cache.headDim,
+    promptTokens: q.shape[1] as number,
+    capacity: cache.capacity,
+    ...watch,
+  } as SequenceInfo<B['tensor']>;
 }
 
 /** The full-attention prefill every policy shares: append, attend causally; output and probabilities. */
-async function prefillAttention<B extends BackendTypes>(step: AttentionStep<B>): Promise<{ out: B['tensor']; p: B['tensor'] }> {
-  invariant(step.cache.length === 0, 'E_INPUT', () => `layer ${step.layer}: a prefill needs an empty cache (it holds ${step.cache.length})`);
+async function prefillAttention<B extends BackendTypes>(
+  step: AttentionStep<B>,
+): Promise<{ out: B['tensor']; p: B['tensor'] }> {
+  invariant(
+    step.cache.length === 0,
+    'E_INPUT',
+    () => `layer ${step.layer}: a prefill needs an empty cache (it holds ${step.cache.length})`,
+  );
   await step.cache.append(step.k, step.v);
   return attendAll(step.ops, step.q, step.cache);
 }
@@ -40,7 +55,11 @@ export class PolicyAttention implements AttentionPolicy {
   /** Continues a fanned-out prefill: a prefill call is an error. */
   private readonly decodeOnly: boolean;
 
-  private constructor(readonly policy: KvPolicy, private readonly watch: Watch, resumed: AnySession | null) {
+  private constructor(
+    readonly policy: KvPolicy,
+    private readonly watch: Watch,
+    resumed: AnySession | null,
+  ) {
     this.current = resumed;
     this.decodeOnly = resumed !== null;
   }
@@ -51,7 +70,14 @@ export class PolicyAttention implements AttentionPolicy {
    * sees every selection it makes.
    */
   static of<T>(policy: KvPolicy, inspect?: Inspector<never>, onSelection?: SelectionHook<T>): PolicyAttention {
-    return new PolicyAttention(policy, { inspect: inspect as Inspector<unknown> | undefined, onSelection: onSelection as SelectionHook<unknown> | undefined }, null);
+    return new PolicyAttention(
+      policy,
+      {
+        inspect: inspect as Inspector<unknown> | undefined,
+        onSelection: onSelection as SelectionHook<unknown> | undefined,
+      },
+      null,
+    );
   }
 
   /** Continues a session prefilled elsewhere (by a fan-out): decoding steps only. */
@@ -71,18 +97,26 @@ export class PolicyAttention implements AttentionPolicy {
   async attend<B extends BackendTypes>(step: AttentionStep<B>): Promise<B['tensor']> {
     if (step.positions[0] === 0) {
       if (this.decodeOnly) throw new MpcError('E_INPUT', `${this.name}: a resumed session only decodes`);
-      if (step.layer === 0) this.current = this.policy.begin(step.ops, sequenceInfo(step, this.watch)) as unknown as AnySession;
+      if (step.layer === 0)
+        this.current = this.policy.begin(step.ops, sequenceInfo(step, this.watch)) as unknown as AnySession;
       const { out, p } = await prefillAttention(step);
       await this.sessionFor<B>(step).prefill(step.layer, { q: step.q, p, cache: step.cache });
       return out;
     }
     const n = step.q.shape[1] as number;
-    if (n !== 1) throw new MpcError('E_INPUT', `${this.name}: decoding takes one token per call after the prefill (got ${n})`);
-    return this.sessionFor<B>(step).decode(step.layer, { q: step.q, k: step.k, v: step.v, position: step.positions[0] as number });
+    if (n !== 1)
+      throw new MpcError('E_INPUT', `${this.name}: decoding takes one token per call after the prefill (got ${n})`);
+    return this.sessionFor<B>(step).decode(step.layer, {
+      q: step.q,
+      k: step.k,
+      v: step.v,
+      position: step.positions[0] as number,
+    });
   }
 
   private sessionFor<B extends BackendTypes>(step: AttentionStep<B>): KvSession<B> {
-    if (this.current === null) throw new MpcError('E_INPUT', `${this.name}: layer ${step.layer} called before a prefill at position 0`);
+    if (this.current === null)
+      throw new MpcError('E_INPUT', `${this.name}: layer ${step.layer} called before a prefill at position 0`);
     return this.current as unknown as KvSession<B>;
   }
 }
@@ -93,15 +127,22 @@ export class PrefillFanout implements AttentionPolicy {
 
   private readonly inspect: Inspector<unknown> | undefined;
 
-  constructor(private readonly policies: readonly KvPolicy[], inspect?: Inspector<never>) {
+  constructor(
+    private readonly policies: readonly KvPolicy[],
+    inspect?: Inspector<never>,
+  ) {
     invariant(policies.length > 0, 'E_INPUT', 'a fan-out needs at least one policy');
     this.inspect = inspect as Inspector<unknown> | undefined;
   }
 
   async attend<B extends BackendTypes>(step: AttentionStep<B>): Promise<B['tensor']> {
-    if (step.positions[0] !== 0) throw new MpcError('E_INPUT', 'a prefill fan-out only prefills; decode with its decoders()');
+    if (step.positions[0] !== 0)
+      throw new MpcError('E_INPUT', 'a prefill fan-out only prefills; decode with its decoders()');
     const ops = step.ops;
-    if (step.layer === 0) this.sessions = this.policies.map((p) => p.begin(ops, sequenceInfo(step, { inspect: this.inspect })) as unknown as AnySession);
+    if (step.layer === 0)
+      this.sessions = this.policies.map(
+        (p) => p.begin(ops, sequenceInfo(step, { inspect: this.inspect })) as unknown as AnySession,
+      );
     const { out, p } = await prefillAttention(step);
     const n = step.cache.length;
     for (let i = 0; i < this.sessions.length; i++) {

@@ -58,7 +58,8 @@ export interface StaticPlan {
 
 /** The static plan for a prompt of n tokens; null when it would keep everything. */
 export function staticPlan(st: StaticSpec, n: number): StaticPlan | null {
-  const blocks = Math.floor(n / st.block), tail = n - blocks * st.block;
+  const blocks = Math.floor(n / st.block),
+    tail = n - blocks * st.block;
   const kept = Math.min(blocks, Math.max(1, Math.round((st.ratio * n - tail) / st.block)));
   return kept >= blocks ? null : { blocks, kept, tail, rows: kept * st.block + tail };
 }
@@ -81,11 +82,18 @@ export interface ClusterPolicySpec {
 }
 
 /** Fine clusters chosen per step so that head + chosen + tail never exceed the budget B. */
-export function clustersForBudget(spec: ClusterPolicySpec & { cluster: Omit<ClusterConfig, 'select'> }, b: number): number {
+export function clustersForBudget(
+  spec: ClusterPolicySpec & { cluster: Omit<ClusterConfig, 'select'> },
+  b: number,
+): number {
   const s = spec.cluster.sizes[spec.cluster.sizes.length - 1] as number;
   const forced = spec.cluster.forceHead ? 2 : 1;
   const k = Math.floor(b / s) - forced;
-  if (k < 0) throw new MpcError('E_CONFIG', `${spec.name}: a budget of ${b} tokens is below the ${forced * s} tokens of its always-attended clusters (give a larger --budget or smaller --clusters)`);
+  if (k < 0)
+    throw new MpcError(
+      'E_CONFIG',
+      `${spec.name}: a budget of ${b} tokens is below the ${forced * s} tokens of its always-attended clusters (give a larger --budget or smaller --clusters)`,
+    );
   return k;
 }
 
@@ -95,7 +103,9 @@ export function clusterPolicy(spec: ClusterPolicySpec): KvPolicy {
     inputDependent: true,
     settings: spec.settings,
     budget: spec.budget,
-    check: (n) => { if (spec.cluster) clustersForBudget({ ...spec, cluster: spec.cluster }, spec.budget(n)); },
+    check: (n) => {
+      if (spec.cluster) clustersForBudget({ ...spec, cluster: spec.cluster }, spec.budget(n));
+    },
     begin<B extends BackendTypes>(ops: Ops<B>, seq: SequenceInfo<B['tensor']>): KvSession<B> {
       return new ClusterSession(kvOps(ops, seq.onSelection), seq, spec);
     },
@@ -113,16 +123,22 @@ class ClusterSession<B extends BackendTypes> extends BaseSession<B> {
   private readonly indexes: ClusterIndex<B>[] = [];
   private readonly shared = new Map<number, Shared<B['tensor']>>();
 
-  constructor(ops: KvOps<B>, seq: SequenceInfo<B['tensor']>, private readonly spec: ClusterPolicySpec) {
+  constructor(
+    ops: KvOps<B>,
+    seq: SequenceInfo<B['tensor']>,
+    private readonly spec: ClusterPolicySpec,
+  ) {
     super(ops, seq, spec.denseLayers);
     const c = spec.cluster;
-    this.cfg = c === null ? null : { ...c, select: clustersForBudget({ ...spec, cluster: c }, spec.budget(seq.promptTokens)) };
+    this.cfg =
+      c === null ? null : { ...c, select: clustersForBudget({ ...spec, cluster: c }, spec.budget(seq.promptTokens)) };
     this.plan = spec.static === null ? null : staticPlan(spec.static, this.n);
   }
 
   /** The layer whose choices `layer` follows (itself when it leads a group). */
   private leader(layer: number): number {
-    const d = this.spec.denseLayers, g = this.spec.shareLayers;
+    const d = this.spec.denseLayers,
+      g = this.spec.shareLayers;
     return d + Math.floor((layer - d) / g) * g;
   }
 
@@ -135,21 +151,34 @@ class ClusterSession<B extends BackendTypes> extends BaseSession<B> {
   protected override async keep(layer: number, store: Store<B>, input: PrefillInput<B>): Promise<void> {
     const lead = this.leader(layer);
     const shared = this.sharedOf(lead);
-    const plan = this.plan, st = this.spec.static;
+    const plan = this.plan,
+      st = this.spec.static;
     if (plan !== null && st !== null) {
       const S = st.block;
       const chosen: CachePiece<B['tensor']>[] = [];
-      if (plan.kept > 1) { // else only the forced first block and the tail stay: nothing to rank
+      if (plan.kept > 1) {
+        // else only the forced first block and the tail stay: nothing to rank
         if (layer === lead) {
           const w = Math.max(1, Math.floor(st.window * this.n));
-          const perKey = st.score === 'max' ? await this.ops.maxQueries(input.p, this.n - w, this.n) : await this.ops.sumQueries(input.p, this.n - w, this.n, true);
-          const rest = await this.ops.blockScores(this.ops.slice(perKey, 2, S, plan.blocks * S), S, st.lookback, st.score);
+          const perKey =
+            st.score === 'max'
+              ? await this.ops.maxQueries(input.p, this.n - w, this.n)
+              : await this.ops.sumQueries(input.p, this.n - w, this.n, true);
+          const rest = await this.ops.blockScores(
+            this.ops.slice(perKey, 2, S, plan.blocks * S),
+            S,
+            st.lookback,
+            st.score,
+          );
           shared.keep = await this.ops.topk(rest, plan.kept - 1);
         }
         invariant(shared.keep !== undefined, 'E_INTERNAL', `layer ${layer}: no keep-set from layer ${lead}`);
         chosen.push({ select: shared.keep, block: S, offset: S });
       }
-      await store.compact([...rowsPiece(0, S), ...chosen, ...rowsPiece(this.n - plan.tail, this.n)], this.room(plan.rows));
+      await store.compact(
+        [...rowsPiece(0, S), ...chosen, ...rowsPiece(this.n - plan.tail, this.n)],
+        this.room(plan.rows),
+      );
     }
     if (layer === lead && this.cfg !== null) {
       const index = new ClusterIndex(this.ops, this.cfg);
@@ -158,7 +187,11 @@ class ClusterSession<B extends BackendTypes> extends BaseSession<B> {
     }
   }
 
-  protected async select(layer: number, store: Store<B>, q: B['tensor']): Promise<readonly CachePiece<B['tensor']>[] | null> {
+  protected async select(
+    layer: number,
+    store: Store<B>,
+    q: B['tensor'],
+  ): Promise<readonly CachePiece<B['tensor']>[] | null> {
     if (this.cfg === null) return null; // static only: attend everything stored
     const lead = this.leader(layer);
     const shared = this.sharedOf(lead);
@@ -168,7 +201,11 @@ class ClusterSession<B extends BackendTypes> extends BaseSession<B> {
       shared.step = { length: store.length, pieces: await index.select(q, store.length) };
     }
     const step = shared.step;
-    invariant(step !== undefined && step.length === store.length, 'E_INTERNAL', `layer ${layer}: no selection from layer ${lead} for this step`);
+    invariant(
+      step !== undefined && step.length === store.length,
+      'E_INTERNAL',
+      `layer ${layer}: no selection from layer ${lead} for this step`,
+    );
     return step.pieces;
   }
 

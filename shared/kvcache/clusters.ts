@@ -86,7 +86,10 @@ export class ClusterIndex<B extends BackendTypes> {
   /** One series identity per level (its bounds only grow), so a backend can keep per-level state. */
   private readonly series: (ClusterSeries | null)[];
 
-  constructor(private readonly ops: KvOps<B>, readonly cfg: ClusterConfig) {
+  constructor(
+    private readonly ops: KvOps<B>,
+    readonly cfg: ClusterConfig,
+  ) {
     this.kmax = cfg.sizes.map(() => null);
     this.kmin = cfg.sizes.map(() => null);
     this.series = cfg.sizes.map(() => null);
@@ -99,7 +102,8 @@ export class ClusterIndex<B extends BackendTypes> {
 
   /** The bounds of every level ({max, min} [H, C, hd] or null when none yet); for tests. */
   bounds(level: number): { max: B['tensor']; min: B['tensor'] } | null {
-    const max = this.kmax[level], min = this.kmin[level];
+    const max = this.kmax[level],
+      min = this.kmin[level];
     return max && min ? { max, min } : null;
   }
 
@@ -111,9 +115,12 @@ export class ClusterIndex<B extends BackendTypes> {
     const have = this.summarised();
     const fine = cfg.sizes.length - 1;
     const s = cfg.sizes[fine] as number;
-    cfg.sizes.forEach((size, l) => { this.series[l] ??= { maxClusters: Math.floor(cache.capacity / size) }; });
+    cfg.sizes.forEach((size, l) => {
+      this.series[l] ??= { maxClusters: Math.floor(cache.capacity / size) };
+    });
     for (let l = fine; l >= 0; l--) {
-      const from = have[l] as number, to = lay.counts[l] as number;
+      const from = have[l] as number,
+        to = lay.counts[l] as number;
       if (to <= from) continue;
       let add: { max: B['tensor']; min: B['tensor'] };
       if (l === fine) {
@@ -125,10 +132,16 @@ export class ClusterIndex<B extends BackendTypes> {
         const lo = ops.slice(this.kmin[l + 1] as B['tensor'], 1, from * r, to * r);
         add = await ops.blockMinMax(hi, lo, r);
       }
-      const mx = this.kmax[l] ?? null, mn = this.kmin[l] ?? null;
+      const mx = this.kmax[l] ?? null,
+        mn = this.kmin[l] ?? null;
       this.kmax[l] = mx === null ? add.max : ops.concat([mx, add.max], 1);
       this.kmin[l] = mn === null ? add.min : ops.concat([mn, add.min], 1);
-      await ops.prepareScores?.(this.kmax[l] as B['tensor'], this.kmin[l] as B['tensor'], cfg.rule, this.series[l] as ClusterSeries);
+      await ops.prepareScores?.(
+        this.kmax[l] as B['tensor'],
+        this.kmin[l] as B['tensor'],
+        cfg.rule,
+        this.series[l] as ClusterSeries,
+      );
     }
   }
 
@@ -158,7 +171,8 @@ export class ClusterIndex<B extends BackendTypes> {
     const heads = q.shape[0] as number;
     let sel: B['tensor'] | null = null;
     for (let l = 0; l < counts.length; l++) {
-      const c = counts[l] as number, k = want[l] as number;
+      const c = counts[l] as number,
+        k = want[l] as number;
       // Candidates: every cluster at the first level; children of the chosen parents plus orphans below.
       let cand: B['tensor'] | null = null;
       if (l > 0) {
@@ -167,16 +181,30 @@ export class ClusterIndex<B extends BackendTypes> {
         const parts: B['tensor'][] = [];
         if (sel !== null && (sel.shape[1] as number) > 0) parts.push(ops.expandSelection(sel, r, c));
         if (c > parents) parts.push(ops.publicSelection(heads, range(parents, c), c));
-        cand = parts.length === 0 ? ops.publicSelection(heads, [], c) : parts.length === 1 ? (parts[0] as B['tensor']) : ops.concat(parts, 1);
+        cand =
+          parts.length === 0
+            ? ops.publicSelection(heads, [], c)
+            : parts.length === 1
+              ? (parts[0] as B['tensor'])
+              : ops.concat(parts, 1);
       }
       const nCand = cand === null ? c : (cand.shape[1] as number);
       if (k >= nCand) {
         sel = cand ?? ops.publicSelection(heads, range(0, c), c);
         continue;
       }
-      const kmax = this.kmax[l] as B['tensor'], kmin = this.kmin[l] as B['tensor'], series = this.series[l] ?? undefined;
+      const kmax = this.kmax[l] as B['tensor'],
+        kmin = this.kmin[l] as B['tensor'],
+        series = this.series[l] ?? undefined;
       const parents = sel;
-      if (cand !== null && parents !== null && (parents.shape[1] as number) > 0 && series && ops.childScores && ops.childSelection) {
+      if (
+        cand !== null &&
+        parents !== null &&
+        (parents.shape[1] as number) > 0 &&
+        series &&
+        ops.childScores &&
+        ops.childSelection
+      ) {
         // the same candidates and choice, computed from the parents' selection (EvictionOps.childScores)
         const r = (cfg.sizes[l - 1] as number) / (cfg.sizes[l] as number);
         const pick = await ops.topk(await ops.childScores(q, kmax, kmin, cfg.rule, series, parents, r), k);

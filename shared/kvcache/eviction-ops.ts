@@ -54,7 +54,9 @@ export type BlockAgg = 'sum' | 'max';
  * `maxClusters`. A backend may keep state per series: the ring backends keep the blended bounds
  * under a fixed mask, so that each step's scores open only the query.
  */
-export interface ClusterSeries { readonly maxClusters: number }
+export interface ClusterSeries {
+  readonly maxClusters: number;
+}
 
 export type ClusterScoreRule = { readonly kind: 'blend'; readonly alpha: number } | { readonly kind: 'bound' };
 
@@ -173,7 +175,15 @@ export interface EvictionOps<T extends TensorLike, C> {
    * the candidates (ring: the parents' one-hot picks blocks of r rows of the series, opening the
    * parents' one-hot instead of the candidates' and every score).
    */
-  childScores?(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries, parents: T, r: number): Promise<T>;
+  childScores?(
+    q: T,
+    kmax: T,
+    kmin: T,
+    rule: ClusterScoreRule,
+    series: ClusterSeries,
+    parents: T,
+    r: number,
+  ): Promise<T>;
   /**
    * Optional: the selection [H, k, C] a pick over those candidates makes, exactly
    * `gather(pick, cand, 'rows')` (ring: one product of the pick with the parents' one-hot).

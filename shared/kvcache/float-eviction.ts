@@ -12,17 +12,25 @@ const fmt = (s: Shape) => `[${s.join(', ')}]`;
 
 /** Views a tensor as [outer, dim, inner] around one axis. */
 function around(x: FloatTensor, axis: number, what: string): [number, number, number] {
-  invariant(Number.isInteger(axis) && axis >= 0 && axis < x.shape.length, 'E_SHAPE', () => `${what}: no axis ${axis} in ${fmt(x.shape)}`);
+  invariant(
+    Number.isInteger(axis) && axis >= 0 && axis < x.shape.length,
+    'E_SHAPE',
+    () => `${what}: no axis ${axis} in ${fmt(x.shape)}`,
+  );
   return [prod(x.shape.slice(0, axis)), x.shape[axis] as number, prod(x.shape.slice(axis + 1))];
 }
 
 function slice(x: FloatTensor, axis: number, start: number, end: number): FloatTensor {
   const [outer, dim, inner] = around(x, axis, 'slice');
-  invariant(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= dim, 'E_SHAPE',
-    () => `slice ${start}..${end} of axis ${axis} of ${fmt(x.shape)}`);
+  invariant(
+    Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= dim,
+    'E_SHAPE',
+    () => `slice ${start}..${end} of axis ${axis} of ${fmt(x.shape)}`,
+  );
   const m = end - start;
   const out = new Float64Array(outer * m * inner);
-  for (let o = 0; o < outer; o++) out.set(x.data.subarray((o * dim + start) * inner, (o * dim + end) * inner), o * m * inner);
+  for (let o = 0; o < outer; o++)
+    out.set(x.data.subarray((o * dim + start) * inner, (o * dim + end) * inner), o * m * inner);
   const shape = [...x.shape];
   shape[axis] = m;
   return floatTensor(shape, out);
@@ -33,8 +41,11 @@ function concat(xs: readonly FloatTensor[], axis: number): FloatTensor {
   const first = xs[0] as FloatTensor;
   const [outer, , inner] = around(first, axis, 'concat');
   for (const x of xs) {
-    invariant(x.shape.length === first.shape.length && x.shape.every((d, i) => i === axis || d === first.shape[i]), 'E_SHAPE',
-      () => `concat along axis ${axis}: ${fmt(x.shape)} vs ${fmt(first.shape)}`);
+    invariant(
+      x.shape.length === first.shape.length && x.shape.every((d, i) => i === axis || d === first.shape[i]),
+      'E_SHAPE',
+      () => `concat along axis ${axis}: ${fmt(x.shape)} vs ${fmt(first.shape)}`,
+    );
   }
   const total = xs.reduce((a, x) => a + (x.shape[axis] as number), 0);
   const out = new Float64Array(outer * total * inner);
@@ -53,7 +64,11 @@ function concat(xs: readonly FloatTensor[], axis: number): FloatTensor {
 
 function expandSelection(sel: FloatTensor, r: number, n: number): FloatTensor {
   const [g, k, c] = dims(sel, 3, 'expandSelection') as [number, number, number];
-  invariant(Number.isInteger(r) && r >= 1 && Number.isInteger(n) && n >= c * r, 'E_INPUT', `expandSelection: factor ${r}, ${n} columns for ${c} clusters`);
+  invariant(
+    Number.isInteger(r) && r >= 1 && Number.isInteger(n) && n >= c * r,
+    'E_INPUT',
+    `expandSelection: factor ${r}, ${n} columns for ${c} clusters`,
+  );
   const out = new Float64Array(g * k * r * n);
   for (let gi = 0; gi < g; gi++) {
     for (let i = 0; i < k; i++) {
@@ -75,17 +90,24 @@ function publicSelection(groups: number, indices: readonly number[], n: number):
   });
   const k = indices.length;
   const out = new Float64Array(groups * k * n);
-  for (let g = 0; g < groups; g++) indices.forEach((j, i) => { out[(g * k + i) * n + j] = 1; });
+  for (let g = 0; g < groups; g++)
+    indices.forEach((j, i) => {
+      out[(g * k + i) * n + j] = 1;
+    });
   return floatTensor([groups, k, n], out);
 }
 
 function cacheKeys(cache: FloatKVCache, start: number, end: number): FloatTensor {
-  invariant(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= cache.length, 'E_SHAPE',
-    () => `cacheKeys ${start}..${end} of a cache of ${cache.length}`);
+  invariant(
+    Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= cache.length,
+    'E_SHAPE',
+    () => `cacheKeys ${start}..${end} of a cache of ${cache.length}`,
+  );
   const { heads, headDim: hd, capacity } = cache;
   const m = end - start;
   const out = new Float64Array(heads * m * hd);
-  for (let h = 0; h < heads; h++) out.set(cache.keys.subarray((h * capacity + start) * hd, (h * capacity + end) * hd), h * m * hd);
+  for (let h = 0; h < heads; h++)
+    out.set(cache.keys.subarray((h * capacity + start) * hd, (h * capacity + end) * hd), h * m * hd);
   return floatTensor([heads, m, hd], out);
 }
 
@@ -118,7 +140,9 @@ async function topk(x: FloatTensor, k: number): Promise<FloatTensor> {
   const out = new Float64Array(g * kk * n);
   for (let gi = 0; gi < g; gi++) {
     const picks = kk === n ? Array.from({ length: n }, (_, j) => j) : topIndices(x.data, gi * n, n, kk);
-    picks.forEach((j, i) => { out[(gi * kk + i) * n + j] = 1; });
+    picks.forEach((j, i) => {
+      out[(gi * kk + i) * n + j] = 1;
+    });
   }
   return floatTensor([g, kk, n], out);
 }
@@ -127,7 +151,11 @@ async function gather(sel: FloatTensor, x: FloatTensor, layout: 'rows' | 'last')
   const [g, k, n] = dims(sel, 3, 'gather selection') as [number, number, number];
   const [gx, a, b] = dims(x, 3, 'gather input') as [number, number, number];
   invariant(gx === g || gx === 1, 'E_SHAPE', () => `gather: groups ${gx} vs ${g}`);
-  invariant((layout === 'rows' ? a : b) === n, 'E_SHAPE', () => `gather (${layout}): selection ${fmt(sel.shape)} vs input ${fmt(x.shape)}`);
+  invariant(
+    (layout === 'rows' ? a : b) === n,
+    'E_SHAPE',
+    () => `gather (${layout}): selection ${fmt(sel.shape)} vs input ${fmt(x.shape)}`,
+  );
   const rows = layout === 'rows';
   const out = new Float64Array(rows ? g * k * b : g * a * k);
   for (let gi = 0; gi < g; gi++) {
@@ -137,9 +165,13 @@ async function gather(sel: FloatTensor, x: FloatTensor, layout: 'rows' | 'last')
         const w = sel.data[(gi * k + i) * n + j] as number;
         if (w === 0) continue;
         if (rows) {
-          for (let c = 0; c < b; c++) out[(gi * k + i) * b + c] = (out[(gi * k + i) * b + c] as number) + w * (x.data[(xg * a + j) * b + c] as number);
+          for (let c = 0; c < b; c++)
+            out[(gi * k + i) * b + c] =
+              (out[(gi * k + i) * b + c] as number) + w * (x.data[(xg * a + j) * b + c] as number);
         } else {
-          for (let m = 0; m < a; m++) out[(gi * a + m) * k + i] = (out[(gi * a + m) * k + i] as number) + w * (x.data[(xg * a + m) * b + j] as number);
+          for (let m = 0; m < a; m++)
+            out[(gi * a + m) * k + i] =
+              (out[(gi * a + m) * k + i] as number) + w * (x.data[(xg * a + m) * b + j] as number);
         }
       }
     }
@@ -158,13 +190,21 @@ function picks(sel: FloatTensor, g: number): number[] {
   });
 }
 
-async function gatherCache(src: FloatKVCache, pieces: readonly CachePiece<FloatTensor>[], capacity: number, _use?: GatherUse): Promise<FloatKVCache> {
+async function gatherCache(
+  src: FloatKVCache,
+  pieces: readonly CachePiece<FloatTensor>[],
+  capacity: number,
+  _use?: GatherUse,
+): Promise<FloatKVCache> {
   const rows: number[][] = Array.from({ length: src.heads }, () => []);
   for (const p of pieces) {
     if ('rows' in p) {
       const [a, b] = p.rows;
-      invariant(Number.isInteger(a) && Number.isInteger(b) && a >= 0 && a <= b && b <= src.length, 'E_SHAPE',
-        () => `gatherCache: rows ${a}..${b} of a cache of ${src.length}`);
+      invariant(
+        Number.isInteger(a) && Number.isInteger(b) && a >= 0 && a <= b && b <= src.length,
+        'E_SHAPE',
+        () => `gatherCache: rows ${a}..${b} of a cache of ${src.length}`,
+      );
       for (const list of rows) for (let r = a; r < b; r++) list.push(r);
       continue;
     }
@@ -172,7 +212,8 @@ async function gatherCache(src: FloatKVCache, pieces: readonly CachePiece<FloatT
     invariant(g === 1 || g === src.heads, 'E_SHAPE', () => `gatherCache: selection groups ${g} for ${src.heads} heads`);
     const chosen = Array.from({ length: g }, (_, gi) => picks(p.select, gi));
     rows.forEach((list, h) => {
-      for (const j of chosen[g === 1 ? 0 : h] as number[]) for (let r = 0; r < p.block; r++) list.push(p.offset + j * p.block + r);
+      for (const j of chosen[g === 1 ? 0 : h] as number[])
+        for (let r = 0; r < p.block; r++) list.push(p.offset + j * p.block + r);
     });
   }
   const n = rows[0]?.length ?? 0;
@@ -182,16 +223,24 @@ async function gatherCache(src: FloatKVCache, pieces: readonly CachePiece<FloatT
   return out;
 }
 
-async function blockMinMax(hi: FloatTensor, lo: FloatTensor, b: number): Promise<{ max: FloatTensor; min: FloatTensor }> {
+async function blockMinMax(
+  hi: FloatTensor,
+  lo: FloatTensor,
+  b: number,
+): Promise<{ max: FloatTensor; min: FloatTensor }> {
   const [g, nb, w] = dims(hi, 3, 'blockMinMax') as [number, number, number];
-  invariant(hi.shape.join() === lo.shape.join() && Number.isInteger(b) && b >= 1 && nb % b === 0, 'E_SHAPE',
-    () => `blockMinMax: ${fmt(hi.shape)} / ${fmt(lo.shape)} in blocks of ${b}`);
+  invariant(
+    hi.shape.join() === lo.shape.join() && Number.isInteger(b) && b >= 1 && nb % b === 0,
+    'E_SHAPE',
+    () => `blockMinMax: ${fmt(hi.shape)} / ${fmt(lo.shape)} in blocks of ${b}`,
+  );
   const n = nb / b;
   const max = new Float64Array(g * n * w).fill(-Infinity);
   const min = new Float64Array(g * n * w).fill(Infinity);
   for (let gi = 0; gi < g; gi++) {
     for (let r = 0; r < nb; r++) {
-      const o = (gi * n + Math.floor(r / b)) * w, s = (gi * nb + r) * w;
+      const o = (gi * n + Math.floor(r / b)) * w,
+        s = (gi * nb + r) * w;
       for (let c = 0; c < w; c++) {
         max[o + c] = Math.max(max[o + c] as number, hi.data[s + c] as number);
         min[o + c] = Math.min(min[o + c] as number, lo.data[s + c] as number);
@@ -201,11 +250,20 @@ async function blockMinMax(hi: FloatTensor, lo: FloatTensor, b: number): Promise
   return { max: floatTensor([g, n, w], max), min: floatTensor([g, n, w], min) };
 }
 
-async function clusterScores(q: FloatTensor, kmax: FloatTensor, kmin: FloatTensor, rule: ClusterScoreRule, _series?: ClusterSeries): Promise<FloatTensor> {
+async function clusterScores(
+  q: FloatTensor,
+  kmax: FloatTensor,
+  kmin: FloatTensor,
+  rule: ClusterScoreRule,
+  _series?: ClusterSeries,
+): Promise<FloatTensor> {
   const [h, n, hd] = dims(q, 3, 'clusterScores') as [number, number, number];
   const [hc, c, hdc] = dims(kmax, 3, 'clusterScores bounds') as [number, number, number];
-  invariant(hc === h && hdc === hd && kmin.shape.join() === kmax.shape.join(), 'E_SHAPE',
-    () => `clusterScores: q ${fmt(q.shape)}, bounds ${fmt(kmax.shape)} / ${fmt(kmin.shape)}`);
+  invariant(
+    hc === h && hdc === hd && kmin.shape.join() === kmax.shape.join(),
+    'E_SHAPE',
+    () => `clusterScores: q ${fmt(q.shape)}, bounds ${fmt(kmax.shape)} / ${fmt(kmin.shape)}`,
+  );
   const out = new Float64Array(h * n * c);
   const a = rule.kind === 'blend' ? rule.alpha : 0;
   for (let hi = 0; hi < h; hi++) {
@@ -215,7 +273,9 @@ async function clusterScores(q: FloatTensor, kmax: FloatTensor, kmin: FloatTenso
         const ko = (hi * c + j) * hd;
         let s = 0;
         for (let d = 0; d < hd; d++) {
-          const qd = q.data[qo + d] as number, mx = kmax.data[ko + d] as number, mn = kmin.data[ko + d] as number;
+          const qd = q.data[qo + d] as number,
+            mx = kmax.data[ko + d] as number,
+            mn = kmin.data[ko + d] as number;
           s += rule.kind === 'blend' ? qd * (a * mx + (1 - a) * mn) : Math.max(qd * mx, qd * mn);
         }
         out[(hi * n + i) * c + j] = s;
@@ -227,8 +287,11 @@ async function clusterScores(q: FloatTensor, kmax: FloatTensor, kmin: FloatTenso
 
 async function sumQueries(p: FloatTensor, from: number, to: number, meanOverHeads: boolean): Promise<FloatTensor> {
   const [h, n, t] = dims(p, 3, 'sumQueries') as [number, number, number];
-  invariant(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= n, 'E_SHAPE',
-    () => `sumQueries: rows ${from}..${to} of ${fmt(p.shape)}`);
+  invariant(
+    Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= n,
+    'E_SHAPE',
+    () => `sumQueries: rows ${from}..${to} of ${fmt(p.shape)}`,
+  );
   const groups = meanOverHeads ? 1 : h;
   const out = new Float64Array(groups * t);
   for (let hi = 0; hi < h; hi++) {
@@ -244,8 +307,11 @@ async function sumQueries(p: FloatTensor, from: number, to: number, meanOverHead
 
 async function maxQueries(p: FloatTensor, from: number, to: number): Promise<FloatTensor> {
   const [h, n, t] = dims(p, 3, 'maxQueries') as [number, number, number];
-  invariant(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= n, 'E_SHAPE',
-    () => `maxQueries: rows ${from}..${to} of ${fmt(p.shape)}`);
+  invariant(
+    Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= n,
+    'E_SHAPE',
+    () => `maxQueries: rows ${from}..${to} of ${fmt(p.shape)}`,
+  );
   const out = new Float64Array(t).fill(-Infinity);
   for (let i = from; i < to; i++) {
     for (let j = 0; j < t; j++) {
@@ -260,8 +326,10 @@ async function maxQueries(p: FloatTensor, from: number, to: number): Promise<Flo
 /** Checks blockScores' arguments; returns [G, T, blocks]. */
 export function blockScoreDims(shape: Shape, block: number, lookback: number): [number, number, number] {
   invariant(shape.length === 3 && shape[1] === 1, 'E_SHAPE', () => `blockScores of ${fmt(shape)} (want [G, 1, T])`);
-  if (!Number.isInteger(block) || block < 1) throw new MpcError('E_INPUT', `blockScores: block ${block} must be a positive integer`);
-  if (!Number.isInteger(lookback) || lookback < 0) throw new MpcError('E_INPUT', `blockScores: lookback ${lookback} must be a non-negative integer`);
+  if (!Number.isInteger(block) || block < 1)
+    throw new MpcError('E_INPUT', `blockScores: block ${block} must be a positive integer`);
+  if (!Number.isInteger(lookback) || lookback < 0)
+    throw new MpcError('E_INPUT', `blockScores: lookback ${lookback} must be a non-negative integer`);
   const [g, , t] = shape as [number, number, number];
   return [g, t, Math.floor(t / block)];
 }
@@ -283,7 +351,8 @@ async function blockScores(x: FloatTensor, block: number, lookback: number, agg:
 }
 
 async function maxPool(x: FloatTensor, kernel: number): Promise<FloatTensor> {
-  if (!Number.isInteger(kernel) || kernel < 1 || kernel % 2 === 0) throw new MpcError('E_INPUT', `maxPool: kernel ${kernel} must be a positive odd integer`);
+  if (!Number.isInteger(kernel) || kernel < 1 || kernel % 2 === 0)
+    throw new MpcError('E_INPUT', `maxPool: kernel ${kernel} must be a positive odd integer`);
   const n = x.shape[x.shape.length - 1] as number;
   const half = (kernel - 1) / 2;
   const out = new Float64Array(x.data.length);
@@ -299,5 +368,18 @@ async function maxPool(x: FloatTensor, kernel: number): Promise<FloatTensor> {
 
 /** The float64 implementation of every `EvictionOps` method. */
 export const floatEvictionOps: EvictionOps<FloatTensor, FloatKVCache> = {
-  slice, concat, expandSelection, publicSelection, cacheKeys, topk, gather, gatherCache, blockMinMax, clusterScores, sumQueries, maxQueries, blockScores, maxPool,
+  slice,
+  concat,
+  expandSelection,
+  publicSelection,
+  cacheKeys,
+  topk,
+  gather,
+  gatherCache,
+  blockMinMax,
+  clusterScores,
+  sumQueries,
+  maxQueries,
+  blockScores,
+  maxPool,
 };

@@ -59,8 +59,16 @@ class H2oSession<B extends BackendTypes> extends BaseSession<B> {
     const { ops } = this;
     const t = store.length;
     const kept = await keepHeavyRecent(ops, store, scores, this.s, this.b);
-    this.acc[layer] = kept === null ? scores
-      : ops.concat([await ops.gather(kept.sel, ops.slice(scores, 2, 0, kept.cand), 'last'), ops.slice(scores, 2, kept.cand, t)], 2);
+    this.acc[layer] =
+      kept === null
+        ? scores
+        : ops.concat(
+            [
+              await ops.gather(kept.sel, ops.slice(scores, 2, 0, kept.cand), 'last'),
+              ops.slice(scores, 2, kept.cand, t),
+            ],
+            2,
+          );
   }
 
   protected override async keep(layer: number, store: Store<B>, input: PrefillInput<B>): Promise<void> {
@@ -81,7 +89,11 @@ class H2oSession<B extends BackendTypes> extends BaseSession<B> {
   }
 }
 
-function policy(name: string, o: PolicyOptions, make: <B extends BackendTypes>(ops: KvOps<B>, seq: SequenceInfo<B['tensor']>) => KvSession<B>): KvPolicy {
+function policy(
+  name: string,
+  o: PolicyOptions,
+  make: <B extends BackendTypes>(ops: KvOps<B>, seq: SequenceInfo<B['tensor']>) => KvSession<B>,
+): KvPolicy {
   return {
     name,
     inputDependent: true,
@@ -92,4 +104,5 @@ function policy(name: string, o: PolicyOptions, make: <B extends BackendTypes>(o
 }
 
 export const h2o = (o: PolicyOptions): KvPolicy => policy('h2o', o, (ops, seq) => new H2oSession(ops, seq, o));
-export const h2oPrefill = (o: PolicyOptions): KvPolicy => policy('h2o-prefill', o, (ops, seq) => new H2oPrefillSession(ops, seq, o));
+export const h2oPrefill = (o: PolicyOptions): KvPolicy =>
+  policy('h2o-prefill', o, (ops, seq) => new H2oPrefillSession(ops, seq, o));

@@ -27,7 +27,11 @@ export function split(b: number, recent: number): Split {
  * Returns the selection and the candidate count, or null if nothing had to go.
  */
 export async function keepHeavyRecent<B extends BackendTypes>(
-  ops: KvOps<B>, store: Store<B>, scores: B['tensor'], s: Split, capacity: number,
+  ops: KvOps<B>,
+  store: Store<B>,
+  scores: B['tensor'],
+  s: Split,
+  capacity: number,
 ): Promise<{ sel: B['tensor']; cand: number } | null> {
   const t = store.length;
   const cand = t - (s.recent - 1);

@@ -16,16 +16,37 @@ import { RingEviction, type SelectionHook } from './ring-eviction.js';
 export type KvOps<B extends BackendTypes> = Ops<B> & EvictionOps<B['tensor'], B['cache']>;
 
 const EVICTION_METHODS = [
-  'slice', 'concat', 'expandSelection', 'publicSelection', 'cacheKeys', 'topk', 'gather', 'gatherCache', 'blockMinMax',
-  'clusterScores', 'prepareScores', 'childScores', 'childSelection', 'sumQueries', 'maxQueries', 'blockScores', 'maxPool',
+  'slice',
+  'concat',
+  'expandSelection',
+  'publicSelection',
+  'cacheKeys',
+  'topk',
+  'gather',
+  'gatherCache',
+  'blockMinMax',
+  'clusterScores',
+  'prepareScores',
+  'childScores',
+  'childSelection',
+  'sumQueries',
+  'maxQueries',
+  'blockScores',
+  'maxPool',
 ] as const satisfies ReadonlyArray<keyof EvictionOps<TensorLike, unknown>>;
 
 const joined = new WeakMap<object, KvOps<BackendTypes>>();
 
-function evictionFor(ops: Ops<BackendTypes>, onSelection: SelectionHook<AnyTensor> | undefined): EvictionOps<TensorLike, unknown> {
+function evictionFor(
+  ops: Ops<BackendTypes>,
+  onSelection: SelectionHook<AnyTensor> | undefined,
+): EvictionOps<TensorLike, unknown> {
   if (ops instanceof RingOps) {
     const r = ops as RingOps<AnyTensor, FixedHandle, { length: number }>;
-    return new RingEviction(r.P, r.f, (h, hd, cap) => r.createCache(h, hd, cap), onSelection) as unknown as EvictionOps<TensorLike, unknown>;
+    return new RingEviction(r.P, r.f, (h, hd, cap) => r.createCache(h, hd, cap), onSelection) as unknown as EvictionOps<
+      TensorLike,
+      unknown
+    >;
   }
   if (ops.name === 'float64') return floatEvictionOps as unknown as EvictionOps<TensorLike, unknown>;
   throw new MpcError('E_INTERNAL', `no eviction ops for the '${ops.name}' backend`);
@@ -39,7 +60,10 @@ function evictionFor(ops: Ops<BackendTypes>, onSelection: SelectionHook<AnyTenso
 export function kvOps<B extends BackendTypes>(ops: Ops<B>, onSelection?: SelectionHook<B['tensor']>): KvOps<B> {
   const done = joined.get(ops);
   if (done) return done as unknown as KvOps<B>;
-  const ev = evictionFor(ops as unknown as Ops<BackendTypes>, onSelection as SelectionHook<AnyTensor> | undefined) as unknown as Record<string, unknown>;
+  const ev = evictionFor(
+    ops as unknown as Ops<BackendTypes>,
+    onSelection as SelectionHook<AnyTensor> | undefined,
+  ) as unknown as Record<string, unknown>;
   // every method runs on its own object (the backend keeps state, e.g. its cache counter), bound once
   const bound = new Map<PropertyKey, unknown>();
   const ours = new Set<PropertyKey>(EVICTION_METHODS.filter((m) => typeof ev[m] === 'function'));

@@ -23,20 +23,40 @@ import { budgetRule, budgetTokens, dynamicRatioOf, type PolicyOptions } from './
 import type { KvPolicy } from './types.js';
 
 export function mpcache(o: PolicyOptions, name = 'mpcache'): KvPolicy {
-  const rule = o.score === 'blend' ? { kind: 'blend', alpha: o.alpha } as const : { kind: 'bound' } as const;
+  const rule = o.score === 'blend' ? ({ kind: 'blend', alpha: o.alpha } as const) : ({ kind: 'bound' } as const);
   // static only (no dynamic step) when the budget is the whole static set
   const dynamic = o.budget !== undefined || dynamicRatioOf(o) < 1 || !o.static;
   return clusterPolicy({
     name,
-    static: o.static ? { ratio: o.staticRatio, window: o.windowRatio, score: o.staticScore, block: o.staticBlock, lookback: o.lookback } : null,
+    static: o.static
+      ? {
+          ratio: o.staticRatio,
+          window: o.windowRatio,
+          score: o.staticScore,
+          block: o.staticBlock,
+          lookback: o.lookback,
+        }
+      : null,
     cluster: dynamic ? { sizes: o.clusters, rule, forceHead: true, levelRatio: o.levelRatio } : null,
     shareLayers: o.shareLayers,
     denseLayers: o.denseLayers,
     budget: (n) => budgetTokens(o, n),
     settings: {
-      budget: budgetRule(o), static: o.static ? o.staticRatio : 'off', window: o.windowRatio, staticScore: o.staticScore,
-      staticBlock: o.staticBlock, lookback: o.lookback, denseLayers: o.denseLayers,
-      ...(dynamic ? { clusters: o.clusters.join(','), levelRatio: o.levelRatio, score: o.score === 'blend' ? `blend α=${o.alpha}` : 'bound', shareLayers: o.shareLayers } : { dynamic: 'off' }),
+      budget: budgetRule(o),
+      static: o.static ? o.staticRatio : 'off',
+      window: o.windowRatio,
+      staticScore: o.staticScore,
+      staticBlock: o.staticBlock,
+      lookback: o.lookback,
+      denseLayers: o.denseLayers,
+      ...(dynamic
+        ? {
+            clusters: o.clusters.join(','),
+            levelRatio: o.levelRatio,
+            score: o.score === 'blend' ? `blend α=${o.alpha}` : 'bound',
+            shareLayers: o.shareLayers,
+          }
+        : { dynamic: 'off' }),
     },
   });
 }

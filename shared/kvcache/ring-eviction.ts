@@ -45,7 +45,11 @@ const fmt = (s: Shape) => `[${s.join(', ')}]`;
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
 
 function around(shape: Shape, axis: number, what: string): [number, number, number] {
-  invariant(Number.isInteger(axis) && axis >= 0 && axis < shape.length, 'E_SHAPE', () => `${what}: no axis ${axis} in ${fmt(shape)}`);
+  invariant(
+    Number.isInteger(axis) && axis >= 0 && axis < shape.length,
+    'E_SHAPE',
+    () => `${what}: no axis ${axis} in ${fmt(shape)}`,
+  );
   return [prod(shape.slice(0, axis)), shape[axis]!, prod(shape.slice(axis + 1))];
 }
 
@@ -56,21 +60,31 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
   private readonly series = new WeakMap<ClusterSeries, { w: F; key: string }>();
 
   constructor(
-    private readonly P: Prims<T, F>, private readonly f: number,
+    private readonly P: Prims<T, F>,
+    private readonly f: number,
     private readonly newCache: (heads: number, headDim: number, capacity: number) => RingKVCache<T, F>,
     private readonly hook?: SelectionHook<T>,
   ) {}
 
   slice(x: T, axis: number, start: number, end: number): T {
     const [outer, dim, inner] = around(x.shape, axis, 'slice');
-    invariant(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= dim, 'E_SHAPE',
-      () => `slice ${start}..${end} of axis ${axis} of ${fmt(x.shape)}`);
-    const m = end - start, shape = [...x.shape];
+    invariant(
+      Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= dim,
+      'E_SHAPE',
+      () => `slice ${start}..${end} of axis ${axis} of ${fmt(x.shape)}`,
+    );
+    const m = end - start,
+      shape = [...x.shape];
     shape[axis] = m;
-    return this.P.pick(x, shape, Int32Array.from({ length: outer * m * inner }, (_, e) => {
-      const o = Math.floor(e / (m * inner)), r = e % (m * inner);
-      return (o * dim + start) * inner + r;
-    }));
+    return this.P.pick(
+      x,
+      shape,
+      Int32Array.from({ length: outer * m * inner }, (_, e) => {
+        const o = Math.floor(e / (m * inner)),
+          r = e % (m * inner);
+        return (o * dim + start) * inner + r;
+      }),
+    );
   }
 
   concat(xs: readonly T[], axis: number): T {
@@ -78,10 +92,14 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
     const first = xs[0]!;
     const [outer, , inner] = around(first.shape, axis, 'concat');
     for (const x of xs) {
-      invariant(x.shape.length === first.shape.length && x.shape.every((d, i) => i === axis || d === first.shape[i]), 'E_SHAPE',
-        () => `concat along axis ${axis}: ${fmt(x.shape)} vs ${fmt(first.shape)}`);
+      invariant(
+        x.shape.length === first.shape.length && x.shape.every((d, i) => i === axis || d === first.shape[i]),
+        'E_SHAPE',
+        () => `concat along axis ${axis}: ${fmt(x.shape)} vs ${fmt(first.shape)}`,
+      );
     }
-    const total = xs.reduce((a, x) => a + x.shape[axis]!, 0), shape = [...first.shape];
+    const total = xs.reduce((a, x) => a + x.shape[axis]!, 0),
+      shape = [...first.shape];
     shape[axis] = total;
     if (xs.length === 1) return this.P.reshape(first, shape);
     const flat = this.P.concatLast(xs.map((x) => this.P.reshape(x, [outer, x.shape[axis]! * inner])));
@@ -91,28 +109,48 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
   expandSelection(sel: T, r: number, n: number): T {
     invariant(sel.shape.length === 3, 'E_SHAPE', () => `expandSelection of ${fmt(sel.shape)}`);
     const [g, k, c] = sel.shape as [number, number, number];
-    if (!(Number.isInteger(r) && r >= 1 && Number.isInteger(n) && n >= c * r)) throw new MpcError('E_INPUT', `expandSelection: factor ${r}, ${n} columns for ${c} clusters`);
+    if (!(Number.isInteger(r) && r >= 1 && Number.isInteger(n) && n >= c * r))
+      throw new MpcError('E_INPUT', `expandSelection: factor ${r}, ${n} columns for ${c} clusters`);
     const rows = k * r;
-    return this.P.pick(sel, [g, rows, n], Int32Array.from({ length: g * rows * n }, (_, e) => {
-      const gi = Math.floor(e / (rows * n)), row = Math.floor((e % (rows * n)) / n), col = e % n;
-      const i = Math.floor(row / r), ch = row % r;
-      return col < c * r && col % r === ch ? (gi * k + i) * c + (col - ch) / r : -1;
-    }));
+    return this.P.pick(
+      sel,
+      [g, rows, n],
+      Int32Array.from({ length: g * rows * n }, (_, e) => {
+        const gi = Math.floor(e / (rows * n)),
+          row = Math.floor((e % (rows * n)) / n),
+          col = e % n;
+        const i = Math.floor(row / r),
+          ch = row % r;
+        return col < c * r && col % r === ch ? (gi * k + i) * c + (col - ch) / r : -1;
+      }),
+    );
   }
 
   publicSelection(groups: number, indices: readonly number[], n: number): T {
     indices.forEach((j, i) => {
-      if (!Number.isInteger(j) || j < 0 || j >= n || (i > 0 && j <= indices[i - 1]!)) throw new MpcError('E_INPUT', `publicSelection: indices must ascend within 0..${n - 1}`);
+      if (!Number.isInteger(j) || j < 0 || j >= n || (i > 0 && j <= indices[i - 1]!))
+        throw new MpcError('E_INPUT', `publicSelection: indices must ascend within 0..${n - 1}`);
     });
-    const k = indices.length, ones = new Float64Array(groups * k * n);
-    for (let g = 0; g < groups; g++) indices.forEach((j, i) => { ones[(g * k + i) * n + j] = 1; });
+    const k = indices.length,
+      ones = new Float64Array(groups * k * n);
+    for (let g = 0; g < groups; g++)
+      indices.forEach((j, i) => {
+        ones[(g * k + i) * n + j] = 1;
+      });
     return this.P.constant([groups, k, n], ones, 0);
   }
 
   cacheKeys(cache: RingKVCache<T, F>, start: number, end: number): T {
-    invariant(!(cache instanceof RingCacheView), 'E_INTERNAL', 'keys of an attend-only cache view (gather it to store instead)');
-    invariant(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= cache.length, 'E_SHAPE',
-      () => `cacheKeys ${start}..${end} of a cache of ${cache.length}`);
+    invariant(
+      !(cache instanceof RingCacheView),
+      'E_INTERNAL',
+      'keys of an attend-only cache view (gather it to store instead)',
+    );
+    invariant(
+      Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= cache.length,
+      'E_SHAPE',
+      () => `cacheKeys ${start}..${end} of a cache of ${cache.length}`,
+    );
     if (cache.k === undefined) return this.P.constant([cache.heads, 0, cache.headDim], 0, this.f);
     return this.P.fixedRows(cache.k, range(start, end));
   }
@@ -126,23 +164,48 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
   }
 
   async gather(sel: T, x: T, layout: 'rows' | 'last'): Promise<T> {
-    invariant(sel.shape.length === 3 && x.shape.length === 3, 'E_SHAPE', () => `gather: selection ${fmt(sel.shape)}, input ${fmt(x.shape)}`);
-    const [g, k, n] = sel.shape as [number, number, number], [gx, a, b] = x.shape as [number, number, number];
+    invariant(
+      sel.shape.length === 3 && x.shape.length === 3,
+      'E_SHAPE',
+      () => `gather: selection ${fmt(sel.shape)}, input ${fmt(x.shape)}`,
+    );
+    const [g, k, n] = sel.shape as [number, number, number],
+      [gx, a, b] = x.shape as [number, number, number];
     invariant(gx === g || gx === 1, 'E_SHAPE', () => `gather: groups ${gx} vs ${g}`);
-    invariant((layout === 'rows' ? a : b) === n, 'E_SHAPE', () => `gather (${layout}): selection ${fmt(sel.shape)} vs input ${fmt(x.shape)}`);
-    const P = this.P, out = layout === 'rows' ? [g, k, b] : [g, a, k];
+    invariant(
+      (layout === 'rows' ? a : b) === n,
+      'E_SHAPE',
+      () => `gather (${layout}): selection ${fmt(sel.shape)} vs input ${fmt(x.shape)}`,
+    );
+    const P = this.P,
+      out = layout === 'rows' ? [g, k, b] : [g, a, k];
     if (k === 0) return P.constant(out, 0, x.fracBits);
     return P.scope('gather', async () => {
       if (layout === 'rows') {
-        return gx === g ? P.matmul(sel, x) : P.reshape(await P.matmul(P.reshape(sel, [g * k, n]), P.reshape(x, [n, b])), out);
+        return gx === g
+          ? P.matmul(sel, x)
+          : P.reshape(await P.matmul(P.reshape(sel, [g * k, n]), P.reshape(x, [n, b])), out);
       }
       if (gx === g) return P.matmul(x, P.transposeLast(sel));
       const y = await P.matmul(P.reshape(x, [a, n]), P.transposeLast(P.reshape(sel, [g * k, n]))); // [a, g·k]
-      return P.pick(y, out, Int32Array.from({ length: g * a * k }, (_, e) => { const gi = Math.floor(e / (a * k)), m = Math.floor((e % (a * k)) / k); return m * g * k + gi * k + (e % k); }));
+      return P.pick(
+        y,
+        out,
+        Int32Array.from({ length: g * a * k }, (_, e) => {
+          const gi = Math.floor(e / (a * k)),
+            m = Math.floor((e % (a * k)) / k);
+          return m * g * k + gi * k + (e % k);
+        }),
+      );
     });
   }
 
-  async gatherCache(src: RingKVCache<T, F>, pieces: readonly CachePiece<T>[], capacity: number, use: GatherUse = 'store'): Promise<RingKVCache<T, F>> {
+  async gatherCache(
+    src: RingKVCache<T, F>,
+    pieces: readonly CachePiece<T>[],
+    capacity: number,
+    use: GatherUse = 'store',
+  ): Promise<RingKVCache<T, F>> {
     const vp = pieces.map((p) => this.piece(src, p));
     const rows = vp.reduce((t, p) => t + pieceRows(p), 0);
     invariant(rows <= capacity, 'E_SHAPE', () => `gatherCache: ${rows} rows exceed capacity ${capacity}`);
@@ -155,13 +218,28 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
   private piece(src: RingKVCache<T, F>, p: CachePiece<T>): ViewPiece<T> {
     if ('rows' in p) {
       const [a, b] = p.rows;
-      invariant(Number.isInteger(a) && Number.isInteger(b) && a >= 0 && a <= b && b <= src.length, 'E_SHAPE', () => `gatherCache: rows ${a}..${b} of a cache of ${src.length}`);
+      invariant(
+        Number.isInteger(a) && Number.isInteger(b) && a >= 0 && a <= b && b <= src.length,
+        'E_SHAPE',
+        () => `gatherCache: rows ${a}..${b} of a cache of ${src.length}`,
+      );
       return { kind: 'rows', start: a, end: b };
     }
     const s = p.select.shape;
-    invariant(s.length === 3 && (s[0] === 1 || s[0] === src.heads), 'E_SHAPE', () => `gatherCache: selection ${fmt(s)} for ${src.heads} heads`);
-    invariant(Number.isInteger(p.block) && p.block >= 1 && Number.isInteger(p.offset) && p.offset >= 0 && p.offset + s[2]! * p.block <= src.length, 'E_SHAPE',
-      () => `gatherCache: ${s[2]} blocks of ${p.block} rows from ${p.offset} in a cache of ${src.length}`);
+    invariant(
+      s.length === 3 && (s[0] === 1 || s[0] === src.heads),
+      'E_SHAPE',
+      () => `gatherCache: selection ${fmt(s)} for ${src.heads} heads`,
+    );
+    invariant(
+      Number.isInteger(p.block) &&
+        p.block >= 1 &&
+        Number.isInteger(p.offset) &&
+        p.offset >= 0 &&
+        p.offset + s[2]! * p.block <= src.length,
+      'E_SHAPE',
+      () => `gatherCache: ${s[2]} blocks of ${p.block} rows from ${p.offset} in a cache of ${src.length}`,
+    );
     return { kind: 'select', sel: p.select, block: p.block, offset: p.offset };
   }
 
@@ -169,7 +247,11 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
    * A stored cache holding the pieces' rows in order: public rows are copied with their masks
    * (`fixedCopy`, free); selected blocks are gathered by their one-hots and re-masked.
    */
-  private async materialize(src: RingKVCache<T, F>, pieces: readonly ViewPiece<T>[], capacity: number): Promise<RingKVCache<T, F>> {
+  private async materialize(
+    src: RingKVCache<T, F>,
+    pieces: readonly ViewPiece<T>[],
+    capacity: number,
+  ): Promise<RingKVCache<T, F>> {
     const out = this.newCache(src.heads, src.headDim, capacity);
     const todo = pieces.filter((p) => pieceRows(p) > 0);
     if (todo.length === 0) return out;
@@ -178,7 +260,10 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
       const p = todo[i]!;
       if (p.kind === 'rows') {
         const segs: Array<[number, number]> = [];
-        for (; i < todo.length && todo[i]!.kind === 'rows'; i++) { const r = todo[i] as Extract<ViewPiece<T>, { kind: 'rows' }>; segs.push([r.start, r.end]); }
+        for (; i < todo.length && todo[i]!.kind === 'rows'; i++) {
+          const r = todo[i] as Extract<ViewPiece<T>, { kind: 'rows' }>;
+          segs.push([r.start, r.end]);
+        }
         await out.appendRows(src, segs);
       } else {
         await out.append(await this.selectedRows(src.k, p), await this.selectedRows(src.v, p));
@@ -190,8 +275,13 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
 
   /** The blocks a selection picks from a fixed matrix, by one fixed product over a block view: [H, k·block, cols]. */
   private async selectedRows(w: F, p: Extract<ViewPiece<T>, { kind: 'select' }>): Promise<T> {
-    const P = this.P, [g, k, n] = p.sel.shape as [number, number, number];
-    const view = { segs: [[p.offset, p.offset + n * p.block]] as [number, number][], block: p.block, shared: g === 1 && w.groups > 1 };
+    const P = this.P,
+      [g, k, n] = p.sel.shape as [number, number, number];
+    const view = {
+      segs: [[p.offset, p.offset + n * p.block]] as [number, number][],
+      block: p.block,
+      shared: g === 1 && w.groups > 1,
+    };
     const got = await P.fixedMatmul(view.shared ? P.reshape(p.sel, [k, n]) : p.sel, w, 'nn', view); // [H, k, block·cols]
     return P.reshape(got, [w.groups, k * p.block, w.cols]);
   }
@@ -201,26 +291,50 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
   }
 
   clusterScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series?: ClusterSeries): Promise<T> {
-    invariant(q.shape.length === 3 && kmax.shape.length === 3, 'E_SHAPE', () => `clusterScores: q ${fmt(q.shape)}, bounds ${fmt(kmax.shape)}`);
-    const [h, , hd] = q.shape as [number, number, number], [hc, c, hdc] = kmax.shape as [number, number, number];
-    invariant(hc === h && hdc === hd && kmin.shape.join() === kmax.shape.join(), 'E_SHAPE',
-      () => `clusterScores: q ${fmt(q.shape)}, bounds ${fmt(kmax.shape)} / ${fmt(kmin.shape)}`);
-    const P = this.P, blend = rule.kind === 'blend';
+    invariant(
+      q.shape.length === 3 && kmax.shape.length === 3,
+      'E_SHAPE',
+      () => `clusterScores: q ${fmt(q.shape)}, bounds ${fmt(kmax.shape)}`,
+    );
+    const [h, , hd] = q.shape as [number, number, number],
+      [hc, c, hdc] = kmax.shape as [number, number, number];
+    invariant(
+      hc === h && hdc === hd && kmin.shape.join() === kmax.shape.join(),
+      'E_SHAPE',
+      () => `clusterScores: q ${fmt(q.shape)}, bounds ${fmt(kmax.shape)} / ${fmt(kmin.shape)}`,
+    );
+    const P = this.P,
+      blend = rule.kind === 'blend';
     return P.scope('scores', async () => {
       // blend: R = α·kmax + (1 − α)·kmin at 2f (α at f bits), scores at 3f, one truncation by 2f per score (|score| < 2^14);
       // bound: with kmax ≥ kmin, Σ max(q_i·kmax_i, q_i·kmin_i) = [q⁺ | q⁻]·[kmax | kmin]ᵀ (hd comparisons per head)
       const qq = await this.queryFor(q, rule);
       const shift = blend ? 2 * this.f : this.f;
-      if (series === undefined) return P.trunc(await P.matmul(qq, P.transposeLast(this.boundRows(kmax, kmin, rule))), shift);
+      if (series === undefined)
+        return P.trunc(await P.matmul(qq, P.transposeLast(this.boundRows(kmax, kmin, rule))), shift);
       // a series' rows never change: kept under a fixed mask (prepareScores), each opened once; then only q per step
       const w = await this.seriesMatrix(kmax, kmin, rule, series);
       return P.trunc(await P.fixedMatmul(qq, w, 'nt', c), shift);
     });
   }
 
-  childScores(q: T, kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries, parents: T, r: number): Promise<T> {
-    const P = this.P, [, c] = kmax.shape as [number, number], [, , c1] = parents.shape as [number, number, number];
-    invariant(Number.isInteger(r) && r >= 1 && c1 * r <= c, 'E_SHAPE', () => `childScores: ${c1} parents of ${r} children among ${c} clusters`);
+  childScores(
+    q: T,
+    kmax: T,
+    kmin: T,
+    rule: ClusterScoreRule,
+    series: ClusterSeries,
+    parents: T,
+    r: number,
+  ): Promise<T> {
+    const P = this.P,
+      [, c] = kmax.shape as [number, number],
+      [, , c1] = parents.shape as [number, number, number];
+    invariant(
+      Number.isInteger(r) && r >= 1 && c1 * r <= c,
+      'E_SHAPE',
+      () => `childScores: ${c1} parents of ${r} children among ${c} clusters`,
+    );
     return P.scope('scores', async () => {
       const qq = await this.queryFor(q, rule);
       const w = await this.seriesMatrix(kmax, kmin, rule, series);
@@ -232,48 +346,88 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
   }
 
   async childSelection(pick: T, parents: T, r: number, c: number): Promise<T> {
-    const P = this.P, [h, k, nCand] = pick.shape as [number, number, number], [hp, k1, c1] = parents.shape as [number, number, number];
-    invariant(hp === h && nCand === k1 * r + (c - c1 * r), 'E_SHAPE', () => `childSelection: pick ${fmt(pick.shape)} over the children of ${fmt(parents.shape)} (r ${r}, ${c} clusters)`);
+    const P = this.P,
+      [h, k, nCand] = pick.shape as [number, number, number],
+      [hp, k1, c1] = parents.shape as [number, number, number];
+    invariant(
+      hp === h && nCand === k1 * r + (c - c1 * r),
+      'E_SHAPE',
+      () =>
+        `childSelection: pick ${fmt(pick.shape)} over the children of ${fmt(parents.shape)} (r ${r}, ${c} clusters)`,
+    );
     return P.scope('gather', async () => {
       // P2[t·r + ch, i] = pick[t, i·r + ch]; (P2 · parents)[t·r + ch, j] = 1 iff pick t chose child ch of parent j
-      const p2 = P.pick(pick, [h, k * r, k1], Int32Array.from({ length: h * k * r * k1 }, (_, e) => {
-        const hh = Math.floor(e / (k * r * k1)), t = Math.floor((e % (k * r * k1)) / (r * k1)), ch = Math.floor((e % (r * k1)) / k1), i = e % k1;
-        return (hh * k + t) * nCand + i * r + ch;
-      }));
+      const p2 = P.pick(
+        pick,
+        [h, k * r, k1],
+        Int32Array.from({ length: h * k * r * k1 }, (_, e) => {
+          const hh = Math.floor(e / (k * r * k1)),
+            t = Math.floor((e % (k * r * k1)) / (r * k1)),
+            ch = Math.floor((e % (r * k1)) / k1),
+            i = e % k1;
+          return (hh * k + t) * nCand + i * r + ch;
+        }),
+      );
       const y = await P.matmul(p2, parents); // [H, k·r, C']
       const both = P.concatLast([P.reshape(y, [h * k * r * c1]), P.reshape(pick, [h * k * nCand])]);
-      return P.pick(both, [h, k, c], Int32Array.from({ length: h * k * c }, (_, e) => {
-        const hh = Math.floor(e / (k * c)), t = Math.floor((e % (k * c)) / c), col = e % c;
-        if (col < c1 * r) return ((hh * k + t) * r + (col % r)) * c1 + Math.floor(col / r);
-        return h * k * r * c1 + (hh * k + t) * nCand + k1 * r + (col - c1 * r); // orphans keep their pick column
-      }));
+      return P.pick(
+        both,
+        [h, k, c],
+        Int32Array.from({ length: h * k * c }, (_, e) => {
+          const hh = Math.floor(e / (k * c)),
+            t = Math.floor((e % (k * c)) / c),
+            col = e % c;
+          if (col < c1 * r) return ((hh * k + t) * r + (col % r)) * c1 + Math.floor(col / r);
+          return h * k * r * c1 + (hh * k + t) * nCand + k1 * r + (col - c1 * r); // orphans keep their pick column
+        }),
+      );
     });
   }
 
   /** The query a rule multiplies: q (blend) or [q⁺ | q⁻] (bound: one comparison per element). */
   private async queryFor(q: T, rule: ClusterScoreRule): Promise<T> {
     if (rule.kind === 'blend') return q;
-    const P = this.P, qPos = (await P.cmpK(q, { width: 32, self: [0], fewerRounds: true })).self[0]!;
+    const P = this.P,
+      qPos = (await P.cmpK(q, { width: 32, self: [0], fewerRounds: true })).self[0]!;
     return P.concatLast([qPos, P.sub(q, qPos)]);
   }
 
   prepareScores(kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries): Promise<void> {
-    return this.P.scope('scores', async () => { await this.seriesMatrix(kmax, kmin, rule, series); });
+    return this.P.scope('scores', async () => {
+      await this.seriesMatrix(kmax, kmin, rule, series);
+    });
   }
 
   /** The series' fixed matrix, with rows appended for clusters it does not hold yet. */
   private async seriesMatrix(kmax: T, kmin: T, rule: ClusterScoreRule, series: ClusterSeries): Promise<F> {
-    const P = this.P, f = this.f, blend = rule.kind === 'blend', [h, c, hd] = kmax.shape as [number, number, number];
+    const P = this.P,
+      f = this.f,
+      blend = rule.kind === 'blend',
+      [h, c, hd] = kmax.shape as [number, number, number];
     const key = blend ? `blend ${rule.alpha}` : 'bound';
     let e = this.series.get(series);
     if (e === undefined) {
-      e = { w: await P.fixedAlloc(`sum${this.seriesIds++}`, h, Math.max(1, series.maxClusters), blend ? hd : 2 * hd, blend ? 2 * f : f), key };
+      e = {
+        w: await P.fixedAlloc(
+          `sum${this.seriesIds++}`,
+          h,
+          Math.max(1, series.maxClusters),
+          blend ? hd : 2 * hd,
+          blend ? 2 * f : f,
+        ),
+        key,
+      };
       this.series.set(series, e);
     }
     const w = e.w;
-    invariant(e.key === key && c >= w.rowsUsed && c <= w.rowsCap, 'E_INTERNAL', () => `cluster series: ${c} clusters after ${w.rowsUsed} (at most ${w.rowsCap}), rule ${key}`);
+    invariant(
+      e.key === key && c >= w.rowsUsed && c <= w.rowsCap,
+      'E_INTERNAL',
+      () => `cluster series: ${c} clusters after ${w.rowsUsed} (at most ${w.rowsCap}), rule ${key}`,
+    );
     if (c > w.rowsUsed) {
-      const mx = this.slice(kmax, 1, w.rowsUsed, c), mn = this.slice(kmin, 1, w.rowsUsed, c);
+      const mx = this.slice(kmax, 1, w.rowsUsed, c),
+        mn = this.slice(kmin, 1, w.rowsUsed, c);
       await P.fixedAppend(w, this.boundRows(mx, mn, rule));
     }
     return w;
@@ -282,13 +436,19 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
   /** Per cluster: R = α·kmax + (1 − α)·kmin at 2f (blend), or [kmax | kmin] at f (bound). */
   private boundRows(kmax: T, kmin: T, rule: ClusterScoreRule): T {
     const P = this.P;
-    return rule.kind === 'blend' ? P.add(P.mulPublic(kmax, rule.alpha, this.f), P.mulPublic(kmin, 1 - rule.alpha, this.f)) : P.concatLast([kmax, kmin]);
+    return rule.kind === 'blend'
+      ? P.add(P.mulPublic(kmax, rule.alpha, this.f), P.mulPublic(kmin, 1 - rule.alpha, this.f))
+      : P.concatLast([kmax, kmin]);
   }
 
   async sumQueries(p: T, from: number, to: number, meanOverHeads: boolean): Promise<T> {
     invariant(p.shape.length === 3, 'E_SHAPE', () => `sumQueries of ${fmt(p.shape)}`);
     const [h, n, t] = p.shape as [number, number, number];
-    invariant(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= n, 'E_SHAPE', () => `sumQueries: rows ${from}..${to} of ${fmt(p.shape)}`);
+    invariant(
+      Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= n,
+      'E_SHAPE',
+      () => `sumQueries: rows ${from}..${to} of ${fmt(p.shape)}`,
+    );
     const P = this.P;
     const rows = P.reshape(P.sliceLast(P.reshape(p, [h, n * t]), from * t, to * t), [h, to - from, t]);
     const perHead = P.sumLast(P.transposeLast(rows)); // [H, T]
@@ -300,8 +460,13 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
   async maxQueries(p: T, from: number, to: number): Promise<T> {
     invariant(p.shape.length === 3, 'E_SHAPE', () => `maxQueries of ${fmt(p.shape)}`);
     const [h, n, t] = p.shape as [number, number, number];
-    invariant(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= n, 'E_SHAPE', () => `maxQueries: rows ${from}..${to} of ${fmt(p.shape)}`);
-    const P = this.P, w = to - from;
+    invariant(
+      Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= n,
+      'E_SHAPE',
+      () => `maxQueries: rows ${from}..${to} of ${fmt(p.shape)}`,
+    );
+    const P = this.P,
+      w = to - from;
     const rows = P.sliceLast(P.reshape(p, [h, n * t]), from * t, to * t); // [H, w·T]
     const headSum = P.reshape(P.sumLast(P.transposeLast(rows)), [w, t]);
     // probabilities sum to at most H per key: far inside 32 bits at any f ≤ 24
@@ -322,16 +487,19 @@ export class RingEviction<T extends AnyTensor, F extends FixedHandle> implements
     const idx = new Int32Array(g * nb * (lookback + 1));
     for (let r = 0; r < g; r++) {
       for (let b = 0; b < nb; b++) {
-        for (let m = 0; m <= lookback; m++) idx[(r * nb + b) * (lookback + 1) + m] = r * (nb + 1) + (b >= m ? b - m : nb);
+        for (let m = 0; m <= lookback; m++)
+          idx[(r * nb + b) * (lookback + 1) + m] = r * (nb + 1) + (b >= m ? b - m : nb);
       }
     }
     const windows = P.pick(padded, [g, nb, lookback + 1], idx);
-    const out = agg === 'sum' ? P.sumLast(windows) : await P.scope('blockmax', () => maxLast(P, windows, { width: 32 }));
+    const out =
+      agg === 'sum' ? P.sumLast(windows) : await P.scope('blockmax', () => maxLast(P, windows, { width: 32 }));
     return P.reshape(out, [g, 1, nb]);
   }
 
   maxPool(x: T, kernel: number): Promise<T> {
-    if (!Number.isInteger(kernel) || kernel < 1 || kernel % 2 === 0) throw new MpcError('E_INPUT', `maxPool: kernel ${kernel} must be a positive odd integer`);
+    if (!Number.isInteger(kernel) || kernel < 1 || kernel % 2 === 0)
+      throw new MpcError('E_INPUT', `maxPool: kernel ${kernel} must be a positive odd integer`);
     return this.P.scope('maxpool', () => maxPool(this.P, x, kernel));
   }
 }

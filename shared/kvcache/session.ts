@@ -12,7 +12,11 @@ import { Store } from './store.js';
 import type { DecodeInput, KvSession, LayerTrace, PrefillInput, SequenceInfo } from './types.js';
 
 /** Causal attention of q [H, n, hd] over a cache whose last n rows are q's own tokens. */
-export async function attendAll<B extends BackendTypes>(ops: Ops<B>, q: B['tensor'], cache: B['cache']): Promise<{ out: B['tensor']; p: B['tensor'] }> {
+export async function attendAll<B extends BackendTypes>(
+  ops: Ops<B>,
+  q: B['tensor'],
+  cache: B['cache'],
+): Promise<{ out: B['tensor']; p: B['tensor'] }> {
   const mask: AttnMask = { kind: 'causal', offset: cache.length - (q.shape[1] as number) };
   const p = await ops.softmax(await ops.attnScores(q, cache, mask), mask);
   return { out: await ops.attnMix(p, cache), p };
@@ -24,7 +28,11 @@ export const rowsPiece = (a: number, b: number): CachePiece<never>[] => (b > a ?
 export abstract class BaseSession<B extends BackendTypes> implements KvSession<B> {
   private readonly stores: Store<B>[] = [];
 
-  constructor(protected readonly ops: KvOps<B>, protected readonly seq: SequenceInfo<B['tensor']>, private readonly denseLayers: number) {}
+  constructor(
+    protected readonly ops: KvOps<B>,
+    protected readonly seq: SequenceInfo<B['tensor']>,
+    private readonly denseLayers: number,
+  ) {}
 
   /** Prompt tokens. */
   protected get n(): number {
@@ -41,7 +49,11 @@ export abstract class BaseSession<B extends BackendTypes> implements KvSession<B
   }
 
   async prefill(layer: number, input: PrefillInput<B>): Promise<void> {
-    invariant(input.cache.length === this.n, 'E_INTERNAL', () => `prefill of layer ${layer}: cache holds ${input.cache.length} of ${this.n} prompt tokens`);
+    invariant(
+      input.cache.length === this.n,
+      'E_INTERNAL',
+      () => `prefill of layer ${layer}: cache holds ${input.cache.length} of ${this.n} prompt tokens`,
+    );
     const store = new Store(this.ops, input.cache, this.seq.inspect);
     this.stores[layer] = store;
     if (!this.isDense(layer)) await this.keep(layer, store, input);
@@ -65,7 +77,11 @@ export abstract class BaseSession<B extends BackendTypes> implements KvSession<B
   /** The static decision: what of the prompt the layer stores (default: everything). */
   protected async keep(_layer: number, _store: Store<B>, _input: PrefillInput<B>): Promise<void> {}
   /** What the query attends to at this step (null: everything stored). */
-  protected abstract select(layer: number, store: Store<B>, q: B['tensor']): Promise<readonly CachePiece<B['tensor']>[] | null>;
+  protected abstract select(
+    layer: number,
+    store: Store<B>,
+    q: B['tensor'],
+  ): Promise<readonly CachePiece<B['tensor']>[] | null>;
   /** Sees the step's attention probabilities [H, 1, T] over the attended rows (default: nothing). */
   protected async attended(_layer: number, _store: Store<B>, _p: B['tensor']): Promise<void> {}
 }

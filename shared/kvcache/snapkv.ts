@@ -20,7 +20,11 @@ import type { KvPolicy, KvSession, PrefillInput, SequenceInfo } from './types.js
 class SnapKvSession<B extends BackendTypes> extends BaseSession<B> {
   private readonly s: Split;
 
-  constructor(ops: KvOps<B>, seq: SequenceInfo<B['tensor']>, private readonly o: PolicyOptions) {
+  constructor(
+    ops: KvOps<B>,
+    seq: SequenceInfo<B['tensor']>,
+    private readonly o: PolicyOptions,
+  ) {
     super(ops, seq, o.denseLayers);
     this.s = split(budgetTokens(o, seq.promptTokens), o.window);
   }

@@ -16,11 +16,17 @@ import type { Inspector, LayerTrace } from './types.js';
 export const allRows = (length: number): CachePiece<never>[] => [{ rows: [0, length] }];
 
 /** Rows picked by pieces, per head, mapped through `positions` (the source's row → position). */
-export function pickPositions<T>(positions: readonly (readonly number[])[], pieces: readonly CachePiece<T>[], read: Inspector<T>): number[][] {
+export function pickPositions<T>(
+  positions: readonly (readonly number[])[],
+  pieces: readonly CachePiece<T>[],
+  read: Inspector<T>,
+): number[][] {
   const out: number[][] = positions.map(() => []);
   for (const p of pieces) {
     if ('rows' in p) {
-      positions.forEach((src, h) => { for (let r = p.rows[0]; r < p.rows[1]; r++) out[h]!.push(src[r] as number); });
+      positions.forEach((src, h) => {
+        for (let r = p.rows[0]; r < p.rows[1]; r++) out[h]!.push(src[r] as number);
+      });
       continue;
     }
     const { shape, data } = read(p.select);
@@ -42,8 +48,14 @@ export class Store<B extends BackendTypes> {
   private attended: number[][] | null = null;
 
   /** Takes over a cache that holds the prompt (positions 0..length−1). */
-  constructor(private readonly ops: KvOps<B>, public cache: B['cache'], private readonly inspect?: Inspector<B['tensor']>) {
-    this.positions = inspect ? Array.from({ length: cache.heads }, () => Array.from({ length: cache.length }, (_, i) => i)) : null;
+  constructor(
+    private readonly ops: KvOps<B>,
+    public cache: B['cache'],
+    private readonly inspect?: Inspector<B['tensor']>,
+  ) {
+    this.positions = inspect
+      ? Array.from({ length: cache.heads }, () => Array.from({ length: cache.length }, (_, i) => i))
+      : null;
   }
 
   get length(): number {
@@ -66,14 +78,20 @@ export class Store<B extends BackendTypes> {
   /** The cache a query attends to: everything (null) or what the pieces pick. */
   async view(pieces: readonly CachePiece<B['tensor']>[] | null): Promise<B['cache']> {
     if (this.positions && this.inspect) {
-      this.attended = pieces === null ? this.positions.map((l) => l.slice()) : pickPositions(this.positions, pieces, this.inspect);
+      this.attended =
+        pieces === null ? this.positions.map((l) => l.slice()) : pickPositions(this.positions, pieces, this.inspect);
     }
     if (pieces === null) return this.cache;
-    const rows = pieces.reduce((a, p) => a + ('rows' in p ? p.rows[1] - p.rows[0] : (p.select.shape[1] as number) * p.block), 0);
+    const rows = pieces.reduce(
+      (a, p) => a + ('rows' in p ? p.rows[1] - p.rows[0] : (p.select.shape[1] as number) * p.block),
+      0,
+    );
     return this.ops.gatherCache(this.cache, pieces, rows, 'attend');
   }
 
   trace(): LayerTrace | null {
-    return this.positions ? { stored: this.positions.map((l) => l.slice()), attended: (this.attended ?? []).map((l) => l.slice()) } : null;
+    return this.positions
+      ? { stored: this.positions.map((l) => l.slice()), attended: (this.attended ?? []).map((l) => l.slice()) }
+      : null;
   }
 }

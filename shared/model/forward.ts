@@ -58,7 +58,11 @@ export interface ForwardState<B extends BackendTypes> {
  * Allocates the caches for one sequence of at most `capacity` tokens.
  * @throws MpcError E_INPUT if `capacity` is not in 1..n_positions.
  */
-export function createState<B extends BackendTypes>(ops: Ops<B>, config: Gpt2Config, capacity: number): ForwardState<B> {
+export function createState<B extends BackendTypes>(
+  ops: Ops<B>,
+  config: Gpt2Config,
+  capacity: number,
+): ForwardState<B> {
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > config.nPositions) {
     throw new MpcError('E_INPUT', `sequence capacity ${capacity} is outside 1..${config.nPositions} (n_positions)`);
   }
@@ -89,7 +93,11 @@ function scoped<B extends BackendTypes>(ops: Ops<B>): <R>(label: string, fn: () 
 }
 
 async function block<B extends BackendTypes>(
-  ops: Ops<B>, p: BlockParams<B>, x: B['tensor'], step: Omit<AttentionStep<B>, 'q' | 'k' | 'v'>, policy: AttentionPolicy,
+  ops: Ops<B>,
+  p: BlockParams<B>,
+  x: B['tensor'],
+  step: Omit<AttentionStep<B>, 'q' | 'k' | 'v'>,
+  policy: AttentionPolicy,
 ): Promise<B['tensor']> {
   const heads = step.cache.heads;
   const sc = scoped(ops);
@@ -109,13 +117,20 @@ async function block<B extends BackendTypes>(
  *   backends throw E_INPUT for ids outside the vocabulary or a full cache.
  */
 export async function forward<B extends BackendTypes>(
-  ops: Ops<B>, params: ModelParams<B>, state: ForwardState<B>, tokens: B['tokens'], opts: ForwardOptions<B> = {},
+  ops: Ops<B>,
+  params: ModelParams<B>,
+  state: ForwardState<B>,
+  tokens: B['tokens'],
+  opts: ForwardOptions<B> = {},
 ): Promise<B['tensor'] | null> {
   const n = tokens.length;
   const c = params.config;
   if (n < 1) throw new MpcError('E_INPUT', 'forward needs at least one token');
   if (state.position + n > c.nPositions) {
-    throw new MpcError('E_INPUT', `positions ${state.position}..${state.position + n - 1} exceed n_positions ${c.nPositions}`);
+    throw new MpcError(
+      'E_INPUT',
+      `positions ${state.position}..${state.position + n - 1} exceed n_positions ${c.nPositions}`,
+    );
   }
   invariant(state.caches.length === c.nLayer, 'E_INTERNAL', 'state does not match the model');
   const positions = Array.from({ length: n }, (_, i) => state.position + i);

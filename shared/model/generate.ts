@@ -39,8 +39,11 @@ export class GreedySession<B extends PlainTypes> {
    * prefill already in `state`, which is then kept.)
    */
   constructor(
-    private readonly ops: Ops<B>, private readonly params: ModelParams<B>,
-    readonly state: ForwardState<B>, private readonly policy?: AttentionPolicy, prefilled?: B['tensor'],
+    private readonly ops: Ops<B>,
+    private readonly params: ModelParams<B>,
+    readonly state: ForwardState<B>,
+    private readonly policy?: AttentionPolicy,
+    prefilled?: B['tensor'],
   ) {
     if (prefilled === undefined) resetState(state);
     else this.logits = prefilled;
@@ -53,7 +56,11 @@ export class GreedySession<B extends PlainTypes> {
    * @throws MpcError E_INPUT if the state holds no tokens.
    */
   static resume<B extends PlainTypes>(
-    ops: Ops<B>, params: ModelParams<B>, state: ForwardState<B>, logits: B['tensor'], policy?: AttentionPolicy,
+    ops: Ops<B>,
+    params: ModelParams<B>,
+    state: ForwardState<B>,
+    logits: B['tensor'],
+    policy?: AttentionPolicy,
   ): GreedySession<B> {
     if (state.position < 1) throw new MpcError('E_INPUT', 'resume needs a prefilled state');
     return new GreedySession(ops, params, state, policy, logits);
@@ -66,7 +73,10 @@ export class GreedySession<B extends PlainTypes> {
 
   private async step(tokens: readonly number[], wantLogits: boolean): Promise<void> {
     const which = wantLogits ? 'last' : 'none';
-    this.logits = await forward(this.ops, this.params, this.state, tokens as B['tokens'], { policy: this.policy, logits: which });
+    this.logits = await forward(this.ops, this.params, this.state, tokens as B['tokens'], {
+      policy: this.policy,
+      logits: which,
+    });
   }
 
   /**
@@ -92,7 +102,8 @@ export class GreedySession<B extends PlainTypes> {
    */
   async generate(limits: GenerateLimits): Promise<GenerateResult> {
     const { maxNewTokens, stop } = limits;
-    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new MpcError('E_INPUT', `maxNewTokens ${maxNewTokens} must be a positive integer`);
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1)
+      throw new MpcError('E_INPUT', `maxNewTokens ${maxNewTokens} must be a positive integer`);
     if (this.pending !== null) await this.feed([]);
     invariant(this.logits !== null, 'E_INPUT', 'generate needs a prefill first');
     const eot = limits.eot ?? this.params.config.eotTokenId;
@@ -129,13 +140,19 @@ export interface GenerateOptions<B extends PlainTypes> extends GenerateLimits {
  *   positions than the model (or the supplied state) has.
  */
 export async function generate<B extends PlainTypes>(
-  ops: Ops<B>, params: ModelParams<B>, prompt: readonly number[], opts: GenerateOptions<B>,
+  ops: Ops<B>,
+  params: ModelParams<B>,
+  prompt: readonly number[],
+  opts: GenerateOptions<B>,
 ): Promise<GenerateResult> {
   const extra = opts.extra ?? [];
   const need = positionsNeeded(prompt.length, extra.length, opts.maxNewTokens);
   const limit = Math.min(params.config.nPositions, opts.state?.caches[0]?.capacity ?? Infinity);
   if (need > limit) {
-    throw new MpcError('E_INPUT', `prompt ${prompt.length} + extra ${extra.length} + ${opts.maxNewTokens} new tokens need ${need} positions; only ${limit} available`);
+    throw new MpcError(
+      'E_INPUT',
+      `prompt ${prompt.length} + extra ${extra.length} + ${opts.maxNewTokens} new tokens need ${need} positions; only ${limit} available`,
+    );
   }
   const state = opts.state ?? createState(ops, params.config, Math.max(1, need));
   const session = new GreedySession(ops, params, state, opts.policy);

@@ -42,7 +42,10 @@ export function numberToF16(x: number): number {
   if (2 ** e > a) e--; // log2 can be off by one ulp next to powers of two
   if (2 ** (e + 1) <= a) e++;
   let mant = roundHalfEven((a / 2 ** e - 1) * 1024);
-  if (mant === 1024) { mant = 0; e++; }
+  if (mant === 1024) {
+    mant = 0;
+    e++;
+  }
   if (e > 15) return sign | 0x7c00;
   return sign | ((e + 15) << 10) | mant;
 }

@@ -17,8 +17,21 @@ import { bf16ToNumber, f16ToNumber, numberToBf16, numberToF16 } from './half.js'
 
 /** Bytes per element of every dtype the format defines (F8 and integer types are parsed, not converted). */
 const DTYPE_BYTES: Readonly<Record<string, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, F8_E4M3: 1, F8_E5M2: 1,
-  I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
 };
 
 /** The dtypes `tensorData` converts and `encodeSafetensors` writes. */
@@ -52,9 +65,11 @@ function readHeaderJson(bytes: Uint8Array, source: string): { json: unknown; dat
   if (bytes.length < 8) fail(source, `truncated: ${bytes.length} bytes, need at least 8 for the header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const len = view.getBigUint64(0, true);
-  if (len === 0n || len > BigInt(MAX_HEADER_BYTES)) fail(source, `bad header length ${len} (must be 1..${MAX_HEADER_BYTES})`);
+  if (len === 0n || len > BigInt(MAX_HEADER_BYTES))
+    fail(source, `bad header length ${len} (must be 1..${MAX_HEADER_BYTES})`);
   const n = Number(len);
-  if (8 + n > bytes.length) fail(source, `truncated: header needs ${n} bytes but only ${bytes.length - 8} follow the length`);
+  if (8 + n > bytes.length)
+    fail(source, `truncated: header needs ${n} bytes but only ${bytes.length - 8} follow the length`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
@@ -91,20 +106,33 @@ function parseEntry(name: string, v: unknown, dataStart: number, dataBytes: numb
   if (typeof dtype !== 'string') fail(source, `${where}: dtype missing`);
   const size = DTYPE_BYTES[dtype];
   if (size === undefined) fail(source, `${where}: unknown dtype ${JSON.stringify(dtype)}`);
-  if (!Array.isArray(shape) || !shape.every(isCount)) fail(source, `${where}: shape must be an array of non-negative integers`);
+  if (!Array.isArray(shape) || !shape.every(isCount))
+    fail(source, `${where}: shape must be an array of non-negative integers`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
     fail(source, `${where}: data_offsets must be [begin, end] with non-negative integers`);
   }
   const [b, e] = offsets as [number, number];
   if (b > e) fail(source, `${where}: data_offsets [${b}, ${e}] run backwards`);
   if (e > dataBytes) {
-    fail(source, `${where}: data_offsets [${b}, ${e}] lie outside the ${dataBytes}-byte data section (truncated file?)`);
+    fail(
+      source,
+      `${where}: data_offsets [${b}, ${e}] lie outside the ${dataBytes}-byte data section (truncated file?)`,
+    );
   }
   const count = (shape as number[]).reduce((p, d) => p * d, 1);
   if (count * size !== e - b) {
-    fail(source, `${where}: shape [${shape.join(', ')}] of ${dtype} needs ${count * size} bytes but data_offsets span ${e - b}`);
+    fail(
+      source,
+      `${where}: shape [${shape.join(', ')}] of ${dtype} needs ${count * size} bytes but data_offsets span ${e - b}`,
+    );
   }
-  return Object.freeze({ name, dtype, shape: Object.freeze([...(shape as number[])]), begin: dataStart + b, end: dataStart + e });
+  return Object.freeze({
+    name,
+    dtype,
+    shape: Object.freeze([...(shape as number[])]),
+    begin: dataStart + b,
+    end: dataStart + e,
+  });
 }
 
 /**
@@ -141,7 +169,9 @@ export function readSafetensorsFile(path: string): Safetensors {
   try {
     bytes = readFileSync(path);
   } catch (err) {
-    throw new MpcError('E_MODEL', `${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+    throw new MpcError('E_MODEL', `${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, {
+      cause: err,
+    });
   }
   return parseSafetensors(bytes, path);
 }
@@ -158,11 +188,20 @@ export function tensorData(st: Safetensors, name: string): Float64Array {
   const out = new Float64Array(n);
   // DataView rather than a typed-array view: offsets in the file need not be aligned.
   switch (t.dtype) {
-    case 'F64': for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true); break;
-    case 'F32': for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true); break;
-    case 'F16': for (let i = 0; i < n; i++) out[i] = f16ToNumber(view.getUint16(2 * i, true)); break;
-    case 'BF16': for (let i = 0; i < n; i++) out[i] = bf16ToNumber(view.getUint16(2 * i, true)); break;
-    default: fail(st.source, `tensor "${name}": dtype ${t.dtype} cannot be converted to float64`);
+    case 'F64':
+      for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
+      break;
+    case 'F32':
+      for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+      break;
+    case 'F16':
+      for (let i = 0; i < n; i++) out[i] = f16ToNumber(view.getUint16(2 * i, true));
+      break;
+    case 'BF16':
+      for (let i = 0; i < n; i++) out[i] = bf16ToNumber(view.getUint16(2 * i, true));
+      break;
+    default:
+      fail(st.source, `tensor "${name}": dtype ${t.dtype} cannot be converted to float64`);
   }
   return out;
 }
@@ -186,7 +225,10 @@ const WRITERS: Record<FloatDtype, (v: DataView, i: number, x: number) => void> =
  * that data offsets stay aligned.
  * @throws MpcError E_SHAPE if a tensor's data length does not match its shape.
  */
-export function encodeSafetensors(tensors: Readonly<Record<string, TensorToWrite>>, metadata?: Record<string, string>): Uint8Array {
+export function encodeSafetensors(
+  tensors: Readonly<Record<string, TensorToWrite>>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {

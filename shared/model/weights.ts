@@ -55,7 +55,8 @@ function canonicalNames(st: Safetensors): Map<string, string> {
   const names = new Map<string, string>();
   for (const name of st.tensors.keys()) {
     const short = name.startsWith('transformer.') ? name.slice('transformer.'.length) : name;
-    if (names.has(short)) throw new MpcError('E_MODEL', `${st.source}: tensor "${short}" appears twice (with and without "transformer.")`);
+    if (names.has(short))
+      throw new MpcError('E_MODEL', `${st.source}: tensor "${short}" appears twice (with and without "transformer.")`);
     names.set(short, name);
   }
   return names;
@@ -63,7 +64,10 @@ function canonicalNames(st: Safetensors): Map<string, string> {
 
 class Reader {
   readonly used = new Set<string>();
-  constructor(private readonly st: Safetensors, private readonly names: Map<string, string>) {}
+  constructor(
+    private readonly st: Safetensors,
+    private readonly names: Map<string, string>,
+  ) {}
 
   has(name: string): boolean {
     return this.names.has(name);
@@ -75,14 +79,22 @@ class Reader {
     if (full === undefined) throw new MpcError('E_MODEL', `${this.st.source}: missing tensor "${name}"`);
     const got = (this.st.tensors.get(full) as { shape: readonly number[] }).shape;
     if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
-      throw new MpcError('E_MODEL', `${this.st.source}: tensor "${full}" has shape [${got.join(', ')}], config implies [${shape.join(', ')}]`);
+      throw new MpcError(
+        'E_MODEL',
+        `${this.st.source}: tensor "${full}" has shape [${got.join(', ')}], config implies [${shape.join(', ')}]`,
+      );
     }
     this.used.add(name);
     return tensorData(this.st, full);
   }
 
   linear(prefix: string, inDim: number, outDim: number): LinearWeights {
-    return { inDim, outDim, weight: this.get(`${prefix}.weight`, [inDim, outDim]), bias: this.get(`${prefix}.bias`, [outDim]) };
+    return {
+      inDim,
+      outDim,
+      weight: this.get(`${prefix}.weight`, [inDim, outDim]),
+      bias: this.get(`${prefix}.bias`, [outDim]),
+    };
   }
 
   norm(prefix: string, d: number): NormWeights {
@@ -120,7 +132,13 @@ export function gpt2WeightsFromSafetensors(config: Gpt2Config, st: Safetensors):
   const lmHead = r.has('lm_head.weight') ? r.get('lm_head.weight', [V, d]) : wte;
   const extra = [...canonicalNames(st).keys()].filter((n) => !r.used.has(n) && !IGNORED.test(n));
   if (extra.length > 0) {
-    throw new MpcError('E_MODEL', `${st.source}: unexpected tensors ${extra.slice(0, 5).map((n) => `"${n}"`).join(', ')}${extra.length > 5 ? ', ...' : ''} (config has ${config.nLayer} layers)`);
+    throw new MpcError(
+      'E_MODEL',
+      `${st.source}: unexpected tensors ${extra
+        .slice(0, 5)
+        .map((n) => `"${n}"`)
+        .join(', ')}${extra.length > 5 ? ', ...' : ''} (config has ${config.nLayer} layers)`,
+    );
   }
   return { config, wte, wpe, blocks, lnF, lmHead };
 }

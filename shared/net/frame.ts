@@ -25,7 +25,11 @@ export const CONTROL_MAGIC = 0x4c43504d; // 'MPCL'
 const HEADER_BYTES = 32;
 export const MAX_PARTS = 4096;
 
-export const enum PartKind { U64 = 0, Bits = 1, Bytes = 2 }
+export const enum PartKind {
+  U64 = 0,
+  Bits = 1,
+  Bytes = 2,
+}
 
 export type Part =
   | { kind: 'u64'; data: BigUint64Array }
@@ -95,7 +99,11 @@ export function encodeTensorFrame(f: TensorFrame): Buffer {
   let off = headEnd;
   f.parts.forEach((p, i) => {
     const count = p.kind === 'u64' ? p.data.length : p.kind === 'bits' ? p.count : p.data.byteLength;
-    dv.setUint32(HEADER_BYTES + 8 * i, p.kind === 'u64' ? PartKind.U64 : p.kind === 'bits' ? PartKind.Bits : PartKind.Bytes, true);
+    dv.setUint32(
+      HEADER_BYTES + 8 * i,
+      p.kind === 'u64' ? PartKind.U64 : p.kind === 'bits' ? PartKind.Bits : PartKind.Bytes,
+      true,
+    );
     dv.setUint32(HEADER_BYTES + 8 * i + 4, count, true);
     const nb = partBytes(p);
     buf.set(new Uint8Array(p.data.buffer, p.data.byteOffset, nb), off);
@@ -118,8 +126,10 @@ export function decodeTensorFrame(input: Uint8Array, maxBytes: number): TensorFr
     buf = new Uint8Array(input.byteLength);
     buf.set(input);
   }
-  if (buf.byteLength > maxBytes) throw new MpcError('E_FRAME_TOO_LARGE', `frame of ${buf.byteLength} bytes exceeds ${maxBytes}`);
-  if (buf.byteLength < HEADER_BYTES) throw new MpcError('E_FRAME', `frame of ${buf.byteLength} bytes is shorter than the header`);
+  if (buf.byteLength > maxBytes)
+    throw new MpcError('E_FRAME_TOO_LARGE', `frame of ${buf.byteLength} bytes exceeds ${maxBytes}`);
+  if (buf.byteLength < HEADER_BYTES)
+    throw new MpcError('E_FRAME', `frame of ${buf.byteLength} bytes is shorter than the header`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (dv.getUint32(0, true) !== TENSOR_MAGIC) throw new MpcError('E_FRAME', 'bad tensor frame magic');
   const type = dv.getUint16(4, true);
@@ -131,7 +141,8 @@ export function decodeTensorFrame(input: Uint8Array, maxBytes: number): TensorFr
   if (nParts > MAX_PARTS) throw new MpcError('E_FRAME', `frame declares ${nParts} parts`);
   const headEnd = pad8(HEADER_BYTES + 8 * nParts);
   if (headEnd > buf.byteLength) throw new MpcError('E_FRAME', 'frame truncated inside the part table');
-  if (headEnd + payload !== buf.byteLength) throw new MpcError('E_FRAME', `frame payload ${payload} does not match its length ${buf.byteLength - headEnd}`);
+  if (headEnd + payload !== buf.byteLength)
+    throw new MpcError('E_FRAME', `frame payload ${payload} does not match its length ${buf.byteLength - headEnd}`);
   const parts: Part[] = [];
   let off = headEnd;
   for (let i = 0; i < nParts; i++) {
@@ -139,7 +150,8 @@ export function decodeTensorFrame(input: Uint8Array, maxBytes: number): TensorFr
     const count = dv.getUint32(HEADER_BYTES + 8 * i + 4, true);
     const nb = kind === PartKind.U64 ? count * 8 : kind === PartKind.Bits ? Math.ceil(count / 8) : count;
     if (kind > PartKind.Bytes) throw new MpcError('E_FRAME', `part ${i} has unknown kind ${kind}`);
-    if (off + pad8(nb) > buf.byteLength) throw new MpcError('E_FRAME', `part ${i} (${nb} bytes) runs past the end of the frame`);
+    if (off + pad8(nb) > buf.byteLength)
+      throw new MpcError('E_FRAME', `part ${i} (${nb} bytes) runs past the end of the frame`);
     if (kind === PartKind.U64) {
       parts.push({ kind: 'u64', data: new BigUint64Array(buf.buffer, buf.byteOffset + off, count) });
     } else if (kind === PartKind.Bits) {

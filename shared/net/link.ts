@@ -49,12 +49,17 @@ export class Link {
   private readonly closeHandlers: Array<(e: MpcError) => void> = [];
   readonly opts: LinkOptions;
 
-  constructor(private readonly transport: Transport, opts: LinkOptions) {
+  constructor(
+    private readonly transport: Transport,
+    opts: LinkOptions,
+  ) {
     this.opts = opts;
     transport.onMessage((data) => this.onMessage(data));
     transport.onClose((code, reason) => {
       if (code === 1000 && !this.failure) this.closedNormally = true;
-      this.fail(new MpcError('E_PEER_CLOSED', `${opts.remote} closed the connection (${code}${reason ? ': ' + reason : ''})`));
+      this.fail(
+        new MpcError('E_PEER_CLOSED', `${opts.remote} closed the connection (${code}${reason ? ': ' + reason : ''})`),
+      );
     });
   }
 
@@ -72,16 +77,27 @@ export class Link {
     if (this.failure) return;
     try {
       if (data.byteLength > this.opts.maxFrameBytes) {
-        throw new MpcError('E_FRAME_TOO_LARGE', `message of ${data.byteLength} bytes from ${this.opts.remote} exceeds ${this.opts.maxFrameBytes}`);
+        throw new MpcError(
+          'E_FRAME_TOO_LARGE',
+          `message of ${data.byteLength} bytes from ${this.opts.remote} exceeds ${this.opts.maxFrameBytes}`,
+        );
       }
-      if (data.byteLength < 4) throw new MpcError('E_FRAME', `message of ${data.byteLength} bytes from ${this.opts.remote}`);
+      if (data.byteLength < 4)
+        throw new MpcError('E_FRAME', `message of ${data.byteLength} bytes from ${this.opts.remote}`);
       const magic = new DataView(data.buffer, data.byteOffset, 4).getUint32(0, true);
       if (magic === TENSOR_MAGIC) {
         const f = decodeTensorFrame(data, this.opts.maxFrameBytes);
         this.opts.meter?.record(this.opts.name, 'recv', data.byteLength);
-        if (this.strictControl) throw new MpcError('E_PROTOCOL', `${this.opts.remote} sent a tensor frame where a control message was required`);
+        if (this.strictControl)
+          throw new MpcError(
+            'E_PROTOCOL',
+            `${this.opts.remote} sent a tensor frame where a control message was required`,
+          );
         const w = this.tensorWaiters.shift();
-        if (w) { if (w.timer) clearTimeout(w.timer); w.resolve(f); } else this.tensors.push(f);
+        if (w) {
+          if (w.timer) clearTimeout(w.timer);
+          w.resolve(f);
+        } else this.tensors.push(f);
       } else if (magic === CONTROL_MAGIC) {
         const msg = decodeControlRaw(data);
         this.opts.meter?.record(this.opts.name, 'recv', data.byteLength);
@@ -89,12 +105,17 @@ export class Link {
         if (abort.success) {
           const code: ErrorCode = isErrorCode(abort.data.code) ? abort.data.code : 'E_ABORTED';
           // close our end too: a peer that aborts and keeps the socket open must not hold it (and a connection slot)
-          this.fail(new MpcError(code, `${this.opts.remote} aborted: ${abort.data.message.replace(/^E_[A-Z_]+: /, '')}`));
+          this.fail(
+            new MpcError(code, `${this.opts.remote} aborted: ${abort.data.message.replace(/^E_[A-Z_]+: /, '')}`),
+          );
           return;
         }
         this.strictControl = false; // a control message arrived: the strict reader is satisfied
         const w = this.controlWaiters.shift();
-        if (w) { if (w.timer) clearTimeout(w.timer); w.resolve(msg); } else this.controls.push(msg);
+        if (w) {
+          if (w.timer) clearTimeout(w.timer);
+          w.resolve(msg);
+        } else this.controls.push(msg);
       } else {
         throw new MpcError('E_FRAME', `message from ${this.opts.remote} has unknown magic 0x${magic.toString(16)}`);
       }
@@ -106,13 +127,23 @@ export class Link {
   private fail(err: MpcError, closeTransport = true): void {
     if (this.failure) return;
     this.failure = err;
-    for (const w of this.tensorWaiters) { if (w.timer) clearTimeout(w.timer); w.reject(err); }
-    for (const w of this.controlWaiters) { if (w.timer) clearTimeout(w.timer); w.reject(err); }
+    for (const w of this.tensorWaiters) {
+      if (w.timer) clearTimeout(w.timer);
+      w.reject(err);
+    }
+    for (const w of this.controlWaiters) {
+      if (w.timer) clearTimeout(w.timer);
+      w.reject(err);
+    }
     this.tensorWaiters = [];
     this.controlWaiters = [];
     for (const h of this.closeHandlers.splice(0)) h(err);
     if (closeTransport) {
-      try { this.transport.close(1000, err.code); } catch { /* already closed */ }
+      try {
+        this.transport.close(1000, err.code);
+      } catch {
+        /* already closed */
+      }
     }
   }
 
@@ -121,7 +152,9 @@ export class Link {
     if (this.failure) return;
     try {
       this.transport.send(encodeControl({ t: 'abort', code: err.code, message: err.message.slice(0, 1900) }));
-    } catch { /* socket may be gone */ }
+    } catch {
+      /* socket may be gone */
+    }
     this.fail(err);
   }
 
@@ -138,7 +171,10 @@ export class Link {
       const w: Waiter<T> = { resolve, reject, timer: undefined };
       if (timeoutMs > 0) {
         w.timer = setTimeout(() => {
-          const err = new MpcError('E_TIMEOUT', `waiting for ${what} from ${this.opts.remote}: no answer within ${timeoutMs} ms`);
+          const err = new MpcError(
+            'E_TIMEOUT',
+            `waiting for ${what} from ${this.opts.remote}: no answer within ${timeoutMs} ms`,
+          );
           this.abort(err);
         }, timeoutMs);
         w.timer.unref();
@@ -155,9 +191,17 @@ export class Link {
    * The next control message, validated. With `strict`, a tensor frame arriving first (or already
    * queued) is a protocol error instead of waiting behind it.
    */
-  async nextControl<T>(schema: z.ZodType<T>, what: string, timeoutMs = this.opts.timeoutMs, strict = false): Promise<T> {
+  async nextControl<T>(
+    schema: z.ZodType<T>,
+    what: string,
+    timeoutMs = this.opts.timeoutMs,
+    strict = false,
+  ): Promise<T> {
     if (strict && this.tensors.length) {
-      const err = new MpcError('E_PROTOCOL', `${this.opts.remote} sent a tensor frame where a control message was required`);
+      const err = new MpcError(
+        'E_PROTOCOL',
+        `${this.opts.remote} sent a tensor frame where a control message was required`,
+      );
       this.abort(err);
       throw err;
     }
@@ -198,11 +242,19 @@ export function wsTransport(ws: WebSocket): Transport {
     send: (d) => ws.send(d, { binary: true }),
     close: (code, reason) => ws.close(code, reason),
     bufferedAmount: () => ws.bufferedAmount,
-    onMessage: (cb) => ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-      if (!isBinary) { cb(new Uint8Array(0)); return; } // text frames are rejected as malformed
-      const buf = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-      cb(buf);
-    }),
+    onMessage: (cb) =>
+      ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+        if (!isBinary) {
+          cb(new Uint8Array(0));
+          return;
+        } // text frames are rejected as malformed
+        const buf = Array.isArray(data)
+          ? Buffer.concat(data)
+          : data instanceof ArrayBuffer
+            ? new Uint8Array(data)
+            : data;
+        cb(buf);
+      }),
     onClose: (cb) => {
       ws.on('close', (code: number, reason: Buffer) => cb(code, reason.toString()));
       ws.on('error', (err: Error) => cb(1006, err.message));
@@ -212,28 +264,47 @@ export function wsTransport(ws: WebSocket): Transport {
 
 /** Two connected in-memory transports (messages delivered asynchronously, in order). */
 export function memoryPair(): [Transport, Transport] {
-  interface End { onMsg: (d: Uint8Array) => void; onClose: (c: number, r: string) => void; closed: boolean; other: End }
+  interface End {
+    onMsg: (d: Uint8Array) => void;
+    onClose: (c: number, r: string) => void;
+    closed: boolean;
+    other: End;
+  }
   const make = (): End => {
     const st = { onMsg: () => {}, onClose: () => {}, closed: false } as unknown as End;
     return st;
   };
-  const a = make(), b = make();
-  a.other = b; b.other = a;
+  const a = make(),
+    b = make();
+  a.other = b;
+  b.other = a;
   const wrap = (s: End): Transport => ({
     send: (d) => {
       if (s.closed) return;
       const copy = new Uint8Array(d.byteLength);
       copy.set(d);
-      setImmediate(() => { if (!s.other.closed) s.other.onMsg(copy); });
+      setImmediate(() => {
+        if (!s.other.closed) s.other.onMsg(copy);
+      });
     },
     close: (code, reason) => {
       if (s.closed) return;
       s.closed = true;
-      setImmediate(() => { s.onClose(code, reason); if (!s.other.closed) { s.other.closed = true; s.other.onClose(code, reason); } });
+      setImmediate(() => {
+        s.onClose(code, reason);
+        if (!s.other.closed) {
+          s.other.closed = true;
+          s.other.onClose(code, reason);
+        }
+      });
     },
     bufferedAmount: () => 0,
-    onMessage: (cb) => { s.onMsg = cb; },
-    onClose: (cb) => { s.onClose = cb; },
+    onMessage: (cb) => {
+      s.onMsg = cb;
+    },
+    onClose: (cb) => {
+      s.onClose = cb;
+    },
   });
   return [wrap(a), wrap(b)];
 }

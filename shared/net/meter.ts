@@ -55,7 +55,13 @@ export class Meter {
   }
 
   private phaseEntry(): PhaseReport {
-    return (this.phases[this.phase] ??= { ...zero(), ms: 0, dealerRecvBytes: 0, dealerSentBytes: 0, waitMs: { peer: 0, dealer: 0, client: 0 } });
+    return (this.phases[this.phase] ??= {
+      ...zero(),
+      ms: 0,
+      dealerRecvBytes: 0,
+      dealerSentBytes: 0,
+      waitMs: { peer: 0, dealer: 0, client: 0 },
+    });
   }
 
   /** Runs `fn` with `label` pushed on the scope stack (labels nest as `a.b.c`). */
@@ -75,14 +81,17 @@ export class Meter {
 
   record(link: LinkName, dir: 'sent' | 'recv', bytes: number, step?: string): void {
     const l = this.links[link];
-    if (dir === 'sent') l.sentBytes += bytes; else l.recvBytes += bytes;
+    if (dir === 'sent') l.sentBytes += bytes;
+    else l.recvBytes += bytes;
     l.frames++;
     const p = this.phaseEntry();
     if (link === 'peer') {
-      if (dir === 'sent') p.sentBytes += bytes; else p.recvBytes += bytes;
+      if (dir === 'sent') p.sentBytes += bytes;
+      else p.recvBytes += bytes;
       p.frames++;
       const lab = (this.labels[this.currentLabel(step)] ??= zero());
-      if (dir === 'sent') lab.sentBytes += bytes; else lab.recvBytes += bytes;
+      if (dir === 'sent') lab.sentBytes += bytes;
+      else lab.recvBytes += bytes;
       lab.frames++;
     }
   }

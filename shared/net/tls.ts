@@ -46,7 +46,11 @@ export interface PeerIdentity {
 const normalise = (fp: string): string => fp.replace(/:/g, '').toLowerCase();
 
 function fieldOf(subject: string | Record<string, unknown>, key: string): string[] {
-  if (typeof subject === 'string') return subject.split('\n').filter((l) => l.startsWith(key + '=')).map((l) => l.slice(key.length + 1));
+  if (typeof subject === 'string')
+    return subject
+      .split('\n')
+      .filter((l) => l.startsWith(key + '='))
+      .map((l) => l.slice(key.length + 1));
   const v = subject[key];
   return Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)];
 }
@@ -62,25 +66,48 @@ function identityOf(cert: PeerCertificate | undefined): PeerIdentity | undefined
   if (!cert || !cert.subject) return undefined;
   const role = roleOfSubject(cert.subject as unknown as Record<string, unknown>);
   if (!role) return undefined;
-  return { role, name: fieldOf(cert.subject as unknown as Record<string, unknown>, 'CN')[0] ?? '?', fingerprint: normalise(cert.fingerprint256) };
+  return {
+    role,
+    name: fieldOf(cert.subject as unknown as Record<string, unknown>, 'CN')[0] ?? '?',
+    fingerprint: normalise(cert.fingerprint256),
+  };
 }
 
 /**
  * Reads this process's TLS material and checks that its certificate is issued for `role`.
  * @throws MpcError E_CONFIG if a file is missing or unreadable, or the certificate has another role.
  */
-export function loadTls(paths: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined }, role: Role, pins: Partial<Record<Role, string>> = {}): TlsConfig {
+export function loadTls(
+  paths: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined },
+  role: Role,
+  pins: Partial<Record<Role, string>> = {},
+): TlsConfig {
   const missing = (['ca', 'cert', 'key'] as const).filter((k) => paths[k] === undefined);
   if (missing.length) {
-    throw new MpcError('E_CONFIG', `every link is TLS with role certificates: give ${missing.map((k) => `--tls-${k}`).join(', ')} (make a deployment with \`npm run ca\`)`);
+    throw new MpcError(
+      'E_CONFIG',
+      `every link is TLS with role certificates: give ${missing.map((k) => `--tls-${k}`).join(', ')} (make a deployment with \`npm run ca\`)`,
+    );
   }
   const read = (p: string): Buffer => {
-    try { return readFileSync(p); } catch (e) { throw new MpcError('E_CONFIG', `cannot read ${p}: ${(e as Error).message}`); }
+    try {
+      return readFileSync(p);
+    } catch (e) {
+      throw new MpcError('E_CONFIG', `cannot read ${p}: ${(e as Error).message}`);
+    }
   };
   const cert = read(paths.cert!);
   let own: Role | undefined;
-  try { own = roleOfSubject(new X509Certificate(cert).subject); } catch (e) { throw new MpcError('E_CONFIG', `${paths.cert} is not a PEM certificate: ${(e as Error).message}`); }
-  if (own !== role) throw new MpcError('E_CONFIG', `${paths.cert} is a certificate for ${own ?? 'no mpcache role'}, but this process is the ${role}`);
+  try {
+    own = roleOfSubject(new X509Certificate(cert).subject);
+  } catch (e) {
+    throw new MpcError('E_CONFIG', `${paths.cert} is not a PEM certificate: ${(e as Error).message}`);
+  }
+  if (own !== role)
+    throw new MpcError(
+      'E_CONFIG',
+      `${paths.cert} is a certificate for ${own ?? 'no mpcache role'}, but this process is the ${role}`,
+    );
   const norm: Partial<Record<Role, string>> = {};
   for (const [r, fp] of Object.entries(pins)) if (fp) norm[r as Role] = normalise(fp);
   return { ca: read(paths.ca!), cert, key: read(paths.key!), role, pins: norm };
@@ -90,7 +117,11 @@ export function loadTls(paths: { ca?: string | undefined; cert?: string | undefi
 export type ListenRefusal = 'tls' | 'role' | 'pin' | 'connections';
 
 /** Why an identity may not connect here, or null if it may. */
-function refusal(id: PeerIdentity | undefined, accept: readonly Role[], pins: TlsConfig['pins']): [ListenRefusal, string] | null {
+function refusal(
+  id: PeerIdentity | undefined,
+  accept: readonly Role[],
+  pins: TlsConfig['pins'],
+): [ListenRefusal, string] | null {
   if (!id) return ['role', 'its certificate names no mpcache role'];
   if (!accept.includes(id.role)) return ['role', `role ${id.role} is not served here (only ${accept.join(', ')})`];
   const pin = pins[id.role];
@@ -126,15 +157,31 @@ export interface Listener {
 
 /** A TLS WebSocket server that accepts only the given roles. */
 export async function listenWs(o: ListenOptions): Promise<Listener> {
-  const https = createHttpsServer({ ca: o.tls.ca, cert: o.tls.cert, key: o.tls.key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' });
+  const https = createHttpsServer({
+    ca: o.tls.ca,
+    cert: o.tls.cert,
+    key: o.tls.key,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.3',
+  });
   const peers = new WeakMap<IncomingMessage, PeerIdentity>();
   const wss = new WebSocketServer({
-    server: https, maxPayload: o.maxPayload, perMessageDeflate: false,
+    server: https,
+    maxPayload: o.maxPayload,
+    perMessageDeflate: false,
     verifyClient: ({ req }, done) => {
       const id = identityOf((req.socket as TLSSocket).getPeerCertificate?.());
-      const why = refusal(id, o.accept, o.tls.pins) ?? (wss.clients.size >= o.maxConnections ? ['connections', `${o.maxConnections} connections are open`] as const : null);
+      const why =
+        refusal(id, o.accept, o.tls.pins) ??
+        (wss.clients.size >= o.maxConnections
+          ? (['connections', `${o.maxConnections} connections are open`] as const)
+          : null);
       if (why) {
-        o.log.warn({ listener: o.what, peerRole: id?.role ?? 'none', peerName: id?.name ?? '?' }, `refused a connection: ${why[1]}`);
+        o.log.warn(
+          { listener: o.what, peerRole: id?.role ?? 'none', peerName: id?.name ?? '?' },
+          `refused a connection: ${why[1]}`,
+        );
         o.onRefused?.(why[0]);
         done(false, why[0] === 'connections' ? 503 : 403, why[1]);
         return;
@@ -147,14 +194,21 @@ export async function listenWs(o: ListenOptions): Promise<Listener> {
     o.log.warn({ listener: o.what, reason: e.message.slice(0, 200) }, 'refused a TLS handshake');
     o.onRefused?.('tls');
   });
-  await new Promise<void>((resolve, reject) => { https.once('error', reject); https.listen(o.port, o.host, () => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    https.once('error', reject);
+    https.listen(o.port, o.host, () => resolve());
+  });
   https.on('error', (e) => o.log.error({ listener: o.what, reason: e.message }, 'listener error'));
   let handler: (ws: WebSocket, peer: PeerIdentity) => void = (ws) => ws.terminate();
   wss.on('connection', (ws, req) => handler(ws, peers.get(req)!));
   return {
     port: (https.address() as { port: number }).port,
-    onConnection: (cb) => { handler = cb; },
-    get connections() { return wss.clients.size; },
+    onConnection: (cb) => {
+      handler = cb;
+    },
+    get connections() {
+      return wss.clients.size;
+    },
     close: async () => {
       for (const c of wss.clients) c.terminate();
       await new Promise<void>((r) => wss.close(() => r()));
@@ -178,32 +232,60 @@ export interface DialOptions {
  */
 export function dialWs(url: string, remote: string, o: DialOptions): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    if (!url.startsWith('wss://')) { reject(new MpcError('E_CONFIG', `${remote} at ${url}: every link is TLS, use a wss:// URL`)); return; }
+    if (!url.startsWith('wss://')) {
+      reject(new MpcError('E_CONFIG', `${remote} at ${url}: every link is TLS, use a wss:// URL`));
+      return;
+    }
     let authError: string | undefined;
     const ws = new WebSocket(url, {
-      maxPayload: o.maxFrameBytes, perMessageDeflate: false,
+      maxPayload: o.maxFrameBytes,
+      perMessageDeflate: false,
       // a zero mask skips the XOR pass (still a valid client frame): research/ts-performance.md §4
       generateMask: (m: Buffer) => m.fill(0),
-      ca: o.tls.ca, cert: o.tls.cert, key: o.tls.key, minVersion: 'TLSv1.3',
+      ca: o.tls.ca,
+      cert: o.tls.cert,
+      key: o.tls.key,
+      minVersion: 'TLSv1.3',
       checkServerIdentity: (host: string, cert: PeerCertificate) => {
         const bad = checkServerIdentity(host, cert);
-        if (bad) { authError = bad.message; return bad; }
+        if (bad) {
+          authError = bad.message;
+          return bad;
+        }
         const why = refusal(identityOf(cert), [o.expect], o.tls.pins);
-        if (why) { authError = `${remote} at ${url} is not the ${o.expect}: ${why[1]}`; return new Error(authError); }
+        if (why) {
+          authError = `${remote} at ${url} is not the ${o.expect}: ${why[1]}`;
+          return new Error(authError);
+        }
         return undefined;
       },
     } as unknown as WebSocket.ClientOptions);
-    const timer = setTimeout(() => { ws.terminate(); reject(new MpcError('E_TIMEOUT', `connecting to ${remote} at ${url}`)); }, o.timeoutMs);
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new MpcError('E_TIMEOUT', `connecting to ${remote} at ${url}`));
+    }, o.timeoutMs);
     timer.unref();
-    ws.once('open', () => { clearTimeout(timer); resolve(ws); });
+    ws.once('open', () => {
+      clearTimeout(timer);
+      resolve(ws);
+    });
     ws.once('unexpected-response', (_req, res) => {
       clearTimeout(timer);
       ws.terminate();
-      reject(new MpcError(res.statusCode === 403 ? 'E_AUTH' : res.statusCode === 503 ? 'E_BUSY' : 'E_PEER_CLOSED', `${remote} at ${url} refused this connection (${res.statusCode}: ${res.statusMessage ?? ''})`));
+      reject(
+        new MpcError(
+          res.statusCode === 403 ? 'E_AUTH' : res.statusCode === 503 ? 'E_BUSY' : 'E_PEER_CLOSED',
+          `${remote} at ${url} refused this connection (${res.statusCode}: ${res.statusMessage ?? ''})`,
+        ),
+      );
     });
     ws.once('error', (e) => {
       clearTimeout(timer);
-      reject(authError ? new MpcError('E_AUTH', authError) : new MpcError('E_PEER_CLOSED', `cannot connect to ${remote} at ${url}: ${e.message}`));
+      reject(
+        authError
+          ? new MpcError('E_AUTH', authError)
+          : new MpcError('E_PEER_CLOSED', `cannot connect to ${remote} at ${url}: ${e.message}`),
+      );
     });
   });
 }

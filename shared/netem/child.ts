@@ -20,7 +20,11 @@ export interface ScriptChild {
 }
 
 function parseJson(line: string): unknown {
-  try { return JSON.parse(line); } catch { return undefined; }
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Starts `node dist/scripts/<script>.js args` behind `exec` (e.g. `ip netns exec <ns>`). */
@@ -28,14 +32,22 @@ export function spawnScript(exec: readonly string[], script: string, args: reado
   const argv = [...exec, process.execPath, projectPath('dist', 'scripts', `${script}.js`), ...args];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
   const stderr: string[] = [];
-  child.stderr.on('data', (d: Buffer) => { stderr.push(d.toString()); if (stderr.length > 50) stderr.shift(); });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr.push(d.toString());
+    if (stderr.length > 50) stderr.shift();
+  });
   child.stdin.on('error', () => undefined); // a dead child is reported by 'exit'
-  const exited = new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.once('error', () => resolve()); });
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
   const lines = createInterface({ input: child.stdout });
   return {
     child,
     stderrTail: () => stderr.join('').slice(-1500),
-    onLine: (f) => { lines.on('line', (line) => f(parseJson(line), line)); },
+    onLine: (f) => {
+      lines.on('line', (line) => f(parseJson(line), line));
+    },
     exited,
     stop: async (graceMs = 2000) => {
       child.stdin.end();
@@ -52,7 +64,15 @@ export function spawnScript(exec: readonly string[], script: string, args: reado
  */
 export function firstJsonLine(c: ScriptChild, what: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    c.onLine((value, line) => (value === undefined ? reject(new MpcError('E_INTERNAL', `${what} printed '${line.slice(0, 200)}'`)) : resolve(value)));
-    void c.exited.then(() => reject(new MpcError('E_INTERNAL', `${what} exited (${c.child.signalCode ?? c.child.exitCode}): ${c.stderrTail()}`)));
+    c.onLine((value, line) =>
+      value === undefined
+        ? reject(new MpcError('E_INTERNAL', `${what} printed '${line.slice(0, 200)}'`))
+        : resolve(value),
+    );
+    void c.exited.then(() =>
+      reject(
+        new MpcError('E_INTERNAL', `${what} exited (${c.child.signalCode ?? c.child.exitCode}): ${c.stderrTail()}`),
+      ),
+    );
   });
 }

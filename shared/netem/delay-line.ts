@@ -29,7 +29,9 @@ const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 function sleepUntil(at: number): void {
   const wait = at - performance.now() - SPIN_TAIL_MS;
   if (wait > 0) Atomics.wait(SLEEPER, 0, 0, wait);
-  while (performance.now() < at) { /* the last SPIN_TAIL_MS */ }
+  while (performance.now() < at) {
+    /* the last SPIN_TAIL_MS */
+  }
 }
 
 /** Runs callbacks at `performance.now()` times with sub-millisecond precision. */
@@ -95,7 +97,12 @@ export class DelayLine {
   private paused = false;
   private stopped = false;
 
-  constructor(private readonly clock: Clock, private readonly from: Socket, private readonly to: Socket, private readonly opts: LineOptions) {
+  constructor(
+    private readonly clock: Clock,
+    private readonly from: Socket,
+    private readonly to: Socket,
+    private readonly opts: LineOptions,
+  ) {
     from.on('data', (d: Buffer) => this.push(d));
     from.on('end', () => this.push(null));
     to.on('drain', () => this.resumeIfRoom());
@@ -126,7 +133,10 @@ export class DelayLine {
     const now = performance.now();
     while (!this.stopped && this.chunks.length > 0 && this.chunks[0]!.at <= now) {
       const { data } = this.chunks.shift()!;
-      if (data === null) { this.to.end(); continue; }
+      if (data === null) {
+        this.to.end();
+        continue;
+      }
       this.queuedBytes -= data.length;
       this.to.write(data);
     }
@@ -135,7 +145,8 @@ export class DelayLine {
   };
 
   private resumeIfRoom(): void {
-    if (!this.paused || this.stopped || this.queuedBytes + this.to.writableLength > this.opts.highWaterBytes / 2) return;
+    if (!this.paused || this.stopped || this.queuedBytes + this.to.writableLength > this.opts.highWaterBytes / 2)
+      return;
     this.paused = false;
     this.from.resume();
   }

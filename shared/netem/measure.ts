@@ -18,20 +18,48 @@ export interface MeasureOptions {
 }
 
 const Listening = z.object({ port: z.number().int() });
-const Result = z.object({ rttMs: z.array(z.number()), medianRttMs: z.number(), bitsPerS: z.number(), bulkBytes: z.number() });
+const Result = z.object({
+  rttMs: z.array(z.number()),
+  medianRttMs: z.number(),
+  bitsPerS: z.number(),
+  bulkBytes: z.number(),
+});
 
 /**
  * RTT and throughput from `src` to `dst` through `topo`.
  * @throws MpcError E_TIMEOUT after `timeoutMs` (default 60 s), E_INTERNAL if a probe fails.
  */
-export async function measureLink(topo: Topology, src: HostName, dst: HostName, opts: MeasureOptions): Promise<ProbeResult> {
+export async function measureLink(
+  topo: Topology,
+  src: HostName,
+  dst: HostName,
+  opts: MeasureOptions,
+): Promise<ProbeResult> {
   const server = spawnScript(topo.hosts[dst].exec, 'netem-probe', ['serve', '--host', topo.hosts[dst].listenHost]);
   try {
-    const { port } = Listening.parse(await withTimeout(firstJsonLine(server, `probe server in ${dst}`), 10_000, `probe server in ${dst}`));
+    const { port } = Listening.parse(
+      await withTimeout(firstJsonLine(server, `probe server in ${dst}`), 10_000, `probe server in ${dst}`),
+    );
     const ep = await topo.connect(src, dst, port);
-    const client = spawnScript(topo.hosts[src].exec, 'netem-probe', ['measure', '--host', ep.host, '--port', String(ep.port), '--pings', String(opts.pings), '--bulk-bytes', String(opts.bulkBytes)]);
+    const client = spawnScript(topo.hosts[src].exec, 'netem-probe', [
+      'measure',
+      '--host',
+      ep.host,
+      '--port',
+      String(ep.port),
+      '--pings',
+      String(opts.pings),
+      '--bulk-bytes',
+      String(opts.bulkBytes),
+    ]);
     try {
-      return Result.parse(await withTimeout(firstJsonLine(client, `probe client in ${src}`), opts.timeoutMs ?? 60_000, `probe ${src} → ${dst}`));
+      return Result.parse(
+        await withTimeout(
+          firstJsonLine(client, `probe client in ${src}`),
+          opts.timeoutMs ?? 60_000,
+          `probe ${src} → ${dst}`,
+        ),
+      );
     } finally {
       await client.stop();
     }

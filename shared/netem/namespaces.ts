@@ -29,10 +29,17 @@ export function run(file: string, args: readonly string[], code: 'E_CONFIG' | 'E
  */
 export function checkPrivileges(what: string): void {
   if (process.getuid?.() !== 0) {
-    throw new MpcError('E_CONFIG', `${what} needs root: it creates network namespaces, veth links and tc qdiscs (run as root, or use --net loopback)`);
+    throw new MpcError(
+      'E_CONFIG',
+      `${what} needs root: it creates network namespaces, veth links and tc qdiscs (run as root, or use --net loopback)`,
+    );
   }
   for (const tool of ['ip', 'tc']) {
-    try { execFileSync(tool, ['-V'], { stdio: 'ignore' }); } catch { throw new MpcError('E_CONFIG', `${what} needs iproute2's '${tool}' on PATH`); }
+    try {
+      execFileSync(tool, ['-V'], { stdio: 'ignore' });
+    } catch {
+      throw new MpcError('E_CONFIG', `${what} needs iproute2's '${tool}' on PATH`);
+    }
   }
 }
 
@@ -42,18 +49,29 @@ export function newRunId(): string {
 }
 
 export function listNamespaces(): string[] {
-  return run('ip', ['netns', 'list']).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.length > 0);
+  return run('ip', ['netns', 'list'])
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.length > 0);
 }
 
 /** Kills every process inside each namespace, then deletes the namespaces; never throws. */
 export function destroyNamespaces(names: readonly string[]): void {
   for (const ns of names) {
     try {
-      for (const pid of run('ip', ['netns', 'pids', ns]).split('\n').filter((p) => /^\d+$/.test(p))) {
-        try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ }
+      for (const pid of run('ip', ['netns', 'pids', ns])
+        .split('\n')
+        .filter((p) => /^\d+$/.test(p))) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
       }
       run('ip', ['netns', 'del', ns]);
-    } catch { /* already deleted: teardown must go on for the others */ }
+    } catch {
+      /* already deleted: teardown must go on for the others */
+    }
   }
 }
 
@@ -62,7 +80,12 @@ export function removeStale(): void {
   const stale = listNamespaces().filter((ns) => {
     const pid = /^mpcn-(\d+)-/.exec(ns)?.[1];
     if (pid === undefined || Number(pid) === process.pid) return false;
-    try { process.kill(Number(pid), 0); return false; } catch (e) { return (e as NodeJS.ErrnoException).code === 'ESRCH'; }
+    try {
+      process.kill(Number(pid), 0);
+      return false;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ESRCH';
+    }
   });
   destroyNamespaces(stale);
 }
@@ -85,18 +108,47 @@ export function tbfArgs(dev: string, shape: LinkShape): string[] {
   const bytesPerMs = shape.rateBitsPerS / 8 / 1000;
   const burst = Math.max(16384, Math.round(TBF_BURST_MS * bytesPerMs));
   const limit = Math.max(65536, Math.round(TBF_QUEUE_MS * bytesPerMs)) + burst;
-  return ['qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', `${Math.round(shape.rateBitsPerS)}bit`, 'burst', String(burst), 'limit', String(limit)];
+  return [
+    'qdisc',
+    'add',
+    'dev',
+    dev,
+    'root',
+    'tbf',
+    'rate',
+    `${Math.round(shape.rateBitsPerS)}bit`,
+    'burst',
+    String(burst),
+    'limit',
+    String(limit),
+  ];
 }
 
 /**
  * Adds namespace `host` joined to `hub` by a veth pair: `eth0` (address `hostIp`) in the host,
  * `hubDev` (address `hubIp`) in the hub, one /24 between them, both ends shaped by tbf.
  */
-export function addHostLink(hub: string, hubDev: string, hubIp: string, host: string, hostIp: string, shape: LinkShape): void {
+export function addHostLink(
+  hub: string,
+  hubDev: string,
+  hubIp: string,
+  host: string,
+  hostIp: string,
+  shape: LinkShape,
+): void {
   run('ip', ['netns', 'add', host]);
   run('ip', ['-n', hub, 'link', 'add', hubDev, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host]);
   run('ip', ['-n', hub, 'addr', 'add', `${hubIp}/24`, 'dev', hubDev]);
   run('ip', ['-n', host, 'addr', 'add', `${hostIp}/24`, 'dev', 'eth0']);
-  for (const [ns, dev] of [[hub, hubDev], [host, 'eth0'], [host, 'lo']] as const) run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-  for (const [ns, dev] of [[hub, hubDev], [host, 'eth0']] as const) run('tc', ['-n', ns, ...tbfArgs(dev, shape)], 'E_CONFIG');
+  for (const [ns, dev] of [
+    [hub, hubDev],
+    [host, 'eth0'],
+    [host, 'lo'],
+  ] as const)
+    run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+  for (const [ns, dev] of [
+    [hub, hubDev],
+    [host, 'eth0'],
+  ] as const)
+    run('tc', ['-n', ns, ...tbfArgs(dev, shape)], 'E_CONFIG');
 }

@@ -41,7 +41,10 @@ function serveConnection(s: Socket): void {
     const t0 = performance.now();
     let bytes = 0;
     let last = t0;
-    s.on('data', (d: Buffer) => { bytes += d.length; last = performance.now(); });
+    s.on('data', (d: Buffer) => {
+      bytes += d.length;
+      last = performance.now();
+    });
     s.on('end', () => s.end(JSON.stringify({ bytes, ms: last - t0 } satisfies SinkReport)));
   });
 }
@@ -49,18 +52,34 @@ function serveConnection(s: Socket): void {
 /** Starts a probe server on host:port (0 = a free port). */
 export async function serveProbe(host: string, port = 0): Promise<{ port: number; close(): Promise<void> }> {
   const open = new Set<Socket>();
-  const server = createServer((s) => { open.add(s); s.once('close', () => open.delete(s)); serveConnection(s); });
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, () => resolve()); });
+  const server = createServer((s) => {
+    open.add(s);
+    s.once('close', () => open.delete(s));
+    serveConnection(s);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
   return {
     port: (server.address() as { port: number }).port,
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); for (const s of open) s.destroy(); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of open) s.destroy();
+      }),
   };
 }
 
 function dial(ep: Endpoint, mode: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host: ep.host, port: ep.port, noDelay: true }, () => { s.write(Buffer.of(mode)); resolve(s); });
-    s.once('error', (e) => reject(new MpcError('E_PEER_CLOSED', `probe cannot reach ${ep.host}:${ep.port}: ${e.message}`)));
+    const s = connect({ host: ep.host, port: ep.port, noDelay: true }, () => {
+      s.write(Buffer.of(mode));
+      resolve(s);
+    });
+    s.once('error', (e) =>
+      reject(new MpcError('E_PEER_CLOSED', `probe cannot reach ${ep.host}:${ep.port}: ${e.message}`)),
+    );
   });
 }
 
@@ -72,14 +91,21 @@ export async function pingPong(ep: Endpoint, count: number, bytes = 64): Promise
   await new Promise<void>((resolve, reject) => {
     let got = 0;
     let t0 = 0;
-    const send = (): void => { got = 0; t0 = performance.now(); s.write(msg); };
+    const send = (): void => {
+      got = 0;
+      t0 = performance.now();
+      s.write(msg);
+    };
     s.on('data', (d: Buffer) => {
       got += d.length;
       if (got < bytes) return;
       rtts.push(performance.now() - t0);
-      if (rtts.length < count) send(); else resolve();
+      if (rtts.length < count) send();
+      else resolve();
     });
-    s.once('close', () => reject(new MpcError('E_PEER_CLOSED', `probe echo closed after ${rtts.length} of ${count} round trips`)));
+    s.once('close', () =>
+      reject(new MpcError('E_PEER_CLOSED', `probe echo closed after ${rtts.length} of ${count} round trips`)),
+    );
     send();
   });
   s.destroy();
@@ -118,8 +144,16 @@ export function median(xs: readonly number[]): number {
 }
 
 /** Ping-pong then bulk transfer to a probe server at `ep`; `bulkBytes` 0 skips the bulk (bitsPerS 0). */
-export async function probeEndpoint(ep: Endpoint, opts: { pings: number; bulkBytes: number; pingBytes?: number }): Promise<ProbeResult> {
+export async function probeEndpoint(
+  ep: Endpoint,
+  opts: { pings: number; bulkBytes: number; pingBytes?: number },
+): Promise<ProbeResult> {
   const rttMs = await pingPong(ep, opts.pings, opts.pingBytes);
   const sink = opts.bulkBytes > 0 ? await bulkSend(ep, opts.bulkBytes) : { bytes: 0, ms: 0 };
-  return { rttMs, medianRttMs: median(rttMs), bitsPerS: sink.ms > 0 ? (sink.bytes * 8) / (sink.ms / 1000) : 0, bulkBytes: sink.bytes };
+  return {
+    rttMs,
+    medianRttMs: median(rttMs),
+    bitsPerS: sink.ms > 0 ? (sink.bytes * 8) / (sink.ms / 1000) : 0,
+    bulkBytes: sink.bytes,
+  };
 }

@@ -22,7 +22,12 @@ export const RelayRequest = z.discriminatedUnion('op', [
 ]);
 export type RelayRequest = z.infer<typeof RelayRequest>;
 
-export const RelayStats = z.object({ cpuUserMs: z.number(), cpuSystemMs: z.number(), relays: z.number(), connections: z.number() });
+export const RelayStats = z.object({
+  cpuUserMs: z.number(),
+  cpuSystemMs: z.number(),
+  relays: z.number(),
+  connections: z.number(),
+});
 export type RelayStats = z.infer<typeof RelayStats>;
 
 export const RelayReply = z.object({
@@ -56,17 +61,24 @@ export async function startRelayProcess(exec: readonly string[]): Promise<RelayP
   void c.exited.then(() => failAll(`exited (${c.child.signalCode ?? c.child.exitCode})`));
   c.onLine((value, line) => {
     const r = RelayReply.safeParse(value);
-    if (!r.success) { failAll(`printed '${line.slice(0, 200)}'`); return; }
+    if (!r.success) {
+      failAll(`printed '${line.slice(0, 200)}'`);
+      return;
+    }
     pending.get(r.data.id)?.resolve(r.data);
     pending.delete(r.data.id);
   });
   let nextId = 0;
-  const request = (req: Request): Promise<RelayReply> => new Promise((resolve, reject) => {
-    if (c.child.exitCode !== null || c.child.signalCode !== null) { reject(new MpcError('E_INTERNAL', 'netem relay is not running')); return; }
-    const id = nextId++;
-    pending.set(id, { resolve, reject });
-    c.child.stdin!.write(JSON.stringify({ ...req, id }) + '\n');
-  });
+  const request = (req: Request): Promise<RelayReply> =>
+    new Promise((resolve, reject) => {
+      if (c.child.exitCode !== null || c.child.signalCode !== null) {
+        reject(new MpcError('E_INTERNAL', 'netem relay is not running'));
+        return;
+      }
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      c.child.stdin!.write(JSON.stringify({ ...req, id }) + '\n');
+    });
   await withTimeout(request({ op: 'stats' }), 10_000, 'netem relay start-up'); // answers once it is up
   return { request, stop: c.stop };
 }

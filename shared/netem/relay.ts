@@ -43,7 +43,12 @@ function reset(s: Socket): void {
 function relayConnection(a: Socket, opts: RelayOptions, clock: Clock): Socket {
   const b = connect({ host: opts.targetHost, port: opts.targetPort, allowHalfOpen: true, noDelay: true });
   a.setNoDelay(true);
-  const line = { delayMs: opts.delayMs, jitterMs: opts.jitterMs ?? 0, highWaterBytes: opts.highWaterBytes ?? RELAY_HIGH_WATER_BYTES, onPause: opts.onPause };
+  const line = {
+    delayMs: opts.delayMs,
+    jitterMs: opts.jitterMs ?? 0,
+    highWaterBytes: opts.highWaterBytes ?? RELAY_HIGH_WATER_BYTES,
+    onPause: opts.onPause,
+  };
   const lines = [new DelayLine(clock, a, b, line), new DelayLine(clock, b, a, line)];
   const kill = (): void => {
     for (const l of lines) l.stop();
@@ -61,7 +66,10 @@ function relayConnection(a: Socket, opts: RelayOptions, clock: Clock): Socket {
  */
 export async function startRelay(opts: RelayOptions, clock = new Clock()): Promise<Relay> {
   const open = new Set<Socket>();
-  const track = (s: Socket): void => { open.add(s); s.once('close', () => open.delete(s)); };
+  const track = (s: Socket): void => {
+    open.add(s);
+    s.once('close', () => open.delete(s));
+  };
   let accepted = 0;
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (a) => {
     accepted++;
@@ -70,7 +78,11 @@ export async function startRelay(opts: RelayOptions, clock = new Clock()): Promi
     track(relayConnection(a, opts, clock));
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) => reject(new MpcError('E_CONFIG', `relay cannot listen on ${opts.listenHost}:${opts.listenPort ?? 0}: ${e.message}`)));
+    server.once('error', (e) =>
+      reject(
+        new MpcError('E_CONFIG', `relay cannot listen on ${opts.listenHost}:${opts.listenPort ?? 0}: ${e.message}`),
+      ),
+    );
     server.listen(opts.listenPort ?? 0, opts.listenHost, () => resolve());
   });
   return {

@@ -36,13 +36,20 @@ const MAX_RTT_MS = 10_000;
 const ShapedSchema = z
   .object({
     name: z.enum(['lan', 'wan', 'custom']),
-    rateBitsPerS: z.number({ error: 'rate= is required (e.g. rate=200mbit)' })
-      .min(8e3, 'rate must be at least 8kbit').max(100e9, 'rate must be at most 100gbit'),
-    rttMs: z.number({ error: 'rtt= is required (e.g. rtt=10ms)' })
-      .min(0, 'rtt must not be negative').max(MAX_RTT_MS, `rtt must be at most ${MAX_RTT_MS / 1000}s`),
+    rateBitsPerS: z
+      .number({ error: 'rate= is required (e.g. rate=200mbit)' })
+      .min(8e3, 'rate must be at least 8kbit')
+      .max(100e9, 'rate must be at most 100gbit'),
+    rttMs: z
+      .number({ error: 'rtt= is required (e.g. rtt=10ms)' })
+      .min(0, 'rtt must not be negative')
+      .max(MAX_RTT_MS, `rtt must be at most ${MAX_RTT_MS / 1000}s`),
     jitterMs: z.number().min(0, 'jitter must not be negative').default(0),
   })
-  .refine((s) => s.jitterMs <= s.rttMs / 2, { message: 'jitter must be at most rtt/2 (it varies the one-way delay)', path: ['jitterMs'] });
+  .refine((s) => s.jitterMs <= s.rttMs / 2, {
+    message: 'jitter must be at most rtt/2 (it varies the one-way delay)',
+    path: ['jitterMs'],
+  });
 
 const RATE_UNITS: Record<string, number> = { bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9 };
 const TIME_UNITS: Record<string, number> = { us: 1e-3, ms: 1, s: 1e3 };
@@ -50,7 +57,11 @@ const TIME_UNITS: Record<string, number> = { us: 1e-3, ms: 1, s: 1e3 };
 function quantity(key: string, value: string, units: Record<string, number>): number {
   const m = /^(\d+(?:\.\d+)?)([a-z]+)$/i.exec(value);
   const scale = m ? units[m[2]!.toLowerCase()] : undefined;
-  if (!m || scale === undefined) throw new MpcError('E_CONFIG', `--net: ${key}=${value}: expected a number with a unit (${Object.keys(units).join(', ')})`);
+  if (!m || scale === undefined)
+    throw new MpcError(
+      'E_CONFIG',
+      `--net: ${key}=${value}: expected a number with a unit (${Object.keys(units).join(', ')})`,
+    );
   return Number(m[1]) * scale;
 }
 
@@ -65,9 +76,16 @@ const FIELDS = {
  * @throws MpcError E_CONFIG naming the offending field (unknown preset or key, bad unit, out of range).
  */
 export function parseNetSpec(text: string): NetSpec {
-  const parts = text.trim().split(',').map((p) => p.trim());
+  const parts = text
+    .trim()
+    .split(',')
+    .map((p) => p.trim());
   const head = parts[0]!.includes('=') ? 'custom' : parts.shift()!;
-  if (!(NET_NAMES as readonly string[]).includes(head)) throw new MpcError('E_CONFIG', `--net: unknown network '${head}' (known: ${NET_NAMES.join(', ')}, or rate=…,rtt=…[,jitter=…])`);
+  if (!(NET_NAMES as readonly string[]).includes(head))
+    throw new MpcError(
+      'E_CONFIG',
+      `--net: unknown network '${head}' (known: ${NET_NAMES.join(', ')}, or rate=…,rtt=…[,jitter=…])`,
+    );
   if (head === 'loopback') {
     if (parts.length > 0) throw new MpcError('E_CONFIG', '--net: loopback takes no settings');
     return { name: 'loopback' };
@@ -76,7 +94,13 @@ export function parseNetSpec(text: string): NetSpec {
   for (const p of parts) {
     const eq = p.indexOf('=');
     const key = p.slice(0, eq);
-    if (eq < 0 || !Object.prototype.hasOwnProperty.call(FIELDS, key)) throw new MpcError('E_CONFIG', `--net: '${p}': expected one of ${Object.keys(FIELDS).map((k) => k + '=…').join(', ')}`);
+    if (eq < 0 || !Object.prototype.hasOwnProperty.call(FIELDS, key))
+      throw new MpcError(
+        'E_CONFIG',
+        `--net: '${p}': expected one of ${Object.keys(FIELDS)
+          .map((k) => k + '=…')
+          .join(', ')}`,
+      );
     input = { ...input, ...FIELDS[key as keyof typeof FIELDS](p.slice(eq + 1)) };
   }
   return shapedNet(input);

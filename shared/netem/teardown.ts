@@ -9,7 +9,11 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 function runAll(): void {
   for (const f of [...pending]) {
     pending.delete(f);
-    try { f(); } catch { /* the others must still run */ }
+    try {
+      f();
+    } catch {
+      /* the others must still run */
+    }
   }
 }
 

@@ -55,8 +55,10 @@ export function commandIn(host: NetHost, file: string, args: readonly string[]):
 }
 
 function checkPair(src: HostName, dst: HostName, dstPort: number): void {
-  if (!HOSTS.includes(src) || !HOSTS.includes(dst) || src === dst) throw new MpcError('E_CONFIG', `netem: no link from '${src}' to '${dst}'`);
-  if (!Number.isInteger(dstPort) || dstPort < 1 || dstPort > 65535) throw new MpcError('E_CONFIG', `netem: port ${dstPort} of ${dst} is not a TCP port`);
+  if (!HOSTS.includes(src) || !HOSTS.includes(dst) || src === dst)
+    throw new MpcError('E_CONFIG', `netem: no link from '${src}' to '${dst}'`);
+  if (!Number.isInteger(dstPort) || dstPort < 1 || dstPort > 65535)
+    throw new MpcError('E_CONFIG', `netem: port ${dstPort} of ${dst} is not a TCP port`);
 }
 
 function hostsOf(make: (name: HostName, index: number) => NetHost): Record<HostName, NetHost> {
@@ -67,7 +69,10 @@ function loopbackTopology(spec: NetSpec): Topology {
   return {
     spec,
     hosts: hostsOf((name) => ({ name, exec: [], listenHost: '127.0.0.1', dialedAt: ['127.0.0.1'] })),
-    connect: async (src, dst, dstPort) => { checkPair(src, dst, dstPort); return { host: '127.0.0.1', port: dstPort }; },
+    connect: async (src, dst, dstPort) => {
+      checkPair(src, dst, dstPort);
+      return { host: '127.0.0.1', port: dstPort };
+    },
     relayStats: async () => ({ cpuUserMs: 0, cpuSystemMs: 0, relays: 0, connections: 0 }),
     close: async () => undefined,
   };
@@ -81,7 +86,10 @@ const hubIp = (i: number): string => `10.200.${i + 1}.254`;
  * Namespaces, links and the relay process for run `id`; on any failure removes what it made.
  * @throws MpcError E_CONFIG without root, iproute2 or tbf.
  */
-async function buildNetwork(id: string, spec: ShapedNet): Promise<{ relay: RelayProcess; teardown: () => Promise<void> }> {
+async function buildNetwork(
+  id: string,
+  spec: ShapedNet,
+): Promise<{ relay: RelayProcess; teardown: () => Promise<void> }> {
   const hub = `${id}-hub`;
   const names = [hub, ...HOSTS.map((h) => `${id}-${h}`)];
   const untrack = trackTeardown(() => destroyNamespaces(names));
@@ -109,13 +117,24 @@ async function shapedTopology(spec: ShapedNet): Promise<Topology> {
   const id = newRunId();
   const { relay, teardown } = await buildNetwork(id, spec);
   const hosts = hostsOf((name, i) => ({
-    name, exec: ['ip', 'netns', 'exec', `${id}-${name}`], listenHost: hostIp(i),
-    dialedAt: HOSTS.flatMap((_, j) => (j === i ? [] : [hubIp(j)])), netns: `${id}-${name}`,
+    name,
+    exec: ['ip', 'netns', 'exec', `${id}-${name}`],
+    listenHost: hostIp(i),
+    dialedAt: HOSTS.flatMap((_, j) => (j === i ? [] : [hubIp(j)])),
+    netns: `${id}-${name}`,
   }));
   const endpoints = new Map<string, Promise<Endpoint>>();
   const open = async (src: HostName, dst: HostName, dstPort: number): Promise<Endpoint> => {
-    const r = await relay.request({ op: 'open', listenHost: hubIp(HOSTS.indexOf(src)), targetHost: hostIp(HOSTS.indexOf(dst)), targetPort: dstPort, delayMs: spec.rttMs / 2, jitterMs: spec.jitterMs });
-    if (r.port === undefined) throw new MpcError('E_INTERNAL', `netem relay ${src} → ${dst}:${dstPort}: ${r.error ?? 'no port'}`);
+    const r = await relay.request({
+      op: 'open',
+      listenHost: hubIp(HOSTS.indexOf(src)),
+      targetHost: hostIp(HOSTS.indexOf(dst)),
+      targetPort: dstPort,
+      delayMs: spec.rttMs / 2,
+      jitterMs: spec.jitterMs,
+    });
+    if (r.port === undefined)
+      throw new MpcError('E_INTERNAL', `netem relay ${src} → ${dst}:${dstPort}: ${r.error ?? 'no port'}`);
     return { host: hubIp(HOSTS.indexOf(src)), port: r.port };
   };
   let closed = false;

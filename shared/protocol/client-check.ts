@@ -39,7 +39,8 @@ export class ClientChallenges {
       this.u = kernels.alloc(CLIENT_CHECK_REPS * V);
       this.prg.ringInto(kernels.u64(this.u));
     }
-    if (this.u.length !== CLIENT_CHECK_REPS * V) throw new MpcError('E_INTERNAL', 'one-hot checks of different widths in one session');
+    if (this.u.length !== CLIENT_CHECK_REPS * V)
+      throw new MpcError('E_INTERNAL', 'one-hot checks of different widths in one session');
     return this.u;
   }
 
@@ -53,20 +54,32 @@ export class ClientChallenges {
  * Checks that x = x̂ + r is K one-hot rows of width V (see the header).
  * @throws MpcError E_INPUT if it is not.
  */
-export async function checkOneHotRowsS(ctx: PartyCtx, ch: ClientChallenges, xh: BigUint64Array, r: BigUint64Array, r2: BigUint64Array, K: number, V: number): Promise<void> {
+export async function checkOneHotRowsS(
+  ctx: PartyCtx,
+  ch: ClientChallenges,
+  xh: BigUint64Array,
+  r: BigUint64Array,
+  r2: BigUint64Array,
+  K: number,
+  V: number,
+): Promise<void> {
   const R = CLIENT_CHECK_REPS;
   const U = ch.rows(ctx.kernels, V);
-  const v = ch.prg.ring(R), W = ch.prg.ring(R * K);
+  const v = ch.prg.ring(R),
+    W = ch.prg.ring(R * K);
   const c = new BigUint64Array(R);
-  const d = new BigUint64Array(Math.min(K, CHUNK_ROWS) * V), e = new BigUint64Array(Math.min(K, CHUNK_ROWS) * R);
+  const d = new BigUint64Array(Math.min(K, CHUNK_ROWS) * V),
+    e = new BigUint64Array(Math.min(K, CHUNK_ROWS) * R);
   const s = new BigUint64Array(1); // a typed-array accumulator wraps mod 2^64 (a BigInt local would grow)
   for (let k0 = 0; k0 < K; k0 += CHUNK_ROWS) {
     const rows = Math.min(CHUNK_ROWS, K - k0);
-    const dk = d.subarray(0, rows * V), ek = e.subarray(0, rows * R);
+    const dk = d.subarray(0, rows * V),
+      ek = e.subarray(0, rows * R);
     for (let k = 0; k < rows; k++) {
       s[0] = ctx.me === 0 ? -1n : 0n;
       for (let i = 0, at = (k0 + k) * V; i < V; i++, at++) {
-        const x = xh[at]!, ri = r[at]!;
+        const x = xh[at]!,
+          ri = r[at]!;
         dk[k * V + i] = (ctx.me === 0 ? x * x - x : 0n) + (2n * x - 1n) * ri + r2[at]!;
         s[0] = s[0]! + (ctx.me === 0 ? x : 0n) + ri;
       }
@@ -80,5 +93,9 @@ export async function checkOneHotRowsS(ctx: PartyCtx, ch: ClientChallenges, xh: 
     }
   }
   const [opened] = await openRing(ctx, 'client.check', [c]);
-  if (opened!.some((x) => x !== 0n)) throw new MpcError('E_INPUT', `the client's input is not one token per row (the one-hot check failed on ${K} row${K > 1 ? 's' : ''})`);
+  if (opened!.some((x) => x !== 0n))
+    throw new MpcError(
+      'E_INPUT',
+      `the client's input is not one token per row (the one-hot check failed on ${K} row${K > 1 ? 's' : ''})`,
+    );
 }

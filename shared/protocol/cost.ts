@@ -26,8 +26,12 @@ export interface Cost {
 
 export class CostSource implements CorrSource {
   readonly cost: Cost = { rounds: 0, frameBytes: 0, payloadBytes: 0, dealerBytes: 0, items: 0 };
-  get digest(): number { return 0; }
-  get seq(): number { return this.cost.items; }
+  get digest(): number {
+    return 0;
+  }
+  get seq(): number {
+    return this.cost.items;
+  }
 
   async take<P>(kind: CorrKind<P>, params: P): Promise<Material> {
     for (const r of kind.rounds(params)) {

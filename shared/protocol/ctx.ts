@@ -41,7 +41,12 @@ export interface ClientIO {
 /** Exchanges over a peer link with round/label/digest checks. */
 export class PeerChannel {
   private round = 0;
-  constructor(private readonly link: Link, private readonly meter: Meter, private readonly corr: () => CorrSource, private readonly log?: Logger) {}
+  constructor(
+    private readonly link: Link,
+    private readonly meter: Meter,
+    private readonly corr: () => CorrSource,
+    private readonly log?: Logger,
+  ) {}
 
   async exchange(step: string, parts: Part[]): Promise<Part[]> {
     const round = this.round++;
@@ -54,14 +59,29 @@ export class PeerChannel {
     if (f.type !== EXCHANGE_FRAME || f.seq !== BigInt(round)) {
       throw new MpcError('E_PROTOCOL', `round ${round} (${label}): peer sent frame type ${f.type} for round ${f.seq}`);
     }
-    if (f.tag !== tag) throw new MpcError('E_PROTOCOL', `round ${round} (${label}): peer is at a different protocol step`);
-    if (f.check !== digest) throw new MpcError('E_CORR_MISMATCH', `round ${round} (${label}): peer consumed different correlations`);
-    if (f.parts.length !== parts.length) throw new MpcError('E_PROTOCOL', `round ${round} (${label}): peer sent ${f.parts.length} parts, expected ${parts.length}`);
+    if (f.tag !== tag)
+      throw new MpcError('E_PROTOCOL', `round ${round} (${label}): peer is at a different protocol step`);
+    if (f.check !== digest)
+      throw new MpcError('E_CORR_MISMATCH', `round ${round} (${label}): peer consumed different correlations`);
+    if (f.parts.length !== parts.length)
+      throw new MpcError(
+        'E_PROTOCOL',
+        `round ${round} (${label}): peer sent ${f.parts.length} parts, expected ${parts.length}`,
+      );
     f.parts.forEach((p, i) => {
       const mine = parts[i]!;
-      const ok = p.kind === mine.kind && (p.kind === 'u64' ? p.data.length === (mine.data as BigUint64Array).length
-        : p.kind === 'bits' ? p.count === (mine as { count: number }).count : p.data.length === mine.data.length);
-      if (!ok) throw new MpcError('E_PROTOCOL', `round ${round} (${label}): part ${i} has a different kind or length than ours`);
+      const ok =
+        p.kind === mine.kind &&
+        (p.kind === 'u64'
+          ? p.data.length === (mine.data as BigUint64Array).length
+          : p.kind === 'bits'
+            ? p.count === (mine as { count: number }).count
+            : p.data.length === mine.data.length);
+      if (!ok)
+        throw new MpcError(
+          'E_PROTOCOL',
+          `round ${round} (${label}): part ${i} has a different kind or length than ours`,
+        );
     });
     this.meter.round(step);
     if (t0) this.log!.debug({ round, label, bytes, ms: +(performance.now() - t0).toFixed(3) }, 'round');

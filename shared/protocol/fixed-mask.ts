@@ -42,7 +42,11 @@ export function rowsAt(kernels: Kernels, region: Region, w: FixedHandle, rows: r
   const out = new BigUint64Array(w.groups * rows.length * w.cols);
   for (let g = 0; g < w.groups; g++) {
     rows.forEach((r, k) => {
-      invariant(Number.isInteger(r) && r >= 0 && r < w.rowsUsed, 'E_SHAPE', `row ${r} of fixed matrix '${w.id}' (${w.rowsUsed} rows)`);
+      invariant(
+        Number.isInteger(r) && r >= 0 && r < w.rowsUsed,
+        'E_SHAPE',
+        `row ${r} of fixed matrix '${w.id}' (${w.rowsUsed} rows)`,
+      );
       out.set(kernels.u64(region, (g * w.rowsCap + r) * w.cols, w.cols), (g * rows.length + k) * w.cols);
     });
   }

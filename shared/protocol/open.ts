@@ -31,10 +31,15 @@ export type Opened<I> = I extends { ring: unknown } | { low: unknown } ? BigUint
 
 function partOf(o: Opening): Part {
   if ('ring' in o) return { kind: 'u64', data: o.ring };
-  if ('low' in o) return o.k === 64 ? { kind: 'u64', data: o.low } : { kind: 'bits', data: packLow(o.low, o.k), count: o.low.length * o.k };
+  if ('low' in o)
+    return o.k === 64
+      ? { kind: 'u64', data: o.low }
+      : { kind: 'bits', data: packLow(o.low, o.k), count: o.low.length * o.k };
   if ('bits' in o) return { kind: 'bits', data: packBits(o.bits), count: o.bits.length };
   if ('bytes' in o) return { kind: 'bytes', data: o.bytes };
-  return o.k === 8 ? { kind: 'bytes', data: o.fields } : { kind: 'bits', data: packFields(o.fields, o.k), count: o.fields.length * o.k };
+  return o.k === 8
+    ? { kind: 'bytes', data: o.fields }
+    : { kind: 'bits', data: packFields(o.fields, o.k), count: o.fields.length * o.k };
 }
 
 /**
@@ -43,7 +48,8 @@ function partOf(o: Opening): Part {
  */
 function combine(o: Opening, p: Part): BigUint64Array | Uint8Array {
   if ('ring' in o || 'low' in o) {
-    const mine = 'ring' in o ? o.ring : o.low, k = 'ring' in o ? 64 : o.k;
+    const mine = 'ring' in o ? o.ring : o.low,
+      k = 'ring' in o ? 64 : o.k;
     invariant(p.kind === (k === 64 ? 'u64' : 'bits'), 'E_PROTOCOL', 'expected a ring or low-bits part');
     const theirs = p.kind === 'u64' ? p.data : unpackLow(p.data, mine.length, k);
     const out = new BigUint64Array(mine.length);
@@ -56,28 +62,46 @@ function combine(o: Opening, p: Part): BigUint64Array | Uint8Array {
     for (let j = 0; j < theirs.length; j++) theirs[j]! ^= o.bits[j]!;
     return theirs;
   }
-  const mine = 'bytes' in o ? o.bytes : o.fields, k = 'bytes' in o ? 8 : o.k;
+  const mine = 'bytes' in o ? o.bytes : o.fields,
+    k = 'bytes' in o ? 8 : o.k;
   invariant(p.kind === (k === 8 ? 'bytes' : 'bits'), 'E_PROTOCOL', 'expected a bytes or fields part');
   const theirs = p.kind === 'bytes' ? p.data : unpackFields(p.data as Uint8Array, mine.length, k);
-  const out = new Uint8Array(mine.length), mask = (1 << k) - 1;
+  const out = new Uint8Array(mine.length),
+    mask = (1 << k) - 1;
   for (let j = 0; j < out.length; j++) out[j] = (mine[j]! ^ theirs[j]!) & mask;
   return out;
 }
 
 /** Opens every item in one round (one frame each way) and returns the reconstructed values. */
-export async function open<const I extends readonly Opening[]>(ctx: PartyCtx, step: string, items: I): Promise<{ -readonly [K in keyof I]: Opened<I[K]> }> {
+export async function open<const I extends readonly Opening[]>(
+  ctx: PartyCtx,
+  step: string,
+  items: I,
+): Promise<{ -readonly [K in keyof I]: Opened<I[K]> }> {
   const got = await ctx.exchange(step, items.map(partOf));
   return items.map((o, i) => combine(o, got[i]!)) as { -readonly [K in keyof I]: Opened<I[K]> };
 }
 
 /** Opens several ring vectors in one round. */
-export async function openRing(ctx: PartyCtx, step: string, shares: readonly BigUint64Array[]): Promise<BigUint64Array[]> {
-  return open(ctx, step, shares.map((ring) => ({ ring }))) as Promise<BigUint64Array[]>;
+export async function openRing(
+  ctx: PartyCtx,
+  step: string,
+  shares: readonly BigUint64Array[],
+): Promise<BigUint64Array[]> {
+  return open(
+    ctx,
+    step,
+    shares.map((ring) => ({ ring })),
+  ) as Promise<BigUint64Array[]>;
 }
 
 /** Opens XOR-shared bits (one per byte, 0/1) in one round, packed on the wire. */
 export async function openBits(ctx: PartyCtx, step: string, shares: readonly Uint8Array[]): Promise<Uint8Array[]> {
-  return open(ctx, step, shares.map((bits) => ({ bits }))) as Promise<Uint8Array[]>;
+  return open(
+    ctx,
+    step,
+    shares.map((bits) => ({ bits })),
+  ) as Promise<Uint8Array[]>;
 }
 
 /** Opens XOR-shared k-bit fields (the low k bits of each byte; higher bits are ignored), k bits each. */

@@ -12,10 +12,12 @@ import { invariant } from '../util/errors.js';
 /** Packs the low k bits of every element, LSB first (n·k bits). */
 export function packLow(v: BigUint64Array, k: number): Uint8Array {
   invariant(Number.isInteger(k) && k >= 1 && k <= 64, 'E_INTERNAL', `cannot pack ${k} bits`);
-  const n = v.length, out = new Uint8Array(Math.ceil((n * k) / 8));
+  const n = v.length,
+    out = new Uint8Array(Math.ceil((n * k) / 8));
   const w = new Uint32Array(v.buffer, v.byteOffset, 2 * n);
   if (k % 8 === 0) {
-    const bytes = new Uint8Array(v.buffer, v.byteOffset, 8 * n), kb = k / 8;
+    const bytes = new Uint8Array(v.buffer, v.byteOffset, 8 * n),
+      kb = k / 8;
     for (let i = 0; i < n; i++) out.set(bytes.subarray(8 * i, 8 * i + kb), i * kb);
     return out;
   }
@@ -37,7 +39,8 @@ export function unpackLow(packed: Uint8Array, n: number, k: number, out = new Bi
   const w = new Uint32Array(out.buffer, out.byteOffset, 2 * n);
   w.fill(0);
   if (k % 8 === 0) {
-    const bytes = new Uint8Array(out.buffer, out.byteOffset, 8 * n), kb = k / 8;
+    const bytes = new Uint8Array(out.buffer, out.byteOffset, 8 * n),
+      kb = k / 8;
     for (let i = 0; i < n; i++) bytes.set(packed.subarray(i * kb, (i + 1) * kb), 8 * i);
     return out;
   }

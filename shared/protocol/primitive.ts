@@ -58,7 +58,11 @@ export interface SampleRng {
 
 /** A random invocation: a program over Prims and its real inputs (encoded at `fracBits`). */
 export interface Example {
-  readonly inputs: ReadonlyArray<{ readonly shape: readonly number[]; readonly fracBits: number; readonly values: Float64Array }>;
+  readonly inputs: ReadonlyArray<{
+    readonly shape: readonly number[];
+    readonly fracBits: number;
+    readonly values: Float64Array;
+  }>;
   readonly program: <T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, xs: readonly T[]) => Promise<T[]>;
   /** False when only the dealer can run it (client-assisted products need a client). */
   readonly inProcess?: boolean;
@@ -88,7 +92,11 @@ export function definePrimitive<O, P>(p: Primitive<O, P>): Primitive<O, P> {
 }
 
 /** For relations: the first index where `got` differs from `want`, as a message. */
-export function differs(what: string, got: ArrayLike<bigint | number>, want: ArrayLike<bigint | number>): string | undefined {
+export function differs(
+  what: string,
+  got: ArrayLike<bigint | number>,
+  want: ArrayLike<bigint | number>,
+): string | undefined {
   if (got.length !== want.length) return `${what}: ${got.length} values, expected ${want.length}`;
   for (let i = 0; i < got.length; i++) {
     if (BigInt.asUintN(64, BigInt(got[i]!)) !== BigInt.asUintN(64, BigInt(want[i]!))) return `${what}[${i}] differs`;
@@ -97,7 +105,17 @@ export function differs(what: string, got: ArrayLike<bigint | number>, want: Arr
 }
 
 /** Input of an example: `n` uniform reals in [lo, hi) with a shape. */
-export function uniformInput(rng: SampleRng, shape: readonly number[], lo: number, hi: number, fracBits = 16): Example['inputs'][number] {
+export function uniformInput(
+  rng: SampleRng,
+  shape: readonly number[],
+  lo: number,
+  hi: number,
+  fracBits = 16,
+): Example['inputs'][number] {
   const n = shape.reduce((a, b) => a * b, 1);
-  return { shape, fracBits, values: Float64Array.from({ length: n }, () => Math.round(rng.uniform(lo, hi) * 2 ** fracBits) / 2 ** fracBits) };
+  return {
+    shape,
+    fracBits,
+    values: Float64Array.from({ length: n }, () => Math.round(rng.uniform(lo, hi) * 2 ** fracBits) / 2 ** fracBits),
+  };
 }

@@ -3,7 +3,11 @@ import { invariant } from '../util/errors.js';
 import { numel, shapeEq, type Shape } from '../ring/tensor.js';
 
 export function sameShape(a: { shape: Shape }, b: { shape: Shape }, what: string): void {
-  invariant(shapeEq(a.shape, b.shape), 'E_SHAPE', `${what}: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] differ`);
+  invariant(
+    shapeEq(a.shape, b.shape),
+    'E_SHAPE',
+    `${what}: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] differ`,
+  );
 }
 
 export function sameScale(a: { fracBits: number }, b: { fracBits: number }, what: string): void {
@@ -16,7 +20,11 @@ export function lastDim(shape: Shape): number {
 
 export function sliceLastShape(shape: Shape, start: number, end: number): Shape {
   const last = lastDim(shape);
-  invariant(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= last, 'E_SHAPE', `slice [${start}, ${end}) of last axis ${last}`);
+  invariant(
+    Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= last,
+    'E_SHAPE',
+    `slice [${start}, ${end}) of last axis ${last}`,
+  );
   return [...shape.slice(0, -1), end - start];
 }
 

@@ -47,13 +47,23 @@ function buildBlockTables(w: number): BlockTables {
   const subsetInd = new Uint32Array(n * words);
   const anfLt = new Uint32Array(n * words);
   const anfEq = new Uint32Array(n * words);
-  const setBit = (arr: Uint32Array, row: number, bit: number) => { arr[row * words + (bit >>> 5)]! |= 1 << (bit & 31); };
+  const setBit = (arr: Uint32Array, row: number, bit: number) => {
+    arr[row * words + (bit >>> 5)]! |= 1 << (bit & 31);
+  };
   for (let rho = 0; rho < n; rho++) for (let S = 0; S < n; S++) if ((S & ~rho) === 0) setBit(subsetInd, rho, S);
   for (let v = 0; v < n; v++) {
-    const lt = new Uint8Array(n), eq = new Uint8Array(n);
-    for (let rho = 0; rho < n; rho++) { lt[rho] = v < rho ? 1 : 0; eq[rho] = v === rho ? 1 : 0; }
-    const a = mobius(lt), b = mobius(eq);
-    for (let S = 0; S < n; S++) { if (a[S]) setBit(anfLt, v, S); if (b[S]) setBit(anfEq, v, S); }
+    const lt = new Uint8Array(n),
+      eq = new Uint8Array(n);
+    for (let rho = 0; rho < n; rho++) {
+      lt[rho] = v < rho ? 1 : 0;
+      eq[rho] = v === rho ? 1 : 0;
+    }
+    const a = mobius(lt),
+      b = mobius(eq);
+    for (let S = 0; S < n; S++) {
+      if (a[S]) setBit(anfLt, v, S);
+      if (b[S]) setBit(anfEq, v, S);
+    }
   }
   return { w, words, subsetInd, anfLt, anfEq };
 }
@@ -105,7 +115,8 @@ export function buildNode(spec: NodeSpec): NodeTables {
   for (const terms of spec.outputs) for (const t of terms) for (let s = t; s > 0; s = (s - 1) & t) set.add(s);
   const subsets = [...set].sort((a, b) => a - b);
   invariant(spec.out === 'arith' || subsets.length <= 32, 'E_INTERNAL', 'xor node needs ≤ 32 mask monomials');
-  const nv = 1 << spec.inputs, ns = subsets.length;
+  const nv = 1 << spec.inputs,
+    ns = subsets.length;
   const coefXor = new Uint32Array(spec.outputs.length * nv);
   const coefArith = new Int8Array(spec.outputs.length * nv * ns);
   const constant = new Int8Array(spec.outputs.length * nv);
@@ -115,7 +126,8 @@ export function buildNode(spec: NodeSpec): NodeTables {
       for (const t of terms) if (isSubset(t, u)) c += 1; // S = ∅: product of the term's opened bits
       constant[o * nv + u] = spec.out === 'xor' ? c & 1 : c;
       subsets.forEach((S, k) => {
-        let x = 0, a = 0;
+        let x = 0,
+          a = 0;
         for (const t of terms) {
           if (!isSubset(S, t) || !isSubset(t & ~S, u)) continue; // needs S ⊆ T and Π_{T∖S} û = 1
           x ^= 1;
@@ -136,7 +148,9 @@ export function buildNode(spec: NodeSpec): NodeTables {
 /** True values of the mask monomials for mask byte `m`: bit k = [subsets[k] ⊆ m]. */
 export function maskMonomials(t: NodeTables, m: number): number {
   let out = 0;
-  t.subsets.forEach((S, k) => { if (isSubset(S, m)) out |= 1 << k; });
+  t.subsets.forEach((S, k) => {
+    if (isSubset(S, m)) out |= 1 << k;
+  });
   return out;
 }
 

@@ -22,7 +22,8 @@ const LIMIT = 2 ** 63;
  */
 export function encodeScalar(x: number, fracBits = FRAC_BITS): bigint {
   const scaled = Math.round(x * 2 ** fracBits);
-  if (!(Math.abs(scaled) < LIMIT)) throw new MpcError('E_OVERFLOW', `a constant does not fit ${fracBits} fractional bits in the ring`);
+  if (!(Math.abs(scaled) < LIMIT))
+    throw new MpcError('E_OVERFLOW', `a constant does not fit ${fracBits} fractional bits in the ring`);
   return BigInt.asUintN(64, BigInt(scaled));
 }
 
@@ -44,7 +45,8 @@ export function encodeInto(out: BigUint64Array, xs: ArrayLike<number>, fracBits 
   const signed = new BigInt64Array(out.buffer, out.byteOffset, out.length);
   for (let i = 0; i < xs.length; i++) {
     const v = Math.round((xs[i] as number) * s);
-    if (!(Math.abs(v) < LIMIT)) throw new MpcError('E_OVERFLOW', `element ${i} does not fit ${fracBits} fractional bits in the ring`);
+    if (!(Math.abs(v) < LIMIT))
+      throw new MpcError('E_OVERFLOW', `element ${i} does not fit ${fracBits} fractional bits in the ring`);
     signed[i] = BigInt(v);
   }
 }

@@ -80,18 +80,29 @@ export class Kernels {
     while (i < this.free.length && this.free[i]![0] < r.offset) i++;
     this.free.splice(i, 0, [r.offset, bytes]);
     // merge neighbours
-    for (let j = Math.max(0, i - 1); j < this.free.length - 1; ) {
-      const a = this.free[j]!, b = this.free[j + 1]!;
-      if (a[0] + a[1] === b[0]) { this.free.splice(j, 2, [a[0], a[1] + b[1]]); } else j++;
+    for (let j = Math.max(0, i - 1); j < this.free.length - 1;) {
+      const a = this.free[j]!,
+        b = this.free[j + 1]!;
+      if (a[0] + a[1] === b[0]) {
+        this.free.splice(j, 2, [a[0], a[1] + b[1]]);
+      } else j++;
       if (j > i) break;
     }
     const last = this.free[this.free.length - 1];
-    if (last && last[0] + last[1] === this.top) { this.top = last[0]; this.free.pop(); }
+    if (last && last[0] + last[1] === this.top) {
+      this.top = last[0];
+      this.free.pop();
+    }
   }
 
   /** Bytes currently handed out (for leak checks in tests). */
   usedBytes(): number {
-    return this.top - ALIGN - this.free.reduce((s, [, b]) => s + b, 0) - (this.scratch ? Math.max(ALIGN, Math.ceil((this.scratch.length * 8) / ALIGN) * ALIGN) : 0);
+    return (
+      this.top -
+      ALIGN -
+      this.free.reduce((s, [, b]) => s + b, 0) -
+      (this.scratch ? Math.max(ALIGN, Math.ceil((this.scratch.length * 8) / ALIGN) * ALIGN) : 0)
+    );
   }
 
   private ensure(bytes: number): void {
@@ -126,12 +137,25 @@ export class Kernels {
    * out[k][j] = Σ_i x[k][i] · w[j][i] mod 2^64, for a fixed operand `w` held in the arena as
    * `rows` rows of `cols` elements with row stride `stride`. x: K×cols, out: K×rows.
    */
-  matmulNT(out: BigUint64Array, x: BigUint64Array, w: Region, K: number, rows: number, cols: number, stride = cols): void {
+  matmulNT(
+    out: BigUint64Array,
+    x: BigUint64Array,
+    w: Region,
+    K: number,
+    rows: number,
+    cols: number,
+    stride = cols,
+  ): void {
     this.checkFixed(w, rows, cols, stride, true);
-    invariant(x.length === K * cols && out.length === K * rows, 'E_SHAPE', `matmulNT: x ${x.length} / out ${out.length} do not fit K=${K}, ${rows}x${cols}`);
+    invariant(
+      x.length === K * cols && out.length === K * rows,
+      'E_SHAPE',
+      `matmulNT: x ${x.length} / out ${out.length} do not fit K=${K}, ${rows}x${cols}`,
+    );
     const s = this.scratchOf(K * cols + K * rows);
     this.u64(s, 0, K * cols).set(x);
-    const xOff = s.offset, outOff = s.offset + K * cols * 8;
+    const xOff = s.offset,
+      outOff = s.offset + K * cols * 8;
     this.k.matmul_nt(outOff, xOff, w.offset, K, rows, cols, stride);
     out.set(this.u64(s, K * cols, K * rows));
   }
@@ -140,9 +164,21 @@ export class Kernels {
    * out[k][j] = Σ_i x[k][i] · w[i][j] mod 2^64, for `w` held as `cols` rows of `rows` elements
    * (row stride `stride`). x: K×cols, out: K×rows.
    */
-  matmulNN(out: BigUint64Array, x: BigUint64Array, w: Region, K: number, rows: number, cols: number, stride = rows): void {
+  matmulNN(
+    out: BigUint64Array,
+    x: BigUint64Array,
+    w: Region,
+    K: number,
+    rows: number,
+    cols: number,
+    stride = rows,
+  ): void {
     this.checkFixed(w, cols, rows, stride, false);
-    invariant(x.length === K * cols && out.length === K * rows, 'E_SHAPE', `matmulNN: x ${x.length} / out ${out.length} do not fit K=${K}, ${rows}x${cols}`);
+    invariant(
+      x.length === K * cols && out.length === K * rows,
+      'E_SHAPE',
+      `matmulNN: x ${x.length} / out ${out.length} do not fit K=${K}, ${rows}x${cols}`,
+    );
     const s = this.scratchOf(K * cols + K * rows);
     this.u64(s, 0, K * cols).set(x);
     this.k.matmul_nn(s.offset + K * cols * 8, s.offset, w.offset, K, rows, cols, stride);
@@ -150,20 +186,39 @@ export class Kernels {
   }
 
   private checkFixed(w: Region, nRows: number, rowLen: number, stride: number, _nt: boolean): void {
-    invariant(stride >= rowLen && (nRows === 0 || (nRows - 1) * stride + rowLen <= w.length), 'E_SHAPE',
-      `fixed operand of ${w.length} elements cannot hold ${nRows} rows of ${rowLen} (stride ${stride})`);
+    invariant(
+      stride >= rowLen && (nRows === 0 || (nRows - 1) * stride + rowLen <= w.length),
+      'E_SHAPE',
+      `fixed operand of ${w.length} elements cannot hold ${nRows} rows of ${rowLen} (stride ${stride})`,
+    );
   }
 
   /** Element-wise kernels on arena regions (no copies). */
-  addRegions(out: Region, a: Region, b: Region, n = out.length): void { this.k.add(out.offset, a.offset, b.offset, n); }
-  subRegions(out: Region, a: Region, b: Region, n = out.length): void { this.k.sub(out.offset, a.offset, b.offset, n); }
-  mulRegions(out: Region, a: Region, b: Region, n = out.length): void { this.k.mul(out.offset, a.offset, b.offset, n); }
-  shrRegions(out: Region, a: Region, s: number, n = out.length): void { this.k.shr_s(out.offset, a.offset, n, s); }
+  addRegions(out: Region, a: Region, b: Region, n = out.length): void {
+    this.k.add(out.offset, a.offset, b.offset, n);
+  }
+  subRegions(out: Region, a: Region, b: Region, n = out.length): void {
+    this.k.sub(out.offset, a.offset, b.offset, n);
+  }
+  mulRegions(out: Region, a: Region, b: Region, n = out.length): void {
+    this.k.mul(out.offset, a.offset, b.offset, n);
+  }
+  shrRegions(out: Region, a: Region, s: number, n = out.length): void {
+    this.k.shr_s(out.offset, a.offset, n, s);
+  }
 }
 
 // ---- plain TypeScript references (also the fast path for small element-wise work on JS arrays) ----
 
-export function matmulNTRef(out: BigUint64Array, x: BigUint64Array, w: BigUint64Array, K: number, rows: number, cols: number, stride = cols): void {
+export function matmulNTRef(
+  out: BigUint64Array,
+  x: BigUint64Array,
+  w: BigUint64Array,
+  K: number,
+  rows: number,
+  cols: number,
+  stride = cols,
+): void {
   for (let k = 0; k < K; k++) {
     for (let j = 0; j < rows; j++) {
       let s = 0n;
@@ -173,7 +228,15 @@ export function matmulNTRef(out: BigUint64Array, x: BigUint64Array, w: BigUint64
   }
 }
 
-export function matmulNNRef(out: BigUint64Array, x: BigUint64Array, w: BigUint64Array, K: number, rows: number, cols: number, stride = rows): void {
+export function matmulNNRef(
+  out: BigUint64Array,
+  x: BigUint64Array,
+  w: BigUint64Array,
+  K: number,
+  rows: number,
+  cols: number,
+  stride = rows,
+): void {
   for (let k = 0; k < K; k++) {
     for (let j = 0; j < rows; j++) {
       let s = 0n;

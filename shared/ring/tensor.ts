@@ -45,8 +45,17 @@ export function fmtShape(s: Shape): string {
   return `[${s.join(', ')}]`;
 }
 
-function make<K extends 'share' | 'clear'>(kind: K, shape: Shape, data: BigUint64Array, fracBits: number): RingTensorOf<K> {
-  invariant(data.length === numel(shape), 'E_SHAPE', () => `${kind} data length ${data.length} does not match shape ${fmtShape(shape)}`);
+function make<K extends 'share' | 'clear'>(
+  kind: K,
+  shape: Shape,
+  data: BigUint64Array,
+  fracBits: number,
+): RingTensorOf<K> {
+  invariant(
+    data.length === numel(shape),
+    'E_SHAPE',
+    () => `${kind} data length ${data.length} does not match shape ${fmtShape(shape)}`,
+  );
   invariant(Number.isInteger(fracBits) && fracBits >= 0 && fracBits < 64, 'E_INTERNAL', `bad fracBits ${fracBits}`);
   return Object.freeze({ kind, shape: Object.freeze([...shape]), data, fracBits });
 }

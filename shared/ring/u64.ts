@@ -54,10 +54,14 @@ export function sarInto(out: BigUint64Array, a: BigUint64Array, s: number): BigU
   const src = new Int32Array(a.buffer, a.byteOffset, a.length * 2);
   const dst = new Int32Array(out.buffer, out.byteOffset, out.length * 2);
   const n = a.length;
-  if (s === 0) { if (out !== a) out.set(a); return out; }
+  if (s === 0) {
+    if (out !== a) out.set(a);
+    return out;
+  }
   if (s < 32) {
     for (let i = 0; i < n; i++) {
-      const lo = src[2 * i]!, hi = src[2 * i + 1]!;
+      const lo = src[2 * i]!,
+        hi = src[2 * i + 1]!;
       dst[2 * i] = (lo >>> s) | (hi << (32 - s));
       dst[2 * i + 1] = hi >> s;
     }
@@ -78,10 +82,14 @@ export function shrInto(out: BigUint64Array, a: BigUint64Array, s: number): BigU
   const src = new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
   const dst = new Uint32Array(out.buffer, out.byteOffset, out.length * 2);
   const n = a.length;
-  if (s === 0) { if (out !== a) out.set(a); return out; }
+  if (s === 0) {
+    if (out !== a) out.set(a);
+    return out;
+  }
   if (s < 32) {
     for (let i = 0; i < n; i++) {
-      const lo = src[2 * i]!, hi = src[2 * i + 1]!;
+      const lo = src[2 * i]!,
+        hi = src[2 * i + 1]!;
       dst[2 * i] = ((lo >>> s) | (hi << (32 - s))) >>> 0;
       dst[2 * i + 1] = hi >>> s;
     }
@@ -111,7 +119,8 @@ export function sumRowsInto(out: BigUint64Array, a: BigUint64Array, rows: number
 export function bitOfInto(out: Uint8Array, a: BigUint64Array, k: number): Uint8Array {
   same(out.length, a);
   const w = new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
-  const word = k >= 32 ? 1 : 0, sh = k & 31;
+  const word = k >= 32 ? 1 : 0,
+    sh = k & 31;
   for (let i = 0; i < a.length; i++) out[i] = (w[2 * i + word]! >>> sh) & 1;
   return out;
 }
@@ -122,7 +131,10 @@ export function maskLowInto(v: BigUint64Array, k: number): BigUint64Array {
   const w = new Uint32Array(v.buffer, v.byteOffset, 2 * v.length);
   if (k <= 32) {
     const m = k === 32 ? 0xffffffff : (1 << k) - 1;
-    for (let i = 0; i < v.length; i++) { w[2 * i] = w[2 * i]! & m; w[2 * i + 1] = 0; }
+    for (let i = 0; i < v.length; i++) {
+      w[2 * i] = w[2 * i]! & m;
+      w[2 * i + 1] = 0;
+    }
   } else {
     const m = 2 ** (k - 32) - 1;
     for (let i = 0; i < v.length; i++) w[2 * i + 1] = w[2 * i + 1]! & m;

@@ -9,7 +9,13 @@
 import type { MeterReport } from '../net/meter.js';
 import type { GenerationResult } from './gen-client.js';
 
-export interface PhaseCost { p0_to_p1: number; p1_to_p0: number; dealer_to_p1: number; rounds: number; ms: number }
+export interface PhaseCost {
+  p0_to_p1: number;
+  p1_to_p0: number;
+  dealer_to_p1: number;
+  rounds: number;
+  ms: number;
+}
 
 export interface CostSummary {
   ttftMs: number;
@@ -46,22 +52,45 @@ export function operationOf(label: string): string {
   return SELECTION_SCOPES.has(parts[1] ?? '') ? 'attn.select' : 'attn';
 }
 
-function byOperation(r0: MeterReport, r1: MeterReport, keep: (label: string) => boolean): Array<{ op: string; p0_to_p1: number; p1_to_p0: number; rounds: number }> {
+function byOperation(
+  r0: MeterReport,
+  r1: MeterReport,
+  keep: (label: string) => boolean,
+): Array<{ op: string; p0_to_p1: number; p1_to_p0: number; rounds: number }> {
   const m = new Map<string, { op: string; p0_to_p1: number; p1_to_p0: number; rounds: number }>();
-  const entry = (label: string) => { const op = operationOf(label); let e = m.get(op); if (!e) m.set(op, (e = { op, p0_to_p1: 0, p1_to_p0: 0, rounds: 0 })); return e; };
-  for (const [label, t] of Object.entries(r0.labels)) if (keep(label)) { const e = entry(label); e.p0_to_p1 += t.sentBytes; e.rounds += t.rounds; }
+  const entry = (label: string) => {
+    const op = operationOf(label);
+    let e = m.get(op);
+    if (!e) m.set(op, (e = { op, p0_to_p1: 0, p1_to_p0: 0, rounds: 0 }));
+    return e;
+  };
+  for (const [label, t] of Object.entries(r0.labels))
+    if (keep(label)) {
+      const e = entry(label);
+      e.p0_to_p1 += t.sentBytes;
+      e.rounds += t.rounds;
+    }
   for (const [label, t] of Object.entries(r1.labels)) if (keep(label)) entry(label).p1_to_p0 += t.sentBytes;
   return [...m.values()].sort((a, b) => b.p0_to_p1 - a.p0_to_p1);
 }
 
 function phase(r0: MeterReport, r1: MeterReport, name: string): PhaseCost {
-  const a = r0.phases[name], b = r1.phases[name];
-  return { p0_to_p1: a?.sentBytes ?? 0, p1_to_p0: b?.sentBytes ?? 0, dealer_to_p1: b?.dealerRecvBytes ?? 0, rounds: a?.rounds ?? 0, ms: Math.round(Math.max(a?.ms ?? 0, b?.ms ?? 0)) };
+  const a = r0.phases[name],
+    b = r1.phases[name];
+  return {
+    p0_to_p1: a?.sentBytes ?? 0,
+    p1_to_p0: b?.sentBytes ?? 0,
+    dealer_to_p1: b?.dealerRecvBytes ?? 0,
+    rounds: a?.rounds ?? 0,
+    ms: Math.round(Math.max(a?.ms ?? 0, b?.ms ?? 0)),
+  };
 }
 
 export function costSummary(res: GenerationResult): CostSummary {
   const [r0, r1] = res.reports;
-  const steps = Object.keys(r0.phases).filter((k) => k.startsWith('decode.')).sort((x, y) => Number(x.slice(7)) - Number(y.slice(7)));
+  const steps = Object.keys(r0.phases)
+    .filter((k) => k.startsWith('decode.'))
+    .sort((x, y) => Number(x.slice(7)) - Number(y.slice(7)));
   const sorted = [...res.tokenMs].sort((a, b) => a - b);
   return {
     ttftMs: Math.round(res.ttftMs),
@@ -77,8 +106,17 @@ export function costSummary(res: GenerationResult): CostSummary {
     setup: phase(r0, r1, 'setup'),
     prefill: phase(r0, r1, 'prefill'),
     decode: steps.map((s) => phase(r0, r1, s)),
-    breakdown: Object.entries(r0.labels).map(([label, t]) => ({ label, p0_to_p1: t.sentBytes, rounds: t.rounds })).sort((a, b) => b.p0_to_p1 - a.p0_to_p1),
-    embeddingPeerBytes: [r0, r1].reduce((s, r) => s + Object.entries(r.labels).filter(([l]) => operationOf(l) === 'embed').reduce((t, [, v]) => t + v.sentBytes, 0), 0),
+    breakdown: Object.entries(r0.labels)
+      .map(([label, t]) => ({ label, p0_to_p1: t.sentBytes, rounds: t.rounds }))
+      .sort((a, b) => b.p0_to_p1 - a.p0_to_p1),
+    embeddingPeerBytes: [r0, r1].reduce(
+      (s, r) =>
+        s +
+        Object.entries(r.labels)
+          .filter(([l]) => operationOf(l) === 'embed')
+          .reduce((t, [, v]) => t + v.sentBytes, 0),
+      0,
+    ),
     byOperation: byOperation(r0, r1, () => true).map(({ op, p0_to_p1, rounds }) => ({ op, p0_to_p1, rounds })),
     decodeByOperation: byOperation(r0, r1, (l) => l.startsWith('decode.')),
   };
@@ -87,18 +125,35 @@ export function costSummary(res: GenerationResult): CostSummary {
 const kb = (n: number): string => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
 
 export function printCosts(c: CostSummary, out: (s: string) => void): void {
-  out(`time to first token ${c.ttftMs} ms; per-token latency mean ${c.tokenMs.mean} ms, median ${c.tokenMs.median} ms; wall ${c.wallMs} ms\n`);
-  out(`online bytes: p0→p1 ${kb(c.online.p0_to_p1)}, p1→p0 ${kb(c.online.p1_to_p0)}; rounds ${c.rounds}; dealer → p0 ${c.dealer.to_p0} B (seed), → p1 ${kb(c.dealer.to_p1)}\n`);
-  out(`  ${'phase'.padEnd(10)} ${'p0→p1'.padStart(11)} ${'p1→p0'.padStart(11)} ${'dealer→p1'.padStart(11)} ${'rounds'.padStart(7)} ${'ms'.padStart(7)}\n`);
-  const row = (name: string, p: PhaseCost) => out(`  ${name.padEnd(10)} ${kb(p.p0_to_p1).padStart(11)} ${kb(p.p1_to_p0).padStart(11)} ${kb(p.dealer_to_p1).padStart(11)} ${String(p.rounds).padStart(7)} ${String(p.ms).padStart(7)}\n`);
+  out(
+    `time to first token ${c.ttftMs} ms; per-token latency mean ${c.tokenMs.mean} ms, median ${c.tokenMs.median} ms; wall ${c.wallMs} ms\n`,
+  );
+  out(
+    `online bytes: p0→p1 ${kb(c.online.p0_to_p1)}, p1→p0 ${kb(c.online.p1_to_p0)}; rounds ${c.rounds}; dealer → p0 ${c.dealer.to_p0} B (seed), → p1 ${kb(c.dealer.to_p1)}\n`,
+  );
+  out(
+    `  ${'phase'.padEnd(10)} ${'p0→p1'.padStart(11)} ${'p1→p0'.padStart(11)} ${'dealer→p1'.padStart(11)} ${'rounds'.padStart(7)} ${'ms'.padStart(7)}\n`,
+  );
+  const row = (name: string, p: PhaseCost) =>
+    out(
+      `  ${name.padEnd(10)} ${kb(p.p0_to_p1).padStart(11)} ${kb(p.p1_to_p0).padStart(11)} ${kb(p.dealer_to_p1).padStart(11)} ${String(p.rounds).padStart(7)} ${String(p.ms).padStart(7)}\n`,
+    );
   row('prefill', c.prefill);
   c.decode.forEach((p, i) => row(`decode.${i}`, p));
-  out(`  embedding lookups: ${c.embeddingPeerBytes} B between the parties (client-assisted; the one-hot check of the client input)\n`);
+  out(
+    `  embedding lookups: ${c.embeddingPeerBytes} B between the parties (client-assisted; the one-hot check of the client input)\n`,
+  );
   out('  by model operation (online bytes p0→p1 and rounds, whole session, all layers):\n');
-  for (const b of c.byOperation) out(`    ${b.op.padEnd(14)} ${kb(b.p0_to_p1).padStart(11)} ${String(b.rounds).padStart(6)} rounds\n`);
+  for (const b of c.byOperation)
+    out(`    ${b.op.padEnd(14)} ${kb(b.p0_to_p1).padStart(11)} ${String(b.rounds).padStart(6)} rounds\n`);
   const steps = c.decode.length;
   if (steps > 0) {
-    out(`  decoding, per token (mean of ${steps} steps; attn.select = the policy's selection: scores, summaries, top-k, one-hot gathers):\n`);
-    for (const b of c.decodeByOperation) out(`    ${b.op.padEnd(14)} ${kb(b.p0_to_p1 / steps).padStart(11)} ${kb(b.p1_to_p0 / steps).padStart(11)} ${(b.rounds / steps).toFixed(0).padStart(6)} rounds\n`);
+    out(
+      `  decoding, per token (mean of ${steps} steps; attn.select = the policy's selection: scores, summaries, top-k, one-hot gathers):\n`,
+    );
+    for (const b of c.decodeByOperation)
+      out(
+        `    ${b.op.padEnd(14)} ${kb(b.p0_to_p1 / steps).padStart(11)} ${kb(b.p1_to_p0 / steps).padStart(11)} ${(b.rounds / steps).toFixed(0).padStart(6)} rounds\n`,
+      );
   }
 }

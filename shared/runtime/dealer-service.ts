@@ -22,8 +22,24 @@ import type { FixedHandle } from '../protocol/prims/types.js';
 import { parseGpt2Config } from '../model/config.js';
 import { ringModelSpec } from '../model/ring/fold.js';
 import { loadRingModel, type RingNonlinear } from '../model/ring/ops.js';
-import { DEALER_TOKEN_IO, generationProgram, parseGenerateParams, policyOf, type ClientTokens, type RingModel } from './generation.js';
-import { Link, wsTransport, Meter, listenWs, type Limits, type Listener, type PeerIdentity, type TlsConfig } from '../net/index.js';
+import {
+  DEALER_TOKEN_IO,
+  generationProgram,
+  parseGenerateParams,
+  policyOf,
+  type ClientTokens,
+  type RingModel,
+} from './generation.js';
+import {
+  Link,
+  wsTransport,
+  Meter,
+  listenWs,
+  type Limits,
+  type Listener,
+  type PeerIdentity,
+  type TlsConfig,
+} from '../net/index.js';
 import { DealerEnv } from '../corr/env.js';
 import { DealerCorrSink } from '../corr/stream.js';
 import { DealerPrims } from '../protocol/prims/dealer.js';
@@ -35,7 +51,12 @@ import type { ServerMetrics, ServerState } from './metrics.js';
 
 type DealtModel = RingModel<ShapeOnly, FixedHandle>;
 
-interface Opened { link: Link; meter: Meter; job: Job; loadId?: string | undefined }
+interface Opened {
+  link: Link;
+  meter: Meter;
+  job: Job;
+  loadId?: string | undefined;
+}
 
 interface Pending {
   opened: [Opened | undefined, Opened | undefined];
@@ -74,7 +95,14 @@ export class DealerService {
   async listen(): Promise<number> {
     const { host, port, limits, tls, log } = this.opts;
     this.listener = await listenWs({
-      host, port, tls, log, maxPayload: limits.dealerListenBytes, maxConnections: limits.maxConnections, accept: ['party0', 'party1'], what: 'dealer',
+      host,
+      port,
+      tls,
+      log,
+      maxPayload: limits.dealerListenBytes,
+      maxConnections: limits.maxConnections,
+      accept: ['party0', 'party1'],
+      what: 'dealer',
       onRefused: (r) => this.opts.metrics?.refused('dealer', r),
     });
     this.listener.onConnection((ws, who) => this.onConnection(ws, who));
@@ -90,7 +118,8 @@ export class DealerService {
     const since = [...this.loads.values()].map((s) => s.since).filter((t) => t !== undefined);
     return {
       model: { served: this.opts.nl !== undefined, loadedSince: since.length ? Math.max(...since) : undefined },
-      sessions: { running: this.running, waiting: this.pending.size }, arenaBytes: this.env.kernels.usedBytes(),
+      sessions: { running: this.running, waiting: this.pending.size },
+      arenaBytes: this.env.kernels.usedBytes(),
       connections: { dealer: this.listener?.connections ?? 0 },
     };
   }
@@ -98,23 +127,32 @@ export class DealerService {
   private onConnection(ws: WebSocket, who: PeerIdentity): void {
     const role = who.role === 'party0' ? 0 : 1;
     const meter = new Meter();
-    const link = new Link(wsTransport(ws), { name: 'dealer', remote: `party ${role}`, meter, maxFrameBytes: this.opts.limits.dealerListenBytes, timeoutMs: this.opts.limits.timeoutMs });
-    link.nextControl(DealerFirstMsg, 'session open', this.opts.limits.helloMs, true).then((m) => {
-      if (m.t === 'presence') {
-        if (role !== 0) throw new MpcError('E_PROTOCOL', 'only party 0 keeps a presence connection');
-        this.presence.add(link);
-        link.onFailure(() => this.dropLoads(link));
-        // a presence connection carries nothing more: any message aborts it
-        void link.nextControl(z.never(), 'nothing (presence link)', 0, true).catch(() => {});
-        return;
-      }
-      this.onOpen(link, m.session, role, { link, meter, job: m.job, loadId: m.loadId });
-    }).catch((e: unknown) => {
-      const err = toMpcError(e, 'E_FRAME');
-      link.abort(err);
-      this.opts.metrics?.refused('dealer', err.code, meter.report());
-      this.opts.log.warn({ code: err.code, msg: err.message, party: role }, 'connection refused');
+    const link = new Link(wsTransport(ws), {
+      name: 'dealer',
+      remote: `party ${role}`,
+      meter,
+      maxFrameBytes: this.opts.limits.dealerListenBytes,
+      timeoutMs: this.opts.limits.timeoutMs,
     });
+    link
+      .nextControl(DealerFirstMsg, 'session open', this.opts.limits.helloMs, true)
+      .then((m) => {
+        if (m.t === 'presence') {
+          if (role !== 0) throw new MpcError('E_PROTOCOL', 'only party 0 keeps a presence connection');
+          this.presence.add(link);
+          link.onFailure(() => this.dropLoads(link));
+          // a presence connection carries nothing more: any message aborts it
+          void link.nextControl(z.never(), 'nothing (presence link)', 0, true).catch(() => {});
+          return;
+        }
+        this.onOpen(link, m.session, role, { link, meter, job: m.job, loadId: m.loadId });
+      })
+      .catch((e: unknown) => {
+        const err = toMpcError(e, 'E_FRAME');
+        link.abort(err);
+        this.opts.metrics?.refused('dealer', err.code, meter.report());
+        this.opts.log.warn({ code: err.code, msg: err.message, party: role }, 'connection refused');
+      });
   }
 
   /**
@@ -134,17 +172,36 @@ export class DealerService {
   private onOpen(link: Link, session: string, role: 0 | 1, opened: Opened): void {
     let p = this.pending.get(session);
     if (!p) {
-      if (this.seen.has(session)) throw new MpcError('E_PROTOCOL', `session ${shortId(session)} was used before (session ids are used once)`);
-      if (this.pending.size + this.running >= this.opts.limits.maxSessions) throw new MpcError('E_BUSY', `the dealer already serves ${this.pending.size + this.running} sessions`);
+      if (this.seen.has(session))
+        throw new MpcError('E_PROTOCOL', `session ${shortId(session)} was used before (session ids are used once)`);
+      if (this.pending.size + this.running >= this.opts.limits.maxSessions)
+        throw new MpcError('E_BUSY', `the dealer already serves ${this.pending.size + this.running} sessions`);
       this.seen.add(session);
-      const timer = setTimeout(() => this.abortPending(session, new MpcError('E_TIMEOUT', `session ${shortId(session)}: the other party did not open within ${this.opts.limits.timeoutMs} ms`)), this.opts.limits.timeoutMs);
+      const timer = setTimeout(
+        () =>
+          this.abortPending(
+            session,
+            new MpcError(
+              'E_TIMEOUT',
+              `session ${shortId(session)}: the other party did not open within ${this.opts.limits.timeoutMs} ms`,
+            ),
+          ),
+        this.opts.limits.timeoutMs,
+      );
       timer.unref();
       p = { opened: [undefined, undefined], timer };
       this.pending.set(session, p);
     }
-    if (p.opened[role]) throw new MpcError('E_PROTOCOL', `session ${shortId(session)}: party ${role} opened it already`);
+    if (p.opened[role])
+      throw new MpcError('E_PROTOCOL', `session ${shortId(session)}: party ${role} opened it already`);
     p.opened[role] = opened;
-    link.onFailure(() => { if (this.pending.get(session) === p) this.abortPending(session, new MpcError('E_PEER_CLOSED', `session ${shortId(session)}: party ${role} left before the session started`)); });
+    link.onFailure(() => {
+      if (this.pending.get(session) === p)
+        this.abortPending(
+          session,
+          new MpcError('E_PEER_CLOSED', `session ${shortId(session)}: party ${role} left before the session started`),
+        );
+    });
     if (p.opened[0] && p.opened[1]) {
       clearTimeout(p.timer);
       this.pending.delete(session);
@@ -164,16 +221,29 @@ export class DealerService {
   }
 
   /** The program the dealer runs for a job (the parties' program over shape-only tensors), and its end. */
-  private programFor(session: string, job: Job, loadId: string | undefined): { program: (P: DealerPrims) => Promise<unknown>; done: () => void } {
+  private programFor(
+    session: string,
+    job: Job,
+    loadId: string | undefined,
+  ): { program: (P: DealerPrims) => Promise<unknown>; done: () => void } {
     if (job.kind === 'op') {
       const resolved = resolveJob(job);
-      return { program: (P) => resolved.program(P, resolved.inputs.map((i) => shapeOnly(i.shape, i.fracBits))), done: () => {} };
+      return {
+        program: (P) =>
+          resolved.program(
+            P,
+            resolved.inputs.map((i) => shapeOnly(i.shape, i.fracBits)),
+          ),
+        done: () => {},
+      };
     }
     if (job.kind === 'load') {
       const config = parseGpt2Config(job.model, 'load job');
       const spec = new Map(ringModelSpec(config));
       const program = async (P: DealerPrims): Promise<void> => {
-        const model = await loadRingModel<ShapeOnly, FixedHandle, ClientTokens>(P, config, (n) => shapeOnly(spec.get(n)!.shape, spec.get(n)!.fracBits));
+        const model = await loadRingModel<ShapeOnly, FixedHandle, ClientTokens>(P, config, (n) =>
+          shapeOnly(spec.get(n)!.shape, spec.get(n)!.fracBits),
+        );
         let slots = this.loads.get(job.shareId);
         if (!slots) this.loads.set(job.shareId, (slots = new ModelSlots()));
         slots.replace({ loadId: session, model, release: () => this.env.dropPrefix(modelScope(session) + ':') });
@@ -183,7 +253,11 @@ export class DealerService {
     const p = parseGenerateParams(job.params);
     policyOf(p);
     const use = loadId === undefined ? undefined : this.loads.get(p.shareId)?.use(loadId);
-    if (!use) throw new MpcError('E_MODEL', `the dealer holds no model load ${shortId(loadId ?? '(none named)')} of share id ${p.shareId}: party 0 reloads the model`);
+    if (!use)
+      throw new MpcError(
+        'E_MODEL',
+        `the dealer holds no model load ${shortId(loadId ?? '(none named)')} of share id ${p.shareId}: party 0 reloads the model`,
+      );
     if (!this.opts.nl) throw new MpcError('E_CONFIG', 'this dealer has no non-linear recipes configured');
     const nl = this.opts.nl;
     return { program: (P) => generationProgram(P, nl, DEALER_TOKEN_IO, use.model, p), done: use.done };
@@ -199,22 +273,38 @@ export class DealerService {
     this.running++;
     this.opts.metrics?.sessionStarted(opened[0].job.kind);
     try {
-      if (jobHash(opened[0].job) !== jobHash(opened[1].job) || opened[0].loadId !== opened[1].loadId) throw new MpcError('E_PROTOCOL', `session ${shortId(session)}: the parties asked for different jobs`);
+      if (jobHash(opened[0].job) !== jobHash(opened[1].job) || opened[0].loadId !== opened[1].loadId)
+        throw new MpcError('E_PROTOCOL', `session ${shortId(session)}: the parties asked for different jobs`);
       const job = opened[0].job;
       const prog = this.programFor(session, job, opened[0].loadId);
       done = prog.done;
-      const seeds = [randomSeed(), randomSeed()], common = randomSeed();
+      const seeds = [randomSeed(), randomSeed()],
+        common = randomSeed();
       links.forEach((l, i) => l.sendControl({ t: 'seed', session, seed: seeds[i], common }));
       const ahead = job.kind === 'generate' && parseGenerateParams(job.params).preprocess === 'ahead';
-      const s = new DealerCorrSink(seeds[0]!, seeds[1]!, session, links[1]!, this.env, ahead ? this.opts.limits.aheadWindowBytes : this.opts.limits.dealerWindowBytes);
+      const s = new DealerCorrSink(
+        seeds[0]!,
+        seeds[1]!,
+        session,
+        links[1]!,
+        this.env,
+        ahead ? this.opts.limits.aheadWindowBytes : this.opts.limits.dealerWindowBytes,
+      );
       sink.value = s;
       let told = !ahead;
-      const tell = (complete: boolean): void => { if (!told) { told = true; links[1]!.sendControl({ t: 'ahead', complete }); } };
+      const tell = (complete: boolean): void => {
+        if (!told) {
+          told = true;
+          links[1]!.sendControl({ t: 'ahead', complete });
+        }
+      };
       s.onWindowFull = () => tell(false);
       pumpCredit(links[1]!, s);
       log.info({ job: job.kind === 'op' ? job.op : job.kind }, 'session dealing');
       const P = new DealerPrims(s, job.kind === 'load' ? modelScope(session) : sessionScope(session));
-      const failed = new Promise<never>((_, reject) => { for (const l of links) l.onFailure(reject); });
+      const failed = new Promise<never>((_, reject) => {
+        for (const l of links) l.onFailure(reject);
+      });
       try {
         await Promise.race([prog.program(P), failed]);
         tell(true);
@@ -226,7 +316,11 @@ export class DealerService {
       // dealer links, or fails when either aborts or dies (never on a timer: a session may compute for long)
       await new Promise<void>((resolve, reject) => {
         let open = links.length;
-        for (const l of links) l.onFailure((e) => { if (!l.closedNormally) reject(e); else if (--open === 0) resolve(); });
+        for (const l of links)
+          l.onFailure((e) => {
+            if (!l.closedNormally) reject(e);
+            else if (--open === 0) resolve();
+          });
       });
       this.record({ session, ok: true, bytesToP1: s.dealtBytes });
       log.info({ dealtBytes: s.dealtBytes, items: s.seq, byKind: Object.fromEntries(s.bytesByKind) }, 'session dealt');
@@ -258,7 +352,11 @@ function pumpCredit(link: Link, sink: DealerCorrSink): void {
   void (async () => {
     for (;;) {
       let msg: unknown;
-      try { msg = await link.nextControl(z.unknown(), 'credit', 0); } catch { return; }
+      try {
+        msg = await link.nextControl(z.unknown(), 'credit', 0);
+      } catch {
+        return;
+      }
       if (DealerCorrSink.isCredit(msg)) sink.credit(msg);
     }
   })();

@@ -44,8 +44,12 @@ function openssl(args: readonly string[]): void {
     execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     const err = e as { code?: string; stderr?: Buffer };
-    if (err.code === 'ENOENT') throw new MpcError('E_CONFIG', 'the openssl command is needed to make certificates (apt-get install openssl)');
-    throw new MpcError('E_CONFIG', `openssl ${args[0]} failed: ${err.stderr?.toString().trim().slice(0, 500) ?? String(e)}`);
+    if (err.code === 'ENOENT')
+      throw new MpcError('E_CONFIG', 'the openssl command is needed to make certificates (apt-get install openssl)');
+    throw new MpcError(
+      'E_CONFIG',
+      `openssl ${args[0]} failed: ${err.stderr?.toString().trim().slice(0, 500) ?? String(e)}`,
+    );
   }
 }
 
@@ -58,9 +62,25 @@ function fingerprintOf(pem: string): string {
 /** Makes a CA (ca.pem, ca.key) in `dir`. */
 export function makeCa(dir: string, name = 'mpcache deployment CA', days = 3650): { cert: string; key: string } {
   mkdirSync(dir, { recursive: true });
-  const cert = join(dir, 'ca.pem'), key = join(dir, 'ca.key');
-  openssl(['req', '-x509', ...EC, '-keyout', key, '-out', cert, '-days', String(days), '-subj', `/O=mpcache/CN=${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  const cert = join(dir, 'ca.pem'),
+    key = join(dir, 'ca.key');
+  openssl([
+    'req',
+    '-x509',
+    ...EC,
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    String(days),
+    '-subj',
+    `/O=mpcache/CN=${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE,pathlen:0',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   chmodSync(key, 0o600);
   return { cert, key };
 }
@@ -69,14 +89,44 @@ export function makeCa(dir: string, name = 'mpcache deployment CA', days = 3650)
  * Issues `<file>.pem`/`<file>.key` in `dir` for `role`, signed by the CA at `ca`.
  * `role: null` issues a certificate with no mpcache role (for tests of refusals).
  */
-export function issueCert(dir: string, ca: { cert: string; key: string }, role: Role | null, file: string, hosts: readonly string[] = ['localhost', '127.0.0.1'], days = 825): RoleFiles {
-  const cert = join(dir, `${file}.pem`), key = join(dir, `${file}.key`), csr = join(dir, `${file}.csr`), ext = join(dir, `${file}.ext`);
+export function issueCert(
+  dir: string,
+  ca: { cert: string; key: string },
+  role: Role | null,
+  file: string,
+  hosts: readonly string[] = ['localhost', '127.0.0.1'],
+  days = 825,
+): RoleFiles {
+  const cert = join(dir, `${file}.pem`),
+    key = join(dir, `${file}.key`),
+    csr = join(dir, `${file}.csr`),
+    ext = join(dir, `${file}.ext`);
   const ou = role === null ? '' : `/OU=${roleUnit(role)}`;
   openssl(['req', ...EC, '-keyout', key, '-out', csr, '-subj', `/O=mpcache${ou}/CN=${file}`]);
   const san = hosts.map((h) => (isIP(h) ? `IP:${h}` : `DNS:${h}`)).join(',');
-  writeFileSync(ext, `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=${san}\n`);
-  openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', '0x' + randomBytes(16).toString('hex'),
-    '-days', String(days), '-sha256', '-extfile', ext, '-out', cert]);
+  writeFileSync(
+    ext,
+    `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=${san}\n`,
+  );
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-set_serial',
+    '0x' + randomBytes(16).toString('hex'),
+    '-days',
+    String(days),
+    '-sha256',
+    '-extfile',
+    ext,
+    '-out',
+    cert,
+  ]);
   chmodSync(key, 0o600);
   rmSync(csr);
   rmSync(ext);
@@ -85,10 +135,12 @@ export function issueCert(dir: string, ca: { cert: string; key: string }, role: 
 
 /** A CA and one certificate per role in `dir`. */
 export function createDeployment(dir: string, o: DeploymentOptions = {}): Deployment {
-  if (existsSync(join(dir, 'ca.key'))) throw new MpcError('E_CONFIG', `${dir} already holds a deployment CA; choose an empty folder`);
+  if (existsSync(join(dir, 'ca.key')))
+    throw new MpcError('E_CONFIG', `${dir} already holds a deployment CA; choose an empty folder`);
   const ca = makeCa(dir);
   const roles = {} as Record<Role, RoleFiles>;
-  for (const role of ROLES) roles[role] = issueCert(dir, ca, role, role, o.hosts?.[role] ?? ['localhost', '127.0.0.1'], o.days);
+  for (const role of ROLES)
+    roles[role] = issueCert(dir, ca, role, role, o.hosts?.[role] ?? ['localhost', '127.0.0.1'], o.days);
   return { dir, ca: ca.cert, roles };
 }
 

@@ -7,7 +7,16 @@ import { MpcError, toMpcError } from '../util/errors.js';
 import type { Link } from '../net/link.js';
 import type { MeterReport } from '../net/meter.js';
 import { openSession, type ClientOptions } from './client.js';
-import { HIDDEN_FRAME, MASK_FRAME, MASKED_FRAME, PROGRESS_FRAME, REVEAL_FRAME, ResultMsg, SELECTION_FRAME, STOP_TAG } from './wire.js';
+import {
+  HIDDEN_FRAME,
+  MASK_FRAME,
+  MASKED_FRAME,
+  PROGRESS_FRAME,
+  REVEAL_FRAME,
+  ResultMsg,
+  SELECTION_FRAME,
+  STOP_TAG,
+} from './wire.js';
 import { parseGenerateParams, type GenerateRequest } from './generation.js';
 
 export interface GenerationCallbacks {
@@ -35,12 +44,26 @@ export interface GenerationResult {
 
 type Side = (kind: number, i: number, tag: number, parts: BigUint64Array[]) => void;
 
-async function nextOf(l: Link, type: number, what: string, side: Side, progress?: (i: number) => void): Promise<BigUint64Array[]> {
+async function nextOf(
+  l: Link,
+  type: number,
+  what: string,
+  side: Side,
+  progress?: (i: number) => void,
+): Promise<BigUint64Array[]> {
   for (;;) {
     const f = await l.nextTensor(what);
-    if (f.type === PROGRESS_FRAME) { progress?.(Number(f.seq)); continue; }
+    if (f.type === PROGRESS_FRAME) {
+      progress?.(Number(f.seq));
+      continue;
+    }
     if (f.type === HIDDEN_FRAME || f.type === SELECTION_FRAME) {
-      side(f.type, Number(f.seq), f.tag, f.parts.map((p) => (p.kind === 'u64' ? p.data : new BigUint64Array(0))));
+      side(
+        f.type,
+        Number(f.seq),
+        f.tag,
+        f.parts.map((p) => (p.kind === 'u64' ? p.data : new BigUint64Array(0))),
+      );
       continue;
     }
     if (f.type !== type) throw new MpcError('E_PROTOCOL', `expected ${what}, got frame type ${f.type}`);
@@ -59,53 +82,85 @@ function add(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
 }
 
 export async function runGeneration(
-  urls: readonly [string, string], request: GenerateRequest, prompt: readonly number[], vocab: number,
-  opts: ClientOptions, cb: GenerationCallbacks = {},
+  urls: readonly [string, string],
+  request: GenerateRequest,
+  prompt: readonly number[],
+  vocab: number,
+  opts: ClientOptions,
+  cb: GenerationCallbacks = {},
 ): Promise<GenerationResult> {
   const params = parseGenerateParams(request);
   if (prompt.length !== params.promptLen) throw new MpcError('E_INPUT', 'prompt length does not match the job');
-  for (const t of prompt) if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new MpcError('E_INPUT', `token id ${t} is outside the vocabulary of ${vocab}`);
+  for (const t of prompt)
+    if (!Number.isInteger(t) || t < 0 || t >= vocab)
+      throw new MpcError('E_INPUT', `token id ${t} is outside the vocabulary of ${vocab}`);
   const t0 = performance.now();
   const { links } = await openSession(urls, { kind: 'generate', params }, opts);
   const sideParts = new Map<string, BigUint64Array[][]>();
-  const hidden = (party: number): Side => (kind, i, tag, parts) => {
-    // side frames only for a hook this client asked for, and well-formed: data (+ shape for selections)
-    const selection = kind === SELECTION_FRAME;
-    if (!(selection ? params.revealSelections : params.revealHidden)) throw new MpcError('E_PROTOCOL', `party ${party} sent ${selection ? 'a selection' : 'hidden states'} nobody asked for`);
-    if (parts.length !== (selection ? 2 : 1)) throw new MpcError('E_PROTOCOL', `party ${party}: malformed ${selection ? 'selection' : 'hidden-state'} frame`);
-    const key = `${kind}:${i}`, got = sideParts.get(key) ?? [];
-    got[party] = parts;
-    sideParts.set(key, got);
-    if (!got[0] || !got[1]) return;
-    sideParts.delete(key);
-    const [a, b] = [got[0], got[1]];
-    if (a[0]!.length !== b[0]!.length) throw new MpcError('E_PROTOCOL', `side frame ${i}: the parties sent shares of different lengths`);
-    const v = add(a[0]!, b[0]!);
-    if (!selection) { cb.onHidden?.(i, v); return; }
-    const shape = Array.from(a[1]!, Number);
-    if (shape.join() !== Array.from(b[1]!, Number).join() || shape.reduce((x, y) => x * y, 1) !== v.length) throw new MpcError('E_PROTOCOL', `selection ${i}: inconsistent shape`);
-    cb.onSelection?.(i, tag === 0 ? 'topk' : 'gather', shape, v);
-  };
+  const hidden =
+    (party: number): Side =>
+    (kind, i, tag, parts) => {
+      // side frames only for a hook this client asked for, and well-formed: data (+ shape for selections)
+      const selection = kind === SELECTION_FRAME;
+      if (!(selection ? params.revealSelections : params.revealHidden))
+        throw new MpcError(
+          'E_PROTOCOL',
+          `party ${party} sent ${selection ? 'a selection' : 'hidden states'} nobody asked for`,
+        );
+      if (parts.length !== (selection ? 2 : 1))
+        throw new MpcError('E_PROTOCOL', `party ${party}: malformed ${selection ? 'selection' : 'hidden-state'} frame`);
+      const key = `${kind}:${i}`,
+        got = sideParts.get(key) ?? [];
+      got[party] = parts;
+      sideParts.set(key, got);
+      if (!got[0] || !got[1]) return;
+      sideParts.delete(key);
+      const [a, b] = [got[0], got[1]];
+      if (a[0]!.length !== b[0]!.length)
+        throw new MpcError('E_PROTOCOL', `side frame ${i}: the parties sent shares of different lengths`);
+      const v = add(a[0]!, b[0]!);
+      if (!selection) {
+        cb.onHidden?.(i, v);
+        return;
+      }
+      const shape = Array.from(a[1]!, Number);
+      if (shape.join() !== Array.from(b[1]!, Number).join() || shape.reduce((x, y) => x * y, 1) !== v.length)
+        throw new MpcError('E_PROTOCOL', `selection ${i}: inconsistent shape`);
+      cb.onSelection?.(i, tag === 0 ? 'topk' : 'gather', shape, v);
+    };
   try {
-    for (const l of links) l.onFailure((e) => { for (const o of links) o.abort(e); });
+    for (const l of links)
+      l.onFailure((e) => {
+        for (const o of links) o.abort(e);
+      });
     const sendMasked = async (tokens: readonly number[]): Promise<void> => {
       const [r0, r1] = await Promise.all(links.map((l, i) => nextOf(l, MASK_FRAME, 'input mask', hidden(i))));
       const r = add(r0![0]!, r1![0]!);
-      if (r.length !== tokens.length * vocab) throw new MpcError('E_PROTOCOL', `mask of ${r.length} elements for ${tokens.length} tokens`);
+      if (r.length !== tokens.length * vocab)
+        throw new MpcError('E_PROTOCOL', `mask of ${r.length} elements for ${tokens.length} tokens`);
       const x = new BigUint64Array(r.length);
       for (let i = 0; i < x.length; i++) x[i] = 0n - r[i]!;
-      tokens.forEach((t, k) => { x[k * vocab + t] = x[k * vocab + t]! + 1n; });
-      for (const l of links) l.sendTensor({ type: MASKED_FRAME, seq: 0n, tag: 0, check: 0, parts: [{ kind: 'u64', data: x }] });
+      tokens.forEach((t, k) => {
+        x[k * vocab + t] = x[k * vocab + t]! + 1n;
+      });
+      for (const l of links)
+        l.sendTensor({ type: MASKED_FRAME, seq: 0n, tag: 0, check: 0, parts: [{ kind: 'u64', data: x }] });
     };
     await sendMasked(prompt);
-    const tokens: number[] = [], tokenMs: number[] = [];
-    let last = t0, ttftMs = 0, stopped = false;
+    const tokens: number[] = [],
+      tokenMs: number[] = [];
+    let last = t0,
+      ttftMs = 0,
+      stopped = false;
     for (let step = 0; step < params.maxNewTokens; step++) {
-      const [a, b] = await Promise.all(links.map((l, i) => nextOf(l, REVEAL_FRAME, 'next token', hidden(i), i === 0 ? cb.onProgress : undefined)));
+      const [a, b] = await Promise.all(
+        links.map((l, i) => nextOf(l, REVEAL_FRAME, 'next token', hidden(i), i === 0 ? cb.onProgress : undefined)),
+      );
       const tok = Number(BigInt.asIntN(64, add(a![0]!, b![0]!)[0]!));
       if (params.revealLogits && a![1] && b![1]) cb.onLogits?.(add(a![1], b![1]));
       const now = performance.now();
-      if (step === 0) ttftMs = now - t0; else tokenMs.push(now - last);
+      if (step === 0) ttftMs = now - t0;
+      else tokenMs.push(now - last);
       last = now;
       tokens.push(tok);
       const stop = cb.onToken?.(tok, step) === true;
@@ -120,7 +175,14 @@ export async function runGeneration(
       await sendMasked([tok]);
     }
     const results = await Promise.all(links.map((l) => l.nextControl(ResultMsg, 'result')));
-    return { tokens, reports: [results[0]!.report, results[1]!.report], ttftMs, tokenMs, wallMs: performance.now() - t0, stopped };
+    return {
+      tokens,
+      reports: [results[0]!.report, results[1]!.report],
+      ttftMs,
+      tokenMs,
+      wallMs: performance.now() - t0,
+      stopped,
+    };
   } catch (e) {
     const err = toMpcError(e);
     for (const l of links) l.abort(err);

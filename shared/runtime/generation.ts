@@ -31,7 +31,15 @@ import { PolicyAttention, getPolicy, type KvPolicy, type SelectionHook } from '.
 import { Kernels } from '../ring/kernels.js';
 import { ClearPrims } from '../protocol/prims/clear.js';
 import { RevealPrims } from '../protocol/prims/reveal.js';
-import { HIDDEN_FRAME, MASK_FRAME, MASKED_FRAME, PROGRESS_FRAME, REVEAL_FRAME, SELECTION_FRAME, STOP_TAG } from './wire.js';
+import {
+  HIDDEN_FRAME,
+  MASK_FRAME,
+  MASKED_FRAME,
+  PROGRESS_FRAME,
+  REVEAL_FRAME,
+  SELECTION_FRAME,
+  STOP_TAG,
+} from './wire.js';
 
 export const GenerateParams = z.object({
   shareId: z.string().regex(/^[0-9a-f]{32}$/),
@@ -44,7 +52,9 @@ export const GenerateParams = z.object({
   /** KV-cache policy by name (kvcache/ registry); absent: the full cache (no policy layer). */
   policy: z.string().max(64).optional(),
   /** The policy's public options (kvcache/options.ts), validated with the policy. */
-  policyOptions: z.record(z.string(), z.union([z.number(), z.boolean(), z.string().max(64), z.array(z.number()).max(16)])).optional(),
+  policyOptions: z
+    .record(z.string(), z.union([z.number(), z.boolean(), z.string().max(64), z.array(z.number()).max(16)]))
+    .optional(),
   /** 'revealed': BENCHMARK MODE, the prefill is computed in the clear (not private); decoding stays secure. */
   prefill: z.enum(['secure', 'revealed']).default('secure'),
   /**
@@ -66,7 +76,8 @@ export type GenerateRequest = z.input<typeof GenerateParams>;
  */
 export function parseGenerateParams(raw: unknown): GenerateParams {
   const r = GenerateParams.safeParse(raw);
-  if (!r.success) throw new MpcError('E_INPUT', `generate: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`);
+  if (!r.success)
+    throw new MpcError('E_INPUT', `generate: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`);
   return r.data;
 }
 
@@ -76,27 +87,36 @@ export function parseGenerateParams(raw: unknown): GenerateParams {
  * @throws MpcError E_CONFIG on an unknown policy, invalid options, a plaintext-only policy, or a
  * budget that does not fit the prompt.
  */
-export function policyOf(p: Pick<GenerateParams, 'policy' | 'policyOptions'> & { promptLen?: number }): KvPolicy | null {
+export function policyOf(
+  p: Pick<GenerateParams, 'policy' | 'policyOptions'> & { promptLen?: number },
+): KvPolicy | null {
   if (p.policy === undefined) {
     if (p.policyOptions !== undefined) throw new MpcError('E_CONFIG', 'policy options without a policy');
     return null;
   }
   const policy = getPolicy(p.policy, p.policyOptions ?? {});
   if (policy.settings['plaintextOnly'] === true) {
-    throw new MpcError('E_CONFIG', `policy "${policy.name}" is a plaintext reference (it needs every exact attention score and a top-k over the whole cache per head and step) and cannot run under MPC`);
+    throw new MpcError(
+      'E_CONFIG',
+      `policy "${policy.name}" is a plaintext reference (it needs every exact attention score and a top-k over the whole cache per head and step) and cannot run under MPC`,
+    );
   }
   if (p.promptLen !== undefined) policy.check?.(p.promptLen);
   return policy;
 }
 
 /** A token handle on a server: the count is public, the ids are known to the client only. */
-export interface ClientTokens { readonly length: number }
+export interface ClientTokens {
+  readonly length: number;
+}
 
 export type RingModel<T extends AnyTensor, F extends FixedHandle> = ModelParams<RingTypes<T, F, ClientTokens>>;
 
 /** Thrown inside a party's program when the client ends generation early (not an error). */
 export class ClientStopped extends Error {
-  constructor() { super('the client stopped the generation'); }
+  constructor() {
+    super('the client stopped the generation');
+  }
 }
 
 export interface GenerationHooks<T> {
@@ -106,17 +126,29 @@ export interface GenerationHooks<T> {
 }
 
 export async function generationProgram<T extends AnyTensor, F extends FixedHandle>(
-  P: Prims<T, F>, nl: RingNonlinear, io: RingTokenIO<T, F, ClientTokens>, model: RingModel<T, F>, p: GenerateParams, hooks: GenerationHooks<T> = {},
+  P: Prims<T, F>,
+  nl: RingNonlinear,
+  io: RingTokenIO<T, F, ClientTokens>,
+  model: RingModel<T, F>,
+  p: GenerateParams,
+  hooks: GenerationHooks<T> = {},
 ): Promise<void> {
   const c = model.config;
   if (p.promptLen + p.maxNewTokens - 1 > c.nPositions) {
-    throw new MpcError('E_INPUT', `prompt of ${p.promptLen} tokens + ${p.maxNewTokens} new tokens exceeds the model's context of ${c.nPositions}`);
+    throw new MpcError(
+      'E_INPUT',
+      `prompt of ${p.promptLen} tokens + ${p.maxNewTokens} new tokens exceeds the model's context of ${c.nPositions}`,
+    );
   }
   const policy = policyOf(p);
-  const Q = p.prefill === 'revealed' ? new RevealPrims(P, P.mode === 'secure' ? new ClearPrims(new Kernels()) : undefined) : P;
+  const Q =
+    p.prefill === 'revealed' ? new RevealPrims(P, P.mode === 'secure' ? new ClearPrims(new Kernels()) : undefined) : P;
   const ops = new RingOps<T, F, ClientTokens>(Q, nl, io, FRAC_BITS);
   const state = createState(ops, c, p.promptLen + p.maxNewTokens - 1);
-  const opts = { ...(hooks.onHidden ? { onHidden: hooks.onHidden } : {}), ...(policy ? { policy: PolicyAttention.of(policy, undefined, hooks.onSelection) } : {}) };
+  const opts = {
+    ...(hooks.onHidden ? { onHidden: hooks.onHidden } : {}),
+    ...(policy ? { policy: PolicyAttention.of(policy, undefined, hooks.onSelection) } : {}),
+  };
   try {
     // meter labels start with the phase kind: 'prefill.l2.attn.softmax…', 'decode.l2.attn.topk…'
     Q.phase('prefill');
@@ -147,7 +179,11 @@ export const DEALER_TOKEN_IO: RingTokenIO<AnyTensor, FixedHandle, ClientTokens> 
 /** A party's token I/O and client-assisted inputs over its client link. */
 export class PartyClientIO implements ClientIO, RingTokenIO<Share, FixedMatrix, ClientTokens> {
   /** @param challenges from the session's common seed (protocol/client-check.ts) */
-  constructor(private readonly client: Link, private readonly p: GenerateParams, readonly challenges: ClientChallenges) {}
+  constructor(
+    private readonly client: Link,
+    private readonly p: GenerateParams,
+    readonly challenges: ClientChallenges,
+  ) {}
 
   sendMask(r: BigUint64Array): void {
     this.client.sendTensor({ type: MASK_FRAME, seq: 0n, tag: 0, check: 0, parts: [{ kind: 'u64', data: r }] });
@@ -184,7 +220,13 @@ export class PartyClientIO implements ClientIO, RingTokenIO<Share, FixedMatrix, 
 
   /** revealToClient (test hook): a layer's residual stream. */
   revealHidden(index: number, h: Share): void {
-    this.client.sendTensor({ type: HIDDEN_FRAME, seq: BigInt(index), tag: 0, check: 0, parts: [{ kind: 'u64', data: h.data }] });
+    this.client.sendTensor({
+      type: HIDDEN_FRAME,
+      seq: BigInt(index),
+      tag: 0,
+      check: 0,
+      parts: [{ kind: 'u64', data: h.data }],
+    });
   }
 
   private selections = 0;
@@ -192,6 +234,15 @@ export class PartyClientIO implements ClientIO, RingTokenIO<Share, FixedMatrix, 
   /** revealToClient (test hook): a selection's one-hots, in the order the policy made them. */
   revealSelection(what: 'topk' | 'gather', sel: Share): void {
     const shape = BigUint64Array.from(sel.shape, (d) => BigInt(d));
-    this.client.sendTensor({ type: SELECTION_FRAME, seq: BigInt(this.selections++), tag: what === 'topk' ? 0 : 1, check: 0, parts: [{ kind: 'u64', data: sel.data }, { kind: 'u64', data: shape }] });
+    this.client.sendTensor({
+      type: SELECTION_FRAME,
+      seq: BigInt(this.selections++),
+      tag: what === 'topk' ? 0 : 1,
+      check: 0,
+      parts: [
+        { kind: 'u64', data: sel.data },
+        { kind: 'u64', data: shape },
+      ],
+    });
   }
 }

@@ -34,20 +34,29 @@ export interface InProcessResult {
 const LIMITS = { maxFrameBytes: 1 << 30, timeoutMs: 60_000 };
 
 export function splitShares(x: BigUint64Array, prg: Prg): [BigUint64Array, BigUint64Array] {
-  const x0 = prg.ring(x.length), x1 = new BigUint64Array(x.length);
+  const x0 = prg.ring(x.length),
+    x1 = new BigUint64Array(x.length);
   for (let i = 0; i < x.length; i++) x1[i] = x[i]! - x0[i]!;
   return [x0, x1];
 }
 
-export async function runInProcess(program: Program, inputs: readonly ProgramInput[], opts: { seed?: Uint8Array } = {}): Promise<InProcessResult> {
+export async function runInProcess(
+  program: Program,
+  inputs: readonly ProgramInput[],
+  opts: { seed?: Uint8Array } = {},
+): Promise<InProcessResult> {
   const seedPrg = new Prg(opts.seed ?? randomSeed(), 99n);
-  const seed0 = seedPrg.bytes(16), seed1 = seedPrg.bytes(16);
+  const seed0 = seedPrg.bytes(16),
+    seed1 = seedPrg.bytes(16);
   const session = 'inproc';
   const encoded = inputs.map((i) => encodeArray(i.values, i.fracBits));
 
   // clear emulation
   const clearP = new ClearPrims(new Kernels());
-  const clearOut = await program(clearP, inputs.map((inp, k) => clear(inp.shape, encoded[k]!, inp.fracBits)));
+  const clearOut = await program(
+    clearP,
+    inputs.map((inp, k) => clear(inp.shape, encoded[k]!, inp.fracBits)),
+  );
 
   // links: p0 <-> p1, dealer -> p1
   const [t01, t10] = memoryPair();
@@ -62,7 +71,11 @@ export async function runInProcess(program: Program, inputs: readonly ProgramInp
   const creditPump = (async () => {
     for (;;) {
       let msg: unknown;
-      try { msg = await dealerToP1.nextControl(z.unknown(), 'credit', 0); } catch { return; }
+      try {
+        msg = await dealerToP1.nextControl(z.unknown(), 'credit', 0);
+      } catch {
+        return;
+      }
       sink.credit(msg);
     }
   })();
@@ -73,15 +86,25 @@ export async function runInProcess(program: Program, inputs: readonly ProgramInp
   };
   const c0 = new PartyCorrStream(0, seed0, session, undefined);
   const c1 = new PartyCorrStream(1, seed1, session, p1FromDealer, meters[1]);
-  const ctx0 = mkCtx(0, peer0, meters[0], c0), ctx1 = mkCtx(1, peer1, meters[1], c1);
+  const ctx0 = mkCtx(0, peer0, meters[0], c0),
+    ctx1 = mkCtx(1, peer1, meters[1], c1);
 
   const shares = encoded.map((e) => splitShares(e, seedPrg));
   for (const m of meters) m.setPhase('online');
   const t0 = performance.now();
   const [o0, o1] = await Promise.all([
-    program(new SecurePrims(ctx0), inputs.map((inp, k) => share(inp.shape, shares[k]![0], inp.fracBits))),
-    program(new SecurePrims(ctx1), inputs.map((inp, k) => share(inp.shape, shares[k]![1], inp.fracBits))),
-    program(new DealerPrims(sink), inputs.map((inp) => shapeOnly(inp.shape, inp.fracBits))),
+    program(
+      new SecurePrims(ctx0),
+      inputs.map((inp, k) => share(inp.shape, shares[k]![0], inp.fracBits)),
+    ),
+    program(
+      new SecurePrims(ctx1),
+      inputs.map((inp, k) => share(inp.shape, shares[k]![1], inp.fracBits)),
+    ),
+    program(
+      new DealerPrims(sink),
+      inputs.map((inp) => shapeOnly(inp.shape, inp.fracBits)),
+    ),
   ]);
   const ms = performance.now() - t0;
   const secure = (o0 as Share[]).map((s0, k) => {

@@ -35,7 +35,8 @@ export function resolveJob(job: Job): ResolvedJob {
     // Shapes come from the op's own input generator run on a constant source (values unused).
     const inputs = op.inputs(p, ZERO_RNG).map((i) => ({ shape: i.shape, fracBits: i.fracBits }));
     const total = inputs.reduce((s, i) => s + i.shape.reduce((a, b) => a * b, 1), 0);
-    if (total > MAX_JOB_INPUT_ELEMENTS) throw new MpcError('E_INPUT', `op ${job.op}: ${total} input elements exceed ${MAX_JOB_INPUT_ELEMENTS}`);
+    if (total > MAX_JOB_INPUT_ELEMENTS)
+      throw new MpcError('E_INPUT', `op ${job.op}: ${total} input elements exceed ${MAX_JOB_INPUT_ELEMENTS}`);
     return { program: op.program(p), inputs };
   }
   throw new MpcError('E_INPUT', `job kind '${job.kind}' is not available on this server`);

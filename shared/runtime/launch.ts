@@ -80,7 +80,12 @@ export interface Cluster {
 /** A throwaway deployment in a temporary folder (server certificates valid for `place`'s names), and its removal. */
 export function tempDeployment(place: Placement = LOOPBACK): { deployment: Deployment; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'mpcache-pki-'));
-  const hosts = { dealer: place.names('dealer'), party0: place.names('party0'), party1: place.names('party1'), client: place.names('client') };
+  const hosts = {
+    dealer: place.names('dealer'),
+    party0: place.names('party0'),
+    party1: place.names('party1'),
+    client: place.names('client'),
+  };
   return { deployment: createDeployment(dir, { hosts }), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -90,30 +95,65 @@ export function clientTlsOf(d: Deployment, role: Role = 'client'): TlsConfig {
 }
 
 /** Starts `dist/<script>` as `name` (placed by `opts.place`, on loopback by default) and waits for its first stdout line. */
-export function spawnNode(name: string, script: string, args: string[], opts: ClusterOptions & { role?: Role }): Promise<Proc> {
+export function spawnNode(
+  name: string,
+  script: string,
+  args: string[],
+  opts: ClusterOptions & { role?: Role },
+): Promise<Proc> {
   // MPC_CPU_PROF=<dir> profiles every process (V8 .cpuprofile files, written at exit)
-  const prof = process.env['MPC_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['MPC_CPU_PROF']}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  const cmd = (opts.place ?? LOOPBACK).command(opts.role ?? 'client', process.execPath, [...prof, projectPath('dist', script), ...args]);
+  const prof = process.env['MPC_CPU_PROF']
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env['MPC_CPU_PROF']}`, `--cpu-prof-name=${name}.cpuprofile`]
+    : [];
+  const cmd = (opts.place ?? LOOPBACK).command(opts.role ?? 'client', process.execPath, [
+    ...prof,
+    projectPath('dist', script),
+    ...args,
+  ]);
   const child = spawn(cmd.file, cmd.args, {
-    env: { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES, MPC_LOG_LEVEL: opts.logLevel ?? process.env['MPC_LOG_LEVEL'] ?? 'warn' },
+    env: {
+      ...process.env,
+      GLIBC_TUNABLES: MALLOC_TUNABLES,
+      MPC_LOG_LEVEL: opts.logLevel ?? process.env['MPC_LOG_LEVEL'] ?? 'warn',
+    },
     stdio: ['ignore', 'pipe', opts.stderr === 'inherit' ? 'inherit' : 'pipe'],
   });
   opts.onSpawn?.(name, child);
   const stderr: string[] = [];
-  child.stderr?.on('data', (d: Buffer) => { stderr.push(d.toString()); if (stderr.length > 200) stderr.shift(); });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr.push(d.toString());
+    if (stderr.length > 200) stderr.shift();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new MpcError('E_TIMEOUT', `${name} did not start within ${opts.timeoutMs ?? 30000} ms`)); }, opts.timeoutMs ?? 30000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new MpcError('E_TIMEOUT', `${name} did not start within ${opts.timeoutMs ?? 30000} ms`));
+    }, opts.timeoutMs ?? 30000);
     const rl = createInterface({ input: child.stdout! });
     rl.once('line', (line) => {
       clearTimeout(timer);
       try {
-        resolve({ name, script, args, role: opts.role, child, ready: JSON.parse(line) as Record<string, unknown>, exited, stderr });
+        resolve({
+          name,
+          script,
+          args,
+          role: opts.role,
+          child,
+          ready: JSON.parse(line) as Record<string, unknown>,
+          exited,
+          stderr,
+        });
       } catch {
         reject(new MpcError('E_INTERNAL', `${name} printed '${line.slice(0, 200)}' instead of its ports`));
       }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new MpcError('E_INTERNAL', `${name} exited with ${code} during start-up: ${stderr.join('').slice(-2000)}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(
+        new MpcError('E_INTERNAL', `${name} exited with ${code} during start-up: ${stderr.join('').slice(-2000)}`),
+      );
+    });
   });
 }
 
@@ -145,8 +185,17 @@ export async function stopProc(p: Proc, graceMs = 5000): Promise<void> {
  * `extra` flags for launchCluster that make each party serve its own share file from `sharesDir`
  * (as written by share-model), with the client powers in `allow` (tests and benchmarks only).
  */
-export function shareFlags(sharesDir: string, allow: readonly ('test-hooks' | 'revealed-prefill' | 'logits')[] = []): { party0: string[]; party1: string[] } {
-  const of = (i: 0 | 1) => ['--shares', join(sharesDir, `party${i}.safetensors`), '--share-config', join(sharesDir, 'config.json'), ...allow.map((a) => `--allow-${a}`)];
+export function shareFlags(
+  sharesDir: string,
+  allow: readonly ('test-hooks' | 'revealed-prefill' | 'logits')[] = [],
+): { party0: string[]; party1: string[] } {
+  const of = (i: 0 | 1) => [
+    '--shares',
+    join(sharesDir, `party${i}.safetensors`),
+    '--share-config',
+    join(sharesDir, 'config.json'),
+    ...allow.map((a) => `--allow-${a}`),
+  ];
   return { party0: of(0), party1: of(1) };
 }
 
@@ -158,21 +207,68 @@ export async function launchCluster(opts: ClusterOptions = {}): Promise<Cluster>
     const e = await place.endpoint(src, dst, Number(port));
     return `wss://${e.host}:${e.port}`;
   };
-  const common = (role: Role) => ['--host', place.listenHost(role), '--timeout-ms', String(opts.timeoutMs ?? 30000), ...tlsFlags(d, role)];
+  const common = (role: Role) => [
+    '--host',
+    place.listenHost(role),
+    '--timeout-ms',
+    String(opts.timeoutMs ?? 30000),
+    ...tlsFlags(d, role),
+  ];
   const started: Proc[] = [];
-  const stopAll = async (): Promise<void> => { await Promise.all(started.map((p) => stopProc(p))); temp?.remove(); };
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(started.map((p) => stopProc(p)));
+    temp?.remove();
+  };
   try {
-    const dealer = await spawnNode('dealer', 'dealer/main.js', ['--port', '0', ...common('dealer'), ...(opts.extra?.dealer ?? [])], { ...opts, role: 'dealer' });
+    const dealer = await spawnNode(
+      'dealer',
+      'dealer/main.js',
+      ['--port', '0', ...common('dealer'), ...(opts.extra?.dealer ?? [])],
+      { ...opts, role: 'dealer' },
+    );
     started.push(dealer);
-    const party1 = await spawnNode('party1', 'party1/main.js', ['--dealer', await url('party1', 'dealer', dealer.ready['port']), '--peer-port', '0', '--client-port', '0',
-      ...common('party1'), ...(opts.extra?.party1 ?? [])], { ...opts, role: 'party1' });
+    const party1 = await spawnNode(
+      'party1',
+      'party1/main.js',
+      [
+        '--dealer',
+        await url('party1', 'dealer', dealer.ready['port']),
+        '--peer-port',
+        '0',
+        '--client-port',
+        '0',
+        ...common('party1'),
+        ...(opts.extra?.party1 ?? []),
+      ],
+      { ...opts, role: 'party1' },
+    );
     started.push(party1);
-    const party0 = await spawnNode('party0', 'party0/main.js', ['--dealer', await url('party0', 'dealer', dealer.ready['port']), '--peer', await url('party0', 'party1', party1.ready['peerPort']),
-      '--client-port', '0', ...common('party0'), ...(opts.extra?.party0 ?? [])], { ...opts, role: 'party0' });
+    const party0 = await spawnNode(
+      'party0',
+      'party0/main.js',
+      [
+        '--dealer',
+        await url('party0', 'dealer', dealer.ready['port']),
+        '--peer',
+        await url('party0', 'party1', party1.ready['peerPort']),
+        '--client-port',
+        '0',
+        ...common('party0'),
+        ...(opts.extra?.party0 ?? []),
+      ],
+      { ...opts, role: 'party0' },
+    );
     started.push(party0);
     return {
-      dealer, party0, party1, deployment: d, clientTls: clientTlsOf(d),
-      clientUrls: [await url('client', 'party0', party0.ready['clientPort']), await url('client', 'party1', party1.ready['clientPort'])],
+      dealer,
+      party0,
+      party1,
+      deployment: d,
+      clientTls: clientTlsOf(d),
+      clientUrls: [
+        await url('client', 'party0', party0.ready['clientPort']),
+        await url('client', 'party1', party1.ready['clientPort']),
+      ],
       stop: stopAll,
     };
   } catch (e) {

@@ -60,24 +60,91 @@ export class ServerMetrics {
     // the dealer has no peer rounds or phases; the parties deal nothing
     const [partyOnly, dealerOnly] = role === 'dealer' ? [[], registers] : [registers, []];
     collectDefaultMetrics({ register: this.registry });
-    this.bytes = new Counter({ name: 'mpc_link_bytes_total', help: 'bytes on session links by the other end (peer, dealer, client; at the dealer party0, party1) and direction', labelNames: ['link', 'direction'], registers });
-    this.rounds = new Counter({ name: 'mpc_rounds_total', help: 'communication rounds with the other party', registers: partyOnly });
-    this.sessionsStarted = new Counter({ name: 'mpc_sessions_started_total', help: 'sessions started, by job kind', labelNames: ['kind'], registers });
-    this.sessionsFinished = new Counter({ name: 'mpc_sessions_finished_total', help: 'sessions ended, by job kind and outcome (ok or the error code)', labelNames: ['kind', 'outcome'], registers });
-    this.refusals = new Counter({ name: 'mpc_refused_total', help: 'connections refused at the TLS or role check, at a cap, or at their first request (error code)', labelNames: ['listener', 'reason'], registers });
-    this.phases = new Histogram({ name: 'mpc_phase_seconds', help: 'duration of successful sessions\' phases: setup, preprocess, prefill, decode_step, op, load', labelNames: ['phase'], buckets: BUCKETS_S, registers: partyOnly });
-    this.dealerSessions = new Histogram({ name: 'mpc_dealer_session_seconds', help: 'dealer: duration of successful sessions, open to close', labelNames: ['kind'], buckets: BUCKETS_S, registers: dealerOnly });
-    this.dealt = new Counter({ name: 'mpc_dealer_dealt_bytes_total', help: 'dealer: correction bytes dealt to party 1', registers: dealerOnly });
+    this.bytes = new Counter({
+      name: 'mpc_link_bytes_total',
+      help: 'bytes on session links by the other end (peer, dealer, client; at the dealer party0, party1) and direction',
+      labelNames: ['link', 'direction'],
+      registers,
+    });
+    this.rounds = new Counter({
+      name: 'mpc_rounds_total',
+      help: 'communication rounds with the other party',
+      registers: partyOnly,
+    });
+    this.sessionsStarted = new Counter({
+      name: 'mpc_sessions_started_total',
+      help: 'sessions started, by job kind',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.sessionsFinished = new Counter({
+      name: 'mpc_sessions_finished_total',
+      help: 'sessions ended, by job kind and outcome (ok or the error code)',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.refusals = new Counter({
+      name: 'mpc_refused_total',
+      help: 'connections refused at the TLS or role check, at a cap, or at their first request (error code)',
+      labelNames: ['listener', 'reason'],
+      registers,
+    });
+    this.phases = new Histogram({
+      name: 'mpc_phase_seconds',
+      help: "duration of successful sessions' phases: setup, preprocess, prefill, decode_step, op, load",
+      labelNames: ['phase'],
+      buckets: BUCKETS_S,
+      registers: partyOnly,
+    });
+    this.dealerSessions = new Histogram({
+      name: 'mpc_dealer_session_seconds',
+      help: 'dealer: duration of successful sessions, open to close',
+      labelNames: ['kind'],
+      buckets: BUCKETS_S,
+      registers: dealerOnly,
+    });
+    this.dealt = new Counter({
+      name: 'mpc_dealer_dealt_bytes_total',
+      help: 'dealer: correction bytes dealt to party 1',
+      registers: dealerOnly,
+    });
     // gauges read the service's state at each scrape
     const state = (): ServerState | undefined => this.state?.();
-    const gauge = (name: string, help: string, read: (s: ServerState, g: Gauge<'listener'>) => void, labelNames: 'listener'[] = []): void => {
-      new Gauge({ name, help, labelNames, registers, collect() { const s = state(); if (s) read(s, this); } });
+    const gauge = (
+      name: string,
+      help: string,
+      read: (s: ServerState, g: Gauge<'listener'>) => void,
+      labelNames: 'listener'[] = [],
+    ): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          const s = state();
+          if (s) read(s, this);
+        },
+      });
     };
     gauge('mpc_sessions_running', 'sessions running now', (s, g) => g.set(s.sessions.running));
-    gauge('mpc_sessions_waiting', 'sessions waiting for their other half (party 1: client or party 0; dealer: a party)', (s, g) => g.set(s.sessions.waiting));
-    gauge('mpc_model_loaded', '1 when a model load is current', (s, g) => g.set(s.model.loadedSince === undefined ? 0 : 1));
+    gauge(
+      'mpc_sessions_waiting',
+      'sessions waiting for their other half (party 1: client or party 0; dealer: a party)',
+      (s, g) => g.set(s.sessions.waiting),
+    );
+    gauge('mpc_model_loaded', '1 when a model load is current', (s, g) =>
+      g.set(s.model.loadedSince === undefined ? 0 : 1),
+    );
     gauge('mpc_arena_bytes', 'bytes of the WebAssembly arena in use', (s, g) => g.set(s.arenaBytes));
-    gauge('mpc_connections_open', 'open connections per listener', (s, g) => { for (const [k, v] of Object.entries(s.connections)) g.set({ listener: k }, v); }, ['listener']);
+    gauge(
+      'mpc_connections_open',
+      'open connections per listener',
+      (s, g) => {
+        for (const [k, v] of Object.entries(s.connections)) g.set({ listener: k }, v);
+      },
+      ['listener'],
+    );
   }
 
   /** Adds a meter's traffic (and peer rounds) under its links' names, renamed by `as` (the dealer's). */
@@ -121,11 +188,21 @@ export class ServerMetrics {
     const s = this.state?.();
     const since = s?.model.loadedSince;
     return {
-      role: this.role, up: true, uptimeS: Math.round((Date.now() - this.started) / 1000),
-      ...(s ? {
-        model: { served: s.model.served, loaded: since !== undefined, since: since === undefined ? null : new Date(since).toISOString() },
-        sessions: s.sessions, connections: s.connections, arenaBytes: s.arenaBytes,
-      } : {}),
+      role: this.role,
+      up: true,
+      uptimeS: Math.round((Date.now() - this.started) / 1000),
+      ...(s
+        ? {
+            model: {
+              served: s.model.served,
+              loaded: since !== undefined,
+              since: since === undefined ? null : new Date(since).toISOString(),
+            },
+            sessions: s.sessions,
+            connections: s.connections,
+            arenaBytes: s.arenaBytes,
+          }
+        : {}),
     };
   }
 
@@ -133,21 +210,38 @@ export class ServerMetrics {
    * Serves /health and /metrics on `host:port` (0: any free port), reading `state` at each request.
    * Resolves with the bound port and a close function.
    */
-  async serve(host: string, port: number, state: () => ServerState): Promise<{ port: number; close: () => Promise<void> }> {
+  async serve(
+    host: string,
+    port: number,
+    state: () => ServerState,
+  ): Promise<{ port: number; close: () => Promise<void> }> {
     this.state = state;
     const server: Server = createServer((req, res) => {
       const path = (req.url ?? '').split('?')[0];
-      const reply = (status: number, type: string, body: string): void => { res.writeHead(status, { 'content-type': type }).end(body); };
+      const reply = (status: number, type: string, body: string): void => {
+        res.writeHead(status, { 'content-type': type }).end(body);
+      };
       if (req.method !== 'GET') reply(405, 'text/plain', 'GET only\n');
       else if (path === '/health') reply(200, 'application/json', JSON.stringify(this.health()) + '\n');
-      else if (path === '/metrics') this.registry.metrics().then((m) => reply(200, this.registry.contentType, m), () => reply(500, 'text/plain', 'metrics failed\n'));
+      else if (path === '/metrics')
+        this.registry.metrics().then(
+          (m) => reply(200, this.registry.contentType, m),
+          () => reply(500, 'text/plain', 'metrics failed\n'),
+        );
       else reply(404, 'text/plain', 'try /health or /metrics\n');
     });
     server.on('clientError', (_e, socket) => socket.destroy());
-    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, () => resolve()); });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
     return {
       port: (server.address() as { port: number }).port,
-      close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+      close: () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
     };
   }
 }
@@ -158,7 +252,9 @@ export class ServerMetrics {
  * Returns the fields for the "listening" line and a close function.
  */
 export async function serveMetrics(
-  metrics: ServerMetrics | undefined, f: { metricsHost: string; metricsPort?: number | undefined }, state: () => ServerState,
+  metrics: ServerMetrics | undefined,
+  f: { metricsHost: string; metricsPort?: number | undefined },
+  state: () => ServerState,
 ): Promise<{ line: { metricsPort?: number }; close: () => Promise<void> }> {
   if (!metrics || f.metricsPort === undefined) return { line: {}, close: async () => {} };
   const served = await metrics.serve(f.metricsHost, f.metricsPort, state);

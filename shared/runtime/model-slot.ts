@@ -21,10 +21,14 @@ export class ModelSlots<M> {
   private current: Slot<M> | undefined;
   private readonly retired = new Set<Slot<M>>();
 
-  get loadId(): string | undefined { return this.current?.loadId; }
+  get loadId(): string | undefined {
+    return this.current?.loadId;
+  }
 
   /** When the current load began to be served (ms since the epoch), for health reports. */
-  get since(): number | undefined { return this.current?.since; }
+  get since(): number | undefined {
+    return this.current?.since;
+  }
 
   /** Serves `load` from now on; the previous load is released once unused. */
   replace(load: Load<M>): void {

@@ -59,20 +59,37 @@ export function parseOpParams(op: OpSpec, raw: Record<string, unknown>): unknown
   const r = op.params.safeParse(raw);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new MpcError('E_CONFIG', `op ${op.name}: ${i.path.length ? `--${kebab(String(i.path[0]))}: ` : ''}${i.message}`);
+    throw new MpcError(
+      'E_CONFIG',
+      `op ${op.name}: ${i.path.length ? `--${kebab(String(i.path[0]))}: ` : ''}${i.message}`,
+    );
   }
   return r.data;
 }
 
 /** Compares decoded outputs with the reference according to the op's check. */
-export function checkOutputs(op: OpSpec, p: unknown, inputs: readonly ProgramInput[], outputs: readonly Clear[]): { ok: boolean; maxAbsErr: number; mismatches: number } {
-  const ref = op.reference(p, inputs.map((i) => decodeArray(encodeArray(i.values, i.fracBits), i.fracBits)));
+export function checkOutputs(
+  op: OpSpec,
+  p: unknown,
+  inputs: readonly ProgramInput[],
+  outputs: readonly Clear[],
+): { ok: boolean; maxAbsErr: number; mismatches: number } {
+  const ref = op.reference(
+    p,
+    inputs.map((i) => decodeArray(encodeArray(i.values, i.fracBits), i.fracBits)),
+  );
   const chk = op.check(p);
-  let maxAbsErr = 0, mismatches = 0;
+  let maxAbsErr = 0,
+    mismatches = 0;
   if (ref.length !== outputs.length) return { ok: false, maxAbsErr: Infinity, mismatches: -1 };
   outputs.forEach((o, k) => {
-    const got = decodeArray(o.data, o.fracBits), want = ref[k]!;
-    if (got.length !== want.length) { mismatches += Math.max(got.length, want.length); maxAbsErr = Infinity; return; }
+    const got = decodeArray(o.data, o.fracBits),
+      want = ref[k]!;
+    if (got.length !== want.length) {
+      mismatches += Math.max(got.length, want.length);
+      maxAbsErr = Infinity;
+      return;
+    }
     for (let i = 0; i < got.length; i++) {
       const e = Math.abs(got[i]! - want[i]!);
       if (!(e <= maxAbsErr)) maxAbsErr = Number.isNaN(e) ? Infinity : Math.max(maxAbsErr, e);
@@ -82,11 +99,19 @@ export function checkOutputs(op: OpSpec, p: unknown, inputs: readonly ProgramInp
   return { ok: mismatches === 0, maxAbsErr, mismatches };
 }
 
-function summarise(op: OpSpec, p: unknown, reports: readonly [MeterReport, MeterReport], ms: number): Omit<OpSummary, 'ok' | 'maxAbsErr' | 'seed'> {
+function summarise(
+  op: OpSpec,
+  p: unknown,
+  reports: readonly [MeterReport, MeterReport],
+  ms: number,
+): Omit<OpSummary, 'ok' | 'maxAbsErr' | 'seed'> {
   const [r0, r1] = reports;
   const breakdown: Record<string, { p0_to_p1: number; rounds: number }> = {};
   for (const [label, t] of Object.entries(r0.labels)) breakdown[label] = { p0_to_p1: t.sentBytes, rounds: t.rounds };
-  const on0 = r0.phases['online'], on1 = r1.phases['online'], su0 = r0.phases['setup'], su1 = r1.phases['setup'];
+  const on0 = r0.phases['online'],
+    on1 = r1.phases['online'],
+    su0 = r0.phases['setup'],
+    su1 = r1.phases['setup'];
   const out: Omit<OpSummary, 'ok' | 'maxAbsErr' | 'seed'> = {
     op: op.name,
     shape: op.shape(p),
@@ -100,23 +125,47 @@ function summarise(op: OpSpec, p: unknown, reports: readonly [MeterReport, Meter
   return out;
 }
 
-export async function runOpOnCluster(urls: readonly [string, string], name: string, rawParams: Record<string, unknown>, seed: number, opts: ClientOptions): Promise<OpSummary> {
+export async function runOpOnCluster(
+  urls: readonly [string, string],
+  name: string,
+  rawParams: Record<string, unknown>,
+  seed: number,
+  opts: ClientOptions,
+): Promise<OpSummary> {
   const op = getOp(name);
   const p = parseOpParams(op, rawParams);
   const inputs = op.inputs(p, inputRng(seed));
-  const res = await runJob(urls, { kind: 'op', op: name, params: rawParams as Record<string, number | string | boolean> }, inputs.map((i) => encodeArray(i.values, i.fracBits)), opts);
+  const res = await runJob(
+    urls,
+    { kind: 'op', op: name, params: rawParams as Record<string, number | string | boolean> },
+    inputs.map((i) => encodeArray(i.values, i.fracBits)),
+    opts,
+  );
   const chk = checkOutputs(op, p, inputs, res.outputs);
-  return { ...summarise(op, p, res.reports, Math.max(...res.partyMs)), ok: chk.ok, maxAbsErr: chk.maxAbsErr, mismatches: chk.mismatches, wallMs: Math.round(res.wallMs), seed };
+  return {
+    ...summarise(op, p, res.reports, Math.max(...res.partyMs)),
+    ok: chk.ok,
+    maxAbsErr: chk.maxAbsErr,
+    mismatches: chk.mismatches,
+    wallMs: Math.round(res.wallMs),
+    seed,
+  };
 }
 
 /** The same op with all roles in this process (for benchmarks and quick tests). */
-export async function runOpInProcess(name: string, rawParams: Record<string, unknown>, seed: number): Promise<OpSummary & { emulationMatches: boolean }> {
+export async function runOpInProcess(
+  name: string,
+  rawParams: Record<string, unknown>,
+  seed: number,
+): Promise<OpSummary & { emulationMatches: boolean }> {
   const op = getOp(name);
   const p = parseOpParams(op, rawParams);
   const inputs = op.inputs(p, inputRng(seed));
   const r = await runInProcess(op.program(p), inputs);
   const chk = checkOutputs(op, p, inputs, r.secure);
-  const emulationMatches = r.secure.every((s, k) => s.data.length === r.clear[k]!.data.length && s.data.every((v, i) => v === r.clear[k]!.data[i]));
+  const emulationMatches = r.secure.every(
+    (s, k) => s.data.length === r.clear[k]!.data.length && s.data.every((v, i) => v === r.clear[k]!.data[i]),
+  );
   const sum = summarise(op, p, r.meters, r.ms);
   // in process there is no dealer socket to party 1: report the corrections dealt instead
   sum.dealer = { to_p0: 16, to_p1: r.dealerBytes };

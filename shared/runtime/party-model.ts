@@ -40,9 +40,15 @@ export class PartyModel {
   ready(timeoutMs: number): Promise<void> {
     if (this.svc.loads.loadId !== undefined) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => { this.waiters = this.waiters.filter((w) => w !== done); reject(new MpcError('E_MODEL', `the model is not loaded: ${this.reason}`)); }, timeoutMs);
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        reject(new MpcError('E_MODEL', `the model is not loaded: ${this.reason}`));
+      }, timeoutMs);
       t.unref();
-      const done = (): void => { clearTimeout(t); resolve(); };
+      const done = (): void => {
+        clearTimeout(t);
+        resolve();
+      };
       this.waiters.push(done);
     });
   }
@@ -57,25 +63,35 @@ export class PartyModel {
         logged = '';
         log.info({ loadId: shortId(this.svc.loads.loadId ?? '') }, 'model loaded');
         for (const w of this.waiters.splice(0)) w();
-        const gone = await new Promise<string>((r) => { for (const l of this.presence) l.onFailure(() => r(l.opts.remote)); });
+        const gone = await new Promise<string>((r) => {
+          for (const l of this.presence) l.onFailure(() => r(l.opts.remote));
+        });
         if (this.stopped) break;
         this.svc.loads.drop();
         this.reason = `${gone} went away; reloading when it is back`;
         log.warn(`${gone} went away: the model is dropped and reloaded when it is back`);
       } catch (e) {
         this.reason = toMpcError(e).message.replace(/^E_[A-Z_]+: /, '');
-        if (this.reason !== logged) log.warn({ code: toMpcError(e).code }, `model not loaded: ${this.reason} (retrying every ${RETRY_MS} ms)`);
+        if (this.reason !== logged)
+          log.warn({ code: toMpcError(e).code }, `model not loaded: ${this.reason} (retrying every ${RETRY_MS} ms)`);
         logged = this.reason;
       } finally {
         for (const l of this.presence.splice(0)) l.close('presence reset');
       }
-      if (!this.stopped) await new Promise<void>((r) => { this.wake = r; setTimeout(r, RETRY_MS).unref(); });
+      if (!this.stopped)
+        await new Promise<void>((r) => {
+          this.wake = r;
+          setTimeout(r, RETRY_MS).unref();
+        });
     }
   }
 
   private async connectPresence(): Promise<void> {
     const o = this.svc.opts;
-    for (const [url, name, role, remote] of [[o.peerUrl!, 'peer', 'party1', 'party 1'], [o.dealerUrl, 'dealer', 'dealer', 'the dealer']] as const) {
+    for (const [url, name, role, remote] of [
+      [o.peerUrl!, 'peer', 'party1', 'party 1'],
+      [o.dealerUrl, 'dealer', 'dealer', 'the dealer'],
+    ] as const) {
       const l = await this.svc.dial(url, name, role, remote);
       this.presence.push(l);
       l.sendControl({ t: 'presence' });
@@ -85,6 +101,7 @@ export class PartyModel {
   private async load(): Promise<void> {
     const session = newSessionId();
     await runPartySession(this.svc, { session, job: this.svc.loadJob(), meter: new Meter() });
-    if (this.svc.loads.loadId !== session) throw new MpcError('E_MODEL', 'the model load session failed (see the log above)');
+    if (this.svc.loads.loadId !== session)
+      throw new MpcError('E_MODEL', 'the model load session failed (see the log above)');
   }
 }

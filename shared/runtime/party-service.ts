@@ -17,7 +17,18 @@ import { z } from 'zod';
 import { MpcError, toMpcError, invariant, type Logger } from '../util/index.js';
 import { Kernels } from '../ring/kernels.js';
 import type { Share } from '../ring/tensor.js';
-import { Link, wsTransport, Meter, dialWs, listenWs, type Limits, type Listener, type PeerIdentity, type Role, type TlsConfig } from '../net/index.js';
+import {
+  Link,
+  wsTransport,
+  Meter,
+  dialWs,
+  listenWs,
+  type Limits,
+  type Listener,
+  type PeerIdentity,
+  type Role,
+  type TlsConfig,
+} from '../net/index.js';
 import type { FixedMatrix } from '../protocol/fixed-mask.js';
 import type { PartyShares } from '../model/ring/share-file.js';
 import type { RingNonlinear } from '../model/ring/ops.js';
@@ -60,7 +71,11 @@ export interface PartyOptions {
 }
 
 /** One half of a session at party 1, waiting for the other: the client's join or party 0's hello. */
-interface Half { link: Link; hash: string; loadId?: string | undefined }
+interface Half {
+  link: Link;
+  hash: string;
+  loadId?: string | undefined;
+}
 
 export type ServedModel = RingModel<Share, FixedMatrix>;
 
@@ -78,8 +93,16 @@ export class PartyService {
   running = 0;
 
   constructor(readonly opts: PartyOptions) {
-    invariant(opts.role === 0 ? !!opts.peerUrl : opts.peerPort !== undefined, 'E_CONFIG', 'party 0 needs --peer, party 1 needs --peer-port');
-    invariant(opts.tls.role === (opts.role === 0 ? 'party0' : 'party1'), 'E_CONFIG', `party ${opts.role} needs a party${opts.role} certificate`);
+    invariant(
+      opts.role === 0 ? !!opts.peerUrl : opts.peerPort !== undefined,
+      'E_CONFIG',
+      'party 0 needs --peer, party 1 needs --peer-port',
+    );
+    invariant(
+      opts.tls.role === (opts.role === 0 ? 'party0' : 'party1'),
+      'E_CONFIG',
+      `party ${opts.role} needs a party${opts.role} certificate`,
+    );
     this.rendezvous = new Rendezvous(opts.limits.maxSessions, opts.limits.timeoutMs, ['the client', 'party 0']);
     this.powers = { logits: false, revealedPrefill: false, testHooks: false, ...opts.powers };
     this.modelKeeper = opts.role === 0 && opts.model ? new PartyModel(this) : undefined;
@@ -89,12 +112,24 @@ export class PartyService {
   async listen(): Promise<{ clientPort: number; peerPort?: number }> {
     const { host, limits, tls, log } = this.opts;
     const common = { host, tls, log, maxConnections: limits.maxConnections, maxPayload: limits.maxFrameBytes };
-    const client = await listenWs({ ...common, port: this.opts.clientPort, accept: ['client'], what: 'client port', onRefused: (r) => this.opts.metrics?.refused('client', r) });
+    const client = await listenWs({
+      ...common,
+      port: this.opts.clientPort,
+      accept: ['client'],
+      what: 'client port',
+      onRefused: (r) => this.opts.metrics?.refused('client', r),
+    });
     this.listeners.push(client);
     client.onConnection((ws, who) => this.onClient(ws, who));
     const out: { clientPort: number; peerPort?: number } = { clientPort: client.port };
     if (this.opts.role === 1) {
-      const peer = await listenWs({ ...common, port: this.opts.peerPort!, accept: ['party0'], what: 'peer port', onRefused: (r) => this.opts.metrics?.refused('peer', r) });
+      const peer = await listenWs({
+        ...common,
+        port: this.opts.peerPort!,
+        accept: ['party0'],
+        what: 'peer port',
+        onRefused: (r) => this.opts.metrics?.refused('peer', r),
+      });
       this.listeners.push(peer);
       peer.onConnection((ws) => this.onPeer(ws));
       out.peerPort = peer.port;
@@ -114,20 +149,32 @@ export class PartyService {
     const [client, peer] = this.listeners;
     return {
       model: { served: this.opts.model !== undefined, loadedSince: this.loads.since },
-      sessions: { running: this.running, waiting: this.rendezvous.size }, arenaBytes: this.kernels.usedBytes(),
+      sessions: { running: this.running, waiting: this.rendezvous.size },
+      arenaBytes: this.kernels.usedBytes(),
       connections: { client: client?.connections ?? 0, ...(peer ? { peer: peer.connections } : {}) },
     };
   }
 
   /** A link over an accepted or dialled socket, metered by `meter`. */
   linkOf(ws: WebSocket, name: 'peer' | 'dealer' | 'client', remote: string, meter?: Meter): Link {
-    return new Link(wsTransport(ws), { name, remote, meter, maxFrameBytes: this.opts.limits.maxFrameBytes, timeoutMs: this.opts.limits.timeoutMs });
+    return new Link(wsTransport(ws), {
+      name,
+      remote,
+      meter,
+      maxFrameBytes: this.opts.limits.maxFrameBytes,
+      timeoutMs: this.opts.limits.timeoutMs,
+    });
   }
 
   /** Dials party 1 (party 0) or the dealer, checking that the server holds `expect`'s certificate. */
   async dial(url: string, name: 'peer' | 'dealer', expect: Role, remote: string, meter?: Meter): Promise<Link> {
     const { limits, tls } = this.opts;
-    return this.linkOf(await dialWs(url, remote, { timeoutMs: limits.timeoutMs, maxFrameBytes: limits.maxFrameBytes, tls, expect }), name, remote, meter);
+    return this.linkOf(
+      await dialWs(url, remote, { timeoutMs: limits.timeoutMs, maxFrameBytes: limits.maxFrameBytes, tls, expect }),
+      name,
+      remote,
+      meter,
+    );
   }
 
   /** Records a finished session (bounded). */
@@ -150,10 +197,19 @@ export class PartyService {
 
   /** Admission: a session slot, released by the returned function. @throws MpcError E_BUSY */
   private admit(): () => void {
-    if (this.sessions >= this.opts.limits.maxSessions) throw new MpcError('E_BUSY', `this party already runs ${this.sessions} sessions (limit ${this.opts.limits.maxSessions})`);
+    if (this.sessions >= this.opts.limits.maxSessions)
+      throw new MpcError(
+        'E_BUSY',
+        `this party already runs ${this.sessions} sessions (limit ${this.opts.limits.maxSessions})`,
+      );
     this.sessions++;
     let released = false;
-    return () => { if (!released) { released = true; this.sessions--; } };
+    return () => {
+      if (!released) {
+        released = true;
+        this.sessions--;
+      }
+    };
   }
 
   /** Party 0: a client's run request; this party makes the session id. */
@@ -180,11 +236,21 @@ export class PartyService {
       client.onFailure((e) => this.rendezvous.cancel(m.session, e));
       const peer = await this.rendezvous.arrive(m.session, 0, { link: client, hash });
       if (peer.hash !== hash) {
-        const err = new MpcError('E_PROTOCOL', `session ${shortId(m.session)}: the client sent the parties different jobs`);
+        const err = new MpcError(
+          'E_PROTOCOL',
+          `session ${shortId(m.session)}: the client sent the parties different jobs`,
+        );
         peer.link.abort(err);
         throw err;
       }
-      await runPartySession(this, { session: m.session, job: m.job, client, meter, peer: peer.link, loadId: peer.loadId });
+      await runPartySession(this, {
+        session: m.session,
+        job: m.job,
+        client,
+        meter,
+        peer: peer.link,
+        loadId: peer.loadId,
+      });
     } finally {
       release();
     }
@@ -204,7 +270,8 @@ export class PartyService {
       }
       if (m.load === true) {
         const job = this.loadJob();
-        if (jobHash(job) !== m.jobHash) throw new MpcError('E_MODEL', 'party 0 loads another model than the shares this party holds');
+        if (jobHash(job) !== m.jobHash)
+          throw new MpcError('E_MODEL', 'party 0 loads another model than the shares this party holds');
         await runPartySession(this, { session: m.session, job, meter, peer: link });
         return;
       }
@@ -239,13 +306,26 @@ export class PartyService {
     const p = parseGenerateParams(job.params);
     const secret = m.shares.shareConfig.secretWeights;
     const refuse = (what: string, flag: string): never => {
-      throw new MpcError('E_INPUT', `this party does not ${what} (${secret && flag !== '--allow-logits' ? 'the weights it serves are secret' : `start both parties with ${flag}`})`);
+      throw new MpcError(
+        'E_INPUT',
+        `this party does not ${what} (${secret && flag !== '--allow-logits' ? 'the weights it serves are secret' : `start both parties with ${flag}`})`,
+      );
     };
     if (p.revealLogits && !this.powers.logits) refuse('reveal logits', '--allow-logits');
-    if (p.prefill === 'revealed' && (secret || !this.powers.revealedPrefill)) refuse('run a revealed prefill', '--allow-revealed-prefill');
-    if ((p.revealHidden || p.revealSelections) && (secret || !this.powers.testHooks)) refuse('reveal hidden states or selections', '--allow-test-hooks');
-    if (p.shareId !== m.shares.shareConfig.shareId) throw new MpcError('E_MODEL', `the client's model (share id ${p.shareId}) does not match the shares this party holds`);
-    if (p.promptLen > this.opts.limits.maxPromptTokens) throw new MpcError('E_INPUT', `a prompt of ${p.promptLen} tokens exceeds this party's limit of ${this.opts.limits.maxPromptTokens}`);
+    if (p.prefill === 'revealed' && (secret || !this.powers.revealedPrefill))
+      refuse('run a revealed prefill', '--allow-revealed-prefill');
+    if ((p.revealHidden || p.revealSelections) && (secret || !this.powers.testHooks))
+      refuse('reveal hidden states or selections', '--allow-test-hooks');
+    if (p.shareId !== m.shares.shareConfig.shareId)
+      throw new MpcError(
+        'E_MODEL',
+        `the client's model (share id ${p.shareId}) does not match the shares this party holds`,
+      );
+    if (p.promptLen > this.opts.limits.maxPromptTokens)
+      throw new MpcError(
+        'E_INPUT',
+        `a prompt of ${p.promptLen} tokens exceeds this party's limit of ${this.opts.limits.maxPromptTokens}`,
+      );
     policyOf({ ...p, promptLen: p.promptLen });
     return p;
   }

@@ -15,9 +15,26 @@ import { Prg } from '../ring/prg.js';
 import type { FixedMatrix } from '../protocol/fixed-mask.js';
 import { SecurePrims } from '../protocol/prims/secure.js';
 import { loadRingModel } from '../model/ring/ops.js';
-import { AheadMsg, INPUT_FRAME, OUTPUT_FRAME, PeerOkMsg, SeedMsg, jobHash, modelScope, sessionScope, shortId, type Job } from './wire.js';
+import {
+  AheadMsg,
+  INPUT_FRAME,
+  OUTPUT_FRAME,
+  PeerOkMsg,
+  SeedMsg,
+  jobHash,
+  modelScope,
+  sessionScope,
+  shortId,
+  type Job,
+} from './wire.js';
 import { resolveJob, type ResolvedJob } from './jobs.js';
-import { ClientStopped, PartyClientIO, generationProgram, type ClientTokens, type GenerateParams } from './generation.js';
+import {
+  ClientStopped,
+  PartyClientIO,
+  generationProgram,
+  type ClientTokens,
+  type GenerateParams,
+} from './generation.js';
 import type { PartyService, ServedModel } from './party-service.js';
 
 /** PRG stream of the common seed that the one-hot checks' challenges come from. */
@@ -51,7 +68,10 @@ function running(svc: PartyService, plan: SessionPlan): Running {
   let failed: MpcError | undefined;
   let ended = false;
   const add = (l: Link): Link => {
-    if (failed) { l.abort(failed); return l; }
+    if (failed) {
+      l.abort(failed);
+      return l;
+    }
     links.push(l);
     l.onFailure((e) => {
       if (ended) return;
@@ -60,7 +80,16 @@ function running(svc: PartyService, plan: SessionPlan): Running {
     });
     return l;
   };
-  const run = { svc, plan, log: svc.opts.log.child({ session: shortId(plan.session) }), links, add, end: () => { ended = true; } };
+  const run = {
+    svc,
+    plan,
+    log: svc.opts.log.child({ session: shortId(plan.session) }),
+    links,
+    add,
+    end: () => {
+      ended = true;
+    },
+  };
   if (plan.client) add(plan.client);
   return run;
 }
@@ -92,12 +121,21 @@ export async function runPartySession(svc: PartyService, plan: SessionPlan): Pro
     const challenges = new ClientChallenges(new Prg(common, STREAM_CHALLENGES));
     release.push(() => challenges.release(svc.kernels));
     const io = gen && plan.client ? new PartyClientIO(plan.client, gen, challenges) : undefined;
-    const ctx: PartyCtx = { me, kernels: svc.kernels, corr, meter: plan.meter, exchange: (s, p) => channel.exchange(s, p), ...(io ? { client: io } : {}) };
+    const ctx: PartyCtx = {
+      me,
+      kernels: svc.kernels,
+      corr,
+      meter: plan.meter,
+      exchange: (s, p) => channel.exchange(s, p),
+      ...(io ? { client: io } : {}),
+    };
     const P = (prims = new SecurePrims(ctx, job.kind === 'load' ? modelScope(session) : sessionScope(session)));
     if (gen?.preprocess === 'ahead') await awaitPreprocessing(run, peer, dealer);
     plan.meter.setPhase('online');
     const t0 = performance.now();
-    const failed = new Promise<never>((_, reject) => { for (const l of run.links) l.onFailure(reject); });
+    const failed = new Promise<never>((_, reject) => {
+      for (const l of run.links) l.onFailure(reject);
+    });
     let outputs: Share[] = [];
     const work = async (): Promise<void> => {
       if (resolved) outputs = (await resolved.program(P, inputs)) as Share[];
@@ -115,7 +153,11 @@ export async function runPartySession(svc: PartyService, plan: SessionPlan): Pro
     // the session succeeded: its links now close normally (the dealer and peer tell a normal end from a failure)
     run.end();
     // let the client read the result before the socket closes (a client that never closes holds it one deadline)
-    if (plan.client) await new Promise<void>((r) => { plan.client!.onFailure(() => r()); setTimeout(r, svc.opts.limits.timeoutMs).unref(); });
+    if (plan.client)
+      await new Promise<void>((r) => {
+        plan.client!.onFailure(() => r());
+        setTimeout(r, svc.opts.limits.timeoutMs).unref();
+      });
   } catch (e) {
     const err = toMpcError(e);
     outcome = err.code;
@@ -141,8 +183,12 @@ async function useModel(run: Running): Promise<{ use: { model: ServedModel; done
   const loadId = svc.opts.role === 0 ? svc.loads.loadId : plan.loadId;
   const use = loadId === undefined ? undefined : svc.loads.use(loadId);
   if (!use || loadId === undefined) {
-    throw new MpcError('E_MODEL', svc.opts.role === 0 ? 'the model is not loaded (party 1 or the dealer is restarting); try again shortly'
-      : `party 0 runs on model load ${shortId(plan.loadId ?? '(none)')}, this party holds ${shortId(svc.loads.loadId ?? 'none')}: party 0 reloads the model`);
+    throw new MpcError(
+      'E_MODEL',
+      svc.opts.role === 0
+        ? 'the model is not loaded (party 1 or the dealer is restarting); try again shortly'
+        : `party 0 runs on model load ${shortId(plan.loadId ?? '(none)')}, this party holds ${shortId(svc.loads.loadId ?? 'none')}: party 0 reloads the model`,
+    );
   }
   return { use, loadId };
 }
@@ -174,7 +220,13 @@ async function linkPeer(run: Running, loadId: string | undefined): Promise<Link>
     return peer;
   }
   const peer = run.add(await svc.dial(svc.opts.peerUrl!, 'peer', 'party1', 'party 1', plan.meter));
-  peer.sendControl({ t: 'peer', session: plan.session, jobHash: jobHash(plan.job), ...(loadId ? { loadId } : {}), ...(plan.job.kind === 'load' ? { load: true } : {}) });
+  peer.sendControl({
+    t: 'peer',
+    session: plan.session,
+    jobHash: jobHash(plan.job),
+    ...(loadId ? { loadId } : {}),
+    ...(plan.job.kind === 'load' ? { load: true } : {}),
+  });
   await peer.nextControl(PeerOkMsg, 'peer confirmation');
   return peer;
 }
@@ -182,8 +234,21 @@ async function linkPeer(run: Running, loadId: string | undefined): Promise<Link>
 function sendResult(plan: SessionPlan, outputs: readonly Share[], ms: number): void {
   const client = plan.client!;
   plan.meter.setPhase('output');
-  if (plan.job.kind === 'op') client.sendTensor({ type: OUTPUT_FRAME, seq: 0n, tag: 0, check: 0, parts: outputs.map((o) => ({ kind: 'u64', data: o.data }) as Part) });
-  client.sendControl({ t: 'result', session: plan.session, outputs: outputs.map((o) => ({ shape: [...o.shape], fracBits: o.fracBits })), report: plan.meter.report(), ms });
+  if (plan.job.kind === 'op')
+    client.sendTensor({
+      type: OUTPUT_FRAME,
+      seq: 0n,
+      tag: 0,
+      check: 0,
+      parts: outputs.map((o) => ({ kind: 'u64', data: o.data }) as Part),
+    });
+  client.sendControl({
+    t: 'result',
+    session: plan.session,
+    outputs: outputs.map((o) => ({ shape: [...o.shape], fracBits: o.fracBits })),
+    report: plan.meter.report(),
+    ms,
+  });
 }
 
 async function loadShares(svc: PartyService, P: SecurePrims): Promise<ServedModel> {
@@ -194,11 +259,19 @@ async function loadShares(svc: PartyService, P: SecurePrims): Promise<ServedMode
   });
 }
 
-async function generate(svc: PartyService, P: SecurePrims, io: PartyClientIO, model: ServedModel, p: GenerateParams): Promise<void> {
+async function generate(
+  svc: PartyService,
+  P: SecurePrims,
+  io: PartyClientIO,
+  model: ServedModel,
+  p: GenerateParams,
+): Promise<void> {
   try {
     await generationProgram(P, svc.opts.model!.nl, io, model, p, {
       onHidden: (i: number, h: Share) => (p.revealHidden ? io.revealHidden(i, h) : io.progress(i)),
-      ...(p.revealSelections ? { onSelection: (what: 'topk' | 'gather', sel: Share) => io.revealSelection(what, sel) } : {}),
+      ...(p.revealSelections
+        ? { onSelection: (what: 'topk' | 'gather', sel: Share) => io.revealSelection(what, sel) }
+        : {}),
     });
   } catch (e) {
     if (!(e instanceof ClientStopped)) throw e;
@@ -209,12 +282,16 @@ async function generate(svc: PartyService, P: SecurePrims, io: PartyClientIO, mo
 async function readInputs(client: Link, job: ResolvedJob): Promise<Share[]> {
   const f = await client.nextTensor('input shares');
   if (f.type !== INPUT_FRAME) throw new MpcError('E_PROTOCOL', `expected input shares, got frame type ${f.type}`);
-  if (f.parts.length !== job.inputs.length) throw new MpcError('E_SHAPE', `expected ${job.inputs.length} inputs, got ${f.parts.length}`);
+  if (f.parts.length !== job.inputs.length)
+    throw new MpcError('E_SHAPE', `expected ${job.inputs.length} inputs, got ${f.parts.length}`);
   return job.inputs.map((spec, i) => {
     const p = f.parts[i]!;
     const n = numel(spec.shape);
     if (p.kind !== 'u64' || p.data.length !== n) {
-      throw new MpcError('E_SHAPE', `input ${i}: expected ${n} ring elements for shape [${spec.shape.join(', ')}], got ${p.kind === 'u64' ? p.data.length : p.kind}`);
+      throw new MpcError(
+        'E_SHAPE',
+        `input ${i}: expected ${n} ring elements for shape [${spec.shape.join(', ')}], got ${p.kind === 'u64' ? p.data.length : p.kind}`,
+      );
     }
     return share(spec.shape, p.data, spec.fracBits);
   });

@@ -5,7 +5,10 @@
 import type { AnyTensor } from '../ring/tensor.js';
 import type { FixedHandle, Prims } from '../protocol/prims/types.js';
 
-export type Program = <T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, inputs: readonly T[]) => Promise<T[]>;
+export type Program = <T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  inputs: readonly T[],
+) => Promise<T[]>;
 
 /** A program input: real values with a shape, encoded at `fracBits`. */
 export interface ProgramInput {

@@ -10,7 +10,13 @@ import type { Gpt2Weights } from '../model/weights.js';
 import { fixedOps } from '../model/ring/recipes.js';
 import { PolicyAttention, type KvPolicy } from '../kvcache/index.js';
 
-async function greedy<B extends PlainTypes>(ops: Ops<B>, weights: Gpt2Weights, prompt: readonly number[], n: number, policy: KvPolicy | null): Promise<number[]> {
+async function greedy<B extends PlainTypes>(
+  ops: Ops<B>,
+  weights: Gpt2Weights,
+  prompt: readonly number[],
+  n: number,
+  policy: KvPolicy | null,
+): Promise<number[]> {
   const params = await ops.prepare(weights);
   const state = createState(ops, weights.config, prompt.length + n);
   // a fresh adapter per run: it holds one sequence's session
@@ -26,7 +32,12 @@ async function greedy<B extends PlainTypes>(ops: Ops<B>, weights: Gpt2Weights, p
 }
 
 /** Greedy tokens of the emulation and of float64, under the same KV-cache policy as the secure run (null: full cache). */
-export async function referenceGenerate(weights: Gpt2Weights, prompt: readonly number[], n: number, policy: KvPolicy | null = null): Promise<{ fixed: number[]; float: number[] }> {
+export async function referenceGenerate(
+  weights: Gpt2Weights,
+  prompt: readonly number[],
+  n: number,
+  policy: KvPolicy | null = null,
+): Promise<{ fixed: number[]; float: number[] }> {
   return {
     fixed: await greedy(fixedOps() as unknown as Ops<PlainTypes>, weights, prompt, n, policy),
     float: await greedy(floatOps as unknown as Ops<PlainTypes>, weights, prompt, n, policy),

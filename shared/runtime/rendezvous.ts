@@ -19,7 +19,9 @@ interface Waiting<T> {
 export class SeenIds {
   private readonly ids = new Set<string>();
   constructor(private readonly capacity = 65536) {}
-  has(id: string): boolean { return this.ids.has(id); }
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
   add(id: string): void {
     this.ids.add(id);
     if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value as string);
@@ -30,9 +32,15 @@ export class Rendezvous<T> {
   private readonly waiting = new Map<string, Waiting<T>>();
   private readonly seen = new SeenIds();
 
-  constructor(private readonly maxWaiting: number, private readonly timeoutMs: number, private readonly names: readonly [string, string]) {}
+  constructor(
+    private readonly maxWaiting: number,
+    private readonly timeoutMs: number,
+    private readonly names: readonly [string, string],
+  ) {}
 
-  get size(): number { return this.waiting.size; }
+  get size(): number {
+    return this.waiting.size;
+  }
 
   /**
    * Side `side` of session `id` arrives with `value`; resolves with the other side's value.
@@ -46,13 +54,25 @@ export class Rendezvous<T> {
       w.resolve(value);
       return Promise.resolve(w.value);
     }
-    if (w !== undefined || this.seen.has(id)) return Promise.reject(new MpcError('E_PROTOCOL', `session ${shortId(id)}: ${this.names[side]} already arrived (session ids are used once)`));
-    if (this.waiting.size >= this.maxWaiting) return Promise.reject(new MpcError('E_BUSY', `${this.waiting.size} sessions are waiting for their other half`));
+    if (w !== undefined || this.seen.has(id))
+      return Promise.reject(
+        new MpcError(
+          'E_PROTOCOL',
+          `session ${shortId(id)}: ${this.names[side]} already arrived (session ids are used once)`,
+        ),
+      );
+    if (this.waiting.size >= this.maxWaiting)
+      return Promise.reject(new MpcError('E_BUSY', `${this.waiting.size} sessions are waiting for their other half`));
     this.seen.add(id);
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
-        reject(new MpcError('E_TIMEOUT', `session ${shortId(id)}: ${this.names[1 - side]} did not arrive within ${this.timeoutMs} ms`));
+        reject(
+          new MpcError(
+            'E_TIMEOUT',
+            `session ${shortId(id)}: ${this.names[1 - side]} did not arrive within ${this.timeoutMs} ms`,
+          ),
+        );
       }, this.timeoutMs);
       timer.unref();
       this.waiting.set(id, { side, value, resolve, reject, timer });

@@ -19,7 +19,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
-export { HIDDEN_FRAME, INPUT_FRAME, MASK_FRAME, MASKED_FRAME, OUTPUT_FRAME, PROGRESS_FRAME, REVEAL_FRAME, SELECTION_FRAME } from '../net/frame-types.js';
+export {
+  HIDDEN_FRAME,
+  INPUT_FRAME,
+  MASK_FRAME,
+  MASKED_FRAME,
+  OUTPUT_FRAME,
+  PROGRESS_FRAME,
+  REVEAL_FRAME,
+  SELECTION_FRAME,
+} from '../net/frame-types.js';
 /** Tag of a MASKED frame by which the client ends generation. */
 export const STOP_TAG = 1;
 
@@ -44,7 +53,11 @@ const Flat = z.union([Scalar, z.array(z.number()).max(256)]);
 export const Job = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('op'), op: z.string().max(64), params: z.record(z.string(), Scalar) }),
   z.object({ kind: z.literal('generate'), params: z.record(z.string(), z.union([Flat, z.record(z.string(), Flat)])) }),
-  z.object({ kind: z.literal('load'), shareId: z.string().regex(/^[0-9a-f]{32}$/), model: z.record(z.string(), z.unknown()) }),
+  z.object({
+    kind: z.literal('load'),
+    shareId: z.string().regex(/^[0-9a-f]{32}$/),
+    model: z.record(z.string(), z.unknown()),
+  }),
 ]);
 export type Job = z.infer<typeof Job>;
 
@@ -55,7 +68,13 @@ export function jobHash(job: Job): string {
 export const RunMsg = z.object({ t: z.literal('run'), job: Job });
 export const SessionMsg = z.object({ t: z.literal('session'), session: SessionId });
 export const JoinMsg = z.object({ t: z.literal('join'), session: SessionId, job: Job });
-export const PeerMsg = z.object({ t: z.literal('peer'), session: SessionId, jobHash: z.string().max(64), loadId: SessionId.optional(), load: z.boolean().optional() });
+export const PeerMsg = z.object({
+  t: z.literal('peer'),
+  session: SessionId,
+  jobHash: z.string().max(64),
+  loadId: SessionId.optional(),
+  load: z.boolean().optional(),
+});
 export const PeerOkMsg = z.object({ t: z.literal('peer-ok'), session: SessionId });
 export const PresenceMsg = z.object({ t: z.literal('presence') });
 export const OpenMsg = z.object({ t: z.literal('open'), session: SessionId, job: Job, loadId: SessionId.optional() });
@@ -69,16 +88,32 @@ export const SeedMsg = z.object({ t: z.literal('seed'), session: SessionId, seed
  */
 export const AheadMsg = z.object({ t: z.literal('ahead'), complete: z.boolean() });
 
-const TrafficSchema = z.object({ sentBytes: z.number(), recvBytes: z.number(), rounds: z.number(), frames: z.number() });
+const TrafficSchema = z.object({
+  sentBytes: z.number(),
+  recvBytes: z.number(),
+  rounds: z.number(),
+  frames: z.number(),
+});
 const LinkName = z.enum(['peer', 'dealer', 'client']);
 /** net/meter.ts MeterReport, as a party sends it to the client. */
 export const MeterReportSchema = z.object({
   links: z.record(LinkName, TrafficSchema),
-  phases: z.record(z.string(), TrafficSchema.extend({ ms: z.number(), dealerRecvBytes: z.number(), dealerSentBytes: z.number(), waitMs: z.record(LinkName, z.number()) })),
+  phases: z.record(
+    z.string(),
+    TrafficSchema.extend({
+      ms: z.number(),
+      dealerRecvBytes: z.number(),
+      dealerSentBytes: z.number(),
+      waitMs: z.record(LinkName, z.number()),
+    }),
+  ),
   labels: z.record(z.string(), TrafficSchema),
 });
 
-export const OutputSpec = z.object({ shape: z.array(z.number().int().nonnegative()).max(8), fracBits: z.number().int().min(0).max(63) });
+export const OutputSpec = z.object({
+  shape: z.array(z.number().int().nonnegative()).max(8),
+  fracBits: z.number().int().min(0).max(63),
+});
 export const ResultMsg = z.object({
   t: z.literal('result'),
   session: SessionId,

@@ -28,7 +28,11 @@ export const mqar: TaskGenerator = {
     const o = resolveOptions(
       NAME,
       opts,
-      { numQueries: { default: 4, min: 1, max: 64 }, numDistractors: { default: 0, min: 0, max: 0 }, haystack: 'noise' },
+      {
+        numQueries: { default: 4, min: 1, max: 64 },
+        numDistractors: { default: 0, min: 0, max: 0 },
+        haystack: 'noise',
+      },
       rng,
     );
     const keys = distinctWords(rng, LOWER, 4, o.numQueries);

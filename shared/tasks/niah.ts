@@ -36,7 +36,11 @@ export const niah: TaskGenerator = {
     const o = resolveOptions(
       NAME,
       opts,
-      { numQueries: { default: 1, min: 1, max: 64 }, numDistractors: { default: 3, min: 0, max: 255 }, haystack: 'text' },
+      {
+        numQueries: { default: 1, min: 1, max: 64 },
+        numDistractors: { default: 3, min: 0, max: 255 },
+        haystack: 'text',
+      },
       rng,
     );
     const n = 1 + o.numDistractors;

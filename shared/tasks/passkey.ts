@@ -31,7 +31,14 @@ export const passkey: TaskGenerator = {
     const key = String(rng.int(1, 50001));
     const needle = `The pass key is ${key}. Remember it. ${key} is the pass key.`;
     const queries = [{ question: 'What is the pass key? The pass key is', answer: ` ${key}` }];
-    const layout = layoutContext(NAME, tok, o.length, tailTokens(queries, tok), [{ text: needle, depth: o.depth }], fillerSource(o.haystack, rng));
+    const layout = layoutContext(
+      NAME,
+      tok,
+      o.length,
+      tailTokens(queries, tok),
+      [{ text: needle, depth: o.depth }],
+      fillerSource(o.haystack, rng),
+    );
     return finishSample(NAME, tok, layout, queries, o.placement, {
       target: o.length,
       seed: o.seed,

@@ -55,7 +55,11 @@ export const vartrack: TaskGenerator = {
       for (let h = 1; h <= o.hops; h++) {
         needles.push({ text: `VAR ${vars[h]} = VAR ${vars[h - 1]}.`, depth: later[h - 1]! });
       }
-      const path = vars.slice(0, o.hops).reverse().map((v) => ` = VAR ${v}`).join('');
+      const path = vars
+        .slice(0, o.hops)
+        .reverse()
+        .map((v) => ` = VAR ${v}`)
+        .join('');
       const head = vars[o.hops]!;
       queries.push({
         question: `Question: what is the value of VAR ${head}? Answer: VAR ${head}`,

@@ -13,7 +13,7 @@ export const ERROR_CODES = {
   E_SHAPE: 'tensor shape or length does not match what the operation expects',
   E_FRAME: 'malformed binary frame or control message',
   E_FRAME_TOO_LARGE: 'a frame or message exceeds the configured size bound',
-  E_AUTH: 'a peer\'s certificate is not of the deployment, not of the role this link needs, or not the pinned one',
+  E_AUTH: "a peer's certificate is not of the deployment, not of the role this link needs, or not the pinned one",
   E_BUSY: 'a server refused work because a configured cap (connections, sessions) is reached',
   E_PROTOCOL: 'peer sent a message that does not fit the protocol state (wrong round, label or order)',
   E_CORR_MISMATCH: 'a correlation was taken with an identity (seq, kind, shape) other than the dealer sent',

@@ -9,20 +9,37 @@ export type { Logger };
 
 /** Field paths censored wherever they appear (one and two levels deep). */
 export const REDACT_KEYS = [
-  'share', 'shares', 'seed', 'seeds', 'mask', 'masks', 'token', 'tokens', 'tokenIds', 'weight',
-  'weights', 'prompt', 'text', 'logits', 'data', 'key', 'secret',
+  'share',
+  'shares',
+  'seed',
+  'seeds',
+  'mask',
+  'masks',
+  'token',
+  'tokens',
+  'tokenIds',
+  'weight',
+  'weights',
+  'prompt',
+  'text',
+  'logits',
+  'data',
+  'key',
+  'secret',
 ];
 
 const REDACT_PATHS = REDACT_KEYS.flatMap((k) => [k, `*.${k}`]);
 
 /** Replaces typed arrays and buffers by their length so that no element ever reaches a log. */
 function scrub(value: unknown, depth = 0): unknown {
-  if (ArrayBuffer.isView(value)) return `<${value.constructor.name} len=${(value as { length?: number }).length ?? value.byteLength}>`;
+  if (ArrayBuffer.isView(value))
+    return `<${value.constructor.name} len=${(value as { length?: number }).length ?? value.byteLength}>`;
   if (value instanceof ArrayBuffer) return `<ArrayBuffer ${value.byteLength}B>`;
   if (depth > 3 || value === null || typeof value !== 'object') {
     return typeof value === 'bigint' ? '<bigint>' : value;
   }
-  if (Array.isArray(value)) return value.length > 32 ? `<array len=${value.length}>` : value.map((v) => scrub(v, depth + 1));
+  if (Array.isArray(value))
+    return value.length > 32 ? `<array len=${value.length}>` : value.map((v) => scrub(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = scrub(v, depth + 1);
   return out;

@@ -8,8 +8,14 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
     const timer = setTimeout(() => reject(new MpcError('E_TIMEOUT', `${what}: no answer within ${ms} ms`)), ms);
     timer.unref();
     promise.then(
-      (v) => { clearTimeout(timer); resolve(v); },
-      (e: unknown) => { clearTimeout(timer); reject(e); },
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
     );
   });
 }

@@ -5,7 +5,8 @@ import { DealerCorrSink, DealerEnv, PartyCorrStream } from '../../shared/corr/in
 import { CORR_FRAME } from '../../shared/net/frame-types.js';
 import { MUL as MUL_PRIMITIVE, SQUARE as SQUARE_PRIMITIVE } from '../../shared/protocol/primitives/index.js';
 
-const MUL = MUL_PRIMITIVE.kind, SQUARE = SQUARE_PRIMITIVE.kind;
+const MUL = MUL_PRIMITIVE.kind,
+  SQUARE = SQUARE_PRIMITIVE.kind;
 
 const LIM = { maxFrameBytes: 1 << 24, timeoutMs: 5000 };
 
@@ -13,7 +14,8 @@ function setup() {
   const [a, b] = memoryPair();
   const dealerLink = new Link(a, { name: 'dealer', remote: 'party 1', ...LIM });
   const p1Link = new Link(b, { name: 'dealer', remote: 'dealer', ...LIM });
-  const s0 = new Uint8Array(16).fill(1), s1 = new Uint8Array(16).fill(2);
+  const s0 = new Uint8Array(16).fill(1),
+    s1 = new Uint8Array(16).fill(2);
   const sink = new DealerCorrSink(s0, s1, 's', dealerLink, new DealerEnv(new Kernels()), 1 << 20);
   const p1 = new PartyCorrStream(1, s1, 's', p1Link);
   return { sink, p1, a, dealerLink };
@@ -51,7 +53,7 @@ describe('correlation stream identity checks', () => {
     await expect(p1.take(MUL, { n: 2, m: 2 })).rejects.toThrow(/E_CORR_MISMATCH.*expected correlation #1.*sent #0/);
   });
 
-  test('parameters outside the kind\'s schema are refused where the item is taken, by both ends', async () => {
+  test("parameters outside the kind's schema are refused where the item is taken, by both ends", async () => {
     const { sink, p1 } = setup();
     await expect(sink.take(MUL, { n: 5, m: 2 })).rejects.toThrow(/^E_INTERNAL: mul: bad parameters/); // n must be a multiple of m
     await expect(p1.take(SQUARE, { n: -1 })).rejects.toThrow(/^E_INTERNAL: square: bad parameters at 'n'/);

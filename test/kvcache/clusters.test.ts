@@ -3,15 +3,35 @@
  * from the rules in shared/kvcache/clusters.ts (not from its code).
  */
 import { describe, expect, test } from '@jest/globals';
-import { FloatKVCache, floatOps as plainFloatOps, floatTensor, type FloatTensor, type FloatTypes } from '../../shared/model/index.js';
-import { ClusterIndex, clusterLayout, kvOps, levelCounts, pickPositions, floatInspector, type ClusterConfig } from '../../shared/kvcache/index.js';
+import {
+  FloatKVCache,
+  floatOps as plainFloatOps,
+  floatTensor,
+  type FloatTensor,
+  type FloatTypes,
+} from '../../shared/model/index.js';
+import {
+  ClusterIndex,
+  clusterLayout,
+  kvOps,
+  levelCounts,
+  pickPositions,
+  floatInspector,
+  type ClusterConfig,
+} from '../../shared/kvcache/index.js';
 
 const floatOps = kvOps(plainFloatOps);
 import { seeded, type TestRng } from '../util/rng.js';
 
-const H = 2, HD = 4;
+const H = 2,
+  HD = 4;
 const cfg = (over: Partial<ClusterConfig> = {}): ClusterConfig => ({
-  sizes: [8, 4], rule: { kind: 'blend', alpha: 0.6 }, forceHead: true, levelRatio: 0.5, select: 3, ...over,
+  sizes: [8, 4],
+  rule: { kind: 'blend', alpha: 0.6 },
+  forceHead: true,
+  levelRatio: 0.5,
+  select: 3,
+  ...over,
 });
 
 async function randomCache(rng: TestRng, rows: number, capacity = rows): Promise<FloatKVCache> {
@@ -21,7 +41,8 @@ async function randomCache(rng: TestRng, rows: number, capacity = rows): Promise
   return c;
 }
 
-const keyOf = (c: FloatKVCache, h: number, r: number) => Array.from(c.keys.subarray((h * c.capacity + r) * HD, (h * c.capacity + r + 1) * HD));
+const keyOf = (c: FloatKVCache, h: number, r: number) =>
+  Array.from(c.keys.subarray((h * c.capacity + r) * HD, (h * c.capacity + r + 1) * HD));
 
 /** Reference: the rows each head attends to, recomputed from scratch. */
 function reference(c: ClusterConfig, cache: FloatKVCache, q: FloatTensor): number[][] | null {
@@ -45,9 +66,16 @@ function reference(c: ClusterConfig, cache: FloatKVCache, q: FloatTensor): numbe
     const rawScore = (size: number, j: number) => {
       let sc = 0;
       for (let d = 0; d < HD; d++) {
-        let mx = -Infinity, mn = Infinity;
-        for (let r = base + j * size; r < base + (j + 1) * size; r++) { mx = Math.max(mx, keyOf(cache, h, r)[d]!); mn = Math.min(mn, keyOf(cache, h, r)[d]!); }
-        sc += c.rule.kind === 'blend' ? qh[d]! * (c.rule.alpha * mx + (1 - c.rule.alpha) * mn) : Math.max(qh[d]! * mx, qh[d]! * mn);
+        let mx = -Infinity,
+          mn = Infinity;
+        for (let r = base + j * size; r < base + (j + 1) * size; r++) {
+          mx = Math.max(mx, keyOf(cache, h, r)[d]!);
+          mn = Math.min(mn, keyOf(cache, h, r)[d]!);
+        }
+        sc +=
+          c.rule.kind === 'blend'
+            ? qh[d]! * (c.rule.alpha * mx + (1 - c.rule.alpha) * mn)
+            : Math.max(qh[d]! * mx, qh[d]! * mn);
       }
       return sc;
     };
@@ -56,10 +84,19 @@ function reference(c: ClusterConfig, cache: FloatKVCache, q: FloatTensor): numbe
     sizes.forEach((size, l) => {
       if (l > 0) {
         const r = sizes[l - 1]! / size;
-        cand = [...chosen.flatMap((j) => Array.from({ length: r }, (_, c2) => j * r + c2)), ...Array.from({ length: counts[l]! - counts[l - 1]! * r }, (_, i) => counts[l - 1]! * r + i)];
+        cand = [
+          ...chosen.flatMap((j) => Array.from({ length: r }, (_, c2) => j * r + c2)),
+          ...Array.from({ length: counts[l]! - counts[l - 1]! * r }, (_, i) => counts[l - 1]! * r + i),
+        ];
       }
       const k = want[l]!;
-      chosen = k >= cand.length ? cand : [...cand].sort((a, b) => score(size, b) - score(size, a) || a - b).slice(0, k).sort((a, b) => a - b);
+      chosen =
+        k >= cand.length
+          ? cand
+          : [...cand]
+              .sort((a, b) => score(size, b) - score(size, a) || a - b)
+              .slice(0, k)
+              .sort((a, b) => a - b);
     });
     const rows = Array.from({ length: base }, (_, i) => i);
     for (const j of chosen) for (let r = 0; r < s; r++) rows.push(base + j * s + r);
@@ -68,7 +105,11 @@ function reference(c: ClusterConfig, cache: FloatKVCache, q: FloatTensor): numbe
   });
 }
 
-async function selected(index: ClusterIndex<FloatTypes>, q: FloatTensor, cache: FloatKVCache): Promise<number[][] | null> {
+async function selected(
+  index: ClusterIndex<FloatTypes>,
+  q: FloatTensor,
+  cache: FloatKVCache,
+): Promise<number[][] | null> {
   await index.update(cache);
   const pieces = await index.select(q, cache.length);
   if (pieces === null) return null;
@@ -107,7 +148,10 @@ describe('cluster summaries', () => {
     const c = cfg();
     const inc = new ClusterIndex(floatOps, c);
     for (let r = 0; r < 70; r++) {
-      const k = floatTensor([H, 1, HD], Float64Array.from({ length: H * HD }, (_, i) => keyOf(full, Math.floor(i / HD), r)[i % HD]!));
+      const k = floatTensor(
+        [H, 1, HD],
+        Float64Array.from({ length: H * HD }, (_, i) => keyOf(full, Math.floor(i / HD), r)[i % HD]!),
+      );
       await grown.append(k, k);
       await inc.update(grown);
     }
@@ -160,7 +204,11 @@ describe('hierarchical selection', () => {
     const cache = new FloatKVCache(H, HD, 40);
     const k = floatTensor([H, 40, HD], new Float64Array(H * 40 * HD).fill(1));
     await cache.append(k, k);
-    const got = await selected(new ClusterIndex(floatOps, cfg({ select: 2 })), floatTensor([H, 1, HD], new Float64Array(H * HD).fill(1)), cache);
+    const got = await selected(
+      new ClusterIndex(floatOps, cfg({ select: 2 })),
+      floatTensor([H, 1, HD], new Float64Array(H * HD).fill(1)),
+      cache,
+    );
     expect(got![0]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 36, 37, 38, 39]);
   });
 });

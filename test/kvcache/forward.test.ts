@@ -4,8 +4,19 @@
  */
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import {
-  FULL_ATTENTION, createState, floatOps, forward, generate, gpt2WeightsFromSafetensors, parseGpt2Config, parseSafetensors,
-  type AttentionPolicy, type FloatTensor, type FloatTypes, type Gpt2Weights, type ModelParams,
+  FULL_ATTENTION,
+  createState,
+  floatOps,
+  forward,
+  generate,
+  gpt2WeightsFromSafetensors,
+  parseGpt2Config,
+  parseSafetensors,
+  type AttentionPolicy,
+  type FloatTensor,
+  type FloatTypes,
+  type Gpt2Weights,
+  type ModelParams,
 } from '../../shared/model/index.js';
 import { PolicyAttention, PrefillFanout, floatInspector, getPolicy, policyNames } from '../../shared/kvcache/index.js';
 import { MpcError } from '../../shared/util/index.js';
@@ -15,7 +26,10 @@ import { QUERY, key, needlePrompt, retrievalWeights, value } from './retrieval-m
 
 const SPEC: TinySpec = { nLayer: 3, nHead: 2, nEmbd: 8, nPositions: 160, vocab: 13 };
 const rng = seeded();
-const weights: Gpt2Weights = gpt2WeightsFromSafetensors(parseGpt2Config(hfConfig(SPEC)), parseSafetensors(toFile(randomTensors(SPEC, rng))));
+const weights: Gpt2Weights = gpt2WeightsFromSafetensors(
+  parseGpt2Config(hfConfig(SPEC)),
+  parseSafetensors(toFile(randomTensors(SPEC, rng))),
+);
 const prompt = Array.from({ length: 120 }, () => rng.int(0, SPEC.vocab));
 const steps = Array.from({ length: 12 }, () => rng.int(0, SPEC.vocab));
 const small = { clusters: [8, 4], page: 4, window: 4 };
@@ -29,7 +43,8 @@ beforeAll(async () => {
 async function run(policy: AttentionPolicy): Promise<number[][]> {
   const state = createState(floatOps, weights.config, SPEC.nPositions);
   const out = [Array.from(((await forward(floatOps, params, state, prompt, { policy })) as FloatTensor).data)];
-  for (const tok of steps) out.push(Array.from(((await forward(floatOps, params, state, [tok], { policy })) as FloatTensor).data));
+  for (const tok of steps)
+    out.push(Array.from(((await forward(floatOps, params, state, [tok], { policy })) as FloatTensor).data));
   return out;
 }
 
@@ -37,7 +52,9 @@ describe('policies in the forward pass', () => {
   test('the full policy and MPCache with a budget covering everything equal FULL_ATTENTION bit for bit', async () => {
     const want = await run(FULL_ATTENTION);
     expect(await run(PolicyAttention.of(getPolicy('full')))).toEqual(want);
-    expect(await run(PolicyAttention.of(getPolicy('mpcache', { budget: 1000, staticRatio: 1, ...small })))).toEqual(want);
+    expect(await run(PolicyAttention.of(getPolicy('mpcache', { budget: 1000, staticRatio: 1, ...small })))).toEqual(
+      want,
+    );
     expect(await run(PolicyAttention.of(getPolicy('mpcache', { budget: 16, ...small, denseLayers: 3 })))).toEqual(want); // all dense
   });
 
@@ -58,13 +75,20 @@ describe('policies in the forward pass', () => {
     for (let i = 0; i < policies.length; i++) {
       const own = { caches: state.caches, position: state.position };
       const got = [first];
-      for (const tok of steps) got.push(Array.from(((await forward(floatOps, params, own, [tok], { policy: decoders[i]! })) as FloatTensor).data));
+      for (const tok of steps)
+        got.push(
+          Array.from(((await forward(floatOps, params, own, [tok], { policy: decoders[i]! })) as FloatTensor).data),
+        );
       expect({ policy: names[i], got }).toEqual({ policy: names[i], got: await run(PolicyAttention.of(policies[i]!)) });
     }
   });
 
   test('misuse is a clear error: decoding before a prefill, several tokens per step, prefilling a resumed session', async () => {
-    const codeOf = (p: Promise<unknown>) => p.then(() => 'no error', (e: unknown) => (e instanceof MpcError ? e.code : String(e)));
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 'no error',
+        (e: unknown) => (e instanceof MpcError ? e.code : String(e)),
+      );
     const policy = PolicyAttention.of(getPolicy('h2o', { budget: 20 }));
     const state = createState(floatOps, weights.config, SPEC.nPositions);
     state.position = 5;
@@ -73,8 +97,16 @@ describe('policies in the forward pass', () => {
     await forward(floatOps, params, fresh, prompt.slice(0, 30), { policy });
     expect(await codeOf(forward(floatOps, params, fresh, [1, 2], { policy }))).toBe('E_INPUT');
     const fan = new PrefillFanout([getPolicy('tova', { budget: 20 })]);
-    await forward(floatOps, params, createState(floatOps, weights.config, SPEC.nPositions), prompt.slice(0, 30), { policy: fan });
-    expect(await codeOf(forward(floatOps, params, createState(floatOps, weights.config, SPEC.nPositions), [1], { policy: fan.decoders()[0]! }))).toBe('E_INPUT');
+    await forward(floatOps, params, createState(floatOps, weights.config, SPEC.nPositions), prompt.slice(0, 30), {
+      policy: fan,
+    });
+    expect(
+      await codeOf(
+        forward(floatOps, params, createState(floatOps, weights.config, SPEC.nPositions), [1], {
+          policy: fan.decoders()[0]!,
+        }),
+      ),
+    ).toBe('E_INPUT');
   });
 });
 
@@ -84,14 +116,29 @@ describe('generation with a hand-built retrieval model', () => {
   beforeAll(async () => {
     rparams = await floatOps.prepare(model);
   });
-  const NEEDLE = 201, V = 5, LEN = 300;
+  const NEEDLE = 201,
+    V = 5,
+    LEN = 300;
 
   /** Answers to the query asked at a decoding step, and whether layer 1's retrieval head (head 0) attended the needle. */
-  async function ask(name: string, options: object, withQuery: boolean, at = NEEDLE): Promise<{ answer: number; attended: boolean }> {
+  async function ask(
+    name: string,
+    options: object,
+    withQuery: boolean,
+    at = NEEDLE,
+  ): Promise<{ answer: number; attended: boolean }> {
     // the paper's static ratio and window, a dense first layer: the setting these expectations are written for
-    const policy = PolicyAttention.of(getPolicy(name, { budget: 64, staticRatio: 0.3, windowRatio: 0.2, denseLayers: 1, ...options }), floatInspector);
+    const policy = PolicyAttention.of(
+      getPolicy(name, { budget: 64, staticRatio: 0.3, windowRatio: 0.2, denseLayers: 1, ...options }),
+      floatInspector,
+    );
     const extra = withQuery ? [value(V), QUERY] : [QUERY];
-    const r = await generate(floatOps, rparams, needlePrompt(LEN, at, V, withQuery), { maxNewTokens: 1, extra, policy, eot: -1 });
+    const r = await generate(floatOps, rparams, needlePrompt(LEN, at, V, withQuery), {
+      maxNewTokens: 1,
+      extra,
+      policy,
+      eot: -1,
+    });
     const trace = policy.session!.trace(1)!;
     return { answer: r.tokens[0]!, attended: trace.attended[0]!.includes(at) };
   }

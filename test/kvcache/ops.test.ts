@@ -12,10 +12,21 @@ const list = (x: FloatTensor) => Array.from(x.data);
 /** The index each one-hot row picks, per group. */
 const picks = (sel: FloatTensor) => {
   const [g, k, n] = sel.shape as [number, number, number];
-  return Array.from({ length: g }, (_, gi) => Array.from({ length: k }, (_, i) => list(sel).slice((gi * k + i) * n, (gi * k + i + 1) * n).indexOf(1)));
+  return Array.from({ length: g }, (_, gi) =>
+    Array.from({ length: k }, (_, i) =>
+      list(sel)
+        .slice((gi * k + i) * n, (gi * k + i + 1) * n)
+        .indexOf(1),
+    ),
+  );
 };
 const codeOf = async (f: () => unknown) => {
-  try { await f(); return 'no error'; } catch (e) { return e instanceof MpcError ? e.code : String(e); }
+  try {
+    await f();
+    return 'no error';
+  } catch (e) {
+    return e instanceof MpcError ? e.code : String(e);
+  }
 };
 
 describe('topk', () => {
@@ -23,7 +34,10 @@ describe('topk', () => {
     const x = t([2, 1, 6], [3, 1, 3, 5, 3, 0, /* */ 0, 0, 0, 0, 0, 1]);
     const sel = await floatOps.topk(x, 3);
     expect(sel.shape).toEqual([2, 3, 6]);
-    expect(picks(sel)).toEqual([[0, 2, 3], [0, 1, 5]]);
+    expect(picks(sel)).toEqual([
+      [0, 2, 3],
+      [0, 1, 5],
+    ]);
   });
 
   test('heavy ties, signed zeros and every k agree with a sort by (value desc, index asc)', async () => {
@@ -32,7 +46,12 @@ describe('topk', () => {
       const n = rng.int(1, 40);
       const vals = Array.from({ length: n }, () => [-1, -0, 0, 0.5, 2][rng.int(0, 5)] as number);
       for (let k = 0; k <= n + 1; k++) {
-        const want = vals.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, k).map(([, i]) => i).sort((a, b) => a - b);
+        const want = vals
+          .map((v, i) => [v, i] as const)
+          .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+          .slice(0, k)
+          .map(([, i]) => i)
+          .sort((a, b) => a - b);
         expect(picks(await floatOps.topk(t([1, n], vals), k))).toEqual([want]);
       }
     }
@@ -66,7 +85,10 @@ describe('selections', () => {
   });
 
   test('publicSelection needs ascending indices inside 0..n−1', () => {
-    expect(picks(floatOps.publicSelection(2, [1, 3], 4))).toEqual([[1, 3], [1, 3]]);
+    expect(picks(floatOps.publicSelection(2, [1, 3], 4))).toEqual([
+      [1, 3],
+      [1, 3],
+    ]);
     expect(() => floatOps.publicSelection(1, [2, 1], 4)).toThrow(/ascend/);
     expect(() => floatOps.publicSelection(1, [4], 4)).toThrow(/ascend/);
   });
@@ -102,7 +124,10 @@ describe('cluster summaries and scores', () => {
     const q = t([1, 1, 2], [1, -2]);
     const kmax = t([1, 1, 2], [3, 4]);
     const kmin = t([1, 1, 2], [-1, 0]);
-    expect((await floatOps.clusterScores(q, kmax, kmin, { kind: 'blend', alpha: 0.6 })).data[0]).toBeCloseTo(1 * (1.8 - 0.4) - 2 * 2.4, 12);
+    expect((await floatOps.clusterScores(q, kmax, kmin, { kind: 'blend', alpha: 0.6 })).data[0]).toBeCloseTo(
+      1 * (1.8 - 0.4) - 2 * 2.4,
+      12,
+    );
     expect((await floatOps.clusterScores(q, kmax, kmin, { kind: 'bound' })).data[0]).toBe(3 + 0);
     const rng = seeded();
     for (let trial = 0; trial < 20; trial++) {
@@ -162,21 +187,36 @@ describe('attention statistics', () => {
 describe('gatherCache', () => {
   async function cache(heads: number, hd: number, n: number): Promise<FloatKVCache> {
     const c = new FloatKVCache(heads, hd, n);
-    const k = floatTensor([heads, n, hd], Float64Array.from({ length: heads * n * hd }, (_, i) => i));
-    const v = floatTensor([heads, n, hd], Float64Array.from({ length: heads * n * hd }, (_, i) => -i));
+    const k = floatTensor(
+      [heads, n, hd],
+      Float64Array.from({ length: heads * n * hd }, (_, i) => i),
+    );
+    const v = floatTensor(
+      [heads, n, hd],
+      Float64Array.from({ length: heads * n * hd }, (_, i) => -i),
+    );
     await c.append(k, v);
     return c;
   }
-  const keyRow = (c: FloatKVCache, h: number, r: number) => Array.from(c.keys.subarray((h * c.capacity + r) * c.headDim, (h * c.capacity + r + 1) * c.headDim));
-  const valueRow = (c: FloatKVCache, h: number, r: number) => Array.from({ length: c.headDim }, (_, j) => c.valuesT[(h * c.headDim + j) * c.capacity + r]);
+  const keyRow = (c: FloatKVCache, h: number, r: number) =>
+    Array.from(c.keys.subarray((h * c.capacity + r) * c.headDim, (h * c.capacity + r + 1) * c.headDim));
+  const valueRow = (c: FloatKVCache, h: number, r: number) =>
+    Array.from({ length: c.headDim }, (_, j) => c.valuesT[(h * c.headDim + j) * c.capacity + r]);
 
   test('public rows and per-head block selections, in order, keys and values alike', async () => {
     const src = await cache(2, 2, 12);
     const sel = floatOps.concat([floatOps.publicSelection(1, [1], 3), floatOps.publicSelection(1, [2], 3)], 0); // head 0 → block 1, head 1 → block 2
-    const out = await floatOps.gatherCache(src, [{ rows: [0, 2] }, { select: sel, block: 3, offset: 2 }, { rows: [11, 12] }], 10);
+    const out = await floatOps.gatherCache(
+      src,
+      [{ rows: [0, 2] }, { select: sel, block: 3, offset: 2 }, { rows: [11, 12] }],
+      10,
+    );
     expect(out.length).toBe(6);
     expect(out.capacity).toBe(10);
-    const want = [[0, 1, 5, 6, 7, 11], [0, 1, 8, 9, 10, 11]];
+    const want = [
+      [0, 1, 5, 6, 7, 11],
+      [0, 1, 8, 9, 10, 11],
+    ];
     for (const h of [0, 1]) {
       want[h]!.forEach((r, i) => {
         expect(keyRow(out, h, i)).toEqual(keyRow(src, h, r));
@@ -194,7 +234,11 @@ describe('gatherCache', () => {
     expect([keyRow(out, 0, 1), keyRow(out, 1, 1)]).toEqual([keyRow(src, 0, 3), keyRow(src, 1, 3)]);
     expect(await codeOf(() => floatOps.gatherCache(src, [{ rows: [0, 6] }], 6))).toBe('E_SHAPE');
     expect(await codeOf(() => floatOps.gatherCache(src, [{ rows: [0, 5] }], 4))).toBe('E_SHAPE');
-    expect(await codeOf(() => floatOps.gatherCache(src, [{ select: t([1, 1, 5], [0, 1, 1, 0, 0]), block: 1, offset: 0 }], 4))).toBe('E_SHAPE');
+    expect(
+      await codeOf(() =>
+        floatOps.gatherCache(src, [{ select: t([1, 1, 5], [0, 1, 1, 0, 0]), block: 1, offset: 0 }], 4),
+      ),
+    ).toBe('E_SHAPE');
     expect(await codeOf(() => floatOps.gatherCache(src, [{ select: sel, block: 2, offset: 0 }], 4))).toBe('E_SHAPE');
   });
 });

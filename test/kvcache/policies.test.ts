@@ -3,13 +3,22 @@
  * rules (written from the policy headers, not from their code), plus hand-built edge cases.
  */
 import { describe, expect, test } from '@jest/globals';
-import { budgetTokens, getPolicy, parsePolicyOptions, staticPlan, type LayerTrace } from '../../shared/kvcache/index.js';
+import {
+  budgetTokens,
+  getPolicy,
+  parsePolicyOptions,
+  staticPlan,
+  type LayerTrace,
+} from '../../shared/kvcache/index.js';
 import { floatOps } from '../../shared/model/index.js';
 import { MpcError } from '../../shared/util/index.js';
 import { seeded } from '../util/rng.js';
 import { attention, promptProbs, range, runPolicy, synth, topK, type Synth } from './synthetic.js';
 
-const H = 2, HD = 4, N = 48, STEPS = 12;
+const H = 2,
+  HD = 4,
+  N = 48,
+  STEPS = 12;
 
 /** Per step, per head, what the reference attends to at one layer. */
 type Expected = number[][][];
@@ -21,7 +30,8 @@ async function probs(s: Synth, layer: number): Promise<Float64Array> {
 /** Σ over prompt rows a..b−1 of p[h, i, j] for j < n, summed in row order (as the ops do). */
 function columnSums(p: Float64Array, n: number, h: number, a: number, b: number): number[] {
   const out = new Array<number>(n).fill(0);
-  for (let i = a; i < b; i++) for (let j = 0; j < n; j++) out[j] = (out[j] as number) + (p[(h * n + i) * n + j] as number);
+  for (let i = a; i < b; i++)
+    for (let j = 0; j < n; j++) out[j] = (out[j] as number) + (p[(h * n + i) * n + j] as number);
   return out;
 }
 
@@ -36,7 +46,9 @@ function heavyRecent(score: readonly number[], n: number, heavy: number, recent:
 }
 
 function slidingView(stored: number[], heavy: number, recent: number): number[] {
-  return stored.length <= heavy + recent ? stored.slice() : [...stored.slice(0, heavy), ...stored.slice(stored.length - recent)];
+  return stored.length <= heavy + recent
+    ? stored.slice()
+    : [...stored.slice(0, heavy), ...stored.slice(stored.length - recent)];
 }
 
 const SEED = seeded().seed; // one seed for the file, in every describe name (MPC_TEST_SEED=… reruns it)
@@ -48,7 +60,9 @@ describe(`baselines against reference simulations (seed ${SEED})`, () => {
 
   test('streamingllm: sinks and the recent window, the same for every head; dense layer 0 sees all', async () => {
     const { traces } = await runPolicy(getPolicy('streamingllm', { budget: B, sinks: 4, denseLayers: 1 }), s);
-    const want: Expected = range(0, STEPS).map((t) => range(0, H).map(() => [0, 1, 2, 3, ...range(N + t + 1 - 6, N + t + 1)]));
+    const want: Expected = range(0, STEPS).map((t) =>
+      range(0, H).map(() => [0, 1, 2, 3, ...range(N + t + 1 - 6, N + t + 1)]),
+    );
     expect(attendedAt(traces, 1)).toEqual(want);
     expect(attendedAt(traces, 0)).toEqual(range(0, STEPS).map((t) => range(0, H).map(() => range(0, N + t + 1))));
     traces.forEach((step, t) => expect(step[1]!.stored[1]).toEqual([0, 1, 2, 3, ...range(N + t - 5, N + t)])); // B − 1 rows between steps
@@ -58,7 +72,9 @@ describe(`baselines against reference simulations (seed ${SEED})`, () => {
     const { traces } = await runPolicy(getPolicy('h2o-prefill', { budget: B, denseLayers: 1 }), s);
     const p = await probs(s, 1);
     const stored = range(0, H).map((h) => heavyRecent(columnSums(p, N, h, 0, N), N, 5, 5));
-    const want: Expected = range(0, STEPS).map((t) => stored.map((st) => slidingView([...st, ...range(N, N + t + 1)], 5, 5)));
+    const want: Expected = range(0, STEPS).map((t) =>
+      stored.map((st) => slidingView([...st, ...range(N, N + t + 1)], 5, 5)),
+    );
     expect(attendedAt(traces, 1)).toEqual(want);
     expect(traces[0]![1]!.stored).toEqual(stored);
   });
@@ -71,7 +87,9 @@ describe(`baselines against reference simulations (seed ${SEED})`, () => {
       const pooled = votes.map((_, j) => Math.max(...votes.slice(Math.max(0, j - 1), j + 2)));
       return [...topK(pooled, 8), ...range(N - 3, N)];
     });
-    const want: Expected = range(0, STEPS).map((t) => stored.map((st) => slidingView([...st, ...range(N, N + t + 1)], 8, 4)));
+    const want: Expected = range(0, STEPS).map((t) =>
+      stored.map((st) => slidingView([...st, ...range(N, N + t + 1)], 8, 4)),
+    );
     expect(attendedAt(traces, 1)).toEqual(want);
   });
 
@@ -104,7 +122,9 @@ describe(`baselines against reference simulations (seed ${SEED})`, () => {
     const { traces } = await runPolicy(getPolicy('tova', { budget: B, denseLayers: 1 }), s);
     const p = await probs(s, 1);
     const d = s.layers[1]!;
-    const last = range(0, N).map((j) => ((p[(0 * N + N - 1) * N + j] as number) + (p[(1 * N + N - 1) * N + j] as number)) / 2);
+    const last = range(0, N).map(
+      (j) => ((p[(0 * N + N - 1) * N + j] as number) + (p[(1 * N + N - 1) * N + j] as number)) / 2,
+    );
     let stored = topK(last, B - 1);
     const want: Expected = [];
     for (let t = 0; t < STEPS; t++) {
@@ -120,11 +140,15 @@ describe(`baselines against reference simulations (seed ${SEED})`, () => {
   test('oracle: the top-B exact scores per head at every step', async () => {
     const { traces } = await runPolicy(getPolicy('oracle', { budget: B, denseLayers: 1 }), s);
     const d = s.layers[1]!;
-    const want: Expected = range(0, STEPS).map((t) => range(0, H).map((h) => {
-      const q = d.queries[h]![N + t]!;
-      const scores = range(0, N + t + 1).map((j) => d.keys[h]![j]!.reduce((a, k, c) => a + k * q[c]!, 0) * (1 / Math.sqrt(HD)));
-      return topK(scores, B);
-    }));
+    const want: Expected = range(0, STEPS).map((t) =>
+      range(0, H).map((h) => {
+        const q = d.queries[h]![N + t]!;
+        const scores = range(0, N + t + 1).map(
+          (j) => d.keys[h]![j]!.reduce((a, k, c) => a + k * q[c]!, 0) * (1 / Math.sqrt(HD)),
+        );
+        return topK(scores, B);
+      }),
+    );
     expect(attendedAt(traces, 1)).toEqual(want);
   });
 });
@@ -138,10 +162,13 @@ describe(`mpcache (seed ${SEED})`, () => {
   async function staticKeep(score: 'max' | 'sum', block: number, lookback: number): Promise<number[]> {
     const p = await probs(s, 1);
     const perKey = range(0, 120).map((j) => {
-      const rows = range(120 - 24, 120).map((i) => range(0, H).reduce((a, h) => a + (p[(h * 120 + i) * 120 + j] as number), 0) / H);
+      const rows = range(120 - 24, 120).map(
+        (i) => range(0, H).reduce((a, h) => a + (p[(h * 120 + i) * 120 + j] as number), 0) / H,
+      );
       return score === 'max' ? Math.max(...rows) : rows.reduce((a, x) => a + x, 0);
     });
-    const blocks = Math.floor(120 / block), kept = Math.min(blocks, Math.max(1, Math.round(60 / block)));
+    const blocks = Math.floor(120 / block),
+      kept = Math.min(blocks, Math.max(1, Math.round(60 / block)));
     const scores = range(1, blocks).map((b) => {
       const keys = range(Math.max(1, b - lookback) * block, (b + 1) * block).map((j) => perKey[j] as number);
       return score === 'max' ? Math.max(...keys) : keys.reduce((a, x) => a + x, 0);
@@ -156,7 +183,10 @@ describe(`mpcache (seed ${SEED})`, () => {
     expect(keep.length).toBe(64); // round(60 / 8) blocks of 8
     expect(traces[0]![1]!.stored).toEqual([keep, keep]);
     expect(traces[0]![0]!.stored[0]).toEqual(range(0, 120)); // dense
-    const sum = await runPolicy(getPolicy('mpcache', { ...options, staticScore: 'sum', staticBlock: 1, lookback: 0 }), s);
+    const sum = await runPolicy(
+      getPolicy('mpcache', { ...options, staticScore: 'sum', staticBlock: 1, lookback: 0 }),
+      s,
+    );
     const sumKeep = await staticKeep('sum', 1, 0);
     expect(sum.traces[0]![1]!.stored).toEqual([sumKeep, sumKeep]);
     const sumBlocks = await runPolicy(getPolicy('mpcache', { ...options, staticScore: 'sum' }), s);
@@ -167,11 +197,14 @@ describe(`mpcache (seed ${SEED})`, () => {
 
   test('without the dynamic step it keeps round(ratio · n) prompt rows however large the cache, and attends them and every generated token', async () => {
     const staticOnly = getPolicy('mpcache', { staticRatio: 0.5, windowRatio: 0.2 });
-    const exact = await runPolicy(staticOnly, s), roomy = await runPolicy(staticOnly, s, 1000);
+    const exact = await runPolicy(staticOnly, s),
+      roomy = await runPolicy(staticOnly, s, 1000);
     const kept = exact.traces[0]![1]!.stored[0]!;
     expect(kept.length).toBe(staticPlan({ ratio: 0.5, window: 0.2, score: 'max', block: 8, lookback: 2 }, 120)!.rows);
     expect(roomy.traces[0]![1]!.stored[0]).toEqual(kept);
-    roomy.traces.slice(1).forEach((step, t) => expect(step[1]!.attended[0]).toEqual([...kept, ...range(120, 120 + t + 1)]));
+    roomy.traces
+      .slice(1)
+      .forEach((step, t) => expect(step[1]!.attended[0]).toEqual([...kept, ...range(120, 120 + t + 1)]));
   });
 
   test('a static budget of one block keeps only the first block (nothing is ranked)', async () => {
@@ -208,7 +241,9 @@ describe(`mpcache (seed ${SEED})`, () => {
       }
     });
     const noshare = await runPolicy(getPolicy('mpcache', { ...options, shareLayers: 1 }), s);
-    expect(noshare.traces.slice(1).some((step) => JSON.stringify(step[2]!.attended) !== JSON.stringify(step[1]!.attended))).toBe(true);
+    expect(
+      noshare.traces.slice(1).some((step) => JSON.stringify(step[2]!.attended) !== JSON.stringify(step[1]!.attended)),
+    ).toBe(true);
   });
 
   test('a budget covering everything attends everything; one below the forced clusters is refused', async () => {
@@ -230,7 +265,13 @@ describe(`mpcache (seed ${SEED})`, () => {
     expect(getPolicy('mpcache-bound').settings).toMatchObject({ ...dynamic, score: 'bound' });
     expect(getPolicy('mpcache-share').settings).toMatchObject({ ...dynamic, shareLayers: 2 });
     expect(getPolicy('mpcache-nostatic').settings).toMatchObject({ ...base, static: 'off', clusters: '4,2' });
-    expect(getPolicy('mpcache-sumstatic').settings).toMatchObject({ ...base, staticScore: 'sum', staticBlock: 1, lookback: 0, dynamic: 'off' });
+    expect(getPolicy('mpcache-sumstatic').settings).toMatchObject({
+      ...base,
+      staticScore: 'sum',
+      staticBlock: 1,
+      lookback: 0,
+      dynamic: 'off',
+    });
     // a dynamic ratio given on the command line is kept by the dynamic-step ablations
     expect(getPolicy('mpcache-dynamic', { dynamicRatio: 0.5 }).settings).toMatchObject({ budget: '0.05 of prompt' });
   });
@@ -255,7 +296,18 @@ describe('budgets', () => {
   test('every policy attends exactly its public count at every step and layer, never more than B', async () => {
     const rng = seeded(SEED);
     const s = synth(rng, { heads: H, headDim: HD, n: 100, steps: 10, layers: 3 });
-    for (const name of ['streamingllm', 'h2o', 'h2o-prefill', 'snapkv', 'tova', 'oracle', 'quest', 'mpcache', 'mpcache-single', 'mpcache-nostatic']) {
+    for (const name of [
+      'streamingllm',
+      'h2o',
+      'h2o-prefill',
+      'snapkv',
+      'tova',
+      'oracle',
+      'quest',
+      'mpcache',
+      'mpcache-single',
+      'mpcache-nostatic',
+    ]) {
       for (const budget of [1, 20, 37, 0.3, 200]) {
         const policy = getPolicy(name, { budget, sinks: 2, window: 4, clusters: [8, 4], page: 4, denseLayers: 1 });
         const b = policy.budget(100);
@@ -283,16 +335,27 @@ describe('budgets', () => {
 
 describe('check: a budget that cannot fit the prompt fails before any work', () => {
   test('cluster policies refuse a budget below their always-attended clusters, with a hint; others accept any length', () => {
-    const code = (f: () => void) => { try { f(); return 'ok'; } catch (e) { return e instanceof MpcError ? `${e.code} ${e.message}` : String(e); } };
+    const code = (f: () => void) => {
+      try {
+        f();
+        return 'ok';
+      } catch (e) {
+        return e instanceof MpcError ? `${e.code} ${e.message}` : String(e);
+      }
+    };
     const paper = { staticRatio: 0.3, dynamicRatio: 0.2 }; // the dynamic step's budget: 6 % of the prompt
-    const mp = getPolicy('mpcache', paper), quest = getPolicy('quest', paper);
+    const mp = getPolicy('mpcache', paper),
+      quest = getPolicy('quest', paper);
     expect(code(() => getPolicy('mpcache', {}).check?.(20))).toBe('ok'); // no dynamic step: nothing always attended to fit
     expect(code(() => mp.check?.(153))).toBe('ok'); // round(0.06 · 153) = 9: head + tail (2 + 2) + two chosen pairs
-    expect(code(() => getPolicy('mpcache', { ...paper, clusters: [32, 16] }).check?.(153))).toMatch(/^E_CONFIG .*budget of 9 tokens is below the 32 tokens.*--budget/);
+    expect(code(() => getPolicy('mpcache', { ...paper, clusters: [32, 16] }).check?.(153))).toMatch(
+      /^E_CONFIG .*budget of 9 tokens is below the 32 tokens.*--budget/,
+    );
     expect(code(() => getPolicy('mpcache', { ...paper, clusters: [32, 16] }).check?.(1024))).toBe('ok'); // 61 tokens: head + tail + one chosen cluster
     expect(code(() => getPolicy('mpcache', { clusters: [8, 4], budget: 0.2 }).check?.(153))).toBe('ok');
     expect(code(() => quest.check?.(200))).toMatch(/^E_CONFIG /); // 12 tokens < one page of 16 (the tail)
     expect(code(() => quest.check?.(300))).toBe('ok');
-    for (const name of ['full', 'streamingllm', 'h2o', 'tova', 'snapkv']) expect(code(() => getPolicy(name, {}).check?.(20))).toBe('ok');
+    for (const name of ['full', 'streamingllm', 'h2o', 'tova', 'snapkv'])
+      expect(code(() => getPolicy(name, {}).check?.(20))).toBe('ok');
   });
 });

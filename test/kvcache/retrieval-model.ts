@@ -11,7 +11,14 @@
  * MLPs and position embeddings are zero. Filler queries attend uniformly, so without Q in the
  * prompt every prompt key receives the same attention mass from the window (exact ties).
  */
-import { encodeSafetensors, gpt2WeightsFromSafetensors, parseGpt2Config, parseSafetensors, type Gpt2Weights, type TensorToWrite } from '../../shared/model/index.js';
+import {
+  encodeSafetensors,
+  gpt2WeightsFromSafetensors,
+  parseGpt2Config,
+  parseSafetensors,
+  type Gpt2Weights,
+  type TensorToWrite,
+} from '../../shared/model/index.js';
 import { hfConfig } from '../model/tiny-model.js';
 
 export const FILLERS = 8;
@@ -36,20 +43,29 @@ export function retrievalWeights(layers = 3, positions = 512): Gpt2Weights {
     t[name] = { dtype: 'F64', shape, data: new Float64Array(shape.reduce((a, b) => a * b, 1)) };
     return t[name]!.data as Float64Array;
   };
-  const ones = (name: string, n: number) => { zeros(name, [n]).fill(1); };
+  const ones = (name: string, n: number) => {
+    zeros(name, [n]).fill(1);
+  };
   const wte = zeros('wte.weight', [VOCAB, D]);
-  for (let id = 0; id < VOCAB; id++) { wte[id * D + id] = 1; wte[id * D + VOCAB + id] = -1; }
+  for (let id = 0; id < VOCAB; id++) {
+    wte[id * D + id] = 1;
+    wte[id * D + VOCAB + id] = -1;
+  }
   zeros('wpe.weight', [positions, D]);
   for (let l = 0; l < layers; l++) {
     const p = `h.${l}.`;
-    ones(p + 'ln_1.weight', D); zeros(p + 'ln_1.bias', [D]);
-    ones(p + 'ln_2.weight', D); zeros(p + 'ln_2.bias', [D]);
+    ones(p + 'ln_1.weight', D);
+    zeros(p + 'ln_1.bias', [D]);
+    ones(p + 'ln_2.weight', D);
+    zeros(p + 'ln_2.bias', [D]);
     const qkv = zeros(p + 'attn.c_attn.weight', [D, 3 * D]); // Conv1D layout [in, out]
     zeros(p + 'attn.c_attn.bias', [3 * D]);
     const proj = zeros(p + 'attn.c_proj.weight', [D, D]);
     zeros(p + 'attn.c_proj.bias', [D]);
-    zeros(p + 'mlp.c_fc.weight', [D, 4 * D]); zeros(p + 'mlp.c_fc.bias', [4 * D]);
-    zeros(p + 'mlp.c_proj.weight', [4 * D, D]); zeros(p + 'mlp.c_proj.bias', [D]);
+    zeros(p + 'mlp.c_fc.weight', [D, 4 * D]);
+    zeros(p + 'mlp.c_fc.bias', [4 * D]);
+    zeros(p + 'mlp.c_proj.weight', [4 * D, D]);
+    zeros(p + 'mlp.c_proj.bias', [D]);
     if (l === 0) continue;
     qkv[QUERY * 3 * D + 0] = Q_SCALE[Math.min(l, Q_SCALE.length - 1)] as number; // q, head 0, dim 0
     for (let v = 0; v < KEYS; v++) {
@@ -59,8 +75,11 @@ export function retrievalWeights(layers = 3, positions = 512): Gpt2Weights {
       proj[v * D + VOCAB + value(v)] = -COPY;
     }
   }
-  ones('ln_f.weight', D); zeros('ln_f.bias', [D]);
-  const config = parseGpt2Config(hfConfig({ nLayer: layers, nHead: 2, nEmbd: D, nPositions: positions, vocab: VOCAB }, { eot_token_id: EOT }));
+  ones('ln_f.weight', D);
+  zeros('ln_f.bias', [D]);
+  const config = parseGpt2Config(
+    hfConfig({ nLayer: layers, nHead: 2, nEmbd: D, nPositions: positions, vocab: VOCAB }, { eot_token_id: EOT }),
+  );
   return gpt2WeightsFromSafetensors(config, parseSafetensors(encodeSafetensors(t)));
 }
 

@@ -28,9 +28,15 @@ async function emulate(dir: string, name: string, prompt: number[]) {
   const weights = loadGpt2(dir);
   const sels: BigUint64Array[] = [];
   const ops = new RingOps(new ClearPrims(new Kernels()), STANDARD_NL, CLEAR_TOKEN_IO, FRAC_BITS);
-  const onSelection = (_w: unknown, sel: { data: BigUint64Array }) => { sels.push(sel.data); };
+  const onSelection = (_w: unknown, sel: { data: BigUint64Array }) => {
+    sels.push(sel.data);
+  };
   const params = await ops.prepare(weights);
-  const { tokens } = await generate(ops, params, prompt, { maxNewTokens: STEPS, policy: PolicyAttention.of(getPolicy(name, SMALL), undefined, onSelection), eot: -1 });
+  const { tokens } = await generate(ops, params, prompt, {
+    maxNewTokens: STEPS,
+    policy: PolicyAttention.of(getPolicy(name, SMALL), undefined, onSelection),
+    eot: -1,
+  });
   return { tokens, sels };
 }
 
@@ -46,18 +52,43 @@ describe('policies in private generation across three processes (socket suite, s
       extra: shareFlags(sharesDir, ['test-hooks']),
     });
   }, 60000);
-  afterAll(async () => { await c.stop(); remove(); });
+  afterAll(async () => {
+    await c.stop();
+    remove();
+  });
 
-  test.each(['mpcache', 'h2o'])(`%s: secure selections and tokens equal the emulation's (seed ${rng.seed})`, async (name) => {
-    const sels: BigUint64Array[] = [];
-    const res = await runGeneration(c.clientUrls, {
-      shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: STEPS, policy: name, policyOptions: SMALL, revealSelections: true,
-    }, prompt, SPEC.vocab, { ...OPTS, tls: c.clientTls }, { onSelection: (i, _what, _shape, v) => { sels[i] = v; } });
-    const ref = await emulate(modelDir, name, prompt);
-    expect(res.tokens).toEqual(ref.tokens);
-    expect(sels.length).toBeGreaterThan(STEPS);
-    expect(sels).toEqual(ref.sels);
-    // the policy's selection work is metered as its own operation
-    expect(Object.keys(res.reports[0].labels).some((l) => /^decode\.l\d+\.attn\.(topk|gather|scores)/.test(l))).toBe(true);
-  }, 120000);
+  test.each(['mpcache', 'h2o'])(
+    `%s: secure selections and tokens equal the emulation's (seed ${rng.seed})`,
+    async (name) => {
+      const sels: BigUint64Array[] = [];
+      const res = await runGeneration(
+        c.clientUrls,
+        {
+          shareId: cfg.shareId,
+          promptLen: prompt.length,
+          maxNewTokens: STEPS,
+          policy: name,
+          policyOptions: SMALL,
+          revealSelections: true,
+        },
+        prompt,
+        SPEC.vocab,
+        { ...OPTS, tls: c.clientTls },
+        {
+          onSelection: (i, _what, _shape, v) => {
+            sels[i] = v;
+          },
+        },
+      );
+      const ref = await emulate(modelDir, name, prompt);
+      expect(res.tokens).toEqual(ref.tokens);
+      expect(sels.length).toBeGreaterThan(STEPS);
+      expect(sels).toEqual(ref.sels);
+      // the policy's selection work is metered as its own operation
+      expect(Object.keys(res.reports[0].labels).some((l) => /^decode\.l\d+\.attn\.(topk|gather|scores)/.test(l))).toBe(
+        true,
+      );
+    },
+    120000,
+  );
 });

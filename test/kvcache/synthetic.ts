@@ -23,11 +23,23 @@ export interface Synth {
   readonly layers: LayerData[];
 }
 
-export function synth(rng: TestRng, o: { heads: number; headDim: number; n: number; steps: number; layers: number; spread?: number }): Synth {
+export function synth(
+  rng: TestRng,
+  o: { heads: number; headDim: number; n: number; steps: number; layers: number; spread?: number },
+): Synth {
   const spread = o.spread ?? 1;
   const total = o.n + o.steps;
-  const block = () => Array.from({ length: o.heads }, () => Array.from({ length: total }, () => Array.from(rng.floats(o.headDim, -spread, spread))));
-  return { heads: o.heads, headDim: o.headDim, n: o.n, steps: o.steps, layers: Array.from({ length: o.layers }, () => ({ keys: block(), values: block(), queries: block() })) };
+  const block = () =>
+    Array.from({ length: o.heads }, () =>
+      Array.from({ length: total }, () => Array.from(rng.floats(o.headDim, -spread, spread))),
+    );
+  return {
+    heads: o.heads,
+    headDim: o.headDim,
+    n: o.n,
+    steps: o.steps,
+    layers: Array.from({ length: o.layers }, () => ({ keys: block(), values: block(), queries: block() })),
+  };
 }
 
 /** Rows a..b of [h][pos][d] as a tensor [H, b − a, hd]. */
@@ -37,7 +49,10 @@ export function rows(x: number[][][], a: number, b: number): FloatTensor {
 }
 
 /** The prompt's causal attention probabilities [H, n, n] of one layer, as the forward computes them. */
-export async function promptProbs(s: Synth, layer: number): Promise<{ cache: FloatKVCache; q: FloatTensor; p: FloatTensor }> {
+export async function promptProbs(
+  s: Synth,
+  layer: number,
+): Promise<{ cache: FloatKVCache; q: FloatTensor; p: FloatTensor }> {
   const d = s.layers[layer] as LayerData;
   const cache = new FloatKVCache(s.heads, s.headDim, s.n + s.steps);
   await cache.append(rows(d.keys, 0, s.n), rows(d.values, 0, s.n));
@@ -51,9 +66,17 @@ export async function promptProbs(s: Synth, layer: number): Promise<{ cache: Flo
  * Runs the session; traces[step][layer]; step 0 is right after prefill (attended empty). `spare`
  * caches room beyond the steps (callers such as the eval runner size caches for the model).
  */
-export async function runPolicy(policy: KvPolicy, s: Synth, spare = 0): Promise<{ session: KvSession<FloatTypes>; traces: LayerTrace[][] }> {
+export async function runPolicy(
+  policy: KvPolicy,
+  s: Synth,
+  spare = 0,
+): Promise<{ session: KvSession<FloatTypes>; traces: LayerTrace[][] }> {
   const session = policy.begin(floatOps, {
-    heads: s.heads, headDim: s.headDim, promptTokens: s.n, capacity: s.n + s.steps + spare, inspect: floatInspector,
+    heads: s.heads,
+    headDim: s.headDim,
+    promptTokens: s.n,
+    capacity: s.n + s.steps + spare,
+    inspect: floatInspector,
   });
   const traces: LayerTrace[][] = [];
   const record = () => traces.push(s.layers.map((_, l) => session.trace(l) as LayerTrace));
@@ -66,7 +89,12 @@ export async function runPolicy(policy: KvPolicy, s: Synth, spare = 0): Promise<
     const pos = s.n + t;
     for (let l = 0; l < s.layers.length; l++) {
       const d = s.layers[l] as LayerData;
-      await session.decode(l, { q: rows(d.queries, pos, pos + 1), k: rows(d.keys, pos, pos + 1), v: rows(d.values, pos, pos + 1), position: pos });
+      await session.decode(l, {
+        q: rows(d.queries, pos, pos + 1),
+        k: rows(d.keys, pos, pos + 1),
+        v: rows(d.values, pos, pos + 1),
+        position: pos,
+      });
     }
     record();
   }
@@ -75,14 +103,21 @@ export async function runPolicy(policy: KvPolicy, s: Synth, spare = 0): Promise<
 
 /** Indices of the k largest values (ties: lowest index), ascending. */
 export function topK(values: readonly number[], k: number): number[] {
-  return values.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, k).map(([, i]) => i).sort((a, b) => a - b);
+  return values
+    .map((v, i) => [v, i] as const)
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+    .slice(0, k)
+    .map(([, i]) => i)
+    .sort((a, b) => a - b);
 }
 
 /** Softmax of q·k/√hd over the given positions of one head. */
 export function attention(d: LayerData, h: number, qPos: number, positions: readonly number[]): number[] {
   const q = (d.queries[h] as number[][])[qPos] as number[];
   const scale = 1 / Math.sqrt(q.length);
-  const s = positions.map((p) => ((d.keys[h] as number[][])[p] as number[]).reduce((a, k, i) => a + k * (q[i] as number), 0) * scale);
+  const s = positions.map(
+    (p) => ((d.keys[h] as number[][])[p] as number[]).reduce((a, k, i) => a + k * (q[i] as number), 0) * scale,
+  );
   const m = Math.max(...s);
   const e = s.map((x) => Math.exp(x - m));
   const z = e.reduce((a, x) => a + x, 0);

@@ -1,7 +1,16 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import {
-  createState, floatOps, forward, generate, GreedySession, gpt2WeightsFromSafetensors, parseGpt2Config, parseSafetensors,
-  type FloatTensor, type FloatTypes, type ModelParams,
+  createState,
+  floatOps,
+  forward,
+  generate,
+  GreedySession,
+  gpt2WeightsFromSafetensors,
+  parseGpt2Config,
+  parseSafetensors,
+  type FloatTensor,
+  type FloatTypes,
+  type ModelParams,
 } from '../../shared/model/index.js';
 import { MpcError } from '../../shared/util/index.js';
 import { seeded } from '../util/rng.js';
@@ -52,7 +61,12 @@ describe('float64 forward pass', () => {
     const whole = await logitsAll(tokens);
     const state = createState(floatOps, config, tokens.length);
     const parts: number[] = [];
-    for (const [a, b] of [[0, 3], [3, 4], [4, 11], [11, 17]] as const) {
+    for (const [a, b] of [
+      [0, 3],
+      [3, 4],
+      [4, 11],
+      [11, 17],
+    ] as const) {
       const l = (await forward(floatOps, params, state, tokens.slice(a, b), { logits: 'all' })) as FloatTensor;
       parts.push(...l.data);
     }
@@ -62,12 +76,24 @@ describe('float64 forward pass', () => {
   test('reports the residual stream after the embedding and after every block', async () => {
     const seen: [number, readonly number[]][] = [];
     const state = createState(floatOps, config, 4);
-    await forward(floatOps, params, state, tokens.slice(0, 4), { onHidden: (i, h) => { seen.push([i, h.shape]); } });
-    expect(seen).toEqual([[0, [4, 8]], [1, [4, 8]], [2, [4, 8]]]);
+    await forward(floatOps, params, state, tokens.slice(0, 4), {
+      onHidden: (i, h) => {
+        seen.push([i, h.shape]);
+      },
+    });
+    expect(seen).toEqual([
+      [0, [4, 8]],
+      [1, [4, 8]],
+      [2, [4, 8]],
+    ]);
   });
 
   test('refuses positions past n_positions, a full cache and ids outside the vocabulary', async () => {
-    const codeOf = async (p: Promise<unknown>) => p.then(() => 'no error', (e: unknown) => (e instanceof MpcError ? e.code : String(e)));
+    const codeOf = async (p: Promise<unknown>) =>
+      p.then(
+        () => 'no error',
+        (e: unknown) => (e instanceof MpcError ? e.code : String(e)),
+      );
     expect(() => createState(floatOps, config, TINY.nPositions + 1)).toThrow(/outside 1\.\.24/);
     const state = createState(floatOps, config, 3);
     expect(await codeOf(forward(floatOps, params, state, [1, 2, 3, 4]))).toBe('E_INPUT');
@@ -113,7 +139,8 @@ describe('greedy generation', () => {
   });
 
   test('stops on EOT without keeping it, and reuses a supplied state', async () => {
-    const first = (await generate(floatOps, params, tokens.slice(0, 5), { maxNewTokens: 1, eot: -1 })).tokens[0] as number;
+    const first = (await generate(floatOps, params, tokens.slice(0, 5), { maxNewTokens: 1, eot: -1 }))
+      .tokens[0] as number;
     const state = createState(floatOps, config, 12);
     const r = await generate(floatOps, params, tokens.slice(0, 5), { maxNewTokens: 4, eot: first, state });
     expect(r).toEqual({ tokens: [], stoppedBy: 'eot' });
@@ -136,7 +163,9 @@ describe('greedy generation', () => {
   });
 
   test('refuses runs that need more positions than available', async () => {
-    await expect(generate(floatOps, params, tokens, { maxNewTokens: TINY.nPositions })).rejects.toThrow(/need 40 positions; only 24 available/);
+    await expect(generate(floatOps, params, tokens, { maxNewTokens: TINY.nPositions })).rejects.toThrow(
+      /need 40 positions; only 24 available/,
+    );
     await expect(generate(floatOps, params, [], { maxNewTokens: 1 })).rejects.toThrow(/non-empty prompt/);
   });
 });

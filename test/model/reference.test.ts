@@ -14,8 +14,17 @@ const HF_DIR = projectPath('test', 'model', 'fixtures', 'hf-gpt2-tiny');
 const TRAINED_DIR = projectPath('models', 'tiny-gpt2');
 const TRAINED_FIXTURE = join(TRAINED_DIR, 'fixture.json');
 
-interface HfReference { ids: number[]; logits: number[][]; hidden1: number[][] }
-interface TrainedFixture { ids: number[]; positions: number[]; logits: number[][]; argmax: number[] }
+interface HfReference {
+  ids: number[];
+  logits: number[][];
+  hidden1: number[][];
+}
+interface TrainedFixture {
+  ids: number[];
+  positions: number[];
+  logits: number[][];
+  argmax: number[];
+}
 
 describe('float64 forward vs Hugging Face transformers (fixtures/hf-gpt2-tiny)', () => {
   const ref = JSON.parse(readFileSync(join(HF_DIR, 'logits.json'), 'utf8')) as HfReference;
@@ -30,7 +39,12 @@ describe('float64 forward vs Hugging Face transformers (fixtures/hf-gpt2-tiny)',
     const params = await floatOps.prepare(weights);
     let hidden1: FloatTensor | undefined;
     const state = createState(floatOps, weights.config, ref.ids.length);
-    const logits = (await forward(floatOps, params, state, ref.ids, { logits: 'all', onHidden: (i, h) => { if (i === 1) hidden1 = h; } })) as FloatTensor;
+    const logits = (await forward(floatOps, params, state, ref.ids, {
+      logits: 'all',
+      onHidden: (i, h) => {
+        if (i === 1) hidden1 = h;
+      },
+    })) as FloatTensor;
     expect(maxAbsDiff(logits.data, ref.logits.flat())).toBeLessThan(1e-12);
     expect(maxAbsDiff((hidden1 as FloatTensor).data, ref.hidden1.flat())).toBeLessThan(1e-12);
   });
@@ -38,7 +52,8 @@ describe('float64 forward vs Hugging Face transformers (fixtures/hf-gpt2-tiny)',
 
 const trainedPresent = existsSync(TRAINED_FIXTURE);
 const why = trainedPresent ? '' : ' [SKIPPED: models/tiny-gpt2/fixture.json is absent]';
-if (!trainedPresent) console.warn(`reference.test: skipping the trained-model fixture check: ${TRAINED_FIXTURE} is absent`);
+if (!trainedPresent)
+  console.warn(`reference.test: skipping the trained-model fixture check: ${TRAINED_FIXTURE} is absent`);
 
 describe(`float64 forward vs the trained model's PyTorch fixture${why}`, () => {
   (trainedPresent ? test : test.skip)('reproduces the fixture logits to 1e-6, by prefill and by decoding', async () => {
@@ -46,13 +61,18 @@ describe(`float64 forward vs the trained model's PyTorch fixture${why}`, () => {
     const weights = loadGpt2(TRAINED_DIR);
     const params = await floatOps.prepare(weights);
     const n = fx.ids.length;
-    const all = (await forward(floatOps, params, createState(floatOps, weights.config, n), fx.ids, { logits: 'all' })) as FloatTensor;
+    const all = (await forward(floatOps, params, createState(floatOps, weights.config, n), fx.ids, {
+      logits: 'all',
+    })) as FloatTensor;
     const V = weights.config.vocabSize;
     // Decoding path: prefill up to the first fixture position, then one token at a time.
     const state = createState(floatOps, weights.config, n);
     const first = fx.positions[0] as number;
-    const stepped: number[] = [...((await forward(floatOps, params, state, fx.ids.slice(0, first + 1))) as FloatTensor).data];
-    for (let i = first + 1; i < n; i++) stepped.push(...((await forward(floatOps, params, state, [fx.ids[i] as number])) as FloatTensor).data);
+    const stepped: number[] = [
+      ...((await forward(floatOps, params, state, fx.ids.slice(0, first + 1))) as FloatTensor).data,
+    ];
+    for (let i = first + 1; i < n; i++)
+      stepped.push(...((await forward(floatOps, params, state, [fx.ids[i] as number])) as FloatTensor).data);
     fx.positions.forEach((pos, r) => {
       const row = all.data.subarray(pos * V, (pos + 1) * V);
       expect(maxAbsDiff(row, fx.logits[r] as number[])).toBeLessThanOrEqual(1e-6);

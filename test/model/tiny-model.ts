@@ -18,9 +18,17 @@ export const TINY: TinySpec = { nLayer: 2, nHead: 2, nEmbd: 8, nPositions: 24, v
 
 export function hfConfig(s: TinySpec, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    model_type: 'gpt2', n_layer: s.nLayer, n_head: s.nHead, n_embd: s.nEmbd, n_positions: s.nPositions,
-    vocab_size: s.vocab, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new', tokenizer: 'byte',
-    eot_token_id: s.vocab - 1, ...extra,
+    model_type: 'gpt2',
+    n_layer: s.nLayer,
+    n_head: s.nHead,
+    n_embd: s.nEmbd,
+    n_positions: s.nPositions,
+    vocab_size: s.vocab,
+    layer_norm_epsilon: 1e-5,
+    activation_function: 'gelu_new',
+    tokenizer: 'byte',
+    eot_token_id: s.vocab - 1,
+    ...extra,
   };
 }
 
@@ -35,14 +43,21 @@ export function randomTensors(s: TinySpec, rng: TestRng, dtype: FloatDtype = 'F6
   put('wte.weight', [s.vocab, d], 0.5);
   put('wpe.weight', [s.nPositions, d], 0.3);
   for (let i = 0; i < s.nLayer; i++) {
-    put(`h.${i}.ln_1.weight`, [d], 0.1, 1); put(`h.${i}.ln_1.bias`, [d], 0.1);
-    put(`h.${i}.attn.c_attn.weight`, [d, 3 * d], 0.6); put(`h.${i}.attn.c_attn.bias`, [3 * d], 0.1);
-    put(`h.${i}.attn.c_proj.weight`, [d, d], 0.3); put(`h.${i}.attn.c_proj.bias`, [d], 0.1);
-    put(`h.${i}.ln_2.weight`, [d], 0.1, 1); put(`h.${i}.ln_2.bias`, [d], 0.1);
-    put(`h.${i}.mlp.c_fc.weight`, [d, 4 * d], 0.4); put(`h.${i}.mlp.c_fc.bias`, [4 * d], 0.1);
-    put(`h.${i}.mlp.c_proj.weight`, [4 * d, d], 0.2); put(`h.${i}.mlp.c_proj.bias`, [d], 0.1);
+    put(`h.${i}.ln_1.weight`, [d], 0.1, 1);
+    put(`h.${i}.ln_1.bias`, [d], 0.1);
+    put(`h.${i}.attn.c_attn.weight`, [d, 3 * d], 0.6);
+    put(`h.${i}.attn.c_attn.bias`, [3 * d], 0.1);
+    put(`h.${i}.attn.c_proj.weight`, [d, d], 0.3);
+    put(`h.${i}.attn.c_proj.bias`, [d], 0.1);
+    put(`h.${i}.ln_2.weight`, [d], 0.1, 1);
+    put(`h.${i}.ln_2.bias`, [d], 0.1);
+    put(`h.${i}.mlp.c_fc.weight`, [d, 4 * d], 0.4);
+    put(`h.${i}.mlp.c_fc.bias`, [4 * d], 0.1);
+    put(`h.${i}.mlp.c_proj.weight`, [4 * d, d], 0.2);
+    put(`h.${i}.mlp.c_proj.bias`, [d], 0.1);
   }
-  put('ln_f.weight', [d], 0.1, 1); put('ln_f.bias', [d], 0.1);
+  put('ln_f.weight', [d], 0.1, 1);
+  put('ln_f.bias', [d], 0.1);
   return t;
 }
 
@@ -66,16 +81,19 @@ function w(t: Record<string, TensorToWrite>, name: string): ArrayLike<number> {
 
 function rowsOf(data: ArrayLike<number>, cols: number): Mat {
   const out: Mat = [];
-  for (let r = 0; r * cols < data.length; r++) out.push(Array.from({ length: cols }, (_, c) => data[r * cols + c] as number));
+  for (let r = 0; r * cols < data.length; r++)
+    out.push(Array.from({ length: cols }, (_, c) => data[r * cols + c] as number));
   return out;
 }
 
 function conv1d(x: Mat, weight: ArrayLike<number>, bias: ArrayLike<number>, inDim: number, outDim: number): Mat {
-  return x.map((row) => Array.from({ length: outDim }, (_, j) => {
-    let s = bias[j] as number;
-    for (let k = 0; k < inDim; k++) s += (row[k] as number) * (weight[k * outDim + j] as number);
-    return s;
-  }));
+  return x.map((row) =>
+    Array.from({ length: outDim }, (_, j) => {
+      let s = bias[j] as number;
+      for (let k = 0; k < inDim; k++) s += (row[k] as number) * (weight[k * outDim + j] as number);
+      return s;
+    }),
+  );
 }
 
 function ln(x: Mat, g: ArrayLike<number>, b: ArrayLike<number>): Mat {
@@ -94,11 +112,17 @@ function attention(qkv: Mat, heads: number, d: number): Mat {
     const out: number[] = [];
     for (let h = 0; h < heads; h++) {
       const q = (qkv[i] as number[]).slice(h * hd, (h + 1) * hd);
-      const scores = qkv.slice(0, i + 1).map((r) => r.slice(d + h * hd, d + (h + 1) * hd).reduce((a, kv, c) => a + kv * (q[c] as number), 0) / Math.sqrt(hd));
+      const scores = qkv
+        .slice(0, i + 1)
+        .map(
+          (r) =>
+            r.slice(d + h * hd, d + (h + 1) * hd).reduce((a, kv, c) => a + kv * (q[c] as number), 0) / Math.sqrt(hd),
+        );
       const m = Math.max(...scores);
       const e = scores.map((s) => Math.exp(s - m));
       const z = e.reduce((a, v) => a + v, 0);
-      for (let c = 0; c < hd; c++) out.push(e.reduce((a, p, j) => a + (p / z) * ((qkv[j] as number[])[2 * d + h * hd + c] as number), 0));
+      for (let c = 0; c < hd; c++)
+        out.push(e.reduce((a, p, j) => a + (p / z) * ((qkv[j] as number[])[2 * d + h * hd + c] as number), 0));
     }
     return out;
   });
@@ -113,10 +137,31 @@ export function naiveLogits(s: TinySpec, t: Record<string, TensorToWrite>, token
   const add = (a: Mat, b: Mat) => a.map((r, i) => r.map((v, k) => v + ((b[i] as number[])[k] as number)));
   for (let l = 0; l < s.nLayer; l++) {
     const p = `h.${l}.`;
-    const qkv = conv1d(ln(x, w(t, p + 'ln_1.weight'), w(t, p + 'ln_1.bias')), w(t, p + 'attn.c_attn.weight'), w(t, p + 'attn.c_attn.bias'), d, 3 * d);
+    const qkv = conv1d(
+      ln(x, w(t, p + 'ln_1.weight'), w(t, p + 'ln_1.bias')),
+      w(t, p + 'attn.c_attn.weight'),
+      w(t, p + 'attn.c_attn.bias'),
+      d,
+      3 * d,
+    );
     x = add(x, conv1d(attention(qkv, s.nHead, d), w(t, p + 'attn.c_proj.weight'), w(t, p + 'attn.c_proj.bias'), d, d));
-    const fc = conv1d(ln(x, w(t, p + 'ln_2.weight'), w(t, p + 'ln_2.bias')), w(t, p + 'mlp.c_fc.weight'), w(t, p + 'mlp.c_fc.bias'), d, 4 * d);
-    x = add(x, conv1d(fc.map((r) => r.map(gelu)), w(t, p + 'mlp.c_proj.weight'), w(t, p + 'mlp.c_proj.bias'), 4 * d, d));
+    const fc = conv1d(
+      ln(x, w(t, p + 'ln_2.weight'), w(t, p + 'ln_2.bias')),
+      w(t, p + 'mlp.c_fc.weight'),
+      w(t, p + 'mlp.c_fc.bias'),
+      d,
+      4 * d,
+    );
+    x = add(
+      x,
+      conv1d(
+        fc.map((r) => r.map(gelu)),
+        w(t, p + 'mlp.c_proj.weight'),
+        w(t, p + 'mlp.c_proj.bias'),
+        4 * d,
+        d,
+      ),
+    );
   }
   const f = ln(x, w(t, 'ln_f.weight'), w(t, 'ln_f.bias'));
   const head = t['lm_head.weight'] ? rowsOf(w(t, 'lm_head.weight'), d) : wte;

@@ -41,13 +41,19 @@ describe('GPT-2 BPE tokenizer (gpt-tokenizer r50k_base)', () => {
 describe('tokenizerFor(config)', () => {
   const base = { n_layer: 1, n_head: 1, n_embd: 4, n_positions: 8 };
   test('byte models get the byte tokenizer, GPT-2 configs the BPE', () => {
-    expect(tokenizerFor(parseGpt2Config({ ...base, vocab_size: 257, tokenizer: 'byte', eot_token_id: 256 }))).toBe(byteTokenizer);
+    expect(tokenizerFor(parseGpt2Config({ ...base, vocab_size: 257, tokenizer: 'byte', eot_token_id: 256 }))).toBe(
+      byteTokenizer,
+    );
     expect(tokenizerFor(parseGpt2Config({ ...base, vocab_size: 50257 }))).toBe(tok);
     expect(tokenizerFor(parseGpt2Config({ ...base, vocab_size: 50304 }))).toBe(tok); // padded vocabulary
   });
 
   test('rejects a vocabulary or EOT that does not fit the tokenizer, with E_MODEL', () => {
-    expect(() => tokenizerFor(parseGpt2Config({ ...base, vocab_size: 300, eos_token_id: 299 }))).toThrow(/^E_MODEL: vocab_size 300 is smaller than the gpt2 tokenizer's 50257/);
-    expect(() => tokenizerFor(parseGpt2Config({ ...base, vocab_size: 258, tokenizer: 'byte', eot_token_id: 257 }))).toThrow(/^E_MODEL: EOT id 257 .* byte tokenizer's 256/);
+    expect(() => tokenizerFor(parseGpt2Config({ ...base, vocab_size: 300, eos_token_id: 299 }))).toThrow(
+      /^E_MODEL: vocab_size 300 is smaller than the gpt2 tokenizer's 50257/,
+    );
+    expect(() =>
+      tokenizerFor(parseGpt2Config({ ...base, vocab_size: 258, tokenizer: 'byte', eot_token_id: 257 })),
+    ).toThrow(/^E_MODEL: EOT id 257 .* byte tokenizer's 256/);
   });
 });

@@ -30,7 +30,11 @@ function readAll(s: Socket): Promise<Buffer> {
   return new Promise((resolve) => s.once('close', () => resolve(Buffer.concat(parts))));
 }
 
-const closed = (s: Socket): Promise<void> => new Promise((resolve) => { s.on('error', () => undefined); s.once('close', () => resolve()); });
+const closed = (s: Socket): Promise<void> =>
+  new Promise((resolve) => {
+    s.on('error', () => undefined);
+    s.once('close', () => resolve());
+  });
 
 describe('netem relay on loopback (socket suite)', () => {
   const relays: Relay[] = [];
@@ -45,19 +49,26 @@ describe('netem relay on loopback (socket suite)', () => {
     for (const s of servers.splice(0)) s.close();
   });
 
-  test.each([[10, 0.1], [0.25, 0.3]])('one-way delay %p ms: median RTT ≈ twice that (±%p ms plus 20 %)', async (delayMs, slackMs) => {
+  test.each([
+    [10, 0.1],
+    [0.25, 0.3],
+  ])('one-way delay %p ms: median RTT ≈ twice that (±%p ms plus 20 %)', async (delayMs, slackMs) => {
     const probe = await serveProbe(HOST);
     servers.push(probe);
     const direct = median(await pingPong({ host: HOST, port: probe.port }, 50));
     const r = await relay({ targetPort: probe.port, delayMs });
     const rtt = median(await pingPong({ host: HOST, port: r.port }, delayMs >= 1 ? 30 : 200));
-    console.log(`relay delay ${delayMs} ms each way: median RTT ${rtt.toFixed(3)} ms (direct loopback ${direct.toFixed(3)} ms)`);
+    console.log(
+      `relay delay ${delayMs} ms each way: median RTT ${rtt.toFixed(3)} ms (direct loopback ${direct.toFixed(3)} ms)`,
+    );
     expect(rtt).toBeGreaterThanOrEqual(2 * delayMs);
     expect(rtt).toBeLessThanOrEqual(2 * delayMs * 1.2 + slackMs + direct);
   });
 
   test('bytes arrive intact and in order under jitter (5 ± 5 ms each way), through an echo', async () => {
-    const echo = await listen((s) => { s.pipe(s); });
+    const echo = await listen((s) => {
+      s.pipe(s);
+    });
     servers.push(echo.server);
     const r = await relay({ targetPort: echo.port, delayMs: 5, jitterMs: 5 });
     const sent = randomBytes(3 << 20);
@@ -77,12 +88,25 @@ describe('netem relay on loopback (socket suite)', () => {
   test('slow reader: the relay pauses its reader at the high-water mark and loses nothing', async () => {
     const highWaterBytes = 256 << 10;
     let reader!: Socket;
-    const sink = await listen((s) => { reader = s; s.pause(); });
+    const sink = await listen((s) => {
+      reader = s;
+      s.pause();
+    });
     servers.push(sink.server);
     const pauses: number[] = [];
     let firstPause!: () => void;
-    const paused = new Promise<void>((resolve) => { firstPause = resolve; });
-    const r = await relay({ targetPort: sink.port, delayMs: 1, highWaterBytes, onPause: (q) => { pauses.push(q); firstPause(); } });
+    const paused = new Promise<void>((resolve) => {
+      firstPause = resolve;
+    });
+    const r = await relay({
+      targetPort: sink.port,
+      delayMs: 1,
+      highWaterBytes,
+      onPause: (q) => {
+        pauses.push(q);
+        firstPause();
+      },
+    });
     const total = 48 << 20;
     const s = await dial(r.port);
     const sending = (async () => {
@@ -94,7 +118,12 @@ describe('netem relay on loopback (socket suite)', () => {
     })();
     await paused;
     let received = 0;
-    const done = new Promise<void>((resolve) => { reader.on('data', (d: Buffer) => { received += d.length; }); reader.once('end', resolve); });
+    const done = new Promise<void>((resolve) => {
+      reader.on('data', (d: Buffer) => {
+        received += d.length;
+      });
+      reader.once('end', resolve);
+    });
     reader.resume();
     await Promise.all([sending, done]);
     expect(received).toBe(total);
@@ -106,11 +135,16 @@ describe('netem relay on loopback (socket suite)', () => {
   test('close and reset propagate both ways; a refused target resets the client', async () => {
     let server!: Socket;
     let accepted!: () => void;
-    const target = await listen((s) => { server = s; accepted(); });
+    const target = await listen((s) => {
+      server = s;
+      accepted();
+    });
     servers.push(target.server);
     const r = await relay({ targetPort: target.port, delayMs: 2 });
     const connectOnce = async (): Promise<Socket> => {
-      const ready = new Promise<void>((resolve) => { accepted = resolve; });
+      const ready = new Promise<void>((resolve) => {
+        accepted = resolve;
+      });
       const c = await dial(r.port);
       await ready;
       return c;

@@ -3,7 +3,12 @@ import { describeNet, parseNetSpec, PRESETS } from '../../shared/netem/spec.js';
 import { MpcError } from '../../shared/util/errors.js';
 
 function errorOf(text: string): string {
-  try { parseNetSpec(text); return 'ok'; } catch (e) { return e instanceof MpcError ? e.message : String(e); }
+  try {
+    parseNetSpec(text);
+    return 'ok';
+  } catch (e) {
+    return e instanceof MpcError ? e.message : String(e);
+  }
 }
 
 describe('netem spec', () => {
@@ -12,8 +17,18 @@ describe('netem spec', () => {
     expect(parseNetSpec('lan')).toEqual({ name: 'lan', ...PRESETS.lan });
     expect(parseNetSpec('wan')).toEqual({ name: 'wan', rateBitsPerS: 100e6, rttMs: 40, jitterMs: 0 });
     expect(parseNetSpec('wan,jitter=2ms')).toEqual({ name: 'wan', rateBitsPerS: 100e6, rttMs: 40, jitterMs: 2 });
-    expect(parseNetSpec('rate=200mbit,rtt=10ms,jitter=1ms')).toEqual({ name: 'custom', rateBitsPerS: 200e6, rttMs: 10, jitterMs: 1 });
-    expect(parseNetSpec(' custom, rate=1.5Gbit, rtt=500us ')).toEqual({ name: 'custom', rateBitsPerS: 1.5e9, rttMs: 0.5, jitterMs: 0 });
+    expect(parseNetSpec('rate=200mbit,rtt=10ms,jitter=1ms')).toEqual({
+      name: 'custom',
+      rateBitsPerS: 200e6,
+      rttMs: 10,
+      jitterMs: 1,
+    });
+    expect(parseNetSpec(' custom, rate=1.5Gbit, rtt=500us ')).toEqual({
+      name: 'custom',
+      rateBitsPerS: 1.5e9,
+      rttMs: 0.5,
+      jitterMs: 0,
+    });
     expect(parseNetSpec('rate=64kbit,rtt=1s')).toMatchObject({ rateBitsPerS: 64e3, rttMs: 1000 });
     expect(describeNet(parseNetSpec('wan'))).toBe('wan (100 Mbit/s, rtt 40 ms, jitter 0 ms)');
   });

@@ -31,7 +31,11 @@ function within(measured: number, configured: number): boolean {
 
 /** Gone or a zombie: /proc/<pid>/stat's state field. */
 function alive(pid: number): boolean {
-  try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 async function until(cond: () => boolean): Promise<void> {
@@ -48,9 +52,17 @@ asRoot('netem topology over namespaces (socket suite, slow, root)', () => {
     const topo = await createTopology(spec);
     try {
       const r = await measureLink(topo, 'party0', 'party1', { pings: 30, bulkBytes });
-      console.log(`${net}: median RTT ${r.medianRttMs.toFixed(3)} ms (configured ${spec.rttMs}), throughput ${(r.bitsPerS / 1e6).toFixed(1)} Mbit/s (configured ${spec.rateBitsPerS / 1e6})`);
-      expect({ rttMs: r.medianRttMs, ok: within(r.medianRttMs, spec.rttMs) }).toEqual({ rttMs: r.medianRttMs, ok: true });
-      expect({ bitsPerS: r.bitsPerS, ok: within(r.bitsPerS, spec.rateBitsPerS) }).toEqual({ bitsPerS: r.bitsPerS, ok: true });
+      console.log(
+        `${net}: median RTT ${r.medianRttMs.toFixed(3)} ms (configured ${spec.rttMs}), throughput ${(r.bitsPerS / 1e6).toFixed(1)} Mbit/s (configured ${spec.rateBitsPerS / 1e6})`,
+      );
+      expect({ rttMs: r.medianRttMs, ok: within(r.medianRttMs, spec.rttMs) }).toEqual({
+        rttMs: r.medianRttMs,
+        ok: true,
+      });
+      expect({ bitsPerS: r.bitsPerS, ok: within(r.bitsPerS, spec.rateBitsPerS) }).toEqual({
+        bitsPerS: r.bitsPerS,
+        ok: true,
+      });
     } finally {
       await topo.close();
     }
@@ -60,7 +72,9 @@ asRoot('netem topology over namespaces (socket suite, slow, root)', () => {
     const topo = await createTopology(parseNetSpec('lan'));
     try {
       const r = await measureLink(topo, 'client', 'party0', { pings: 200, bulkBytes: 16 << 20 });
-      console.log(`lan: median RTT ${r.medianRttMs.toFixed(3)} ms (configured 0.5), throughput ${(r.bitsPerS / 1e6).toFixed(1)} Mbit/s (configured 1000)`);
+      console.log(
+        `lan: median RTT ${r.medianRttMs.toFixed(3)} ms (configured 0.5), throughput ${(r.bitsPerS / 1e6).toFixed(1)} Mbit/s (configured 1000)`,
+      );
       expect(r.medianRttMs).toBeGreaterThanOrEqual(0.5);
       expect(r.bitsPerS).toBeLessThanOrEqual(1.05e9);
     } finally {
@@ -69,13 +83,30 @@ asRoot('netem topology over namespaces (socket suite, slow, root)', () => {
   });
 
   let topo: Topology | undefined;
-  afterEach(async () => { await topo?.close(); topo = undefined; });
+  afterEach(async () => {
+    await topo?.close();
+    topo = undefined;
+  });
 
   test('hosts reach each other only through the relay; close() leaves no namespace or process', async () => {
     topo = await createTopology(parseNetSpec('rate=10mbit,rtt=2ms'));
-    const server = spawnScript(topo.hosts.dealer.exec, 'netem-probe', ['serve', '--host', topo.hosts.dealer.listenHost]);
+    const server = spawnScript(topo.hosts.dealer.exec, 'netem-probe', [
+      'serve',
+      '--host',
+      topo.hosts.dealer.listenHost,
+    ]);
     const { port } = (await firstJsonLine(server, 'probe server')) as { port: number };
-    const direct = spawnScript(topo.hosts.party1.exec, 'netem-probe', ['measure', '--host', topo.hosts.dealer.listenHost, '--port', String(port), '--pings', '1', '--bulk-bytes', '1']);
+    const direct = spawnScript(topo.hosts.party1.exec, 'netem-probe', [
+      'measure',
+      '--host',
+      topo.hosts.dealer.listenHost,
+      '--port',
+      String(port),
+      '--pings',
+      '1',
+      '--bulk-bytes',
+      '1',
+    ]);
     await direct.exited;
     expect(direct.stderrTail()).toMatch(/E_PEER_CLOSED: probe cannot reach .*(ENETUNREACH|EHOSTUNREACH)/);
     const ep = await topo.connect('party1', 'dealer', port);
@@ -110,9 +141,15 @@ asRoot('netem topology over namespaces (socket suite, slow, root)', () => {
 
   test('without root: E_CONFIG saying so, nothing created', async () => {
     const before = listNamespaces();
-    const child = spawn(process.execPath, ['--input-type=module', '-e', HOLDER], { stdio: ['ignore', 'pipe', 'pipe'], uid: 65534, gid: 65534 });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', HOLDER], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      uid: 65534,
+      gid: 65534,
+    });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
     expect(code).not.toBe(0);
     expect(stderr).toMatch(/E_CONFIG: --net wan needs root/);
@@ -125,7 +162,9 @@ asRoot('netem topology over namespaces (socket suite, slow, root)', () => {
     expect(commandIn(topo.hosts.party0, 'node', ['x.js'])).toEqual({ file: 'node', args: ['x.js'] });
     expect(await topo.connect('party0', 'party1', 4242)).toEqual({ host: '127.0.0.1', port: 4242 });
     const r = await measureLink(topo, 'party0', 'party1', { pings: 20, bulkBytes: 4 << 20 });
-    console.log(`loopback: median RTT ${r.medianRttMs.toFixed(3)} ms, throughput ${(r.bitsPerS / 1e6).toFixed(0)} Mbit/s`);
+    console.log(
+      `loopback: median RTT ${r.medianRttMs.toFixed(3)} ms, throughput ${(r.bitsPerS / 1e6).toFixed(0)} Mbit/s`,
+    );
     expect(r.medianRttMs).toBeLessThan(5);
   });
 });

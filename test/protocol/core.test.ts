@@ -16,19 +16,23 @@ describe('core protocols in process (secure == emulation, emulation ≈ float64)
 
   test(`mul + trunc (seed ${rng.seed})`, async () => {
     const n = 300;
-    const x = rng.floats(n, -100, 100), y = rng.floats(n, -100, 100);
+    const x = rng.floats(n, -100, 100),
+      y = rng.floats(n, -100, 100);
     x.set([0, 2 ** -16, -(2 ** -16), 99.99, -99.99]);
     const prog: Program = async (P, [a, b]) => [await P.trunc(await P.mul(a!, b!), F)];
     const r = await runInProcess(prog, [inp(x, [n]), inp(y, [n])]);
     expect(r.secure[0]!.data).toEqual(r.clear[0]!.data);
     const got = decodeArray(r.secure[0]!.data);
-    for (let i = 0; i < n; i++) expect(Math.abs(got[i]! - x[i]! * y[i]!)).toBeLessThan(2e-3 + Math.abs(x[i]! * y[i]!) * 1e-4);
+    for (let i = 0; i < n; i++)
+      expect(Math.abs(got[i]! - x[i]! * y[i]!)).toBeLessThan(2e-3 + Math.abs(x[i]! * y[i]!) * 1e-4);
     expect(r.rounds).toBe(3); // mul 1 + trunc 2
   });
 
   test('row-broadcast product opens one element per row for the multiplier', async () => {
-    const rows = 4, cols = 50;
-    const x = rng.floats(rows * cols, -3, 3), s = rng.floats(rows, -2, 2);
+    const rows = 4,
+      cols = 50;
+    const x = rng.floats(rows * cols, -3, 3),
+      s = rng.floats(rows, -2, 2);
     const prog: Program = async (P, [a, b]) => [await P.mul(a!, b!)];
     const r = await runInProcess(prog, [inp(x, [rows, cols]), inp(s, [rows, 1])]);
     expect(r.secure[0]!.data).toEqual(r.clear[0]!.data);
@@ -53,7 +57,9 @@ describe('core protocols in process (secure == emulation, emulation ≈ float64)
       const r = await runInProcess(prog, [inp(vals, [vals.length], 40)]);
       expect(r.secure[0]!.data).toEqual(r.clear[0]!.data);
       const input = new BigInt64Array(Float64Array.from(vals).length);
-      vals.forEach((v, i) => { input[i] = BigInt(Math.round(v * 2 ** 40)); });
+      vals.forEach((v, i) => {
+        input[i] = BigInt(Math.round(v * 2 ** 40));
+      });
       const got = new BigInt64Array(r.secure[0]!.data.buffer);
       for (let i = 0; i < vals.length; i++) expect(got[i]).toBe(input[i]! >> BigInt(s)); // floor
     }
@@ -69,7 +75,9 @@ describe('core protocols in process (secure == emulation, emulation ≈ float64)
     };
     const r = await runInProcess(prog, [inp(x, [500]), inp(y, [500])]);
     for (let k = 0; k < 3; k++) expect(r.secure[k]!.data).toEqual(r.clear[k]!.data);
-    const bit = r.secure[0]!.data, relu = decodeArray(r.secure[1]!.data), sel = decodeArray(r.secure[2]!.data);
+    const bit = r.secure[0]!.data,
+      relu = decodeArray(r.secure[1]!.data),
+      sel = decodeArray(r.secure[2]!.data);
     for (let i = 0; i < 500; i++) {
       expect(bit[i]).toBe(x[i]! >= 0 ? 1n : 0n);
       expect(relu[i]).toBeCloseTo(Math.max(0, x[i]!), 4);

@@ -15,13 +15,17 @@ function files(dir: string): string[] {
 }
 
 test('every opening goes through protocol/open.ts', () => {
-  const root = projectPath('shared'), stray: string[] = [];
+  const root = projectPath('shared'),
+    stray: string[] = [];
   for (const f of files(root)) {
     const rel = relative(root, f);
     if (rel === join('protocol', 'open.ts')) continue;
-    readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
-      if (/\.exchange\(/.test(line) && !/\bexchange: \(\w+, \w+\) => \w+\.exchange\(\w+, \w+\)/.test(line)) stray.push(`${rel}:${i + 1}: ${line.trim()}`);
-    });
+    readFileSync(f, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (/\.exchange\(/.test(line) && !/\bexchange: \(\w+, \w+\) => \w+\.exchange\(\w+, \w+\)/.test(line))
+          stray.push(`${rel}:${i + 1}: ${line.trim()}`);
+      });
   }
   expect(stray).toEqual([]);
   expect(readFileSync(projectPath('shared', 'protocol', 'open.ts'), 'utf8')).toMatch(/ctx\.exchange\(/);

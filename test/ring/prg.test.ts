@@ -8,7 +8,9 @@ describe('AES-128-CTR PRG', () => {
   });
   test('deterministic per seed and stream; streams differ', () => {
     const seed = Uint8Array.from({ length: 16 }, (_, i) => i);
-    const a = new Prg(seed, 1n).ring(1000), b = new Prg(seed, 1n).ring(1000), c = new Prg(seed, 2n).ring(1000);
+    const a = new Prg(seed, 1n).ring(1000),
+      b = new Prg(seed, 1n).ring(1000),
+      c = new Prg(seed, 2n).ring(1000);
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
   });

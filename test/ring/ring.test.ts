@@ -1,5 +1,14 @@
 import { decodeArray, decodeScalar, encodeArray, encodeScalar, FRAC_BITS } from '../../shared/ring/fixed-point.js';
-import { addInto, mulInto, negInto, sarInto, shrInto, subInto, mulScalarInto, bitOfInto } from '../../shared/ring/u64.js';
+import {
+  addInto,
+  mulInto,
+  negInto,
+  sarInto,
+  shrInto,
+  subInto,
+  mulScalarInto,
+  bitOfInto,
+} from '../../shared/ring/u64.js';
 import { seeded } from '../util/rng.js';
 
 const M = (1n << 64n) - 1n;
@@ -7,7 +16,18 @@ const toSigned = (v: bigint) => BigInt.asIntN(64, v);
 
 describe('ring arithmetic against a BigInt reference', () => {
   const rng = seeded();
-  const edges = [0n, 1n, M, M - 1n, 1n << 63n, (1n << 63n) - 1n, (1n << 63n) + 1n, 1n << 32n, (1n << 32n) - 1n, 0xdeadbeefcafebaben];
+  const edges = [
+    0n,
+    1n,
+    M,
+    M - 1n,
+    1n << 63n,
+    (1n << 63n) - 1n,
+    (1n << 63n) + 1n,
+    1n << 32n,
+    (1n << 32n) - 1n,
+    0xdeadbeefcafebaben,
+  ];
   const a = BigUint64Array.from([...edges, ...rng.ring(200)]);
   const b = BigUint64Array.from([...edges.slice().reverse(), ...rng.ring(200)]);
   const n = a.length;

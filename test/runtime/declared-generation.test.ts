@@ -21,23 +21,49 @@ describe('declared generation cost equals the meter (socket suite, services in p
   const rng = seeded();
   const tiny = writeTinyShares('mpc-decl-', SPEC, rng);
   let P: InProcessParties;
-  beforeAll(async () => { P = await startParties(tiny.sharesDir, { nl: STANDARD_NL, limits: LIMITS, powers: { revealedPrefill: true } }); });
-  afterAll(async () => { await P.close(); tiny.remove(); });
+  beforeAll(async () => {
+    P = await startParties(tiny.sharesDir, { nl: STANDARD_NL, limits: LIMITS, powers: { revealedPrefill: true } });
+  });
+  afterAll(async () => {
+    await P.close();
+    tiny.remove();
+  });
 
   test.each([
     ['full, secure prefill', {}],
-    ['mpcache static only, revealed prefill', { policy: 'mpcache', policyOptions: { staticRatio: 0.5, dynamicRatio: 1, denseLayers: 0 }, prefill: 'revealed' as const }],
-    ['mpcache with the dynamic step', { policy: 'mpcache', policyOptions: { clusters: [8, 4], budget: 16, staticRatio: 0.7 } }],
-  ])(`%s (seed ${rng.seed})`, async (_name, extra) => {
-    const prompt = Array.from({ length: 34 }, () => rng.int(0, SPEC.vocab));
-    const request = { shareId: tiny.cfg.shareId, promptLen: prompt.length, maxNewTokens: 4, ...extra };
-    const res = await runGeneration(P.urls, request, prompt, SPEC.vocab, P.opts);
-    const declared = await declaredGeneration(loadGpt2(tiny.modelDir).config, request);
-    // a revealed prefill opens its inputs in rounds of its own, which no correlation declares: decoding only
-    for (const phase of [...('prefill' in extra ? [] : ['prefill']), 'decode.0', 'decode.1', 'decode.2']) {
-      const d = declared.get(phase)!, a = res.reports[0].phases[phase]!, b = res.reports[1].phases[phase]!;
-      expect({ phase, p0: a.sentBytes, p1: b.sentBytes, rounds: a.rounds, dealer: b.dealerRecvBytes })
-        .toEqual({ phase, p0: d.frameBytes, p1: d.frameBytes, rounds: d.rounds, dealer: d.dealerFrameBytes });
-    }
-  }, 60000);
+    [
+      'mpcache static only, revealed prefill',
+      {
+        policy: 'mpcache',
+        policyOptions: { staticRatio: 0.5, dynamicRatio: 1, denseLayers: 0 },
+        prefill: 'revealed' as const,
+      },
+    ],
+    [
+      'mpcache with the dynamic step',
+      { policy: 'mpcache', policyOptions: { clusters: [8, 4], budget: 16, staticRatio: 0.7 } },
+    ],
+  ])(
+    `%s (seed ${rng.seed})`,
+    async (_name, extra) => {
+      const prompt = Array.from({ length: 34 }, () => rng.int(0, SPEC.vocab));
+      const request = { shareId: tiny.cfg.shareId, promptLen: prompt.length, maxNewTokens: 4, ...extra };
+      const res = await runGeneration(P.urls, request, prompt, SPEC.vocab, P.opts);
+      const declared = await declaredGeneration(loadGpt2(tiny.modelDir).config, request);
+      // a revealed prefill opens its inputs in rounds of its own, which no correlation declares: decoding only
+      for (const phase of [...('prefill' in extra ? [] : ['prefill']), 'decode.0', 'decode.1', 'decode.2']) {
+        const d = declared.get(phase)!,
+          a = res.reports[0].phases[phase]!,
+          b = res.reports[1].phases[phase]!;
+        expect({ phase, p0: a.sentBytes, p1: b.sentBytes, rounds: a.rounds, dealer: b.dealerRecvBytes }).toEqual({
+          phase,
+          p0: d.frameBytes,
+          p1: d.frameBytes,
+          rounds: d.rounds,
+          dealer: d.dealerFrameBytes,
+        });
+      }
+    },
+    60000,
+  );
 });

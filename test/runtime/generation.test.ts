@@ -29,7 +29,9 @@ async function emulate(dir: string, prompt: number[], steps: number) {
   const state = createState(ops, weights.config, prompt.length + steps);
   const hidden = new Map<string, BigUint64Array>();
   let call = 0;
-  const onHidden = (i: number, h: { data: BigUint64Array }) => { hidden.set(`${call}:${i}`, h.data); };
+  const onHidden = (i: number, h: { data: BigUint64Array }) => {
+    hidden.set(`${call}:${i}`, h.data);
+  };
   let logits = await forward(ops, params, state, prompt, { onHidden });
   const tokens: number[] = [];
   for (let s = 0; s < steps; s++) {
@@ -48,20 +50,38 @@ describe('private generation runtime (socket suite, services in process)', () =>
   let parties: InProcessParties, urls: [string, string], opts: InProcessParties['opts'];
 
   beforeAll(async () => {
-    parties = await startParties(sharesDir, { nl: SIMPLE_NL, limits: LIMITS, powers: { testHooks: true, revealedPrefill: true } });
+    parties = await startParties(sharesDir, {
+      nl: SIMPLE_NL,
+      limits: LIMITS,
+      powers: { testHooks: true, revealedPrefill: true },
+    });
     ({ urls, opts } = parties);
   });
-  afterAll(async () => { await parties.close(); remove(); });
+  afterAll(async () => {
+    await parties.close();
+    remove();
+  });
 
   test(`secure tokens and hidden states equal the emulation's (seed ${rng.seed})`, async () => {
     const prompt = [3, 1, 4, 1, 5, 9, 2];
     const steps = 6;
     const hidden = new Map<string, BigUint64Array>();
-    let call = 0, lastLayer = -1;
-    const res = await runGeneration(urls, { shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: steps, revealLogits: false, revealHidden: true },
-      prompt, TINY.vocab, opts, {
-        onHidden: (i, v) => { if (i <= lastLayer) call++; lastLayer = i; hidden.set(`${call}:${i}`, v); },
-      });
+    let call = 0,
+      lastLayer = -1;
+    const res = await runGeneration(
+      urls,
+      { shareId: cfg.shareId, promptLen: prompt.length, maxNewTokens: steps, revealLogits: false, revealHidden: true },
+      prompt,
+      TINY.vocab,
+      opts,
+      {
+        onHidden: (i, v) => {
+          if (i <= lastLayer) call++;
+          lastLayer = i;
+          hidden.set(`${call}:${i}`, v);
+        },
+      },
+    );
     const ref = await emulate(modelDir, prompt, steps);
     expect(res.tokens).toEqual(ref.tokens);
     expect(hidden.size).toBe(ref.hidden.size);
@@ -72,21 +92,58 @@ describe('private generation runtime (socket suite, services in process)', () =>
 
   test('the client can stop early; the servers serve the next session', async () => {
     const prompt = [1, 2, 3];
-    const res = await runGeneration(urls, { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 8, revealLogits: false, revealHidden: false },
-      prompt, TINY.vocab, opts, { onToken: (_t, step) => step === 1 });
+    const res = await runGeneration(
+      urls,
+      { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 8, revealLogits: false, revealHidden: false },
+      prompt,
+      TINY.vocab,
+      opts,
+      { onToken: (_t, step) => step === 1 },
+    );
     expect(res.tokens.length).toBe(2);
     expect(res.stopped).toBe(true);
-    const again = await runGeneration(urls, { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 3, revealLogits: false, revealHidden: false }, prompt, TINY.vocab, opts);
+    const again = await runGeneration(
+      urls,
+      { shareId: cfg.shareId, promptLen: 3, maxNewTokens: 3, revealLogits: false, revealHidden: false },
+      prompt,
+      TINY.vocab,
+      opts,
+    );
     expect(again.tokens.slice(0, 2)).toEqual(res.tokens);
   });
 
   test('bad requests get coded errors: empty prompt, unknown token id, too long a prompt, shares of another model', async () => {
-    const code = async (p: Promise<unknown>) => { try { await p; return 'ok'; } catch (e) { return e instanceof MpcError ? e.code : String(e); } };
+    const code = async (p: Promise<unknown>) => {
+      try {
+        await p;
+        return 'ok';
+      } catch (e) {
+        return e instanceof MpcError ? e.code : String(e);
+      }
+    };
     const base = { shareId: cfg.shareId, revealLogits: false, revealHidden: false };
-    expect(await code(runGeneration(urls, { ...base, promptLen: 0, maxNewTokens: 2 }, [], TINY.vocab, opts))).toBe('E_INPUT');
-    expect(await code(runGeneration(urls, { ...base, promptLen: 2, maxNewTokens: 2 }, [1, 99], TINY.vocab, opts))).toBe('E_INPUT');
-    expect(await code(runGeneration(urls, { ...base, promptLen: 20, maxNewTokens: 10 }, Array(20).fill(1), TINY.vocab, opts))).toBe('E_INPUT');
-    expect(await code(runGeneration(urls, { ...base, shareId: 'f'.repeat(32), promptLen: 2, maxNewTokens: 2 }, [1, 2], TINY.vocab, opts))).toBe('E_MODEL');
+    expect(await code(runGeneration(urls, { ...base, promptLen: 0, maxNewTokens: 2 }, [], TINY.vocab, opts))).toBe(
+      'E_INPUT',
+    );
+    expect(await code(runGeneration(urls, { ...base, promptLen: 2, maxNewTokens: 2 }, [1, 99], TINY.vocab, opts))).toBe(
+      'E_INPUT',
+    );
+    expect(
+      await code(
+        runGeneration(urls, { ...base, promptLen: 20, maxNewTokens: 10 }, Array(20).fill(1), TINY.vocab, opts),
+      ),
+    ).toBe('E_INPUT');
+    expect(
+      await code(
+        runGeneration(
+          urls,
+          { ...base, shareId: 'f'.repeat(32), promptLen: 2, maxNewTokens: 2 },
+          [1, 2],
+          TINY.vocab,
+          opts,
+        ),
+      ),
+    ).toBe('E_MODEL');
     const ok = await runGeneration(urls, { ...base, promptLen: 2, maxNewTokens: 2 }, [1, 2], TINY.vocab, opts);
     expect(ok.tokens.length).toBe(2);
   });
@@ -97,9 +154,18 @@ describe('private generation runtime (socket suite, services in process)', () =>
     try {
       const base = { shareId: cfg.shareId, promptLen: 2, maxNewTokens: 2, revealLogits: false, revealHidden: false };
       const err = async (req: GenerateRequest) => {
-        try { await runGeneration(plain, req, [1, 2], TINY.vocab, plainParties.opts); return 'ok'; } catch (e) { return e instanceof MpcError ? `${e.code}: ${e.message}` : String(e); }
+        try {
+          await runGeneration(plain, req, [1, 2], TINY.vocab, plainParties.opts);
+          return 'ok';
+        } catch (e) {
+          return e instanceof MpcError ? `${e.code}: ${e.message}` : String(e);
+        }
       };
-      for (const hook of [{ revealHidden: true }, { revealSelections: true, policy: 'streamingllm' }, { prefill: 'revealed' as const }]) {
+      for (const hook of [
+        { revealHidden: true },
+        { revealSelections: true, policy: 'streamingllm' },
+        { prefill: 'revealed' as const },
+      ]) {
         expect(await err({ ...base, ...hook })).toMatch(/^E_INPUT: .*--allow-(test-hooks|revealed-prefill)/);
       }
       expect((await runGeneration(plain, base, [1, 2], TINY.vocab, plainParties.opts)).tokens.length).toBe(2);

@@ -33,7 +33,14 @@ const LABELS: Record<string, (v: string) => boolean> = {
 
 /** The label pairs of every sample of the runtime's own (mpc_) metrics. */
 function labelsOf(text: string): Array<[string, string]> {
-  return text.split('\n').filter((l) => l.startsWith('mpc_')).flatMap((l) => [...(/\{([^}]*)\}/.exec(l)?.[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!] as [string, string]));
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('mpc_'))
+    .flatMap((l) =>
+      [...(/\{([^}]*)\}/.exec(l)?.[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(
+        (m) => [m[1]!, m[2]!] as [string, string],
+      ),
+    );
 }
 
 function expectNothingSecret(text: string): void {
@@ -48,15 +55,24 @@ function expectNothingSecret(text: string): void {
 describe('health and Prometheus metrics on each server (socket suite)', () => {
   const rng = seeded();
   let o: OpsCluster;
-  beforeAll(async () => { o = await opsCluster(SPEC, rng, ['--timeout-ms', '20000']); }, 60000);
-  afterAll(async () => { await o?.close(); });
+  beforeAll(async () => {
+    o = await opsCluster(SPEC, rng, ['--timeout-ms', '20000']);
+  }, 60000);
+  afterAll(async () => {
+    await o?.close();
+  });
 
   test('the listening line names the metrics port; /health answers; other paths and methods are refused', async () => {
     const { c } = o;
     for (const p of [c.dealer, c.party0, c.party1]) {
       expect(typeof p.ready['metricsPort']).toBe('number');
       const h = await health(p.ready);
-      expect(h).toMatchObject({ role: p.name, up: true, model: { served: true, loaded: true }, sessions: { running: 0, waiting: 0 } });
+      expect(h).toMatchObject({
+        role: p.name,
+        up: true,
+        model: { served: true, loaded: true },
+        sessions: { running: 0, waiting: 0 },
+      });
       expect(Date.parse(h.model.since!)).toBeLessThanOrEqual(Date.now());
       const base = `http://127.0.0.1:${String(p.ready['metricsPort'])}`;
       expect((await fetch(`${base}/nope`)).status).toBe(404);
@@ -70,32 +86,69 @@ describe('health and Prometheus metrics on each server (socket suite)', () => {
     const before = await Promise.all(procs.map((p) => scrape(p.ready, '/metrics')));
     let during: Promise<[string[], unknown[]]> | undefined;
     const res = await o.generate(PROMPT, STEPS, {
-      onProgress: () => { during ??= Promise.all([Promise.all(procs.map((p) => scrape(p.ready, '/metrics'))), Promise.all(procs.map((p) => health(p.ready)))]); },
+      onProgress: () => {
+        during ??= Promise.all([
+          Promise.all(procs.map((p) => scrape(p.ready, '/metrics'))),
+          Promise.all(procs.map((p) => health(p.ready))),
+        ]);
+      },
     });
     expect(res.tokens.length).toBe(STEPS);
     const [mid, midHealth] = await during!;
-    for (const [i, h] of midHealth.entries()) expect({ i, running: (h as { sessions: { running: number } }).sessions.running }).toEqual({ i, running: 1 });
+    for (const [i, h] of midHealth.entries())
+      expect({ i, running: (h as { sessions: { running: number } }).sessions.running }).toEqual({ i, running: 1 });
     for (const m of mid) expect(metricSum(m, 'mpc_sessions_started_total', { kind: 'generate' })).toBe(1);
 
     // a client that goes away mid-session: an aborted session, counted under its code
-    const { links } = await openSession(c.clientUrls, { kind: 'generate', params: { shareId: o.tiny.cfg.shareId, promptLen: 2, maxNewTokens: 2 } }, o.opts);
+    const { links } = await openSession(
+      c.clientUrls,
+      { kind: 'generate', params: { shareId: o.tiny.cfg.shareId, promptLen: 2, maxNewTokens: 2 } },
+      o.opts,
+    );
     await links[0].nextTensor('mask');
     for (const l of links) l.close('client gone');
     // refusals: a party 1 certificate at party 0's client port (role), and a malformed first message
-    expect(await codeOf(dialWs(c.clientUrls[0], 'party 0', { timeoutMs: 5000, maxFrameBytes: 1 << 20, tls: clientTlsOf(c.deployment, 'party1'), expect: 'party0' }))).toBe('E_AUTH');
+    expect(
+      await codeOf(
+        dialWs(c.clientUrls[0], 'party 0', {
+          timeoutMs: 5000,
+          maxFrameBytes: 1 << 20,
+          tls: clientTlsOf(c.deployment, 'party1'),
+          expect: 'party0',
+        }),
+      ),
+    ).toBe('E_AUTH');
     const bad = await connect(c.clientUrls[0], 'party 0', 'party0', o.opts);
     bad.sendControl({ t: 'nonsense' });
     expect(await codeOf(bad.nextControl(z.unknown(), 'reply'))).toBe('E_FRAME');
     await until('the aborted session to be counted on both parties', async () => {
-      const counts = await Promise.all([c.party0, c.party1].map(async (p) => metricSum(await scrape(p.ready, '/metrics'), 'mpc_sessions_finished_total', { kind: 'generate', outcome: 'E_PEER_CLOSED' })));
+      const counts = await Promise.all(
+        [c.party0, c.party1].map(async (p) =>
+          metricSum(await scrape(p.ready, '/metrics'), 'mpc_sessions_finished_total', {
+            kind: 'generate',
+            outcome: 'E_PEER_CLOSED',
+          }),
+        ),
+      );
       return counts.every((n) => n === 1) ? true : undefined;
     });
 
     const after = await Promise.all(procs.map((p) => scrape(p.ready, '/metrics')));
     const [d, p0, p1] = after as [string, string, string];
-    const moved = (i: number, name: string, labels: Record<string, string> = {}) => metricSum(after[i]!, name, labels) - metricSum(before[i]!, name, labels);
-    for (const [i, m] of [[1, p0], [2, p1]] as const) {
-      for (const link of ['peer', 'dealer', 'client']) for (const direction of ['sent', 'recv']) expect({ i, link, direction, moved: moved(i, 'mpc_link_bytes_total', { link, direction }) > 0 }).toEqual({ i, link, direction, moved: true });
+    const moved = (i: number, name: string, labels: Record<string, string> = {}) =>
+      metricSum(after[i]!, name, labels) - metricSum(before[i]!, name, labels);
+    for (const [i, m] of [
+      [1, p0],
+      [2, p1],
+    ] as const) {
+      for (const link of ['peer', 'dealer', 'client'])
+        for (const direction of ['sent', 'recv'])
+          expect({ i, link, direction, moved: moved(i, 'mpc_link_bytes_total', { link, direction }) > 0 }).toEqual({
+            i,
+            link,
+            direction,
+            moved: true,
+          });
       expect(moved(i, 'mpc_rounds_total')).toBeGreaterThan(100);
       expect(metricSum(m, 'mpc_sessions_finished_total', { kind: 'generate', outcome: 'ok' })).toBe(1);
       expect(metricSum(m, 'mpc_phase_seconds_count', { phase: 'prefill' })).toBe(1);
@@ -105,7 +158,8 @@ describe('health and Prometheus metrics on each server (socket suite)', () => {
     }
     expect(metricSum(p0, 'mpc_refused_total', { listener: 'client', reason: 'role' })).toBe(1);
     expect(metricSum(p0, 'mpc_refused_total', { listener: 'client', reason: 'E_FRAME' })).toBe(1);
-    for (const party of ['party0', 'party1']) expect(moved(0, 'mpc_link_bytes_total', { link: party, direction: 'sent' })).toBeGreaterThan(0);
+    for (const party of ['party0', 'party1'])
+      expect(moved(0, 'mpc_link_bytes_total', { link: party, direction: 'sent' })).toBeGreaterThan(0);
     expect(moved(0, 'mpc_dealer_dealt_bytes_total')).toBeGreaterThan(0);
     expect(metricSum(d, 'mpc_dealer_session_seconds_count', { kind: 'generate' })).toBeGreaterThanOrEqual(1);
     expect(metricSum(d, 'mpc_sessions_finished_total', { kind: 'load', outcome: 'ok' })).toBe(1);
@@ -115,6 +169,11 @@ describe('health and Prometheus metrics on each server (socket suite)', () => {
       expectNothingSecret(JSON.stringify(h));
       expect(h.sessions).toEqual({ running: 0, waiting: 0 });
     }
-    console.log(['party 0 /metrics after the session (mpc_ samples):', ...p0.split('\n').filter((l) => l.startsWith('mpc_') && !l.includes('_bucket'))].join('\n'));
+    console.log(
+      [
+        'party 0 /metrics after the session (mpc_ samples):',
+        ...p0.split('\n').filter((l) => l.startsWith('mpc_') && !l.includes('_bucket')),
+      ].join('\n'),
+    );
   }, 60000);
 });

@@ -12,16 +12,27 @@ import { MpcError } from '../../shared/util/errors.js';
 const BASE = { timeoutMs: 8000, maxFrameBytes: 1 << 26 };
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
-  try { await p; return 'ok'; } catch (e) { return e instanceof MpcError ? e.code : String(e); }
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    return e instanceof MpcError ? e.code : String(e);
+  }
 }
 
 describe('three processes over real sockets (socket suite)', () => {
   let c: Cluster, OPTS: ClientOptions;
-  beforeAll(async () => { c = await launchCluster({ timeoutMs: BASE.timeoutMs }); OPTS = { ...BASE, tls: c.clientTls }; });
-  afterAll(async () => { await c.stop(); });
+  beforeAll(async () => {
+    c = await launchCluster({ timeoutMs: BASE.timeoutMs });
+    OPTS = { ...BASE, tls: c.clientTls };
+  });
+  afterAll(async () => {
+    await c.stop();
+  });
 
   test('matvec: correct, online bytes ≈ input + output openings, weight opened once', async () => {
-    const rows = 96, cols = 512;
+    const rows = 96,
+      cols = 512;
     const one = await runOpOnCluster(c.clientUrls, 'matvec', { rows, cols }, 11, OPTS);
     expect(one.ok).toBe(true);
     expect(one.online.p0_to_p1).toBeLessThanOrEqual(1.25 * (rows + cols) * 8 + 1024);
@@ -35,7 +46,11 @@ describe('three processes over real sockets (socket suite)', () => {
   });
 
   test('mul, matmul and exact trunc', async () => {
-    for (const [op, params] of [['mul', { n: 500 }], ['matmul', { k: 3, rows: 40, cols: 64 }], ['trunc', { n: 500 }]] as const) {
+    for (const [op, params] of [
+      ['mul', { n: 500 }],
+      ['matmul', { k: 3, rows: 40, cols: 64 }],
+      ['trunc', { n: 500 }],
+    ] as const) {
       const r = await runOpOnCluster(c.clientUrls, op, params, 3, OPTS);
       expect({ op, ok: r.ok }).toEqual({ op, ok: true });
     }
@@ -49,7 +64,9 @@ describe('three processes over real sockets (socket suite)', () => {
 
   test('wrong input shape: E_SHAPE', async () => {
     const wrong = [new BigUint64Array(9), new BigUint64Array(10)];
-    expect(await codeOf(runJob(c.clientUrls, { kind: 'op', op: 'mul', params: { n: 10 } }, wrong, OPTS))).toBe('E_SHAPE');
+    expect(await codeOf(runJob(c.clientUrls, { kind: 'op', op: 'mul', params: { n: 10 } }, wrong, OPTS))).toBe(
+      'E_SHAPE',
+    );
     expect((await runOpOnCluster(c.clientUrls, 'mul', { n: 10 }, 2, OPTS)).ok).toBe(true);
   });
 
@@ -79,7 +96,8 @@ describe('dealer dies mid-stream (socket suite)', () => {
       for (const p of [c.party0, c.party1]) expect(p.child.exitCode).toBeNull();
       // each party logs the abort with its code (pino writes asynchronously: poll briefly)
       for (const p of [c.party0, c.party1]) {
-        for (let i = 0; i < 40 && !/session aborted/.test(p.stderr.join('')); i++) await new Promise((r) => setTimeout(r, 50));
+        for (let i = 0; i < 40 && !/session aborted/.test(p.stderr.join('')); i++)
+          await new Promise((r) => setTimeout(r, 50));
         expect(p.stderr.join('')).toMatch(/"code":"E_(PEER_CLOSED|ABORTED)".*session aborted/);
       }
     } finally {

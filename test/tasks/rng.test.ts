@@ -15,7 +15,12 @@ describe('TaskRng', () => {
 
   it('pins its first outputs (a change would silently change every task sample)', () => {
     const r = new TaskRng(0);
-    expect(Array.from({ length: 4 }, () => r.u32().toString(16))).toEqual(['e308dc58', '4392d0e4', '3318f97', 'ac593a63']);
+    expect(Array.from({ length: 4 }, () => r.u32().toString(16))).toEqual([
+      'e308dc58',
+      '4392d0e4',
+      '3318f97',
+      'ac593a63',
+    ]);
   });
 
   it('draws integers in range, roughly uniform', () => {

@@ -29,8 +29,18 @@ describe('score', () => {
 
   it('scores the reference answers of generated samples as right', () => {
     const s = getTask('vartrack').generate({ length: 1024, seed: 2, numDistractors: 2, numQueries: 3 }, tok);
-    expect(score(s, s.queries.map((q) => q.answer + '\n'))).toBe(1);
-    expect(score(s, s.queries.map(() => ' = 12345\n'))).toBe(0);
+    expect(
+      score(
+        s,
+        s.queries.map((q) => q.answer + '\n'),
+      ),
+    ).toBe(1);
+    expect(
+      score(
+        s,
+        s.queries.map(() => ' = 12345\n'),
+      ),
+    ).toBe(0);
   });
 
   it('rejects a wrong number of outputs with E_INPUT', () => {

@@ -130,7 +130,10 @@ describe('task contents', () => {
 
   it('mqar keys are unique and every query is answered by its pair', () => {
     const s = getTask('mqar').generate({ length: 2048, seed: 4, numQueries: 8 }, tok);
-    const pairs = s.context.trim().split(' ').filter((p) => /^[a-z]{4}=[0-9]{4}$/.test(p));
+    const pairs = s.context
+      .trim()
+      .split(' ')
+      .filter((p) => /^[a-z]{4}=[0-9]{4}$/.test(p));
     expect(pairs.length).toBeGreaterThan(150);
     const keys = pairs.map((p) => p.slice(0, 4));
     expect(new Set(keys).size).toBe(keys.length);
@@ -140,7 +143,9 @@ describe('task contents', () => {
   it('vartrack answers spell the chain found in the context', () => {
     for (let seed = 0; seed < 10; seed++) {
       const s = getTask('vartrack').generate({ length: 1500, seed, hops: 3, numDistractors: 2, numQueries: 3 }, tok);
-      const assign = new Map([...s.context.matchAll(/VAR ([A-Z]{5}) = (VAR [A-Z]{5}|[0-9]{5})\./g)].map((m) => [m[1]!, m[2]!]));
+      const assign = new Map(
+        [...s.context.matchAll(/VAR ([A-Z]{5}) = (VAR [A-Z]{5}|[0-9]{5})\./g)].map((m) => [m[1]!, m[2]!]),
+      );
       expect(assign.size).toBe(12);
       for (const q of s.queries) {
         let v = /VAR ([A-Z]{5})\?/.exec(q.question)![1]!;

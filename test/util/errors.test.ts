@@ -10,8 +10,14 @@ describe('error registry', () => {
     expect(documented.sort()).toEqual(Object.keys(ERROR_CODES).sort());
   });
   test('every registered code is raised somewhere in shared/ (no code is promised and never used)', () => {
-    const files = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? files(join(d, f)) : f.endsWith('.ts') ? [join(d, f)] : []));
-    const src = files(projectPath('shared')).filter((f) => !f.endsWith(join('util', 'errors.ts'))).map((f) => readFileSync(f, 'utf8')).join('\n');
+    const files = (d: string): string[] =>
+      readdirSync(d).flatMap((f) =>
+        statSync(join(d, f)).isDirectory() ? files(join(d, f)) : f.endsWith('.ts') ? [join(d, f)] : [],
+      );
+    const src = files(projectPath('shared'))
+      .filter((f) => !f.endsWith(join('util', 'errors.ts')))
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
     expect(Object.keys(ERROR_CODES).filter((code) => !src.includes(`'${code}'`))).toEqual([]);
   });
   test('MpcError carries its code in the message; invariant and toMpcError', () => {

@@ -25,7 +25,8 @@ test('shared/ imports point only down the stack', () => {
     for (const m of src.matchAll(/from '(\.[^']+)'/g)) {
       const target = relative(root, resolve(dirname(f), m[1]!)).split('/')[0]!;
       if (target === from || target.startsWith('..')) continue;
-      if (ORDER.indexOf(target) > ORDER.indexOf(from) || ORDER.indexOf(target) < 0) bad.push(`${relative(root, f)} → ${target}`);
+      if (ORDER.indexOf(target) > ORDER.indexOf(from) || ORDER.indexOf(target) < 0)
+        bad.push(`${relative(root, f)} → ${target}`);
       if (FORBIDDEN[from]?.includes(target)) bad.push(`${relative(root, f)} → ${target} (forbidden)`);
     }
   }

@@ -4,10 +4,22 @@ import { createLogger } from '../../shared/util/logger.js';
 
 test('redaction and typed-array scrubbing', () => {
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   const log = createLogger({ role: 'test', level: 'debug', destination: sink });
   const seed = Uint8Array.from({ length: 16 }, (_, i) => 200 + i);
-  log.debug({ seed: Buffer.from(seed).toString('hex'), session: 's1', nested: { share: '1234567890abcdef', data: BigUint64Array.of(123456789n) } }, 'x');
+  log.debug(
+    {
+      seed: Buffer.from(seed).toString('hex'),
+      session: 's1',
+      nested: { share: '1234567890abcdef', data: BigUint64Array.of(123456789n) },
+    },
+    'x',
+  );
   log.debug({ payload: seed, round: 3 }, 'y');
   const out = lines.join('');
   expect(out).not.toContain(Buffer.from(seed).toString('hex'));

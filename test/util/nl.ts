@@ -17,25 +17,42 @@ export interface Checked {
   out: Float64Array[];
 }
 
-export const inp = (values: Float64Array, shape: number[], fracBits = FRAC_BITS): ProgramInput => ({ values, shape, fracBits });
+export const inp = (values: Float64Array, shape: number[], fracBits = FRAC_BITS): ProgramInput => ({
+  values,
+  shape,
+  fracBits,
+});
 
 export async function runChecked(prog: Program, inputs: ProgramInput[]): Promise<Checked> {
   const r = await runInProcess(prog, inputs);
   r.secure.forEach((s, k) => {
     if (!sameRing(s.data, r.clear[k]!.data)) throw new Error(`output ${k}: secure and emulation differ`);
   });
-  const cost = await declaredCost(async (P) => prog(P, inputs.map((i) => shapeOnly(i.shape, i.fracBits))));
-  expect({ rounds: r.rounds, sent: r.meters[0].links.peer.sentBytes, recv: r.meters[1].links.peer.sentBytes, dealer: r.dealerBytes })
-    .toEqual({ rounds: cost.rounds, sent: cost.frameBytes, recv: cost.frameBytes, dealer: cost.dealerBytes });
+  const cost = await declaredCost(async (P) =>
+    prog(
+      P,
+      inputs.map((i) => shapeOnly(i.shape, i.fracBits)),
+    ),
+  );
+  expect({
+    rounds: r.rounds,
+    sent: r.meters[0].links.peer.sentBytes,
+    recv: r.meters[1].links.peer.sentBytes,
+    dealer: r.dealerBytes,
+  }).toEqual({ rounds: cost.rounds, sent: cost.frameBytes, recv: cost.frameBytes, dealer: cost.dealerBytes });
   return { r, cost, out: r.secure.map((s) => decodeArray(s.data, s.fracBits)) };
 }
 
 /** Largest |got − want| and where. */
 export function maxAbsErr(got: ArrayLike<number>, want: ArrayLike<number>): { err: number; at: number } {
-  let err = 0, at = -1;
+  let err = 0,
+    at = -1;
   for (let i = 0; i < got.length; i++) {
     const e = Math.abs(got[i]! - want[i]!);
-    if (!(e <= err)) { err = e; at = i; }
+    if (!(e <= err)) {
+      err = e;
+      at = i;
+    }
   }
   return { err, at };
 }

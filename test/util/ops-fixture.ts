@@ -12,15 +12,26 @@ import { writeTinyShares, type TinyShares } from './party-fixture.js';
 import type { TestRng } from './rng.js';
 
 export async function codeOf(p: Promise<unknown>): Promise<string> {
-  try { await p; return 'ok'; } catch (e) { return e instanceof MpcError ? e.code : String(e); }
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    return e instanceof MpcError ? e.code : String(e);
+  }
 }
 
 /** Ports that were free a moment ago (for processes restarted with the same flags). */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve) => {
+          const s = createServer();
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
   const ports = servers.map((s) => (s.address() as { port: number }).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
@@ -42,7 +53,8 @@ export interface Health {
   arenaBytes: number;
 }
 
-export const health = async (ready: Record<string, unknown>): Promise<Health> => JSON.parse(await scrape(ready, '/health')) as Health;
+export const health = async (ready: Record<string, unknown>): Promise<Health> =>
+  JSON.parse(await scrape(ready, '/health')) as Health;
 
 /** Sum of a metric's samples whose labels include `labels` (Prometheus text format). */
 export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -56,7 +68,11 @@ export function metricSum(text: string, name: string, labels: Record<string, str
 }
 
 /** Polls `probe` every 50 ms until it returns a value other than undefined (an event seen through an endpoint or a log). */
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20000,
+): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await probe();
@@ -72,7 +88,11 @@ export interface OpsCluster {
   spec: TinySpec;
   /** Client options for c.clientUrls. */
   opts: { timeoutMs: number; maxFrameBytes: number; tls: Cluster['clientTls'] };
-  generate(prompt: readonly number[], maxNewTokens: number, cb?: Parameters<typeof runGeneration>[5]): Promise<GenerationResult>;
+  generate(
+    prompt: readonly number[],
+    maxNewTokens: number,
+    cb?: Parameters<typeof runGeneration>[5],
+  ): Promise<GenerationResult>;
   close(): Promise<void>;
 }
 
@@ -80,15 +100,25 @@ export interface OpsCluster {
  * A cluster serving a tiny random model, every server with `--metrics-port 0` and `flags`
  * (per process flags in `extra`, e.g. fixed ports).
  */
-export async function opsCluster(spec: TinySpec, rng: TestRng, flags: string[], o: ClusterOptions = {}): Promise<OpsCluster> {
+export async function opsCluster(
+  spec: TinySpec,
+  rng: TestRng,
+  flags: string[],
+  o: ClusterOptions = {},
+): Promise<OpsCluster> {
   const tiny = writeTinyShares('mpc-ops-', spec, rng);
   const shares = shareFlags(tiny.sharesDir);
   const common = ['--metrics-port', '0', ...flags];
   let c: Cluster;
   try {
     c = await launchCluster({
-      ...o, timeoutMs: 60000,
-      extra: { dealer: [...common, ...(o.extra?.dealer ?? [])], party0: [...shares.party0, ...common, ...(o.extra?.party0 ?? [])], party1: [...shares.party1, ...common, ...(o.extra?.party1 ?? [])] },
+      ...o,
+      timeoutMs: 60000,
+      extra: {
+        dealer: [...common, ...(o.extra?.dealer ?? [])],
+        party0: [...shares.party0, ...common, ...(o.extra?.party0 ?? [])],
+        party1: [...shares.party1, ...common, ...(o.extra?.party1 ?? [])],
+      },
     });
   } catch (e) {
     tiny.remove();
@@ -96,8 +126,22 @@ export async function opsCluster(spec: TinySpec, rng: TestRng, flags: string[], 
   }
   const opts = { timeoutMs: 30000, maxFrameBytes: 1 << 26, tls: c.clientTls };
   return {
-    c, tiny, spec, opts,
-    generate: (prompt, maxNewTokens, cb) => runGeneration(c.clientUrls, { shareId: tiny.cfg.shareId, promptLen: prompt.length, maxNewTokens }, prompt, spec.vocab, opts, cb),
-    close: async () => { await c.stop(); tiny.remove(); },
+    c,
+    tiny,
+    spec,
+    opts,
+    generate: (prompt, maxNewTokens, cb) =>
+      runGeneration(
+        c.clientUrls,
+        { shareId: tiny.cfg.shareId, promptLen: prompt.length, maxNewTokens },
+        prompt,
+        spec.vocab,
+        opts,
+        cb,
+      ),
+    close: async () => {
+      await c.stop();
+      tiny.remove();
+    },
   };
 }

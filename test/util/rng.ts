@@ -49,5 +49,8 @@ export function seeded(fixed?: number): TestRng {
 
 /** Byte equality of two ring arrays (jest's deep equality on millions of BigInts is very slow). */
 export function sameRing(a: BigUint64Array, b: BigUint64Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return (
+    a.length === b.length &&
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+  );
 }

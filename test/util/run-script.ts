@@ -11,11 +11,20 @@ export interface Ran {
   stderr: string;
 }
 
-export function runScript(script: string, args: readonly string[], o: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<Ran> {
+export function runScript(
+  script: string,
+  args: readonly string[],
+  o: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<Ran> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MPC_')));
   return new Promise((resolve) => {
-    execFile(process.execPath, [projectPath('dist', script), ...args], { env: { ...clean, ...o.env }, cwd: o.cwd, timeout: o.timeoutMs ?? 30000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [projectPath('dist', script), ...args],
+      { env: { ...clean, ...o.env }, cwd: o.cwd, timeout: o.timeoutMs ?? 30000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
+      },
+    );
   });
 }

@@ -18,12 +18,20 @@ export interface FloatTensor {
  */
 export function floatTensor(shape: Shape, data: Float64Array): FloatTensor {
   const n = shape.reduce((p, d) => p * d, 1);
-  invariant(data.length === n, 'E_SHAPE', () => `float tensor data length ${data.length} does not match shape [${shape.join(', ')}]`);
+  invariant(
+    data.length === n,
+    'E_SHAPE',
+    () => `float tensor data length ${data.length} does not match shape [${shape.join(', ')}]`,
+  );
   return { shape: [...shape], data };
 }
 
 export function dims(x: FloatTensor, rank: number, what: string): number[] {
-  invariant(x.shape.length === rank, 'E_SHAPE', () => `${what}: expected rank ${rank}, got shape [${x.shape.join(', ')}]`);
+  invariant(
+    x.shape.length === rank,
+    'E_SHAPE',
+    () => `${what}: expected rank ${rank}, got shape [${x.shape.join(', ')}]`,
+  );
   return [...x.shape];
 }
 
@@ -36,7 +44,11 @@ export class FloatKVCache implements KVCache<FloatTensor> {
   readonly valuesT: Float64Array;
   private used = 0;
 
-  constructor(readonly heads: number, readonly headDim: number, readonly capacity: number) {
+  constructor(
+    readonly heads: number,
+    readonly headDim: number,
+    readonly capacity: number,
+  ) {
     this.keys = new Float64Array(heads * capacity * headDim);
     this.valuesT = new Float64Array(heads * capacity * headDim);
   }
@@ -47,8 +59,12 @@ export class FloatKVCache implements KVCache<FloatTensor> {
 
   async append(k: FloatTensor, v: FloatTensor): Promise<void> {
     const [h, n, hd] = dims(k, 3, 'kv append');
-    invariant(h === this.heads && hd === this.headDim && v.shape.join() === k.shape.join(), 'E_SHAPE',
-      () => `kv append: k [${k.shape.join(', ')}], v [${v.shape.join(', ')}] for a cache of ${this.heads} heads × ${this.headDim}`);
+    invariant(
+      h === this.heads && hd === this.headDim && v.shape.join() === k.shape.join(),
+      'E_SHAPE',
+      () =>
+        `kv append: k [${k.shape.join(', ')}], v [${v.shape.join(', ')}] for a cache of ${this.heads} heads × ${this.headDim}`,
+    );
     if (this.used + n > this.capacity) {
       throw new MpcError('E_INPUT', `kv cache full: ${this.used} + ${n} tokens exceed capacity ${this.capacity}`);
     }
@@ -56,7 +72,8 @@ export class FloatKVCache implements KVCache<FloatTensor> {
     for (let head = 0; head < h; head++) {
       this.keys.set(k.data.subarray(head * n * hd, (head + 1) * n * hd), (head * cap + this.used) * hd);
       for (let i = 0; i < n; i++) {
-        for (let c = 0; c < hd; c++) this.valuesT[(head * hd + c) * cap + this.used + i] = v.data[(head * n + i) * hd + c] as number;
+        for (let c = 0; c < hd; c++)
+          this.valuesT[(head * hd + c) * cap + this.used + i] = v.data[(head * n + i) * hd + c] as number;
       }
     }
     this.used += n;
@@ -68,13 +85,19 @@ export class FloatKVCache implements KVCache<FloatTensor> {
    * @throws MpcError E_SHAPE on a row outside src or a shape mismatch; E_INPUT if full.
    */
   appendRows(src: FloatKVCache, rows: readonly ArrayLike<number>[]): void {
-    invariant(src.heads === this.heads && src.headDim === this.headDim && rows.length === this.heads, 'E_SHAPE',
-      () => `kv copy: ${rows.length} row lists from a ${src.heads}×${src.headDim} cache into ${this.heads}×${this.headDim}`);
+    invariant(
+      src.heads === this.heads && src.headDim === this.headDim && rows.length === this.heads,
+      'E_SHAPE',
+      () =>
+        `kv copy: ${rows.length} row lists from a ${src.heads}×${src.headDim} cache into ${this.heads}×${this.headDim}`,
+    );
     const n = rows[0]?.length ?? 0;
     if (this.used + n > this.capacity) {
       throw new MpcError('E_INPUT', `kv cache full: ${this.used} + ${n} tokens exceed capacity ${this.capacity}`);
     }
-    const hd = this.headDim, cap = this.capacity, scap = src.capacity;
+    const hd = this.headDim,
+      cap = this.capacity,
+      scap = src.capacity;
     rows.forEach((list, head) => {
       invariant(list.length === n, 'E_SHAPE', 'kv copy: every head must receive the same number of rows');
       // Runs of consecutive rows are copied as blocks (keys) and column segments (values).
@@ -82,7 +105,11 @@ export class FloatKVCache implements KVCache<FloatTensor> {
         const r = list[i] as number;
         let len = 1;
         while (i + len < n && list[i + len] === r + len) len++;
-        invariant(Number.isInteger(r) && r >= 0 && r + len <= src.length, 'E_SHAPE', () => `kv copy: row ${r} outside 0..${src.length - 1}`);
+        invariant(
+          Number.isInteger(r) && r >= 0 && r + len <= src.length,
+          'E_SHAPE',
+          () => `kv copy: row ${r} outside 0..${src.length - 1}`,
+        );
         const dst = this.used + i;
         this.keys.set(src.keys.subarray((head * scap + r) * hd, (head * scap + r + len) * hd), (head * cap + dst) * hd);
         for (let c = 0; c < hd; c++) {
@@ -99,4 +126,3 @@ export class FloatKVCache implements KVCache<FloatTensor> {
     this.used = 0;
   }
 }
-

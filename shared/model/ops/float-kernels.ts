@@ -13,9 +13,15 @@
  * `out` should start zeroed.
  */
 export interface GemmNT {
-  readonly x: Float64Array; readonly xOff: number; readonly xStride: number;
-  readonly w: Float64Array; readonly wOff: number; readonly wStride: number;
-  readonly out: Float64Array; readonly outOff: number; readonly outStride: number;
+  readonly x: Float64Array;
+  readonly xOff: number;
+  readonly xStride: number;
+  readonly w: Float64Array;
+  readonly wOff: number;
+  readonly wStride: number;
+  readonly out: Float64Array;
+  readonly outOff: number;
+  readonly outStride: number;
   readonly rows: number;
   readonly cols: (row: number) => number;
   readonly inner: (row: number) => number;
@@ -33,22 +39,52 @@ export function gemmNT(g: GemmNT): void {
 
 function rowPair(g: GemmNT, i: number): void {
   const { x, w, out } = g;
-  const ca = g.cols(i), cb = g.cols(i + 1), cols = Math.max(ca, cb);
+  const ca = g.cols(i),
+    cb = g.cols(i + 1),
+    cols = Math.max(ca, cb);
   const len = Math.max(g.inner(i), g.inner(i + 1));
-  const xa = g.xOff + i * g.xStride, xb = xa + g.xStride;
-  const oa = g.outOff + i * g.outStride, ob = oa + g.outStride;
+  const xa = g.xOff + i * g.xStride,
+    xb = xa + g.xStride;
+  const oa = g.outOff + i * g.outStride,
+    ob = oa + g.outStride;
   let j = 0;
   for (; j + 3 < cols; j += 4) {
-    const w0 = g.wOff + j * g.wStride, w1 = w0 + g.wStride, w2 = w1 + g.wStride, w3 = w2 + g.wStride;
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+    const w0 = g.wOff + j * g.wStride,
+      w1 = w0 + g.wStride,
+      w2 = w1 + g.wStride,
+      w3 = w2 + g.wStride;
+    let a0 = 0,
+      a1 = 0,
+      a2 = 0,
+      a3 = 0,
+      b0 = 0,
+      b1 = 0,
+      b2 = 0,
+      b3 = 0;
     for (let k = 0; k < len; k++) {
-      const u = x[xa + k] as number, v = x[xb + k] as number;
-      const c0 = w[w0 + k] as number, c1 = w[w1 + k] as number, c2 = w[w2 + k] as number, c3 = w[w3 + k] as number;
-      a0 += u * c0; a1 += u * c1; a2 += u * c2; a3 += u * c3;
-      b0 += v * c0; b1 += v * c1; b2 += v * c2; b3 += v * c3;
+      const u = x[xa + k] as number,
+        v = x[xb + k] as number;
+      const c0 = w[w0 + k] as number,
+        c1 = w[w1 + k] as number,
+        c2 = w[w2 + k] as number,
+        c3 = w[w3 + k] as number;
+      a0 += u * c0;
+      a1 += u * c1;
+      a2 += u * c2;
+      a3 += u * c3;
+      b0 += v * c0;
+      b1 += v * c1;
+      b2 += v * c2;
+      b3 += v * c3;
     }
-    out[oa + j] = a0; out[oa + j + 1] = a1; out[oa + j + 2] = a2; out[oa + j + 3] = a3;
-    out[ob + j] = b0; out[ob + j + 1] = b1; out[ob + j + 2] = b2; out[ob + j + 3] = b3;
+    out[oa + j] = a0;
+    out[oa + j + 1] = a1;
+    out[oa + j + 2] = a2;
+    out[oa + j + 3] = a3;
+    out[ob + j] = b0;
+    out[ob + j + 1] = b1;
+    out[ob + j + 2] = b2;
+    out[ob + j + 3] = b3;
   }
   for (; j < cols; j++) {
     out[oa + j] = dot(x, xa, w, g.wOff + j * g.wStride, len);
@@ -60,17 +96,31 @@ function rowPair(g: GemmNT, i: number): void {
 
 function singleRow(g: GemmNT, i: number): void {
   const { x, w, out } = g;
-  const cols = g.cols(i), len = g.inner(i);
-  const xa = g.xOff + i * g.xStride, oa = g.outOff + i * g.outStride;
+  const cols = g.cols(i),
+    len = g.inner(i);
+  const xa = g.xOff + i * g.xStride,
+    oa = g.outOff + i * g.outStride;
   let j = 0;
   for (; j + 3 < cols; j += 4) {
-    const w0 = g.wOff + j * g.wStride, w1 = w0 + g.wStride, w2 = w1 + g.wStride, w3 = w2 + g.wStride;
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    const w0 = g.wOff + j * g.wStride,
+      w1 = w0 + g.wStride,
+      w2 = w1 + g.wStride,
+      w3 = w2 + g.wStride;
+    let a0 = 0,
+      a1 = 0,
+      a2 = 0,
+      a3 = 0;
     for (let k = 0; k < len; k++) {
       const u = x[xa + k] as number;
-      a0 += u * (w[w0 + k] as number); a1 += u * (w[w1 + k] as number); a2 += u * (w[w2 + k] as number); a3 += u * (w[w3 + k] as number);
+      a0 += u * (w[w0 + k] as number);
+      a1 += u * (w[w1 + k] as number);
+      a2 += u * (w[w2 + k] as number);
+      a3 += u * (w[w3 + k] as number);
     }
-    out[oa + j] = a0; out[oa + j + 1] = a1; out[oa + j + 2] = a2; out[oa + j + 3] = a3;
+    out[oa + j] = a0;
+    out[oa + j + 1] = a1;
+    out[oa + j + 2] = a2;
+    out[oa + j + 3] = a3;
   }
   for (; j < cols; j++) out[oa + j] = dot(x, xa, w, g.wOff + j * g.wStride, len);
 }
@@ -82,9 +132,29 @@ function dot(a: Float64Array, ai: number, b: Float64Array, bi: number, len: numb
 }
 
 /** out[i, j] = bias[j] + Σ_k x[i, k] · wt[j, k] for x [n, inDim], wt [outDim, inDim]; a new [n, outDim] array. */
-export function matmulNT(x: Float64Array, wt: Float64Array, bias: Float64Array | null, n: number, inDim: number, outDim: number): Float64Array {
+export function matmulNT(
+  x: Float64Array,
+  wt: Float64Array,
+  bias: Float64Array | null,
+  n: number,
+  inDim: number,
+  outDim: number,
+): Float64Array {
   const out = new Float64Array(n * outDim);
-  gemmNT({ x, xOff: 0, xStride: inDim, w: wt, wOff: 0, wStride: inDim, out, outOff: 0, outStride: outDim, rows: n, cols: () => outDim, inner: () => inDim });
+  gemmNT({
+    x,
+    xOff: 0,
+    xStride: inDim,
+    w: wt,
+    wOff: 0,
+    wStride: inDim,
+    out,
+    outOff: 0,
+    outStride: outDim,
+    rows: n,
+    cols: () => outDim,
+    inner: () => inDim,
+  });
   if (bias !== null) for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) + (bias[i % outDim] as number);
   return out;
 }
@@ -132,7 +202,12 @@ export function geluTanh(x: Float64Array): Float64Array {
  * `visible(i)` entries; the rest get exactly 0. The max is subtracted before exp so that large
  * scores cannot overflow.
  */
-export function causalSoftmaxRows(s: Float64Array, rowsPerHead: number, t: number, visible: (i: number) => number): Float64Array {
+export function causalSoftmaxRows(
+  s: Float64Array,
+  rowsPerHead: number,
+  t: number,
+  visible: (i: number) => number,
+): Float64Array {
   const out = new Float64Array(s.length);
   for (let r = 0; r * t < s.length; r++) {
     const base = r * t;
@@ -159,7 +234,10 @@ export function argmaxRows(x: Float64Array, w: number): number[] {
     let bestVal = -Infinity;
     for (let j = 0; j < w; j++) {
       const v = x[r + j] as number;
-      if (v > bestVal) { bestVal = v; best = j; }
+      if (v > bestVal) {
+        bestVal = v;
+        best = j;
+      }
     }
     ids.push(best);
   }

@@ -8,7 +8,15 @@
 import { MpcError, invariant } from '../../util/index.js';
 import type { Gpt2Weights, LinearWeights, NormWeights } from '../weights.js';
 import { FloatKVCache, dims, floatTensor, type FloatTensor } from './float-cache.js';
-import { argmaxRows, causalSoftmaxRows, gemmNT, geluTanh, layerNormRows, matmulNT, transpose } from './float-kernels.js';
+import {
+  argmaxRows,
+  causalSoftmaxRows,
+  gemmNT,
+  geluTanh,
+  layerNormRows,
+  matmulNT,
+  transpose,
+} from './float-kernels.js';
 import type { AttnMask, ModelParams, Ops, PlainTypes } from './types.js';
 
 export { FloatKVCache, floatTensor, type FloatTensor } from './float-cache.js';
@@ -66,13 +74,19 @@ async function prepare(w: Gpt2Weights): Promise<ModelParams<FloatTypes>> {
 }
 
 async function embed(tokens: readonly number[], positions: readonly number[], e: FloatEmbedding): Promise<FloatTensor> {
-  invariant(tokens.length === positions.length, 'E_SHAPE', `embed: ${tokens.length} tokens but ${positions.length} positions`);
+  invariant(
+    tokens.length === positions.length,
+    'E_SHAPE',
+    `embed: ${tokens.length} tokens but ${positions.length} positions`,
+  );
   const d = e.width;
   const out = new Float64Array(tokens.length * d);
   tokens.forEach((id, i) => {
-    if (!Number.isInteger(id) || id < 0 || id >= e.vocabSize) throw new MpcError('E_INPUT', `token id at index ${i} is outside the vocabulary of ${e.vocabSize}`);
+    if (!Number.isInteger(id) || id < 0 || id >= e.vocabSize)
+      throw new MpcError('E_INPUT', `token id at index ${i} is outside the vocabulary of ${e.vocabSize}`);
     const pos = positions[i] as number;
-    if (!Number.isInteger(pos) || pos < 0 || pos >= e.positions) throw new MpcError('E_INPUT', `position ${pos} is outside 0..${e.positions - 1}`);
+    if (!Number.isInteger(pos) || pos < 0 || pos >= e.positions)
+      throw new MpcError('E_INPUT', `position ${pos} is outside 0..${e.positions - 1}`);
     for (let k = 0; k < d; k++) out[i * d + k] = (e.wte[id * d + k] as number) + (e.wpe[pos * d + k] as number);
   });
   return floatTensor([tokens.length, d], out);
@@ -106,26 +120,45 @@ function mergeHeads(x: FloatTensor): FloatTensor {
   const [heads, n, hd] = dims(x, 3, 'mergeHeads') as [number, number, number];
   const out = new Float64Array(x.data.length);
   for (let h = 0; h < heads; h++) {
-    for (let i = 0; i < n; i++) out.set(x.data.subarray((h * n + i) * hd, (h * n + i + 1) * hd), i * heads * hd + h * hd);
+    for (let i = 0; i < n; i++)
+      out.set(x.data.subarray((h * n + i) * hd, (h * n + i + 1) * hd), i * heads * hd + h * hd);
   }
   return floatTensor([n, heads * hd], out);
 }
 
 function visibleKeys(mask: AttnMask, t: number): (row: number) => number {
-  invariant(mask.kind === 'causal' && Number.isInteger(mask.offset) && mask.offset >= 0, 'E_INPUT', () => `unsupported attention mask ${JSON.stringify(mask)}`);
+  invariant(
+    mask.kind === 'causal' && Number.isInteger(mask.offset) && mask.offset >= 0,
+    'E_INPUT',
+    () => `unsupported attention mask ${JSON.stringify(mask)}`,
+  );
   return (i) => Math.min(t, mask.offset + i + 1);
 }
 
 async function attnScores(q: FloatTensor, cache: FloatKVCache, mask: AttnMask): Promise<FloatTensor> {
   const [heads, n, hd] = dims(q, 3, 'attnScores') as [number, number, number];
-  invariant(heads === cache.heads && hd === cache.headDim, 'E_SHAPE', () => `attnScores: q [${q.shape.join(', ')}] vs cache ${cache.heads} × ${cache.headDim}`);
+  invariant(
+    heads === cache.heads && hd === cache.headDim,
+    'E_SHAPE',
+    () => `attnScores: q [${q.shape.join(', ')}] vs cache ${cache.heads} × ${cache.headDim}`,
+  );
   const t = cache.length;
   const out = new Float64Array(heads * n * t);
   const cols = visibleKeys(mask, t);
   for (let h = 0; h < heads; h++) {
     gemmNT({
-      x: q.data, xOff: h * n * hd, xStride: hd, w: cache.keys, wOff: h * cache.capacity * hd, wStride: hd,
-      out, outOff: h * n * t, outStride: t, rows: n, cols, inner: () => hd,
+      x: q.data,
+      xOff: h * n * hd,
+      xStride: hd,
+      w: cache.keys,
+      wOff: h * cache.capacity * hd,
+      wStride: hd,
+      out,
+      outOff: h * n * t,
+      outStride: t,
+      rows: n,
+      cols,
+      inner: () => hd,
     });
   }
   const scale = 1 / Math.sqrt(hd);
@@ -140,7 +173,11 @@ async function softmax(scores: FloatTensor, mask: AttnMask): Promise<FloatTensor
 
 async function attnMix(p: FloatTensor, cache: FloatKVCache): Promise<FloatTensor> {
   const [heads, n, t] = dims(p, 3, 'attnMix') as [number, number, number];
-  invariant(heads === cache.heads && t === cache.length, 'E_SHAPE', () => `attnMix: p [${p.shape.join(', ')}] vs cache of ${cache.heads} heads, ${cache.length} entries`);
+  invariant(
+    heads === cache.heads && t === cache.length,
+    'E_SHAPE',
+    () => `attnMix: p [${p.shape.join(', ')}] vs cache of ${cache.heads} heads, ${cache.length} entries`,
+  );
   const hd = cache.headDim;
   const out = new Float64Array(heads * n * hd);
   // Each row of p only up to its last nonzero entry: masked keys have probability exactly 0.
@@ -151,8 +188,18 @@ async function attnMix(p: FloatTensor, cache: FloatKVCache): Promise<FloatTensor
   };
   for (let h = 0; h < heads; h++) {
     gemmNT({
-      x: p.data, xOff: h * n * t, xStride: t, w: cache.valuesT, wOff: h * hd * cache.capacity, wStride: cache.capacity,
-      out, outOff: h * n * hd, outStride: hd, rows: n, cols: () => hd, inner: (i) => inner(h * n + i),
+      x: p.data,
+      xOff: h * n * t,
+      xStride: t,
+      w: cache.valuesT,
+      wOff: h * hd * cache.capacity,
+      wStride: cache.capacity,
+      out,
+      outOff: h * n * hd,
+      outStride: hd,
+      rows: n,
+      cols: () => hd,
+      inner: (i) => inner(h * n + i),
     });
   }
   return floatTensor([heads, n, hd], out);
@@ -164,18 +211,30 @@ export const floatOps: Ops<FloatTypes> = {
   prepare,
   createCache: (heads, headDim, capacity) => new FloatKVCache(heads, headDim, capacity),
   embed,
-  layerNorm: async (x, p) => floatTensor(x.shape, layerNormRows(x.data, p.weight, p.bias, x.shape[x.shape.length - 1] as number, p.eps)),
+  layerNorm: async (x, p) =>
+    floatTensor(x.shape, layerNormRows(x.data, p.weight, p.bias, x.shape[x.shape.length - 1] as number, p.eps)),
   linear,
   gelu: async (x) => floatTensor(x.shape, geluTanh(x.data)),
   add: (a, b) => {
-    invariant(a.shape.join() === b.shape.join(), 'E_SHAPE', () => `add: [${a.shape.join(', ')}] vs [${b.shape.join(', ')}]`);
-    return floatTensor(a.shape, a.data.map((v, i) => v + (b.data[i] as number)));
+    invariant(
+      a.shape.join() === b.shape.join(),
+      'E_SHAPE',
+      () => `add: [${a.shape.join(', ')}] vs [${b.shape.join(', ')}]`,
+    );
+    return floatTensor(
+      a.shape,
+      a.data.map((v, i) => v + (b.data[i] as number)),
+    );
   },
   splitHeads,
   mergeHeads,
   rows: (x, start, end) => {
     const w = x.shape.slice(1).reduce((a, d) => a * d, 1);
-    invariant(start >= 0 && start <= end && end <= (x.shape[0] as number), 'E_SHAPE', () => `rows ${start}..${end} of [${x.shape.join(', ')}]`);
+    invariant(
+      start >= 0 && start <= end && end <= (x.shape[0] as number),
+      'E_SHAPE',
+      () => `rows ${start}..${end} of [${x.shape.join(', ')}]`,
+    );
     return floatTensor([end - start, ...x.shape.slice(1)], x.data.slice(start * w, end * w));
   },
   attnScores,

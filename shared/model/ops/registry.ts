@@ -19,7 +19,11 @@ interface BackendEntry {
 
 const BACKENDS: Readonly<Record<string, BackendEntry>> = {
   float64: { description: 'float64 plaintext reference', ops: floatOps },
-  fixed: { description: 'fixed-point emulation, Z_2^64 with 16 fractional bits', ops: null, make: () => fixedOps() as unknown as Ops<PlainTypes> },
+  fixed: {
+    description: 'fixed-point emulation, Z_2^64 with 16 fractional bits',
+    ops: null,
+    make: () => fixedOps() as unknown as Ops<PlainTypes>,
+  },
 };
 
 /** Names of every known plaintext backend, available or not. */
@@ -37,6 +41,7 @@ export function plainBackend(name: string): Ops<PlainTypes> {
     throw new MpcError('E_CONFIG', `unknown backend "${name}" (known: ${plainBackendNames().join(', ')})`);
   }
   if (entry.make) return entry.make();
-  if (entry.ops === null) throw new MpcError('E_CONFIG', `backend "${name}" (${entry.description}) is not available yet`);
+  if (entry.ops === null)
+    throw new MpcError('E_CONFIG', `backend "${name}" (${entry.description}) is not available yet`);
   return entry.ops;
 }

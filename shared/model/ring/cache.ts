@@ -21,13 +21,29 @@ import type { KVCache } from '../ops/types.js';
 export class RingKVCache<T extends AnyTensor, F extends FixedHandle> implements KVCache<T> {
   k: F | undefined;
   v: F | undefined;
-  constructor(protected readonly P: Prims<T, F>, readonly id: string, readonly heads: number, readonly headDim: number, readonly capacity: number) {}
+  constructor(
+    protected readonly P: Prims<T, F>,
+    readonly id: string,
+    readonly heads: number,
+    readonly headDim: number,
+    readonly capacity: number,
+  ) {}
 
-  get length(): number { return this.k?.rowsUsed ?? 0; }
+  get length(): number {
+    return this.k?.rowsUsed ?? 0;
+  }
 
   async append(k: T, v: T): Promise<void> {
-    invariant(k.shape.length === 3 && k.shape[0] === this.heads && k.shape[2] === this.headDim, 'E_SHAPE', `cache append of [${k.shape.join(', ')}]`);
-    invariant(this.length + k.shape[1]! <= this.capacity, 'E_INPUT', `KV cache '${this.id}' is full (${this.capacity} tokens)`);
+    invariant(
+      k.shape.length === 3 && k.shape[0] === this.heads && k.shape[2] === this.headDim,
+      'E_SHAPE',
+      `cache append of [${k.shape.join(', ')}]`,
+    );
+    invariant(
+      this.length + k.shape[1]! <= this.capacity,
+      'E_INPUT',
+      `KV cache '${this.id}' is full (${this.capacity} tokens)`,
+    );
     this.k ??= await this.P.fixedAlloc(`${this.id}.k`, this.heads, this.capacity, this.headDim, k.fracBits);
     this.v ??= await this.P.fixedAlloc(`${this.id}.v`, this.heads, this.capacity, this.headDim, v.fracBits);
     await this.P.fixedAppend(this.k, k);
@@ -37,8 +53,16 @@ export class RingKVCache<T extends AnyTensor, F extends FixedHandle> implements 
   /** Appends rows of another cache at public segments: copies of the fixed-mask rows (no bytes, no round). */
   async appendRows(src: RingKVCache<T, F>, segs: readonly (readonly [number, number])[]): Promise<void> {
     const rows = segs.reduce((t, [a, b]) => t + b - a, 0);
-    invariant(src.k !== undefined && src.v !== undefined && src.heads === this.heads && src.headDim === this.headDim, 'E_SHAPE', `copy into cache '${this.id}' from an empty or different cache`);
-    invariant(this.length + rows <= this.capacity, 'E_INPUT', `KV cache '${this.id}' is full (${this.capacity} tokens)`);
+    invariant(
+      src.k !== undefined && src.v !== undefined && src.heads === this.heads && src.headDim === this.headDim,
+      'E_SHAPE',
+      `copy into cache '${this.id}' from an empty or different cache`,
+    );
+    invariant(
+      this.length + rows <= this.capacity,
+      'E_INPUT',
+      `KV cache '${this.id}' is full (${this.capacity} tokens)`,
+    );
     this.k ??= await this.P.fixedAlloc(`${this.id}.k`, this.heads, this.capacity, this.headDim, src.k.fracBits);
     this.v ??= await this.P.fixedAlloc(`${this.id}.v`, this.heads, this.capacity, this.headDim, src.v.fracBits);
     await this.P.fixedCopy(this.k, src.k, segs);
@@ -69,11 +93,19 @@ export function pieceSpan<T extends AnyTensor>(p: ViewPiece<T>): [number, number
 
 /** The rows some pieces pick from a source cache, attended without being gathered. */
 export class RingCacheView<T extends AnyTensor, F extends FixedHandle> extends RingKVCache<T, F> {
-  constructor(P: Prims<T, F>, id: string, readonly src: RingKVCache<T, F>, readonly pieces: readonly ViewPiece<T>[], rows: number) {
+  constructor(
+    P: Prims<T, F>,
+    id: string,
+    readonly src: RingKVCache<T, F>,
+    readonly pieces: readonly ViewPiece<T>[],
+    rows: number,
+  ) {
     super(P, id, src.heads, src.headDim, rows);
   }
 
-  override get length(): number { return this.capacity; }
+  override get length(): number {
+    return this.capacity;
+  }
 
   override async append(): Promise<void> {
     throw new MpcError('E_INPUT', `cache view '${this.id}' is read-only (gather with room to store rows)`);

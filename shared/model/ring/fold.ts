@@ -24,17 +24,22 @@ export interface EncodedTensor extends RingTensorSpec {
 
 /** Names and shapes of the ring model's tensors for a config, in a fixed order. */
 export function ringModelSpec(c: Gpt2Config, f = FRAC_BITS): Array<[string, RingTensorSpec]> {
-  const d = c.nEmbd, inner = c.nInner;
+  const d = c.nEmbd,
+    inner = c.nInner;
   const out: Array<[string, RingTensorSpec]> = [
     ['wte', { shape: [c.vocabSize, d], fracBits: f }],
     ['wpe', { shape: [c.nPositions, d], fracBits: f }],
   ];
   for (let l = 0; l < c.nLayer; l++) {
     out.push(
-      [`h.${l}.qkv.w`, { shape: [3 * d, d], fracBits: f }], [`h.${l}.qkv.b`, { shape: [3 * d], fracBits: 2 * f }],
-      [`h.${l}.proj.w`, { shape: [d, d], fracBits: f }], [`h.${l}.proj.b`, { shape: [d], fracBits: 2 * f }],
-      [`h.${l}.fc.w`, { shape: [inner, d], fracBits: f }], [`h.${l}.fc.b`, { shape: [inner], fracBits: 2 * f }],
-      [`h.${l}.mproj.w`, { shape: [d, inner], fracBits: f }], [`h.${l}.mproj.b`, { shape: [d], fracBits: 2 * f }],
+      [`h.${l}.qkv.w`, { shape: [3 * d, d], fracBits: f }],
+      [`h.${l}.qkv.b`, { shape: [3 * d], fracBits: 2 * f }],
+      [`h.${l}.proj.w`, { shape: [d, d], fracBits: f }],
+      [`h.${l}.proj.b`, { shape: [d], fracBits: 2 * f }],
+      [`h.${l}.fc.w`, { shape: [inner, d], fracBits: f }],
+      [`h.${l}.fc.b`, { shape: [inner], fracBits: 2 * f }],
+      [`h.${l}.mproj.w`, { shape: [d, inner], fracBits: f }],
+      [`h.${l}.mproj.b`, { shape: [d], fracBits: 2 * f }],
     );
   }
   out.push(['head.w', { shape: [c.vocabSize, d], fracBits: f }], ['head.b', { shape: [c.vocabSize], fracBits: 2 * f }]);
@@ -42,9 +47,14 @@ export function ringModelSpec(c: Gpt2Config, f = FRAC_BITS): Array<[string, Ring
 }
 
 /** Folds a preceding LayerNorm (γ, β) into a linear layer; returns [out, in] weight and bias. */
-function foldLinear(lin: LinearWeights, ln: NormWeights | null, colScale?: (j: number) => number): { w: Float64Array; b: Float64Array } {
+function foldLinear(
+  lin: LinearWeights,
+  ln: NormWeights | null,
+  colScale?: (j: number) => number,
+): { w: Float64Array; b: Float64Array } {
   const { inDim, outDim, weight } = lin;
-  const w = new Float64Array(outDim * inDim), b = new Float64Array(outDim);
+  const w = new Float64Array(outDim * inDim),
+    b = new Float64Array(outDim);
   for (let j = 0; j < outDim; j++) {
     const s = colScale ? colScale(j) : 1;
     let bj = lin.bias ? lin.bias[j]! : 0;
@@ -60,7 +70,8 @@ function foldLinear(lin: LinearWeights, ln: NormWeights | null, colScale?: (j: n
 
 /** Folded float64 tensors, same names and order as `ringModelSpec`. */
 export function foldModel(weights: Gpt2Weights): Map<string, Float64Array> {
-  const c = weights.config, d = c.nEmbd;
+  const c = weights.config,
+    d = c.nEmbd;
   const m = new Map<string, Float64Array>();
   m.set('wte', weights.wte);
   m.set('wpe', weights.wpe);
@@ -74,7 +85,9 @@ export function foldModel(weights: Gpt2Weights): Map<string, Float64Array> {
     m.set(`h.${l}.fc.w`, fc.w).set(`h.${l}.fc.b`, fc.b).set(`h.${l}.mproj.w`, mproj.w).set(`h.${l}.mproj.b`, mproj.b);
   });
   // output head: logits = LN_f(x) · wteᵀ (tied) → fold γ_f and β_f into a [V, d] matrix and a bias
-  const V = c.vocabSize, head = new Float64Array(V * d), hb = new Float64Array(V);
+  const V = c.vocabSize,
+    head = new Float64Array(V * d),
+    hb = new Float64Array(V);
   const lmW = weights.lmHead;
   for (let v = 0; v < V; v++) {
     let s = 0;

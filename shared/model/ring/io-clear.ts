@@ -11,7 +11,12 @@ import type { RingTokenIO } from './ops.js';
  */
 export const CLEAR_TOKEN_IO: RingTokenIO<Clear, ClearFixed, readonly number[]> = {
   async embedTokens(P: Prims<Clear, ClearFixed>, wte: ClearFixed, tokens: readonly number[]): Promise<Clear> {
-    for (const t of tokens) invariant(Number.isInteger(t) && t >= 0 && t < wte.rowsUsed, 'E_INPUT', `token id ${t} is outside the vocabulary of ${wte.rowsUsed}`);
+    for (const t of tokens)
+      invariant(
+        Number.isInteger(t) && t >= 0 && t < wte.rowsUsed,
+        'E_INPUT',
+        `token id ${t} is outside the vocabulary of ${wte.rowsUsed}`,
+      );
     return P.reshape(P.fixedRows(wte, tokens), [tokens.length, wte.cols]);
   },
   async emitTokens(_P: Prims<Clear, ClearFixed>, idx: Clear): Promise<readonly number[]> {

@@ -24,9 +24,19 @@ import { encodeRingModel, ringModelSpec } from './fold.js';
 /** Largest row chunk a row-wise non-linear step processes at once (see `RingOps.byRows`). */
 export const CHUNK_ELEMENTS = 1 << 16;
 
-export interface RingLinear<T, F> { readonly w: F; readonly b: T; readonly inDim: number; readonly outDim: number }
-export interface RingNorm { readonly eps: number }
-export interface RingEmbedding<F> { readonly wte: F; readonly wpe: F }
+export interface RingLinear<T, F> {
+  readonly w: F;
+  readonly b: T;
+  readonly inDim: number;
+  readonly outDim: number;
+}
+export interface RingNorm {
+  readonly eps: number;
+}
+export interface RingEmbedding<F> {
+  readonly wte: F;
+  readonly wpe: F;
+}
 
 /** Non-linear recipes over Prims the ring backend needs (protocol/nonlinear provides them). */
 export interface RingNonlinear {
@@ -51,7 +61,11 @@ export interface RingTokenIO<T extends AnyTensor, F extends FixedHandle, Tok ext
   emitTokens(P: Prims<T, F>, idx: T, logits: T): Promise<Tok>;
 }
 
-export interface RingTypes<T extends AnyTensor, F extends FixedHandle, Tok extends { readonly length: number }> extends BackendTypes {
+export interface RingTypes<
+  T extends AnyTensor,
+  F extends FixedHandle,
+  Tok extends { readonly length: number },
+> extends BackendTypes {
   readonly tensor: T;
   readonly tokens: Tok;
   readonly linear: RingLinear<T, F>;
@@ -65,9 +79,11 @@ export interface RingTypes<T extends AnyTensor, F extends FixedHandle, Tok exten
  * returns the backend's parameters. `get(name)` yields each tensor of `ringModelSpec` in this
  * holder's form (clear value, party share, or shape on the dealer).
  */
-export async function loadRingModel<T extends AnyTensor, F extends FixedHandle, Tok extends { readonly length: number }>(
-  P: Prims<T, F>, config: Gpt2Config, get: (name: string) => T,
-): Promise<ModelParams<RingTypes<T, F, Tok>>> {
+export async function loadRingModel<
+  T extends AnyTensor,
+  F extends FixedHandle,
+  Tok extends { readonly length: number },
+>(P: Prims<T, F>, config: Gpt2Config, get: (name: string) => T): Promise<ModelParams<RingTypes<T, F, Tok>>> {
   const spec = new Map(ringModelSpec(config));
   const fixed = async (name: string): Promise<F> => {
     const [rows, cols] = spec.get(name)!.shape as [number, number];
@@ -84,19 +100,32 @@ export async function loadRingModel<T extends AnyTensor, F extends FixedHandle, 
   for (let l = 0; l < config.nLayer; l++) {
     const norm = { eps: config.lnEps };
     blocks.push({
-      ln1: norm, attnQkv: await linear(`h.${l}.qkv`), attnProj: await linear(`h.${l}.proj`),
-      ln2: norm, mlpFc: await linear(`h.${l}.fc`), mlpProj: await linear(`h.${l}.mproj`),
+      ln1: norm,
+      attnQkv: await linear(`h.${l}.qkv`),
+      attnProj: await linear(`h.${l}.proj`),
+      ln2: norm,
+      mlpFc: await linear(`h.${l}.fc`),
+      mlpProj: await linear(`h.${l}.mproj`),
     });
   }
   return { config, embedding, blocks, lnF: { eps: config.lnEps }, head: await linear('head') };
 }
 
-export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { readonly length: number }> implements Ops<RingTypes<T, F, Tok>> {
+export class RingOps<
+  T extends AnyTensor,
+  F extends FixedHandle,
+  Tok extends { readonly length: number },
+> implements Ops<RingTypes<T, F, Tok>> {
   readonly name: string;
   private caches = 0;
   readonly f: number;
 
-  constructor(readonly P: Prims<T, F>, readonly nl: RingNonlinear, readonly io: RingTokenIO<T, F, Tok>, fracBits: number) {
+  constructor(
+    readonly P: Prims<T, F>,
+    readonly nl: RingNonlinear,
+    readonly io: RingTokenIO<T, F, Tok>,
+    fracBits: number,
+  ) {
     this.name = P.mode === 'clear' ? 'fixed' : P.mode;
     this.f = fracBits;
   }
@@ -124,8 +153,12 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
     return P.add(tok, pos);
   }
 
-  layerNorm(x: T, p: RingNorm): Promise<T> { return this.byRows(x, (c) => this.nl.layerNorm(this.P, c, p.eps)); }
-  gelu(x: T): Promise<T> { return this.byRows(x, (c) => this.nl.gelu(this.P, c)); }
+  layerNorm(x: T, p: RingNorm): Promise<T> {
+    return this.byRows(x, (c) => this.nl.layerNorm(this.P, c, p.eps));
+  }
+  gelu(x: T): Promise<T> {
+    return this.byRows(x, (c) => this.nl.gelu(this.P, c));
+  }
 
   /**
    * Runs a row-wise function over row chunks of at most CHUNK_ELEMENTS elements, one after the other.
@@ -134,38 +167,58 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
    * rounds during prefill. The chunking is a function of shapes only, so all roles agree on it.
    */
   private async byRows(x: T, fn: (chunk: T, start: number, end: number) => Promise<T>): Promise<T> {
-    const P = this.P, shape = x.shape, last = shape[shape.length - 1]!, rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const P = this.P,
+      shape = x.shape,
+      last = shape[shape.length - 1]!,
+      rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
     const per = Math.max(1, Math.floor(CHUNK_ELEMENTS / Math.max(1, last)));
     if (rows <= per) return fn(x, 0, rows);
-    const flat = P.reshape(x, [rows, last]), outs: T[] = [];
-    for (let r = 0; r < rows; r += per) outs.push(await fn(P.sliceFirst(flat, r, Math.min(rows, r + per)), r, Math.min(rows, r + per)));
+    const flat = P.reshape(x, [rows, last]),
+      outs: T[] = [];
+    for (let r = 0; r < rows; r += per)
+      outs.push(await fn(P.sliceFirst(flat, r, Math.min(rows, r + per)), r, Math.min(rows, r + per)));
     const out = P.concatFirst(outs);
     return P.reshape(out, [...shape.slice(0, -1), out.shape[out.shape.length - 1]!]);
   }
-  add(a: T, b: T): T { return this.P.add(a, b); }
+  add(a: T, b: T): T {
+    return this.P.add(a, b);
+  }
 
   async linear(x: T, p: RingLinear<T, F>): Promise<T> {
-    const P = this.P, n = x.shape[0]!;
-    const y = await P.fixedMatmul(x, p.w, 'nt');                      // [n, out] at 2f
+    const P = this.P,
+      n = x.shape[0]!;
+    const y = await P.fixedMatmul(x, p.w, 'nt'); // [n, out] at 2f
     const bias = P.concatFirst(Array.from({ length: n }, () => P.reshape(p.b, [1, p.outDim])));
     return this.byRows(P.add(y, bias), (c) => P.trunc(c, this.f));
   }
 
   splitHeads(qkv: T, heads: number): { q: T; k: T; v: T } {
-    const P = this.P, n = qkv.shape[0]!, d = qkv.shape[1]! / 3, hd = d / heads;
+    const P = this.P,
+      n = qkv.shape[0]!,
+      d = qkv.shape[1]! / 3,
+      hd = d / heads;
     // [n, d] → [n, H·hd] → [H·hd, n] → [H, hd, n] → [H, n, hd]
     const toHeads = (x: T): T => P.transposeLast(P.reshape(P.transposeLast(x), [heads, hd, n]));
-    return { q: toHeads(P.sliceLast(qkv, 0, d)), k: toHeads(P.sliceLast(qkv, d, 2 * d)), v: toHeads(P.sliceLast(qkv, 2 * d, 3 * d)) };
+    return {
+      q: toHeads(P.sliceLast(qkv, 0, d)),
+      k: toHeads(P.sliceLast(qkv, d, 2 * d)),
+      v: toHeads(P.sliceLast(qkv, 2 * d, 3 * d)),
+    };
   }
 
   mergeHeads(x: T): T {
-    const P = this.P, [heads, n, hd] = x.shape as [number, number, number];
+    const P = this.P,
+      [heads, n, hd] = x.shape as [number, number, number];
     return P.transposeLast(P.reshape(P.transposeLast(x), [heads * hd, n]));
   }
 
-  rows(x: T, start: number, end: number): T { return this.P.sliceFirst(x, start, end); }
+  rows(x: T, start: number, end: number): T {
+    return this.P.sliceFirst(x, start, end);
+  }
 
-  scope<R>(label: string, fn: () => Promise<R>): Promise<R> { return this.P.scope(label, fn); }
+  scope<R>(label: string, fn: () => Promise<R>): Promise<R> {
+    return this.P.scope(label, fn);
+  }
 
   async attnScores(q: T, cache: RingKVCache<T, F>, _mask: AttnMask): Promise<T> {
     if (cache instanceof RingCacheView) return viewScores(this.P, this.f, q, cache);
@@ -190,7 +243,9 @@ export class RingOps<T extends AnyTensor, F extends FixedHandle, Tok extends { r
     return this.byRows(await this.P.fixedMatmul(p, cache.v, 'nn', cache.length), (c) => this.P.trunc(c, this.f));
   }
 
-  lmHead(x: T, head: RingLinear<T, F>): Promise<T> { return this.linear(x, head); }
+  lmHead(x: T, head: RingLinear<T, F>): Promise<T> {
+    return this.linear(x, head);
+  }
 
   async argmax(logits: T): Promise<Tok> {
     const idx = await this.P.scope('argmax', () => this.nl.argmax(this.P, logits));

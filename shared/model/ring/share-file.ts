@@ -36,7 +36,10 @@ export function sha256File(path: string): string {
 }
 
 /** Serialises u64 tensors as safetensors (dtype U64), header padded to 8 bytes. */
-export function encodeU64Safetensors(tensors: ReadonlyArray<[string, { shape: readonly number[]; data: BigUint64Array }]>, metadata: Record<string, string>): Uint8Array {
+export function encodeU64Safetensors(
+  tensors: ReadonlyArray<[string, { shape: readonly number[]; data: BigUint64Array }]>,
+  metadata: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const [name, t] of tensors) {
@@ -50,7 +53,10 @@ export function encodeU64Safetensors(tensors: ReadonlyArray<[string, { shape: re
   new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
   out.set(hb, 8);
   let at = 8 + hb.length;
-  for (const [, t] of tensors) { out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at); at += t.data.byteLength; }
+  for (const [, t] of tensors) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    at += t.data.byteLength;
+  }
   return out;
 }
 
@@ -58,19 +64,33 @@ export function encodeU64Safetensors(tensors: ReadonlyArray<[string, { shape: re
  * Writes config.json, party0.safetensors and party1.safetensors into `dir`.
  * The party files are the only place the shares exist; each party is given only its own file.
  */
-export function writeShares(dir: string, hfConfig: Record<string, unknown>, modelSha256: string, enc: ReadonlyMap<string, EncodedTensor>, o: { secretWeights?: boolean } = {}): ShareConfig {
+export function writeShares(
+  dir: string,
+  hfConfig: Record<string, unknown>,
+  modelSha256: string,
+  enc: ReadonlyMap<string, EncodedTensor>,
+  o: { secretWeights?: boolean } = {},
+): ShareConfig {
   mkdirSync(dir, { recursive: true });
   const shareId = randomBytes(16).toString('hex');
   const prg = new Prg(randomSeed());
   const p0: Array<[string, { shape: readonly number[]; data: BigUint64Array }]> = [];
   const p1: typeof p0 = [];
   for (const [name, t] of enc) {
-    const s0 = prg.ring(t.data.length), s1 = new BigUint64Array(t.data.length);
+    const s0 = prg.ring(t.data.length),
+      s1 = new BigUint64Array(t.data.length);
     for (let i = 0; i < s1.length; i++) s1[i] = t.data[i]! - s0[i]!;
     p0.push([name, { shape: t.shape, data: s0 }]);
     p1.push([name, { shape: t.shape, data: s1 }]);
   }
-  const cfg: ShareConfig = { format: 'mpcache-shares/1', shareId, modelSha256, fracBits: FRAC_BITS, model: hfConfig, secretWeights: o.secretWeights ?? true };
+  const cfg: ShareConfig = {
+    format: 'mpcache-shares/1',
+    shareId,
+    modelSha256,
+    fracBits: FRAC_BITS,
+    model: hfConfig,
+    secretWeights: o.secretWeights ?? true,
+  };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
   writeFileSync(join(dir, 'party0.safetensors'), encodeU64Safetensors(p0, { shareId, party: '0' }));
   writeFileSync(join(dir, 'party1.safetensors'), encodeU64Safetensors(p1, { shareId, party: '1' }));
@@ -91,14 +111,24 @@ export interface PartyShares {
  */
 export function readPartyShares(configPath: string, sharesPath: string, party: 0 | 1): PartyShares {
   let raw: unknown;
-  try { raw = JSON.parse(readFileSync(configPath, 'utf8')); } catch (e) { throw new MpcError('E_MODEL', `${configPath}: ${(e as Error).message}`); }
+  try {
+    raw = JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch (e) {
+    throw new MpcError('E_MODEL', `${configPath}: ${(e as Error).message}`);
+  }
   const r = ShareConfig.safeParse(raw);
-  if (!r.success) throw new MpcError('E_MODEL', `${configPath}: not a share config (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message})`);
+  if (!r.success)
+    throw new MpcError(
+      'E_MODEL',
+      `${configPath}: not a share config (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message})`,
+    );
   const shareConfig = r.data;
   const config = parseGpt2Config(shareConfig.model, configPath);
   const st = parseSafetensors(new Uint8Array(readFileSync(sharesPath)), sharesPath);
-  if (st.metadata['shareId'] !== shareConfig.shareId) throw new MpcError('E_MODEL', `${sharesPath} belongs to another sharing run than ${configPath}`);
-  if (st.metadata['party'] !== String(party)) throw new MpcError('E_MODEL', `${sharesPath} is party ${st.metadata['party']}'s file, not party ${party}'s`);
+  if (st.metadata['shareId'] !== shareConfig.shareId)
+    throw new MpcError('E_MODEL', `${sharesPath} belongs to another sharing run than ${configPath}`);
+  if (st.metadata['party'] !== String(party))
+    throw new MpcError('E_MODEL', `${sharesPath} is party ${st.metadata['party']}'s file, not party ${party}'s`);
   const tensors = new Map<string, EncodedTensor>();
   for (const [name, spec] of ringModelSpec(config, shareConfig.fracBits)) {
     const t = st.tensors.get(name);

@@ -26,8 +26,15 @@ import type { FixedHandle, Prims } from '../../protocol/prims/types.js';
 import { pieceRows, pieceSpan, type RingCacheView } from './cache.js';
 
 /** Disjoint sorted segments covering the spans, and the column of a source row inside them. */
-export function unionSegments(spans: readonly (readonly [number, number])[]): { segs: Array<[number, number]>; col: (row: number) => number; width: number } {
-  const sorted = spans.filter(([a, b]) => b > a).map(([a, b]) => [a, b] as [number, number]).sort((x, y) => x[0] - y[0]);
+export function unionSegments(spans: readonly (readonly [number, number])[]): {
+  segs: Array<[number, number]>;
+  col: (row: number) => number;
+  width: number;
+} {
+  const sorted = spans
+    .filter(([a, b]) => b > a)
+    .map(([a, b]) => [a, b] as [number, number])
+    .sort((x, y) => x[0] - y[0]);
   const segs: Array<[number, number]> = [];
   for (const [a, b] of sorted) {
     const last = segs[segs.length - 1];
@@ -36,17 +43,27 @@ export function unionSegments(spans: readonly (readonly [number, number])[]): { 
   }
   const starts: number[] = [];
   let width = 0;
-  for (const [a, b] of segs) { starts.push(width); width += b - a; }
+  for (const [a, b] of segs) {
+    starts.push(width);
+    width += b - a;
+  }
   const col = (row: number): number => {
-    for (let j = 0; j < segs.length; j++) if (row >= segs[j]![0] && row < segs[j]![1]) return starts[j]! + row - segs[j]![0];
+    for (let j = 0; j < segs.length; j++)
+      if (row >= segs[j]![0] && row < segs[j]![1]) return starts[j]! + row - segs[j]![0];
     throw new MpcError('E_INTERNAL', `row ${row} outside the view's segments`);
   };
   return { segs, col, width };
 }
 
 /** Scores of q [H, n, hd] against a view's rows → [H, n, L] at q's scale (keys at scale f). */
-export async function viewScores<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, f: number, q: T, view: RingCacheView<T, F>): Promise<T> {
-  const src = view.src, [H, n] = q.shape as [number, number];
+export async function viewScores<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  f: number,
+  q: T,
+  view: RingCacheView<T, F>,
+): Promise<T> {
+  const src = view.src,
+    [H, n] = q.shape as [number, number];
   invariant(src.k !== undefined, 'E_INTERNAL', 'attention over a view of an empty cache');
   const K = src.k;
   const U = unionSegments(view.pieces.filter((p) => p.kind === 'rows').map(pieceSpan));
@@ -56,7 +73,16 @@ export async function viewScores<T extends AnyTensor, F extends FixedHandle>(P: 
     if (pieceRows(p) === 0) continue;
     if (p.kind === 'rows') {
       const len = p.end - p.start;
-      parts.push(P.pick(Z!, [H, n, len], Int32Array.from({ length: H * n * len }, (_, e) => Math.floor(e / len) * U.width + U.col(p.start + (e % len)))));
+      parts.push(
+        P.pick(
+          Z!,
+          [H, n, len],
+          Int32Array.from(
+            { length: H * n * len },
+            (_, e) => Math.floor(e / len) * U.width + U.col(p.start + (e % len)),
+          ),
+        ),
+      );
     } else {
       parts.push(await P.scope('gather', () => P.fixedSelect(q, p.sel, K, 'nt', { offset: p.offset, block: p.block }))); // [H, n, k·b]
     }
@@ -65,8 +91,14 @@ export async function viewScores<T extends AnyTensor, F extends FixedHandle>(P: 
 }
 
 /** Probabilities p [H, n, L] over a view's rows times its values → [H, n, hd] at p's scale. */
-export async function viewMix<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, f: number, p: T, view: RingCacheView<T, F>): Promise<T> {
-  const src = view.src, [H, n, L] = p.shape as [number, number, number];
+export async function viewMix<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  f: number,
+  p: T,
+  view: RingCacheView<T, F>,
+): Promise<T> {
+  const src = view.src,
+    [H, n, L] = p.shape as [number, number, number];
   invariant(src.v !== undefined, 'E_INTERNAL', 'attention over a view of an empty cache');
   const V = src.v;
   const U = unionSegments(view.pieces.filter((x) => x.kind === 'rows').map(pieceSpan));
@@ -79,15 +111,28 @@ export async function viewMix<T extends AnyTensor, F extends FixedHandle>(P: Pri
     if (piece.kind === 'rows') {
       // rows pieces meet the values in one product over their segments; a row in two pieces would
       // keep only the last piece's probability here, so views never overlap (checked below)
-      for (let j = 0; j < len; j++) invariant(idx[U.col(piece.start + j)] === -1, 'E_INTERNAL', `view pieces overlap at row ${piece.start + j}`);
-      for (let r = 0; r < H * n; r++) for (let j = 0; j < len; j++) idx[r * U.width + U.col(piece.start + j)] = r * L + at + j;
+      for (let j = 0; j < len; j++)
+        invariant(idx[U.col(piece.start + j)] === -1, 'E_INTERNAL', `view pieces overlap at row ${piece.start + j}`);
+      for (let r = 0; r < H * n; r++)
+        for (let j = 0; j < len; j++) idx[r * U.width + U.col(piece.start + j)] = r * L + at + j;
     } else {
-      const ps = P.pick(p, [H, n, len], Int32Array.from({ length: H * n * len }, (_, e) => Math.floor(e / len) * L + at + (e % len)));
-      outs.push(await P.scope('gather', () => P.fixedSelect(ps, piece.sel, V, 'nn', { offset: piece.offset, block: piece.block })));
+      const ps = P.pick(
+        p,
+        [H, n, len],
+        Int32Array.from({ length: H * n * len }, (_, e) => Math.floor(e / len) * L + at + (e % len)),
+      );
+      outs.push(
+        await P.scope('gather', () =>
+          P.fixedSelect(ps, piece.sel, V, 'nn', { offset: piece.offset, block: piece.block }),
+        ),
+      );
     }
     at += len;
   }
   invariant(at === L, 'E_SHAPE', `probabilities over ${L} rows for a view of ${at}`);
   if (U.width > 0) outs.unshift(await P.fixedMatmul(P.pick(p, [H, n, U.width], idx), V, 'nn', { segs: U.segs }));
-  return P.trunc(outs.reduce((a, b) => P.add(a, b)), f);
+  return P.trunc(
+    outs.reduce((a, b) => P.add(a, b)),
+    f,
+  );
 }

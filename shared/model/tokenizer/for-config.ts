@@ -16,10 +16,16 @@ export function tokenizerFor(config: Gpt2Config): Tokenizer {
   const tok = config.tokenizer === 'byte' ? byteTokenizer : gpt2Tokenizer;
   // Checkpoints may pad the vocabulary (ids the tokenizer never produces), never shrink it.
   if (config.vocabSize < tok.vocabSize) {
-    throw new MpcError('E_MODEL', `vocab_size ${config.vocabSize} is smaller than the ${tok.name} tokenizer's ${tok.vocabSize}`);
+    throw new MpcError(
+      'E_MODEL',
+      `vocab_size ${config.vocabSize} is smaller than the ${tok.name} tokenizer's ${tok.vocabSize}`,
+    );
   }
   if (config.eotTokenId !== tok.eot) {
-    throw new MpcError('E_MODEL', `EOT id ${config.eotTokenId} in the config differs from the ${tok.name} tokenizer's ${tok.eot}`);
+    throw new MpcError(
+      'E_MODEL',
+      `EOT id ${config.eotTokenId} in the config differs from the ${tok.name} tokenizer's ${tok.eot}`,
+    );
   }
   return tok;
 }

@@ -29,7 +29,10 @@ export const gpt2Tokenizer: Tokenizer = Object.freeze({
   decode(ids: readonly number[]): string {
     ids.forEach((id, i) => {
       if (!Number.isInteger(id) || id < 0 || id >= vocabularySize) {
-        throw new MpcError('E_INPUT', `gpt2 tokenizer: token at index ${i} is not an integer in [0, ${vocabularySize})`);
+        throw new MpcError(
+          'E_INPUT',
+          `gpt2 tokenizer: token at index ${i} is not an integer in [0, ${vocabularySize})`,
+        );
       }
     });
     return decode(ids) + packageDecoder.decode();

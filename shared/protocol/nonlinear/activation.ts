@@ -33,7 +33,11 @@ export interface ActOpts {
 
 const D_FRAC = 32;
 
-interface ActSpec { f: (x: number) => number; clipBits: number; w: number }
+interface ActSpec {
+  f: (x: number) => number;
+  clipBits: number;
+  w: number;
+}
 const SPECS: Record<string, ActSpec> = {
   gelu: { f: geluTanh, clipBits: 2, w: 5 },
   'gelu-erf': { f: geluErf, clipBits: 2, w: 5 },
@@ -41,23 +45,37 @@ const SPECS: Record<string, ActSpec> = {
 };
 
 const deltaFit = memo((name: string) => {
-  const s = SPECS[name]!, T = 2 ** s.clipBits;
+  const s = SPECS[name]!,
+    T = 2 ** s.clipBits;
   return fitSpline((t) => t - s.f(t), 0, T / 2 ** s.w, 2 ** s.w);
 });
 
 const deltaField = memo((key: string): LutField => {
   const [name, fs] = key.split(':') as [string, string];
-  const f = Number(fs), s = SPECS[name]!;
+  const f = Number(fs),
+    s = SPECS[name]!;
   return { s: f + s.clipBits - s.w, w: s.w, table: splineTable(deltaFit(name), f, D_FRAC, s.w) };
 });
 
 /** Spline errors (documented bounds; tests check the protocols). */
 export const ACT_SPLINE_ERR = { gelu: deltaFit('gelu').maxErr, silu: deltaFit('silu').maxErr };
 
-async function reluMinusDelta<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, name: string, o: ActOpts): Promise<T> {
-  const f = x.fracBits, s = SPECS[name]!, Tp = 2 ** s.clipBits - 2 ** -f;
+async function reluMinusDelta<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  name: string,
+  o: ActOpts,
+): Promise<T> {
+  const f = x.fracBits,
+    s = SPECS[name]!,
+    Tp = 2 ** s.clipBits - 2 ** -f;
   // 1. relu(x), relu(x − T'), relu(x + T') from one opening
-  const { self } = await P.cmpK(x, { width: o.width ?? 32, thresholds: [0, Tp, -Tp], self: [0, 1, 2], fewerRounds: o.fewerRounds ?? true });
+  const { self } = await P.cmpK(x, {
+    width: o.width ?? 32,
+    thresholds: [0, Tp, -Tp],
+    self: [0, 1, 2],
+    fewerRounds: o.fewerRounds ?? true,
+  });
   const [r0, r1, r2] = self as [T, T, T];
   const t = P.addPublic(P.sub(P.sub(P.mulInt(r0, 2), r1), r2), Tp);
   // 2. δ(t) at 32 fractional bits
@@ -69,11 +87,19 @@ async function reluMinusDelta<T extends AnyTensor, F extends FixedHandle>(P: Pri
 }
 
 /** GPT-2's gelu_new: 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))). */
-export async function gelu<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, o: ActOpts & { form?: 'tanh' | 'erf' } = {}): Promise<T> {
+export async function gelu<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  o: ActOpts & { form?: 'tanh' | 'erf' } = {},
+): Promise<T> {
   return reluMinusDelta(P, x, o.form === 'erf' ? 'gelu-erf' : 'gelu', o);
 }
 
 /** SiLU: x·σ(x). */
-export async function siluAct<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, o: ActOpts = {}): Promise<T> {
+export async function siluAct<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  o: ActOpts = {},
+): Promise<T> {
   return reluMinusDelta(P, x, 'silu', o);
 }

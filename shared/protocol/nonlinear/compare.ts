@@ -34,24 +34,42 @@ export interface WidthOpt {
 const full = (o: WidthOpt): boolean => (o.width ?? 64) === 64;
 
 /** [x ≥ 0] as an integer share (fracBits 0). */
-export async function drelu<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, o: WidthOpt = {}): Promise<T> {
+export async function drelu<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  o: WidthOpt = {},
+): Promise<T> {
   if (full(o)) return (await P.cmpMul(x, [])).bit;
   return P.reshape((await P.cmpK(x, { width: o.width!, fewerRounds: o.fewerRounds })).bits, x.shape);
 }
 
 /** max(x, 0), exact. */
-export async function relu<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, o: WidthOpt = {}): Promise<T> {
+export async function relu<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  o: WidthOpt = {},
+): Promise<T> {
   if (full(o)) return (await P.cmpMul(x, [x])).prods[0]!;
   return (await P.cmpK(x, { width: o.width!, self: [0], fewerRounds: o.fewerRounds })).self[0]!;
 }
 
 /** [x ≥ y] for secret x, y (the width bounds x − y). */
-export async function ge<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, y: T, o: WidthOpt = {}): Promise<T> {
+export async function ge<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  y: T,
+  o: WidthOpt = {},
+): Promise<T> {
   return drelu(P, P.sub(x, y), o);
 }
 
 /** [x = y] for secret y, or [x = c] for a public real c (at x's scale). Width default 64. */
-export async function eq<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, y: T | number, o: WidthOpt = {}): Promise<T> {
+export async function eq<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  y: T | number,
+  o: WidthOpt = {},
+): Promise<T> {
   const width = o.width ?? 64;
   const d = typeof y === 'number' ? x : P.sub(x, y);
   const t = typeof y === 'number' ? y : 0;
@@ -59,8 +77,19 @@ export async function eq<T extends AnyTensor, F extends FixedHandle>(P: Prims<T,
 }
 
 /** min(max(x, lo), hi) for public lo ≤ hi, exact: lo + relu(x − lo) − relu(x − hi), one opening. */
-export async function clip<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, lo: number, hi: number, o: WidthOpt = {}): Promise<T> {
-  const { self } = await P.cmpK(x, { width: o.width ?? 64, thresholds: [lo, hi], self: [0, 1], fewerRounds: o.fewerRounds });
+export async function clip<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  lo: number,
+  hi: number,
+  o: WidthOpt = {},
+): Promise<T> {
+  const { self } = await P.cmpK(x, {
+    width: o.width ?? 64,
+    thresholds: [lo, hi],
+    self: [0, 1],
+    fewerRounds: o.fewerRounds,
+  });
   return P.addPublic(P.sub(self[0]!, self[1]!), lo);
 }
 

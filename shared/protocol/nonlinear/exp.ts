@@ -42,15 +42,29 @@ const LO_FRAC = 32;
 const expFields = memo((key: string): LutField[] => {
   const [f, out] = key.split(':').map(Number) as [number, number];
   const hi = valueTable((j) => Math.exp(-j), INT_BITS, out);
-  const lo = splineTable(fitSpline((t) => Math.exp(-t), 0, 2 ** -SEG_BITS, 2 ** SEG_BITS), f, LO_FRAC, SEG_BITS);
-  return [{ s: f, w: INT_BITS, table: hi, times: 1 }, { s: f - SEG_BITS, w: SEG_BITS, table: lo }];
+  const lo = splineTable(
+    fitSpline((t) => Math.exp(-t), 0, 2 ** -SEG_BITS, 2 ** SEG_BITS),
+    f,
+    LO_FRAC,
+    SEG_BITS,
+  );
+  return [
+    { s: f, w: INT_BITS, table: hi, times: 1 },
+    { s: f - SEG_BITS, w: SEG_BITS, table: lo },
+  ];
 });
 
 /** Relative error of the e^−t spline on [0, 1) (documented bound; tests check the protocol). */
 export const EXP_SPLINE_ERR = fitSpline((t) => Math.exp(-t), 0, 2 ** -SEG_BITS, 2 ** SEG_BITS).maxErr;
 
-export async function expNeg<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, o: ExpOpts = {}): Promise<T> {
-  const f = x.fracBits, out = o.outFrac ?? f, width = o.width ?? 32;
+export async function expNeg<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  o: ExpOpts = {},
+): Promise<T> {
+  const f = x.fracBits,
+    out = o.outFrac ?? f,
+    width = o.width ?? 32;
   invariant(f >= SEG_BITS + 4 && f <= 24, 'E_INTERNAL', `exp expects 9..24 fractional bits, got ${f}`);
   const U = 2 ** INT_BITS - 2 ** -f;
   // 1. u = clip(−x, 0, U)

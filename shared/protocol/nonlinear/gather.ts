@@ -15,7 +15,11 @@ import type { AnyTensor } from '../../ring/tensor.js';
 import type { FixedHandle, Prims } from '../prims/types.js';
 
 /** One-hot [..., n] (fracBits 0) of an integer index tensor (fracBits 0). */
-export async function onehot<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, idx: T, n: number): Promise<T> {
+export async function onehot<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  idx: T,
+  n: number,
+): Promise<T> {
   const w = Math.max(1, Math.ceil(Math.log2(n)));
   const [oh] = await P.lut(idx, w, [{ s: 0, w }]);
   return 2 ** w === n ? oh! : P.sliceLast(oh!, 0, n);
@@ -27,11 +31,20 @@ export async function gatherFixed<T extends AnyTensor, F extends FixedHandle>(P:
   return P.fixedMatmul(oh, M, 'nn', n);
 }
 
-export async function gatherIndexFixed<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, idx: T, M: F, n: number): Promise<T> {
+export async function gatherIndexFixed<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  idx: T,
+  M: F,
+  n: number,
+): Promise<T> {
   return gatherFixed(P, P.reshape(await onehot(P, idx, n), [...idx.shape, n]), M);
 }
 
 /** Rows of a secret matrix M [n, d] selected by one-hots [m, n] (Beaver matrix product). */
-export async function gatherSecret<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, oh: T, M: T): Promise<T> {
+export async function gatherSecret<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  oh: T,
+  M: T,
+): Promise<T> {
   return P.matmul(oh, M);
 }

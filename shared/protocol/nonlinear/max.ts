@@ -24,7 +24,12 @@ import type { WidthOpt } from './compare.js';
 import { layoutOf, type Layout, type RowMask } from './ragged.js';
 
 /** Element-wise max(a, b). */
-export async function max2<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, a: T, b: T, o: WidthOpt = {}): Promise<T> {
+export async function max2<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  a: T,
+  b: T,
+  o: WidthOpt = {},
+): Promise<T> {
   const { self } = await P.cmpK(P.sub(a, b), { width: o.width ?? 64, self: [0], fewerRounds: o.fewerRounds ?? true });
   return P.add(b, self[0]!);
 }
@@ -34,16 +39,26 @@ export async function max2<T extends AnyTensor, F extends FixedHandle>(P: Prims<
  * `combine(a, b)` returns the winner of each pair (a is the lower index). Returns [rows]
  * (0 for an empty row).
  */
-export async function tournament<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, flat: T, lens: readonly number[],
-  combine: (a: T, b: T) => Promise<T>): Promise<T> {
+export async function tournament<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  flat: T,
+  lens: readonly number[],
+  combine: (a: T, b: T) => Promise<T>,
+): Promise<T> {
   let cur = P.reshape(flat, [lens.reduce((s, c) => s + c, 0)]);
   const counts = [...lens];
   while (counts.some((c) => c > 1)) {
     const curLen = counts.reduce((s, c) => s + c, 0);
-    const aIdx: number[] = [], bIdx: number[] = [], next: number[] = [];
+    const aIdx: number[] = [],
+      bIdx: number[] = [],
+      next: number[] = [];
     let base = 0;
     counts.forEach((c, r) => {
-      for (let i = 0; i + 1 < c; i += 2) { next.push(curLen + aIdx.length); aIdx.push(base + i); bIdx.push(base + i + 1); }
+      for (let i = 0; i + 1 < c; i += 2) {
+        next.push(curLen + aIdx.length);
+        aIdx.push(base + i);
+        bIdx.push(base + i + 1);
+      }
       if (c % 2 === 1) next.push(base + c - 1);
       base += c;
       counts[r] = Math.ceil(c / 2);
@@ -59,13 +74,23 @@ export async function tournament<T extends AnyTensor, F extends FixedHandle>(P: 
 }
 
 /** Row maxima of packed rows (layout from ragged.ts). */
-export async function maxPacked<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, flat: T, L: Layout, o: WidthOpt = {}): Promise<T> {
+export async function maxPacked<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  flat: T,
+  L: Layout,
+  o: WidthOpt = {},
+): Promise<T> {
   return tournament(P, flat, L.lens, (a, b) => max2(P, a, b, o));
 }
 
 /** max over the last axis of x [..., n] → [...]; optional public mask per row. */
-export async function maxLast<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, o: WidthOpt & RowMask = {}): Promise<T> {
-  const n = x.shape[x.shape.length - 1]!, rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+export async function maxLast<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  o: WidthOpt & RowMask = {},
+): Promise<T> {
+  const n = x.shape[x.shape.length - 1]!,
+    rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const L = layoutOf(rows, n, o);
   const flat = o.lengths || o.mask ? P.pick(x, [L.pos.length], L.pos) : P.reshape(x, [rows * n]);
   return P.reshape(await maxPacked(P, flat, L, o), x.shape.slice(0, -1));
@@ -81,9 +106,16 @@ export interface ArgmaxOut<T> {
 }
 
 /** argmax over the last axis of x [..., n] with the lowest-index tie rule. */
-export async function argmaxLast<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, o: WidthOpt & { onehot?: boolean } = {}): Promise<ArgmaxOut<T>> {
-  const n = x.shape[x.shape.length - 1]!, lead = x.shape.slice(0, -1), rows = lead.reduce((a, b) => a * b, 1);
-  const w = Math.max(1, Math.ceil(Math.log2(n))), W = 2 ** w;
+export async function argmaxLast<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  o: WidthOpt & { onehot?: boolean } = {},
+): Promise<ArgmaxOut<T>> {
+  const n = x.shape[x.shape.length - 1]!,
+    lead = x.shape.slice(0, -1),
+    rows = lead.reduce((a, b) => a * b, 1);
+  const w = Math.max(1, Math.ceil(Math.log2(n))),
+    W = 2 ** w;
   const width = Math.min(64, (o.width ?? 64 - w) + w);
   invariant(width <= 64, 'E_INTERNAL', 'argmax width');
   // 1. keys: x·2^w + (2^w − 1 − i), unique and ordered by (value, −index)
@@ -91,7 +123,9 @@ export async function argmaxLast<T extends AnyTensor, F extends FixedHandle>(P: 
   const keys = P.addPublic(P.mulInt(P.relabel(x, 0), W), tie);
   // 2. tournament on keys
   const lens = Array<number>(rows).fill(n);
-  const best = await tournament(P, P.reshape(keys, [rows * n]), lens, (a, b) => max2(P, a, b, { width, fewerRounds: o.fewerRounds }));
+  const best = await tournament(P, P.reshape(keys, [rows * n]), lens, (a, b) =>
+    max2(P, a, b, { width, fewerRounds: o.fewerRounds }),
+  );
   // 3. max = ⌊key / 2^w⌋, index = 2^w − 1 − (key mod 2^w)
   const q = await P.trunc(P.relabel(best, w), w);
   const low = P.sub(best, P.mulInt(q, W));

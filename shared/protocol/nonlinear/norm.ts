@@ -41,8 +41,11 @@ export interface NormOpts {
 const R_FRAC = 24;
 
 async function normalise<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, xc: T, o: NormOpts): Promise<T> {
-  const f = xc.fracBits, d = xc.shape[xc.shape.length - 1]!, eps = o.eps ?? 1e-5;
-  const wide = (o.outFrac ?? f) >= 2 * f, rFrac = wide ? f : R_FRAC;
+  const f = xc.fracBits,
+    d = xc.shape[xc.shape.length - 1]!,
+    eps = o.eps ?? 1e-5;
+  const wide = (o.outFrac ?? f) >= 2 * f,
+    rFrac = wide ? f : R_FRAC;
   // 2. Σ xc² (2f fractional bits, summed before truncating: one truncation per row)
   const q = P.addPublic(await P.trunc(P.sumLast(await P.square(xc)), f), d * eps);
   // 3. 1/√(var + eps) = √d / √(d·var + d·eps)
@@ -56,13 +59,22 @@ async function normalise<T extends AnyTensor, F extends FixedHandle>(P: Prims<T,
   return y;
 }
 
-export async function layerNorm<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, o: NormOpts = {}): Promise<T> {
-  const f = x.fracBits, d = x.shape[x.shape.length - 1]!;
+export async function layerNorm<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  o: NormOpts = {},
+): Promise<T> {
+  const f = x.fracBits,
+    d = x.shape[x.shape.length - 1]!;
   // 1. μ = Σx / d at f bits (1/d at f + 8 bits so its rounding stays below the output ulp)
   const mu = await P.trunc(P.mulPublic(P.sumLast(x), 1 / d, f + 8), f + 8);
   return normalise(P, P.sub(x, P.repeatLast(mu, d)), o);
 }
 
-export async function rmsNorm<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, o: NormOpts = {}): Promise<T> {
+export async function rmsNorm<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  o: NormOpts = {},
+): Promise<T> {
   return normalise(P, x, o);
 }

@@ -27,12 +27,17 @@ export interface Layout {
 }
 
 export function layoutOf(rows: number, n: number, m: RowMask = {}): Layout {
-  const pos: number[] = [], lens: number[] = [];
+  const pos: number[] = [],
+    lens: number[] = [];
   for (let r = 0; r < rows; r++) {
     let c = 0;
     if (m.mask) {
       invariant(m.mask.length === rows * n, 'E_SHAPE', `mask of ${m.mask.length} for ${rows}x${n}`);
-      for (let j = 0; j < n; j++) if (m.mask[r * n + j]) { pos.push(r * n + j); c++; }
+      for (let j = 0; j < n; j++)
+        if (m.mask[r * n + j]) {
+          pos.push(r * n + j);
+          c++;
+        }
     } else {
       const len = m.lengths ? m.lengths[r]! : n;
       invariant(Number.isInteger(len) && len >= 0 && len <= n, 'E_SHAPE', `row length ${len} outside [0, ${n}]`);
@@ -43,7 +48,9 @@ export function layoutOf(rows: number, n: number, m: RowMask = {}): Layout {
   }
   const rowOf = new Int32Array(pos.length);
   let i = 0;
-  lens.forEach((c, r) => { for (let e = 0; e < c; e++) rowOf[i++] = r; });
+  lens.forEach((c, r) => {
+    for (let e = 0; e < c; e++) rowOf[i++] = r;
+  });
   return { rows, n, pos: Int32Array.from(pos), lens, rowOf, maxLen: Math.max(0, ...lens) };
 }
 
@@ -55,7 +62,9 @@ export function isDense(L: Layout): boolean {
 /** Index that scatters the packed entries back to [rows, n], −1 (zero) elsewhere. */
 export function scatterIndex(L: Layout): Int32Array {
   const idx = new Int32Array(L.rows * L.n).fill(-1);
-  L.pos.forEach((p, i) => { idx[p] = i; });
+  L.pos.forEach((p, i) => {
+    idx[p] = i;
+  });
   return idx;
 }
 
@@ -63,7 +72,9 @@ export function scatterIndex(L: Layout): Int32Array {
 export function padIndex(L: Layout): Int32Array {
   const idx = new Int32Array(L.rows * L.maxLen).fill(-1);
   let i = 0;
-  L.lens.forEach((c, r) => { for (let e = 0; e < c; e++) idx[r * L.maxLen + e] = i++; });
+  L.lens.forEach((c, r) => {
+    for (let e = 0; e < c; e++) idx[r * L.maxLen + e] = i++;
+  });
   return idx;
 }
 

@@ -43,11 +43,13 @@ const Y_FRAC = 28;
 const splines = memo((key: string): LutField => {
   if (key === 'recip') {
     // 1/m on m ∈ [0.5, 1): input m − 0.5 at M_FRAC bits (k = 17), 64 segments
-    const w = 6, fit = fitSpline((t) => 1 / (0.5 + t), 0, 0.5 / 2 ** w, 2 ** w);
+    const w = 6,
+      fit = fitSpline((t) => 1 / (0.5 + t), 0, 0.5 / 2 ** w, 2 ** w);
     return { s: M_FRAC - 1 - w, w, table: splineTable(fit, M_FRAC, Y_FRAC, w) };
   }
   // 1/√m on m ∈ [0.25, 1): input m at M_FRAC bits (k = 18), 128 segments over [0, 1)
-  const w = 7, fit = fitSpline((t) => 1 / Math.sqrt(Math.max(t, 0.25)), 0, 1 / 2 ** w, 2 ** w);
+  const w = 7,
+    fit = fitSpline((t) => 1 / Math.sqrt(Math.max(t, 0.25)), 0, 1 / 2 ** w, 2 ** w);
   return { s: M_FRAC - w, w, table: splineTable(fit, M_FRAC, Y_FRAC, w) };
 });
 
@@ -55,28 +57,57 @@ const splines = memo((key: string): LutField => {
 export const RECIP_SPLINE_ERR = fitSpline((t) => 1 / (0.5 + t), 0, 0.5 / 64, 64).maxErr;
 export const RSQRT_SPLINE_ERR = fitSpline((t) => 1 / Math.sqrt(Math.max(t, 0.25)), 0, 1 / 128, 128).maxErr;
 
-async function inversePower<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, step: 1 | 2, o: PowOpts): Promise<T> {
-  const f = x.fracBits, out = o.outFrac ?? f, { lo, hi } = o, scale = o.scale ?? 1;
+async function inversePower<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  step: 1 | 2,
+  o: PowOpts,
+): Promise<T> {
+  const f = x.fracBits,
+    out = o.outFrac ?? f,
+    { lo, hi } = o,
+    scale = o.scale ?? 1;
   const E = (hi - lo) / step;
-  invariant(Number.isInteger(E) && E >= 1 && Number.isInteger(lo), 'E_INTERNAL', `bad range 2^${lo}..2^${hi} for step ${step}`);
+  invariant(
+    Number.isInteger(E) && E >= 1 && Number.isInteger(lo),
+    'E_INTERNAL',
+    `bad range 2^${lo}..2^${hi} for step ${step}`,
+  );
   // final truncation t2 ≤ 32 keeps |result|·2^(out + t2) < 2^61 (the result is at most 2·scale·2^(−(lo+step)/step))
   const logMax = Math.ceil(Math.log2(2 * scale) - (lo + step) / step);
   const t2 = Math.min(32, 61 - out - Math.max(0, logMax));
-  const sigFrac = M_FRAC + 32 - f, tauFrac = out + t2 - Y_FRAC;
-  invariant(sigFrac >= hi && hi + f < 56 && sigFrac - lo < 62 && tauFrac - hi / step + Math.log2(scale) >= 0, 'E_INTERNAL',
-    `range 2^${lo}..2^${hi} does not fit ${f} input / ${out} output fractional bits`);
+  const sigFrac = M_FRAC + 32 - f,
+    tauFrac = out + t2 - Y_FRAC;
+  invariant(
+    sigFrac >= hi && hi + f < 56 && sigFrac - lo < 62 && tauFrac - hi / step + Math.log2(scale) >= 0,
+    'E_INTERNAL',
+    `range 2^${lo}..2^${hi} does not fit ${f} input / ${out} output fractional bits`,
+  );
   const width = o.width ?? Math.min(64, hi + f + 8);
   // 1. thermometer + clamp in one opening
   const thr = [2 ** lo, ...Array.from({ length: E - 1 }, (_, e) => 2 ** (lo + step * (e + 1))), 2 ** hi - 2 ** -f];
   const { bits, self } = await P.cmpK(x, { width, thresholds: thr, self: [0, E] });
   const xc = P.addPublic(P.sub(self[0]!, self[1]!), 2 ** lo);
   const lead = x.shape;
-  const one = P.constant([...lead, 1], 1, 0), zero = P.constant([...lead, 1], 0, 0);
+  const one = P.constant([...lead, 1], 1, 0),
+    zero = P.constant([...lead, 1], 0, 0);
   const therm = P.concatLast(E > 1 ? [one, P.sliceLast(bits, 1, E), zero] : [one, zero]); // b'_0 = 1, b'_E = 0
   const oh = P.sub(P.sliceLast(therm, 0, E), P.sliceLast(therm, 1, E + 1));
   const endExp = Float64Array.from({ length: E }, (_, e) => lo + step * (e + 1));
-  const sigma = P.sumLast(P.mulPublic(oh, endExp.map((t) => 2 ** -t), sigFrac));
-  const tau = P.sumLast(P.mulPublic(oh, endExp.map((t) => scale * 2 ** (-t / step)), tauFrac));
+  const sigma = P.sumLast(
+    P.mulPublic(
+      oh,
+      endExp.map((t) => 2 ** -t),
+      sigFrac,
+    ),
+  );
+  const tau = P.sumLast(
+    P.mulPublic(
+      oh,
+      endExp.map((t) => scale * 2 ** (-t / step)),
+      tauFrac,
+    ),
+  );
   // 2. m = x·σ ∈ [2^−step, 1)
   const m = await P.trunc(await P.mul(xc, sigma), 32);
   // 3. y = m^(−1/step)
@@ -87,7 +118,11 @@ async function inversePower<T extends AnyTensor, F extends FixedHandle>(P: Prims
 }
 
 /** 1/x for x ∈ [2^lo, 2^hi) (saturating outside). */
-export async function reciprocal<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, o: PowOpts): Promise<T> {
+export async function reciprocal<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  o: PowOpts,
+): Promise<T> {
   return inversePower(P, x, 1, o);
 }
 

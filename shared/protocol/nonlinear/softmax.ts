@@ -32,10 +32,18 @@ export interface SoftmaxOpts extends RowMask {
 
 const E_FRAC = 24;
 
-export async function softmax<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, o: SoftmaxOpts = {}): Promise<T> {
+export async function softmax<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  o: SoftmaxOpts = {},
+): Promise<T> {
   invariant(x.shape.length >= 1, 'E_SHAPE', 'softmax needs a last axis');
-  const n = x.shape[x.shape.length - 1]!, rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1), width = o.width ?? 32;
-  const L = layoutOf(rows, n, o), dense = isDense(L), total = L.pos.length;
+  const n = x.shape[x.shape.length - 1]!,
+    rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1),
+    width = o.width ?? 32;
+  const L = layoutOf(rows, n, o),
+    dense = isDense(L),
+    total = L.pos.length;
   if (total === 0) return P.constant(x.shape, 0, x.fracBits);
   const flat = dense ? P.reshape(x, [total]) : P.pick(x, [total], L.pos);
   // 1-2. subtract the row max, exponentiate

@@ -13,8 +13,11 @@ import { layerNorm } from './norm.js';
 import { softmax } from './softmax.js';
 
 export const NONLINEAR_SUITE = {
-  layerNorm: <T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, eps: number): Promise<T> => layerNorm(P, x, { eps }),
+  layerNorm: <T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, eps: number): Promise<T> =>
+    layerNorm(P, x, { eps }),
   gelu: <T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T): Promise<T> => gelu(P, x, { width: 32 }),
-  softmax: <T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, valid: readonly number[]): Promise<T> => softmax(P, x, { lengths: valid, width: 32 }),
-  argmax: async <T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T): Promise<T> => (await argmaxLast(P, x, { width: 40 })).index,
+  softmax: <T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, valid: readonly number[]): Promise<T> =>
+    softmax(P, x, { lengths: valid, width: 32 }),
+  argmax: async <T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T): Promise<T> =>
+    (await argmaxLast(P, x, { width: 40 })).index,
 };

@@ -24,13 +24,18 @@ export interface SplineFit {
 const SAMPLES = 256;
 
 export function fitSpline(f: (x: number) => number, x0: number, h: number, count: number): SplineFit {
-  const a = new Float64Array(count), m = new Float64Array(count);
+  const a = new Float64Array(count),
+    m = new Float64Array(count);
   let maxErr = 0;
   for (let j = 0; j < count; j++) {
-    const xs = x0 + j * h, f0 = f(xs), slope = (f(xs + h) - f0) / h;
-    let hi = -Infinity, lo = Infinity;
+    const xs = x0 + j * h,
+      f0 = f(xs),
+      slope = (f(xs + h) - f0) / h;
+    let hi = -Infinity,
+      lo = Infinity;
     for (let t = 0; t <= SAMPLES; t++) {
-      const x = xs + (h * t) / SAMPLES, e = f(x) - (f0 + slope * (x - xs));
+      const x = xs + (h * t) / SAMPLES,
+        e = f(x) - (f0 + slope * (x - xs));
       if (e > hi) hi = e;
       if (e < lo) lo = e;
     }
@@ -49,7 +54,8 @@ export function fitSpline(f: (x: number) => number, x0: number, h: number, count
 export function splineTable(fit: SplineFit, inFrac: number, outFrac: number, w: number): LutTable {
   const W = 1 << w;
   invariant(fit.a.length <= W, 'E_INTERNAL', `a fit of ${fit.a.length} segments does not fit ${W} table entries`);
-  const a = new BigInt64Array(W), b = new BigInt64Array(W);
+  const a = new BigInt64Array(W),
+    b = new BigInt64Array(W);
   for (let j = 0; j < fit.a.length; j++) {
     a[j] = BigInt(Math.round(fit.a[j]! * 2 ** outFrac));
     b[j] = BigInt(Math.round(fit.m[j]! * 2 ** (outFrac - inFrac)));
@@ -59,7 +65,10 @@ export function splineTable(fit: SplineFit, inFrac: number, outFrac: number, w: 
 
 /** A pure table g(j) for j < 2^w, at `outFrac` fractional bits. */
 export function valueTable(g: (j: number) => number, w: number, outFrac: number): LutTable {
-  return { a: BigInt64Array.from({ length: 1 << w }, (_, j) => BigInt(Math.round(g(j) * 2 ** outFrac))), fracBits: outFrac };
+  return {
+    a: BigInt64Array.from({ length: 1 << w }, (_, j) => BigInt(Math.round(g(j) * 2 ** outFrac))),
+    fracBits: outFrac,
+  };
 }
 
 /** Memoises a table builder by key (tables are pure functions of public parameters). */
@@ -67,7 +76,10 @@ export function memo<T>(build: (key: string) => T): (key: string) => T {
   const cache = new Map<string, T>();
   return (key) => {
     let v = cache.get(key);
-    if (v === undefined) { v = build(key); cache.set(key, v); }
+    if (v === undefined) {
+      v = build(key);
+      cache.set(key, v);
+    }
     return v;
   };
 }
@@ -87,10 +99,12 @@ export function silu(x: number): number {
 
 /** erf: Maclaurin series for |x| ≤ 3, Lentz continued fraction for erfc beyond (|error| < 1e-13). */
 export function erf(x: number): number {
-  const s = Math.sign(x), ax = Math.abs(x);
+  const s = Math.sign(x),
+    ax = Math.abs(x);
   if (ax > 6) return s;
   if (ax <= 3) {
-    let sum = 0, term = ax;
+    let sum = 0,
+      term = ax;
     for (let n = 0; n < 200; n++) {
       sum += term / (2 * n + 1);
       term *= -(ax * ax) / (n + 1);
@@ -98,10 +112,14 @@ export function erf(x: number): number {
     }
     return (s * 2 * sum) / Math.sqrt(Math.PI);
   }
-  let f = ax, c = ax, d = 0;
+  let f = ax,
+    c = ax,
+    d = 0;
   for (let i = 1; i < 100; i++) {
-    d = ax + (i / 2) * d; d = d === 0 ? 1e-300 : 1 / d;
-    c = ax + i / 2 / c; if (c === 0) c = 1e-300;
+    d = ax + (i / 2) * d;
+    d = d === 0 ? 1e-300 : 1 / d;
+    c = ax + i / 2 / c;
+    if (c === 0) c = 1e-300;
     f *= c * d;
     if (Math.abs(c * d - 1) < 1e-16) break;
   }

@@ -46,7 +46,11 @@ export function treeNode(eq: boolean, c: number, withE: boolean): NodeTables {
     const all = (1 << c) - 1;
     t = eq
       ? buildNode({ inputs: c, outputs: [[all]], out: 'xor' })
-      : buildNode({ inputs: 2 * c - 1 + (withE ? 1 : 0), outputs: withE ? [prefixLtTerms(c), [all << c]] : [prefixLtTerms(c)], out: 'xor' });
+      : buildNode({
+          inputs: 2 * c - 1 + (withE ? 1 : 0),
+          outputs: withE ? [prefixLtTerms(c), [all << c]] : [prefixLtTerms(c)],
+          out: 'xor',
+        });
     nodeCache.set(key, t);
   }
   return t;
@@ -55,7 +59,11 @@ export function treeNode(eq: boolean, c: number, withE: boolean): NodeTables {
 const planCache = new Map<string, CmpkPlan>();
 
 export function cmpkPlan(width: number, eq: boolean, bb: 4 | 8 = 4): CmpkPlan {
-  invariant(Number.isInteger(width) && width >= 2 && width <= 64, 'E_INTERNAL', `comparison width ${width} outside [2, 64]`);
+  invariant(
+    Number.isInteger(width) && width >= 2 && width <= 64,
+    'E_INTERNAL',
+    `comparison width ${width} outside [2, 64]`,
+  );
   const key = `${width}:${eq}:${bb}`;
   const hit = planCache.get(key);
   if (hit) return hit;
@@ -68,23 +76,41 @@ export function cmpkPlan(width: number, eq: boolean, bb: 4 | 8 = 4): CmpkPlan {
   const l1 = l1Children.map((c, g) => treeNode(eq, c, !eq && n1 > 1 && g > 0));
   const l1Bits = l1.map((t) => t.spec.inputs);
   const top = n1 > 1 ? treeNode(eq, n1, false) : undefined;
-  const plan: CmpkPlan = { width, eq, bb, monBytes: bb === 8 ? 32 : 2, lowBits, nb, blockBits, l1, l1Children, l1Bits, top, topBits: top ? top.spec.inputs : 0 };
+  const plan: CmpkPlan = {
+    width,
+    eq,
+    bb,
+    monBytes: bb === 8 ? 32 : 2,
+    lowBits,
+    nb,
+    blockBits,
+    l1,
+    l1Children,
+    l1Bits,
+    top,
+    topBits: top ? top.spec.inputs : 0,
+  };
   planCache.set(key, plan);
   return plan;
 }
 
 /** Block b (of `bb`-bit blocks) of the low bits of `v` (given as 32-bit halves lo, hi). */
 export function blockOf(lo: number, hi: number, b: number, bits: number, bb = 4): number {
-  const at = bb * b, v = at < 32 ? lo >>> at : hi >>> (at - 32);
+  const at = bb * b,
+    v = at < 32 ? lo >>> at : hi >>> (at - 32);
   return v & ((1 << bits) - 1);
 }
 
 /** Views of XOR material as 16- or 32-bit words (copied when unaligned). */
 export function u16View(b: Uint8Array): Uint16Array {
-  return b.byteOffset % 2 === 0 ? new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2) : new Uint16Array(b.slice().buffer);
+  return b.byteOffset % 2 === 0
+    ? new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2)
+    : new Uint16Array(b.slice().buffer);
 }
 export function u32View(b: Uint8Array): Uint32Array {
-  return b.byteOffset % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4) : new Uint32Array(b.slice().buffer);
+  return b.byteOffset % 4 === 0
+    ? new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4)
+    : new Uint32Array(b.slice().buffer);
 }
 
 /** XOR output o of a node for opened byte u (party 0 adds the public constant). */
@@ -103,12 +129,22 @@ function getBits(src: Uint8Array, off: number, count: number): number {
 }
 
 /** Step 2, locally: XOR shares G, E of every block of each (element, threshold), handed to `use`. */
-function forBlocks(mat: Material, pl: CmpkPlan, nt: number, zh: BigUint64Array, use: (e: number, G: Uint8Array, E: Uint8Array) => void): void {
+function forBlocks(
+  mat: Material,
+  pl: CmpkPlan,
+  nt: number,
+  zh: BigUint64Array,
+  use: (e: number, G: Uint8Array, E: Uint8Array) => void,
+): void {
   const zw = new Uint32Array(zh.buffer, zh.byteOffset, 2 * zh.length);
-  const mon16 = pl.bb === 4 ? u16View(mat.xor('mon')) : undefined, mon32 = pl.bb === 8 ? u32View(mat.xor('mon')) : undefined;
-  const G = new Uint8Array(pl.nb), E = new Uint8Array(pl.nb);
+  const mon16 = pl.bb === 4 ? u16View(mat.xor('mon')) : undefined,
+    mon32 = pl.bb === 8 ? u32View(mat.xor('mon')) : undefined;
+  const G = new Uint8Array(pl.nb),
+    E = new Uint8Array(pl.nb);
   for (let e = 0; e < zh.length; e++) {
-    const i = Math.floor(e / nt), lo = zw[2 * e]!, hi = zw[2 * e + 1]!;
+    const i = Math.floor(e / nt),
+      lo = zw[2 * e]!,
+      hi = zw[2 * e + 1]!;
     for (let b = 0; b < pl.nb; b++) {
       const v = blockOf(lo, hi, b, pl.blockBits[b]!, pl.bb);
       if (mon16) {
@@ -118,7 +154,8 @@ function forBlocks(mat: Material, pl: CmpkPlan, nt: number, zh: BigUint64Array, 
         continue;
       }
       const base = (i * pl.nb + b) * 8;
-      let g = 0, q = 0;
+      let g = 0,
+        q = 0;
       for (let k = 0; k < 8; k++) {
         const mk = mon32![base + k]!;
         g ^= BLOCK8.anfLt[v * 8 + k]! & mk;
@@ -133,16 +170,22 @@ function forBlocks(mat: Material, pl: CmpkPlan, nt: number, zh: BigUint64Array, 
 
 /** Step 2: the L1 nodes' masked input bits, element-major. */
 function l1Inputs(mat: Material, pl: CmpkPlan, nt: number, zh: BigUint64Array): Uint8Array {
-  const n1 = pl.l1.length, per1 = pl.l1Bits.reduce((a, b) => a + b, 0), m1 = mat.xor('m1');
+  const n1 = pl.l1.length,
+    per1 = pl.l1Bits.reduce((a, b) => a + b, 0),
+    m1 = mat.xor('m1');
   const in1 = new Uint8Array(zh.length * per1);
   forBlocks(mat, pl, nt, zh, (e, G, E) => {
     let off = e * per1;
     for (let g = 0; g < n1; g++) {
-      const c = pl.l1Children[g]!, b0 = 4 * g;
+      const c = pl.l1Children[g]!,
+        b0 = 4 * g;
       let byte = 0;
       for (let t = 0; t < c; t++) {
         if (pl.eq) byte |= E[b0 + t]! << t;
-        else { byte |= G[b0 + t]! << t; if (t > 0) byte |= E[b0 + t]! << (c + t - 1); }
+        else {
+          byte |= G[b0 + t]! << t;
+          if (t > 0) byte |= E[b0 + t]! << (c + t - 1);
+        }
       }
       if (!pl.eq && pl.l1Bits[g] === 2 * c) byte |= E[b0]! << (2 * c - 1);
       putBits(in1, off, byte ^ m1[e * n1 + g]!, pl.l1Bits[g]!);
@@ -154,15 +197,25 @@ function l1Inputs(mat: Material, pl: CmpkPlan, nt: number, zh: BigUint64Array): 
 
 /** Step 3: the L1 outputs, into `low` (no top node) or as the top node's masked inputs. */
 function l1Outputs(mat: Material, pl: CmpkPlan, u1: Uint8Array, first: boolean, low: Uint8Array): Uint8Array {
-  const n1 = pl.l1.length, per1 = pl.l1Bits.reduce((a, b) => a + b, 0), mm1 = u32View(mat.xor('mm1'));
-  const top = pl.top, in2 = new Uint8Array(top ? low.length * pl.topBits : 0), m2 = top ? mat.xor('m2') : undefined;
+  const n1 = pl.l1.length,
+    per1 = pl.l1Bits.reduce((a, b) => a + b, 0),
+    mm1 = u32View(mat.xor('mm1'));
+  const top = pl.top,
+    in2 = new Uint8Array(top ? low.length * pl.topBits : 0),
+    m2 = top ? mat.xor('m2') : undefined;
   for (let e = 0; e < low.length; e++) {
-    let off = e * per1, byte = 0;
+    let off = e * per1,
+      byte = 0;
     for (let g = 0; g < n1; g++) {
-      const t = pl.l1[g]!, u = getBits(u1, off, pl.l1Bits[g]!), mm = mm1[e * n1 + g]!;
+      const t = pl.l1[g]!,
+        u = getBits(u1, off, pl.l1Bits[g]!),
+        mm = mm1[e * n1 + g]!;
       off += pl.l1Bits[g]!;
       const out0 = nodeOut(t, 0, u, mm, first);
-      if (!top) { low[e] = out0; continue; }
+      if (!top) {
+        low[e] = out0;
+        continue;
+      }
       byte |= out0 << g;
       if (!pl.eq && g > 0) byte |= nodeOut(t, 1, u, mm, first) << (n1 + g - 1);
     }
@@ -175,10 +228,20 @@ function l1Outputs(mat: Material, pl: CmpkPlan, u1: Uint8Array, first: boolean, 
  * cmpk.ts steps 2–3: XOR shares of [ẑ_low < r_low] ('ge') or [ẑ = r] ('eq') for every masked
  * value ẑ (element-major, `nt` per element of r), in 0, 1 or 2 rounds.
  */
-export async function tree(ctx: PartyCtx, mat: Material, pl: CmpkPlan, nt: number, zh: BigUint64Array): Promise<Uint8Array> {
-  const m = zh.length, first = ctx.me === 0, low = new Uint8Array(m);
+export async function tree(
+  ctx: PartyCtx,
+  mat: Material,
+  pl: CmpkPlan,
+  nt: number,
+  zh: BigUint64Array,
+): Promise<Uint8Array> {
+  const m = zh.length,
+    first = ctx.me === 0,
+    low = new Uint8Array(m);
   if (pl.nb === 1) {
-    forBlocks(mat, pl, nt, zh, (e, G, E) => { low[e] = pl.eq ? E[0]! : G[0]!; });
+    forBlocks(mat, pl, nt, zh, (e, G, E) => {
+      low[e] = pl.eq ? E[0]! : G[0]!;
+    });
     return low;
   }
   const [u1] = await openBits(ctx, 'cmpk.l1', [l1Inputs(mat, pl, nt, zh)]);

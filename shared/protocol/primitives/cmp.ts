@@ -46,24 +46,39 @@ const CmpParams = z.object({
 });
 type CmpParams = z.infer<typeof CmpParams>;
 /** Which payloads *are* x (the binding compares objects: `y === x` reuses x's opening). */
-export interface CmpOpts { readonly pay: ReadonlyArray<'x' | 'y'> }
+export interface CmpOpts {
+  readonly pay: ReadonlyArray<'x' | 'y'>;
+}
 
 /** Block j of a 63-bit value given as 32-bit halves. */
-const blockOf = (lo: number, hi: number, j: number): number => (j < 8 ? (lo >>> (4 * j)) & 0xf : (hi >>> (4 * (j - 8))) & (j === 15 ? 0x7 : 0xf));
+const blockOf = (lo: number, hi: number, j: number): number =>
+  j < 8 ? (lo >>> (4 * j)) & 0xf : (hi >>> (4 * (j - 8))) & (j === 15 ? 0x7 : 0xf);
 
 /** Steps 2–3, locally: the L1 nodes' masked input bytes (4 per element). */
 function l1Inputs(xh: BigUint64Array, mon: Uint16Array, m1: Uint8Array): Uint8Array {
-  const n = xh.length, w = new Uint32Array(xh.buffer, xh.byteOffset, 2 * n), in1 = new Uint8Array(4 * n);
-  const G = new Uint8Array(BLOCKS), E = new Uint8Array(BLOCKS);
+  const n = xh.length,
+    w = new Uint32Array(xh.buffer, xh.byteOffset, 2 * n),
+    in1 = new Uint8Array(4 * n);
+  const G = new Uint8Array(BLOCKS),
+    E = new Uint8Array(BLOCKS);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < BLOCKS; j++) {
-      const v = blockOf(w[2 * i]!, w[2 * i + 1]!, j), mj = mon[i * BLOCKS + j]!;
+      const v = blockOf(w[2 * i]!, w[2 * i + 1]!, j),
+        mj = mon[i * BLOCKS + j]!;
       G[j] = parity32(BLOCK4.anfLt[v]! & mj);
       E[j] = parity32(BLOCK4.anfEq[v]! & mj);
     }
     for (let t = 0; t < 4; t++) {
       const b = 4 * t;
-      const byte = G[b]! | (G[b + 1]! << 1) | (G[b + 2]! << 2) | (G[b + 3]! << 3) | (E[b + 1]! << 4) | (E[b + 2]! << 5) | (E[b + 3]! << 6) | (E[b]! << 7);
+      const byte =
+        G[b]! |
+        (G[b + 1]! << 1) |
+        (G[b + 2]! << 2) |
+        (G[b + 3]! << 3) |
+        (E[b + 1]! << 4) |
+        (E[b + 2]! << 5) |
+        (E[b + 3]! << 6) |
+        (E[b]! << 7);
       in1[4 * i + t] = byte ^ m1[4 * i + t]!;
     }
   }
@@ -72,13 +87,19 @@ function l1Inputs(xh: BigUint64Array, mon: Uint16Array, m1: Uint8Array): Uint8Ar
 
 /** Step 4, locally: the top node's masked inputs from the opened L1 bytes. */
 function topInputs(u1: Uint8Array, mm1: Uint32Array, m2: Uint8Array, first: boolean): Uint8Array {
-  const n = m2.length, in2 = new Uint8Array(n);
+  const n = m2.length,
+    in2 = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     let byte = 0;
     for (let t = 0; t < 4; t++) {
-      const u = u1[4 * i + t]!, mmv = mm1[4 * i + t]!;
-      let g = parity32(L1.coefXor[u]! & mmv), e = parity32(L1.coefXor[256 + u]! & mmv);
-      if (first) { g ^= L1.constant[u]!; e ^= L1.constant[256 + u]!; }
+      const u = u1[4 * i + t]!,
+        mmv = mm1[4 * i + t]!;
+      let g = parity32(L1.coefXor[u]! & mmv),
+        e = parity32(L1.coefXor[256 + u]! & mmv);
+      if (first) {
+        g ^= L1.constant[u]!;
+        e ^= L1.constant[256 + u]!;
+      }
       byte |= g << t;
       if (t > 0) byte |= e << (3 + t);
     }
@@ -95,11 +116,21 @@ export function selected(bit: BigUint64Array, y: BigUint64Array): BigUint64Array
 }
 
 /** Step 5: b and b·y_j from the opened select bit. */
-function select(ctx: PartyCtx, mat: Material, p: CmpParams, ys: readonly BigUint64Array[], yh: readonly BigUint64Array[], bh: Uint8Array): BigUint64Array[] {
-  const first = ctx.me === 0, sA = mat.ring('sA'), bit = new BigUint64Array(p.n);
+function select(
+  ctx: PartyCtx,
+  mat: Material,
+  p: CmpParams,
+  ys: readonly BigUint64Array[],
+  yh: readonly BigUint64Array[],
+  bh: Uint8Array,
+): BigUint64Array[] {
+  const first = ctx.me === 0,
+    sA = mat.ring('sA'),
+    bit = new BigUint64Array(p.n);
   for (let i = 0; i < p.n; i++) bit[i] = bh[i]! ? (first ? 1n : 0n) - sA[i]! : sA[i]!;
   const prods = ys.map((y, j) => {
-    const sr = mat.ring(`sr${j}`), out = new BigUint64Array(p.n);
+    const sr = mat.ring(`sr${j}`),
+      out = new BigUint64Array(p.n);
     for (let i = 0; i < p.n; i++) {
       const sy = yh[j]![i]! * sA[i]! - sr[i]!; // share of s·y
       out[i] = bh[i]! ? y[i]! - sy : sy;
@@ -110,15 +141,51 @@ function select(ctx: PartyCtx, mat: Material, p: CmpParams, ys: readonly BigUint
 }
 
 function relation(v: Dealt, p: CmpParams): string | undefined {
-  const r = v.ring('r'), s = v.xor('s'), sA = v.ring('sA'), mon = new Uint16Array(v.xor('mon').slice().buffer);
-  const mm1 = new Uint32Array(v.xor('mm1').slice().buffer), mm2 = new Uint32Array(v.xor('mm2').slice().buffer), m1 = v.xor('m1'), m2 = v.xor('m2');
+  const r = v.ring('r'),
+    s = v.xor('s'),
+    sA = v.ring('sA'),
+    mon = new Uint16Array(v.xor('mon').slice().buffer);
+  const mm1 = new Uint32Array(v.xor('mm1').slice().buffer),
+    mm2 = new Uint32Array(v.xor('mm2').slice().buffer),
+    m1 = v.xor('m1'),
+    m2 = v.xor('m2');
   const halves = (i: number): [number, number] => [Number(r[i]! & 0xffffffffn), Number(r[i]! >> 32n)];
-  return differs('r63', v.xor('r63'), Array.from(r, (x) => Number(x >> 63n)))
-    ?? differs('mon', mon, Array.from(mon, (_, e) => BLOCK4.subsetInd[blockOf(...halves(Math.floor(e / BLOCKS)), e % BLOCKS)]!))
-    ?? differs('mm1', mm1, Array.from(mm1, (_, e) => maskMonomials(L1, m1[e]!) >>> 0))
-    ?? differs('mm2', mm2, Array.from(mm2, (_, i) => maskMonomials(TOP, m2[i]!) >>> 0))
-    ?? differs('sA', sA, Array.from(s, (b) => b & 1))
-    ?? p.pay.map((k, j) => differs(`sr${j}`, v.ring(`sr${j}`), Array.from(sA, (a, i) => a * (k === 'x' ? r : v.ring(`ry${j}`))[i]!))).find((e) => e);
+  return (
+    differs(
+      'r63',
+      v.xor('r63'),
+      Array.from(r, (x) => Number(x >> 63n)),
+    ) ??
+    differs(
+      'mon',
+      mon,
+      Array.from(mon, (_, e) => BLOCK4.subsetInd[blockOf(...halves(Math.floor(e / BLOCKS)), e % BLOCKS)]!),
+    ) ??
+    differs(
+      'mm1',
+      mm1,
+      Array.from(mm1, (_, e) => maskMonomials(L1, m1[e]!) >>> 0),
+    ) ??
+    differs(
+      'mm2',
+      mm2,
+      Array.from(mm2, (_, i) => maskMonomials(TOP, m2[i]!) >>> 0),
+    ) ??
+    differs(
+      'sA',
+      sA,
+      Array.from(s, (b) => b & 1),
+    ) ??
+    p.pay
+      .map((k, j) =>
+        differs(
+          `sr${j}`,
+          v.ring(`sr${j}`),
+          Array.from(sA, (a, i) => a * (k === 'x' ? r : v.ring(`ry${j}`))[i]!),
+        ),
+      )
+      .find((e) => e)
+  );
 }
 
 export const CMP = definePrimitive<CmpOpts, CmpParams>({
@@ -126,12 +193,23 @@ export const CMP = definePrimitive<CmpOpts, CmpParams>({
   kind: defineKind({
     name: 'cmp',
     params: CmpParams,
-    rounds: (p) => [{ u64: [p.n, ...p.pay.filter((k) => k === 'y').map(() => p.n)] }, { bytes: [4 * p.n] }, { bits: [7 * p.n] }, { bits: [p.n] }],
+    rounds: (p) => [
+      { u64: [p.n, ...p.pay.filter((k) => k === 'y').map(() => p.n)] },
+      { bytes: [4 * p.n] },
+      { bits: [7 * p.n] },
+      { bits: [p.n] },
+    ],
     fields: (p) => {
       const f: FieldSpec[] = [
-        ring('r', p.n), xor('r63', p.n, true), xor('mon', p.n * BLOCKS * 2, true),
-        xor('m1', p.n * 4), xor('mm1', p.n * 16, true), xor('m2', p.n), xor('mm2', p.n * 4, true),
-        xor('s', p.n), ring('sA', p.n, true),
+        ring('r', p.n),
+        xor('r63', p.n, true),
+        xor('mon', p.n * BLOCKS * 2, true),
+        xor('m1', p.n * 4),
+        xor('mm1', p.n * 16, true),
+        xor('m2', p.n),
+        xor('mm2', p.n * 4, true),
+        xor('s', p.n),
+        ring('sA', p.n, true),
       ];
       p.pay.forEach((k, j) => {
         if (k === 'y') f.push(ring(`ry${j}`, p.n));
@@ -140,12 +218,23 @@ export const CMP = definePrimitive<CmpOpts, CmpParams>({
       return f;
     },
     derive(free, p) {
-      const r = free.ring('r'), m1 = free.xor('m1'), m2 = free.xor('m2'), s = free.xor('s');
-      const r63 = new Uint8Array(p.n), mon = new Uint8Array(p.n * BLOCKS * 2), mon16 = new Uint16Array(mon.buffer);
-      const mm1 = new Uint8Array(p.n * 16), mm1w = new Uint32Array(mm1.buffer), mm2 = new Uint8Array(p.n * 4), mm2w = new Uint32Array(mm2.buffer);
-      const sA = new BigUint64Array(p.n), out = new Material();
+      const r = free.ring('r'),
+        m1 = free.xor('m1'),
+        m2 = free.xor('m2'),
+        s = free.xor('s');
+      const r63 = new Uint8Array(p.n),
+        mon = new Uint8Array(p.n * BLOCKS * 2),
+        mon16 = new Uint16Array(mon.buffer);
+      const mm1 = new Uint8Array(p.n * 16),
+        mm1w = new Uint32Array(mm1.buffer),
+        mm2 = new Uint8Array(p.n * 4),
+        mm2w = new Uint32Array(mm2.buffer);
+      const sA = new BigUint64Array(p.n),
+        out = new Material();
       for (let i = 0; i < p.n; i++) {
-        const ri = r[i]!, lo = Number(ri & 0xffffffffn), hi = Number((ri >> 32n) & 0xffffffffn);
+        const ri = r[i]!,
+          lo = Number(ri & 0xffffffffn),
+          hi = Number((ri >> 32n) & 0xffffffffn);
         r63[i] = Number(ri >> 63n);
         for (let j = 0; j < BLOCKS; j++) mon16[i * BLOCKS + j] = BLOCK4.subsetInd[blockOf(lo, hi, j)]!;
         for (let t = 0; t < 4; t++) mm1w[i * 4 + t] = maskMonomials(L1, m1[i * 4 + t]!) >>> 0;
@@ -154,7 +243,8 @@ export const CMP = definePrimitive<CmpOpts, CmpParams>({
       }
       out.set('r63', r63).set('mon', mon).set('mm1', mm1).set('mm2', mm2).set('sA', sA);
       p.pay.forEach((k, j) => {
-        const mask = k === 'x' ? r : free.ring(`ry${j}`), sr = new BigUint64Array(p.n);
+        const mask = k === 'x' ? r : free.ring(`ry${j}`),
+          sr = new BigUint64Array(p.n);
         for (let i = 0; i < p.n; i++) sr[i] = sA[i]! * mask[i]!;
         out.set(`sr${j}`, sr);
       });
@@ -167,12 +257,15 @@ export const CMP = definePrimitive<CmpOpts, CmpParams>({
   },
   outputs: (_p, [x, ...ys]) => [{ shape: x!.shape, fracBits: 0 }, ...ys],
   clear({ p, xs: [x, ...ys] }) {
-    const sx = new BigInt64Array(x!.data.buffer, x!.data.byteOffset, p.n), bit = new BigUint64Array(p.n);
+    const sx = new BigInt64Array(x!.data.buffer, x!.data.byteOffset, p.n),
+      bit = new BigUint64Array(p.n);
     for (let i = 0; i < p.n; i++) bit[i] = sx[i]! >= 0n ? 1n : 0n;
     return [bit, ...ys.map((y) => selected(bit, y.data))];
   },
   async secure(ctx, mat, { p, xs: [x, ...ys] }) {
-    const { n } = p, r = mat.ring('r'), first = ctx.me === 0;
+    const { n } = p,
+      r = mat.ring('r'),
+      first = ctx.me === 0;
     // 1. open x̂ and the payloads' masked values
     const xr = addInto(new BigUint64Array(n), x!.data, r);
     const masked = p.pay.flatMap((k, j) => {
@@ -182,12 +275,24 @@ export const CMP = definePrimitive<CmpOpts, CmpParams>({
     });
     const [xh, ...opened] = await open(ctx, 'cmp.open', [{ ring: xr }, ...masked.map((ring) => ({ ring }))]);
     // 2-3. blocks, then the L1 nodes' masked inputs
-    const monB = mat.xor('mon'), mm1B = mat.xor('mm1'), mm2B = mat.xor('mm2');
-    const [u1] = await open(ctx, 'cmp.l1', [{ bytes: l1Inputs(xh!, new Uint16Array(monB.buffer, monB.byteOffset, n * BLOCKS), mat.xor('m1')) }]);
+    const monB = mat.xor('mon'),
+      mm1B = mat.xor('mm1'),
+      mm2B = mat.xor('mm2');
+    const [u1] = await open(ctx, 'cmp.l1', [
+      { bytes: l1Inputs(xh!, new Uint16Array(monB.buffer, monB.byteOffset, n * BLOCKS), mat.xor('m1')) },
+    ]);
     // 4. L1 outputs → top node inputs
-    const u2 = await openFields(ctx, 'cmp.top', topInputs(u1, new Uint32Array(mm1B.buffer, mm1B.byteOffset, 4 * n), mat.xor('m2'), first), 7);
+    const u2 = await openFields(
+      ctx,
+      'cmp.top',
+      topInputs(u1, new Uint32Array(mm1B.buffer, mm1B.byteOffset, 4 * n), mat.xor('m2'), first),
+      7,
+    );
     // 5. b = [x ≥ 0] as XOR shares, masked by s
-    const mm2 = new Uint32Array(mm2B.buffer, mm2B.byteOffset, n), r63 = mat.xor('r63'), s = mat.xor('s'), w = new Uint32Array(xh!.buffer, xh!.byteOffset, 2 * n);
+    const mm2 = new Uint32Array(mm2B.buffer, mm2B.byteOffset, n),
+      r63 = mat.xor('r63'),
+      s = mat.xor('s'),
+      w = new Uint32Array(xh!.buffer, xh!.byteOffset, 2 * n);
     const bm = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const u = u2[i]!;
@@ -198,7 +303,14 @@ export const CMP = definePrimitive<CmpOpts, CmpParams>({
     const [bh] = await openBits(ctx, 'cmp.select', [bm]);
     let extra = 0;
     const yh = p.pay.map((k) => (k === 'x' ? xh! : opened[extra++]!));
-    return select(ctx, mat, p, ys.map((y) => y.data), yh, bh!);
+    return select(
+      ctx,
+      mat,
+      p,
+      ys.map((y) => y.data),
+      yh,
+      bh!,
+    );
   },
   relation,
   example: (rng) => ({

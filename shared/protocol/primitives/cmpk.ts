@@ -85,14 +85,25 @@ export const CmpkParams = z.object({
 export type CmpkParams = z.infer<typeof CmpkParams>;
 
 /** The options at x's scale: thresholds as ring integers, block width chosen. */
-interface Resolved { width: number; bb: 4 | 8; thr: readonly bigint[]; eq: boolean; self: readonly number[] }
+interface Resolved {
+  width: number;
+  bb: 4 | 8;
+  thr: readonly bigint[];
+  eq: boolean;
+  self: readonly number[];
+}
 
 function resolve(o: CmpkOpts, fracBits: number): Resolved {
   const thr = (o.thresholds ?? [0]).map((t) => encodeScalar(t, fracBits));
   const self = [...(o.self ?? [])];
-  invariant(self.every((j, i) => Number.isInteger(j) && j >= 0 && j < thr.length && (i === 0 || j > self[i - 1]!)), 'E_INTERNAL', 'cmpK: self indices must be increasing threshold indices');
+  invariant(
+    self.every((j, i) => Number.isInteger(j) && j >= 0 && j < thr.length && (i === 0 || j > self[i - 1]!)),
+    'E_INTERNAL',
+    'cmpK: self indices must be increasing threshold indices',
+  );
   invariant(!o.eq || self.length === 0, 'E_INTERNAL', 'cmpK: an equality test takes no self payload');
-  const eq = o.eq ?? false, bb: 4 | 8 = o.fewerRounds && o.width <= (eq ? 32 : 33) ? 8 : 4;
+  const eq = o.eq ?? false,
+    bb: 4 | 8 = o.fewerRounds && o.width <= (eq ? 32 : 33) ? 8 : 4;
   return { width: o.width, bb, thr, eq, self };
 }
 
@@ -105,7 +116,10 @@ function putMon(mon: Uint16Array | Uint32Array, at: number, rho: number, bb: 4 |
 }
 
 function fields(p: CmpkParams): FieldSpec[] {
-  const pl = planOf(p), n1 = pl.l1.length, m = p.n * p.nt, ns = p.self.length;
+  const pl = planOf(p),
+    n1 = pl.l1.length,
+    m = p.n * p.nt,
+    ns = p.self.length;
   const f: FieldSpec[] = [ring('r', p.n)];
   if (!p.eq) f.push(xor('rho', p.n, true));
   f.push(xor('mon', p.n * pl.nb * pl.monBytes, true));
@@ -113,7 +127,8 @@ function fields(p: CmpkParams): FieldSpec[] {
   if (n1 > 1) f.push(xor('m2', m), xor('mm2', m * 4, true));
   f.push(xor('s', m), ring('sA', m, true));
   if (ns > 0) {
-    if (p.width < 64) f.push(ring('rk', p.n, true), ring('rhoA', p.n, true), ring('srk', p.n * ns, true), ring('rhos', p.n * ns, true));
+    if (p.width < 64)
+      f.push(ring('rk', p.n, true), ring('rhoA', p.n, true), ring('srk', p.n * ns, true), ring('rhos', p.n * ns, true));
     else f.push(ring('sr', p.n * ns, true));
   }
   for (let q = 0; q < p.py; q++) f.push(ring(`ry${q}`, p.n), ring(`sry${q}`, m, true));
@@ -122,13 +137,23 @@ function fields(p: CmpkParams): FieldSpec[] {
 
 /** The dealer's tree material: rho, the block monomials, sA and the nodes' mask monomials. */
 function deriveTree(free: Material, p: CmpkParams, out: Material): { rho: Uint8Array; sA: BigUint64Array } {
-  const pl = planOf(p), n1 = pl.l1.length, nt = p.nt, r = free.ring('r'), s = free.xor('s');
-  const rw = new Uint32Array(r.buffer, r.byteOffset, 2 * p.n), rho = new Uint8Array(p.n), sA = new BigUint64Array(p.n * nt);
+  const pl = planOf(p),
+    n1 = pl.l1.length,
+    nt = p.nt,
+    r = free.ring('r'),
+    s = free.xor('s');
+  const rw = new Uint32Array(r.buffer, r.byteOffset, 2 * p.n),
+    rho = new Uint8Array(p.n),
+    sA = new BigUint64Array(p.n * nt);
   const mon = pl.bb === 4 ? new Uint16Array(p.n * pl.nb) : new Uint32Array(p.n * pl.nb * 8);
-  const mm1 = new Uint32Array(p.n * nt * n1), mm2 = new Uint32Array(n1 > 1 ? p.n * nt : 0);
-  const m1 = n1 > 0 ? free.xor('m1') : undefined, m2 = n1 > 1 ? free.xor('m2') : undefined;
+  const mm1 = new Uint32Array(p.n * nt * n1),
+    mm2 = new Uint32Array(n1 > 1 ? p.n * nt : 0);
+  const m1 = n1 > 0 ? free.xor('m1') : undefined,
+    m2 = n1 > 1 ? free.xor('m2') : undefined;
   for (let i = 0; i < p.n; i++) {
-    const lo = rw[2 * i]!, hi = rw[2 * i + 1]!, top = p.width - 1;
+    const lo = rw[2 * i]!,
+      hi = rw[2 * i + 1]!,
+      top = p.width - 1;
     rho[i] = top < 32 ? (lo >>> top) & 1 : (hi >>> (top - 32)) & 1;
     // blocks cover exactly the low `lowBits` bits (bit k−1 is never read in 'ge' mode)
     for (let b = 0; b < pl.nb; b++) putMon(mon, i * pl.nb + b, blockOf(lo, hi, b, pl.blockBits[b]!, pl.bb), pl.bb);
@@ -148,10 +173,17 @@ function deriveTree(free: Material, p: CmpkParams, out: Material): { rho: Uint8A
 
 function derive(free: Material, p: CmpkParams): Material {
   invariant(!p.eq || p.self.length === 0, 'E_INTERNAL', 'equality tests take no self payload');
-  const out = new Material(), { rho, sA } = deriveTree(free, p, out), r = free.ring('r'), nt = p.nt, ns = p.self.length;
+  const out = new Material(),
+    { rho, sA } = deriveTree(free, p, out),
+    r = free.ring('r'),
+    nt = p.nt,
+    ns = p.self.length;
   if (ns > 0) {
-    const kMask = (1n << BigInt(p.width)) - 1n, srk = new BigUint64Array(p.n * ns), rhos = new BigUint64Array(p.n * ns);
-    const rkA = new BigUint64Array(p.n), rhoA = new BigUint64Array(p.n);
+    const kMask = (1n << BigInt(p.width)) - 1n,
+      srk = new BigUint64Array(p.n * ns),
+      rhos = new BigUint64Array(p.n * ns);
+    const rkA = new BigUint64Array(p.n),
+      rhoA = new BigUint64Array(p.n);
     for (let i = 0; i < p.n; i++) {
       rkA[i] = p.width === 64 ? r[i]! : r[i]! & kMask;
       rhoA[i] = BigInt(rho[i]!);
@@ -164,7 +196,8 @@ function derive(free: Material, p: CmpkParams): Material {
     else out.set('sr', srk);
   }
   for (let q = 0; q < p.py; q++) {
-    const ry = free.ring(`ry${q}`), sry = new BigUint64Array(p.n * nt);
+    const ry = free.ring(`ry${q}`),
+      sry = new BigUint64Array(p.n * nt);
     for (let i = 0; i < p.n; i++) for (let j = 0; j < nt; j++) sry[i * nt + j] = sA[i * nt + j]! * ry[i]!;
     out.set(`sry${q}`, sry);
   }
@@ -173,8 +206,13 @@ function derive(free: Material, p: CmpkParams): Material {
 
 /** Declared cost: the parts each party sends per round. */
 function rounds(p: CmpkParams): WireRound[] {
-  const pl = planOf(p), m = p.n * p.nt;
-  const out: WireRound[] = [p.width === 64 ? { u64: [p.n, ...Array<number>(p.py).fill(p.n)] } : { bits: [p.n * p.width], u64: Array<number>(p.py).fill(p.n) }];
+  const pl = planOf(p),
+    m = p.n * p.nt;
+  const out: WireRound[] = [
+    p.width === 64
+      ? { u64: [p.n, ...Array<number>(p.py).fill(p.n)] }
+      : { bits: [p.n * p.width], u64: Array<number>(p.py).fill(p.n) },
+  ];
   if (pl.nb > 1) out.push({ bits: [m * pl.l1Bits.reduce((a, b) => a + b, 0)] });
   if (pl.top) out.push({ bits: [m * pl.topBits] });
   out.push({ bits: [m] });
@@ -183,41 +221,76 @@ function rounds(p: CmpkParams): WireRound[] {
 
 /** The exact ring function: wrap x − t_j to k bits, read as signed; bits, self and payload products. */
 function clear(o: Resolved, x: BigUint64Array, ys: readonly BigUint64Array[]): BigUint64Array[] {
-  const n = x.length, nt = o.thr.length, k = o.width;
-  const bits = new BigUint64Array(n * nt), self = o.self.map(() => new BigUint64Array(n)), prods = ys.map(() => new BigUint64Array(n * nt));
+  const n = x.length,
+    nt = o.thr.length,
+    k = o.width;
+  const bits = new BigUint64Array(n * nt),
+    self = o.self.map(() => new BigUint64Array(n)),
+    prods = ys.map(() => new BigUint64Array(n * nt));
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < nt; j++) {
       const z = BigInt.asIntN(k, x[i]! - o.thr[j]!);
       if (!(o.eq ? z === 0n : z >= 0n)) continue;
       bits[i * nt + j] = 1n;
-      prods.forEach((p, q) => { p[i * nt + j] = ys[q]![i]!; });
-      o.self.forEach((sj, q) => { if (sj === j) self[q]![i] = BigInt.asUintN(64, z); });
+      prods.forEach((p, q) => {
+        p[i * nt + j] = ys[q]![i]!;
+      });
+      o.self.forEach((sj, q) => {
+        if (sj === j) self[q]![i] = BigInt.asUintN(64, z);
+      });
     }
   }
   return [bits, ...self, ...prods];
 }
 
-interface Opened { xh: BigUint64Array; yh: BigUint64Array[]; zh: BigUint64Array; bh: Uint8Array; topBit: (e: number) => number }
+interface Opened {
+  xh: BigUint64Array;
+  yh: BigUint64Array[];
+  zh: BigUint64Array;
+  bh: Uint8Array;
+  topBit: (e: number) => number;
+}
 
 /** Step 4, locally: b, b·(x − t_j) and b·y_p from the opened select bits. */
-function outputs(ctx: PartyCtx, mat: Material, o: Resolved, x: BigUint64Array, ys: readonly BigUint64Array[], v: Opened): BigUint64Array[] {
-  const n = x.length, nt = o.thr.length, k = o.width, first = ctx.me === 0, ns = o.self.length;
-  const sA = mat.ring('sA'), bits = new BigUint64Array(n * nt);
+function outputs(
+  ctx: PartyCtx,
+  mat: Material,
+  o: Resolved,
+  x: BigUint64Array,
+  ys: readonly BigUint64Array[],
+  v: Opened,
+): BigUint64Array[] {
+  const n = x.length,
+    nt = o.thr.length,
+    k = o.width,
+    first = ctx.me === 0,
+    ns = o.self.length;
+  const sA = mat.ring('sA'),
+    bits = new BigUint64Array(n * nt);
   for (let e = 0; e < n * nt; e++) bits[e] = v.bh[e] ? (first ? 1n : 0n) - sA[e]! : sA[e]!;
   const self = o.self.map((j, q) => {
     const out = new BigUint64Array(n);
     if (k === 64) {
-      const r = mat.ring('r'), sr = mat.ring('sr'), h = 1n << 63n;
+      const r = mat.ring('r'),
+        sr = mat.ring('sr'),
+        h = 1n << 63n;
       for (let i = 0; i < n; i++) {
-        const e = i * nt + j, srq = sr[i * ns + q]!;
+        const e = i * nt + j,
+          srq = sr[i * ns + q]!;
         out[i] = (v.zh[e]! - h) * bits[e]! - (v.bh[e] ? r[i]! - srq : srq);
       }
       return out;
     }
-    const rk = mat.ring('rk'), rhoA = mat.ring('rhoA'), srk = mat.ring('srk'), rhos = mat.ring('rhos');
-    const H = 1n << BigInt(k - 1), K = 1n << BigInt(k);
+    const rk = mat.ring('rk'),
+      rhoA = mat.ring('rhoA'),
+      srk = mat.ring('srk'),
+      rhos = mat.ring('rhos');
+    const H = 1n << BigInt(k - 1),
+      K = 1n << BigInt(k);
     for (let i = 0; i < n; i++) {
-      const e = i * nt + j, a = i * ns + q, bh = v.bh[e]!;
+      const e = i * nt + j,
+        a = i * ns + q,
+        bh = v.bh[e]!;
       const br = bh ? rk[i]! - srk[a]! : srk[a]!;
       const bw = v.topBit(e) ? (bh ? rhoA[i]! - rhos[a]! : rhos[a]!) : bits[e]!;
       out[i] = (v.zh[e]! - H) * bits[e]! - br + K * bw;
@@ -225,10 +298,13 @@ function outputs(ctx: PartyCtx, mat: Material, o: Resolved, x: BigUint64Array, y
     return out;
   });
   const prods = ys.map((y, q) => {
-    const sry = mat.ring(`sry${q}`), yh = v.yh[q]!, out = new BigUint64Array(n * nt);
+    const sry = mat.ring(`sry${q}`),
+      yh = v.yh[q]!,
+      out = new BigUint64Array(n * nt);
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < nt; j++) {
-        const e = i * nt + j, sy = sA[e]! * yh[i]! - sry[e]!;
+        const e = i * nt + j,
+          sy = sA[e]! * yh[i]! - sry[e]!;
         out[e] = v.bh[e] ? y[i]! - sy : sy;
       }
     }
@@ -237,23 +313,40 @@ function outputs(ctx: PartyCtx, mat: Material, o: Resolved, x: BigUint64Array, y
   return [bits, ...self, ...prods];
 }
 
-async function secure(ctx: PartyCtx, mat: Material, p: CmpkParams, o: Resolved, x: BigUint64Array, ys: readonly BigUint64Array[]): Promise<BigUint64Array[]> {
-  const { n, nt } = p, k = o.width, m = n * nt, first = ctx.me === 0, r = mat.ring('r');
+async function secure(
+  ctx: PartyCtx,
+  mat: Material,
+  p: CmpkParams,
+  o: Resolved,
+  x: BigUint64Array,
+  ys: readonly BigUint64Array[],
+): Promise<BigUint64Array[]> {
+  const { n, nt } = p,
+    k = o.width,
+    m = n * nt,
+    first = ctx.me === 0,
+    r = mat.ring('r');
   // 1. open x̂ = x + r mod 2^k and ŷ_p = y_p + ry_p
   const yr = ys.map((y, q) => {
     const ry = mat.ring(`ry${q}`);
     return addInto(new BigUint64Array(n), y, ry);
   });
-  const [xh, ...yh] = await open(ctx, 'cmpk.open', [{ low: addInto(new BigUint64Array(n), x, r), k }, ...yr.map((ring) => ({ ring }))]);
+  const [xh, ...yh] = await open(ctx, 'cmpk.open', [
+    { low: addInto(new BigUint64Array(n), x, r), k },
+    ...yr.map((ring) => ({ ring })),
+  ]);
   // 2-3. per (element, threshold) masked value, then the block tree
-  const off = o.eq ? 0n : 1n << BigInt(k - 1), zh = new BigUint64Array(m);
+  const off = o.eq ? 0n : 1n << BigInt(k - 1),
+    zh = new BigUint64Array(m);
   for (let i = 0; i < n; i++) for (let j = 0; j < nt; j++) zh[i * nt + j] = xh![i]! - o.thr[j]! + off;
   maskLowInto(zh, k);
   const low = await tree(ctx, mat, planOf(p), nt, zh);
   // 4. b = low ⊕ r_{k−1} ⊕ ẑ'_{k−1} ('ge'), opened under s
-  const zw = new Uint32Array(zh.buffer, zh.byteOffset, 2 * m), topBit = (e: number): number =>
-    k - 1 < 32 ? (zw[2 * e]! >>> (k - 1)) & 1 : (zw[2 * e + 1]! >>> (k - 33)) & 1;
-  const s = mat.xor('s'), rho = o.eq ? undefined : mat.xor('rho'), bm = new Uint8Array(m);
+  const zw = new Uint32Array(zh.buffer, zh.byteOffset, 2 * m),
+    topBit = (e: number): number => (k - 1 < 32 ? (zw[2 * e]! >>> (k - 1)) & 1 : (zw[2 * e + 1]! >>> (k - 33)) & 1);
+  const s = mat.xor('s'),
+    rho = o.eq ? undefined : mat.xor('rho'),
+    bm = new Uint8Array(m);
   for (let e = 0; e < m; e++) {
     let b = low[e]!;
     if (rho) b ^= (rho[Math.floor(e / nt)]! & 1) ^ (first ? topBit(e) : 0);
@@ -265,29 +358,96 @@ async function secure(ctx: PartyCtx, mat: Material, p: CmpkParams, o: Resolved, 
 
 /** The dealt material against its definition, recomputed naively from the free fields. */
 function relation(v: Dealt, p: CmpkParams): string | undefined {
-  const pl = planOf(p), n1 = pl.l1.length, nt = p.nt, ns = p.self.length, r = v.ring('r'), sA = v.ring('sA');
-  const rk = r.map((x) => (p.width === 64 ? x : x & ((1n << BigInt(p.width)) - 1n))), rho = Array.from(rk, (x) => Number((x >> BigInt(p.width - 1)) & 1n));
-  const rows = (len: number, f: (e: number) => bigint | number): Array<bigint | number> => Array.from({ length: len }, (_, e) => f(e));
-  const mon = rows(p.n * pl.nb, (e) => blockOf(Number(r[Math.floor(e / pl.nb)]! & 0xffffffffn), Number(r[Math.floor(e / pl.nb)]! >> 32n), e % pl.nb, pl.blockBits[e % pl.nb]!, pl.bb))
-    .flatMap((rho) => Array.from(pl.bb === 4 ? new Uint8Array(Uint16Array.of(BLOCK4.subsetInd[Number(rho)]!).buffer) : new Uint8Array(BLOCK8.subsetInd.slice(Number(rho) * 8, Number(rho) * 8 + 8).buffer)));
+  const pl = planOf(p),
+    n1 = pl.l1.length,
+    nt = p.nt,
+    ns = p.self.length,
+    r = v.ring('r'),
+    sA = v.ring('sA');
+  const rk = r.map((x) => (p.width === 64 ? x : x & ((1n << BigInt(p.width)) - 1n))),
+    rho = Array.from(rk, (x) => Number((x >> BigInt(p.width - 1)) & 1n));
+  const rows = (len: number, f: (e: number) => bigint | number): Array<bigint | number> =>
+    Array.from({ length: len }, (_, e) => f(e));
+  const mon = rows(p.n * pl.nb, (e) =>
+    blockOf(
+      Number(r[Math.floor(e / pl.nb)]! & 0xffffffffn),
+      Number(r[Math.floor(e / pl.nb)]! >> 32n),
+      e % pl.nb,
+      pl.blockBits[e % pl.nb]!,
+      pl.bb,
+    ),
+  ).flatMap((rho) =>
+    Array.from(
+      pl.bb === 4
+        ? new Uint8Array(Uint16Array.of(BLOCK4.subsetInd[Number(rho)]!).buffer)
+        : new Uint8Array(BLOCK8.subsetInd.slice(Number(rho) * 8, Number(rho) * 8 + 8).buffer),
+    ),
+  );
   const sAt = (a: number): bigint => sA[Math.floor(a / ns) * nt + p.self[a % ns]!]!; // s of self payload a = i·ns + q
-  return differs('mon', v.xor('mon'), mon)
-    ?? differs('sA', sA, rows(p.n * nt, (e) => v.xor('s')[e]! & 1))
-    ?? (p.eq ? undefined : differs('rho', v.xor('rho'), rho))
-    ?? (n1 > 0 ? differs('mm1', u32View(v.xor('mm1')), rows(p.n * nt * n1, (e) => maskMonomials(pl.l1[e % n1]!, v.xor('m1')[e]!) >>> 0)) : undefined)
-    ?? (n1 > 1 ? differs('mm2', u32View(v.xor('mm2')), rows(p.n * nt, (e) => maskMonomials(pl.top!, v.xor('m2')[e]!) >>> 0)) : undefined)
-    ?? Array.from({ length: p.py }, (_, q) => differs(`sry${q}`, v.ring(`sry${q}`), rows(p.n * nt, (e) => sA[e]! * v.ring(`ry${q}`)[Math.floor(e / nt)]!))).find((x) => x)
-    ?? (ns === 0 ? undefined : p.width === 64 ? differs('sr', v.ring('sr'), rows(p.n * ns, (a) => sAt(a) * r[Math.floor(a / ns)]!))
-      : differs('rk', v.ring('rk'), rk) ?? differs('rhoA', v.ring('rhoA'), rho)
-        ?? differs('srk', v.ring('srk'), rows(p.n * ns, (a) => sAt(a) * rk[Math.floor(a / ns)]!))
-        ?? differs('rhos', v.ring('rhos'), rows(p.n * ns, (a) => sAt(a) * BigInt(rho[Math.floor(a / ns)]!))));
+  return (
+    differs('mon', v.xor('mon'), mon) ??
+    differs(
+      'sA',
+      sA,
+      rows(p.n * nt, (e) => v.xor('s')[e]! & 1),
+    ) ??
+    (p.eq ? undefined : differs('rho', v.xor('rho'), rho)) ??
+    (n1 > 0
+      ? differs(
+          'mm1',
+          u32View(v.xor('mm1')),
+          rows(p.n * nt * n1, (e) => maskMonomials(pl.l1[e % n1]!, v.xor('m1')[e]!) >>> 0),
+        )
+      : undefined) ??
+    (n1 > 1
+      ? differs(
+          'mm2',
+          u32View(v.xor('mm2')),
+          rows(p.n * nt, (e) => maskMonomials(pl.top!, v.xor('m2')[e]!) >>> 0),
+        )
+      : undefined) ??
+    Array.from({ length: p.py }, (_, q) =>
+      differs(
+        `sry${q}`,
+        v.ring(`sry${q}`),
+        rows(p.n * nt, (e) => sA[e]! * v.ring(`ry${q}`)[Math.floor(e / nt)]!),
+      ),
+    ).find((x) => x) ??
+    (ns === 0
+      ? undefined
+      : p.width === 64
+        ? differs(
+            'sr',
+            v.ring('sr'),
+            rows(p.n * ns, (a) => sAt(a) * r[Math.floor(a / ns)]!),
+          )
+        : (differs('rk', v.ring('rk'), rk) ??
+          differs('rhoA', v.ring('rhoA'), rho) ??
+          differs(
+            'srk',
+            v.ring('srk'),
+            rows(p.n * ns, (a) => sAt(a) * rk[Math.floor(a / ns)]!),
+          ) ??
+          differs(
+            'rhos',
+            v.ring('rhos'),
+            rows(p.n * ns, (a) => sAt(a) * BigInt(rho[Math.floor(a / ns)]!)),
+          )))
+  );
 }
 
 /** The example: ge and eq, 4- and 8-bit blocks, one and several thresholds, widths 13 to 64. */
-async function everyVariant<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, [x, y]: readonly T[]): Promise<T[]> {
+async function everyVariant<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  [x, y]: readonly T[],
+): Promise<T[]> {
   const variants: CmpkOpts[] = [
-    { width: 32, thresholds: [0, 7, -3], self: [0, 2] }, { width: 64, self: [0] }, { width: 13, self: [0] },
-    { width: 20, eq: true, thresholds: [0, 1] }, { width: 33, fewerRounds: true, self: [0] }, { width: 24, eq: true, fewerRounds: true },
+    { width: 32, thresholds: [0, 7, -3], self: [0, 2] },
+    { width: 64, self: [0] },
+    { width: 13, self: [0] },
+    { width: 20, eq: true, thresholds: [0, 1] },
+    { width: 33, fewerRounds: true, self: [0] },
+    { width: 24, eq: true, fewerRounds: true },
   ];
   const outs: T[] = [];
   for (const o of variants) {
@@ -303,15 +463,39 @@ export const CMPK = definePrimitive<CmpkOpts, CmpkParams>({
   params: ([x, ...ys], o) => {
     for (const y of ys) sameShape(x!, y, 'cmpK');
     const r = resolve(o, x!.fracBits);
-    return { n: numel(x!.shape), width: r.width, nt: r.thr.length, eq: r.eq, self: [...r.self], py: ys.length, ...(r.bb === 8 ? { bb: 8 as const } : {}) };
+    return {
+      n: numel(x!.shape),
+      width: r.width,
+      nt: r.thr.length,
+      eq: r.eq,
+      self: [...r.self],
+      py: ys.length,
+      ...(r.bb === 8 ? { bb: 8 as const } : {}),
+    };
   },
   outputs: (p, [x, ...ys]) => [
     { shape: [...x!.shape, p.nt], fracBits: 0 },
     ...p.self.map(() => x!),
     ...ys.map((y) => ({ shape: [...y.shape, p.nt], fracBits: y.fracBits })),
   ],
-  clear: ({ o, xs: [x, ...ys] }) => clear(resolve(o, x!.fracBits), x!.data, ys.map((y) => y.data)),
-  secure: (ctx, mat, { p, o, xs: [x, ...ys] }) => secure(ctx, mat, p, resolve(o, x!.fracBits), x!.data, ys.map((y) => y.data)),
+  clear: ({ o, xs: [x, ...ys] }) =>
+    clear(
+      resolve(o, x!.fracBits),
+      x!.data,
+      ys.map((y) => y.data),
+    ),
+  secure: (ctx, mat, { p, o, xs: [x, ...ys] }) =>
+    secure(
+      ctx,
+      mat,
+      p,
+      resolve(o, x!.fracBits),
+      x!.data,
+      ys.map((y) => y.data),
+    ),
   relation,
-  example: (rng) => ({ inputs: [uniformInput(rng, [97], -1000, 1000), uniformInput(rng, [97], -5, 5)], program: everyVariant }),
+  example: (rng) => ({
+    inputs: [uniformInput(rng, [97], -1000, 1000), uniformInput(rng, [97], -5, 5)],
+    program: everyVariant,
+  }),
 });

@@ -7,7 +7,12 @@ import { z } from 'zod';
 import { Material, defineKind } from '../../corr/kind.js';
 import { definePrimitive, uniformInput } from '../primitive.js';
 
-const AllocParams = z.object({ id: z.string(), groups: z.number().int().positive(), rowsCap: z.number().int().positive(), cols: z.number().int().positive() });
+const AllocParams = z.object({
+  id: z.string(),
+  groups: z.number().int().positive(),
+  rowsCap: z.number().int().positive(),
+  cols: z.number().int().positive(),
+});
 type AllocParams = z.infer<typeof AllocParams>;
 
 export const FIXED_ALLOC = definePrimitive<object, AllocParams>({
@@ -29,7 +34,9 @@ export const FIXED_ALLOC = definePrimitive<object, AllocParams>({
   secure: async () => [],
   relation(_v, p, env) {
     const m = env.get(p.id);
-    return m.groups === p.groups && m.rowsCap === p.rowsCap && m.cols === p.cols && m.rowsUsed === 0 ? undefined : `mask '${p.id}' has other dimensions`;
+    return m.groups === p.groups && m.rowsCap === p.rowsCap && m.cols === p.cols && m.rowsUsed === 0
+      ? undefined
+      : `mask '${p.id}' has other dimensions`;
   },
   example: (rng) => ({
     inputs: [uniformInput(rng, [2, 3, 4], -2, 2)],

@@ -16,7 +16,12 @@ import { subInto } from '../../ring/u64.js';
 import { definePrimitive, differs, uniformInput } from '../primitive.js';
 import { openRing } from '../open.js';
 
-const AppendParams = z.object({ id: z.string(), groups: z.number().int().positive(), rows: z.number().int().positive(), cols: z.number().int().positive() });
+const AppendParams = z.object({
+  id: z.string(),
+  groups: z.number().int().positive(),
+  rows: z.number().int().positive(),
+  cols: z.number().int().positive(),
+});
 type AppendParams = z.infer<typeof AppendParams>;
 
 export const FIXED_APPEND = definePrimitive<object, AppendParams>({
@@ -28,11 +33,17 @@ export const FIXED_APPEND = definePrimitive<object, AppendParams>({
     rounds: (p) => [{ u64: [p.groups * p.rows * p.cols] }],
     fields: (p) => [ring('b', p.groups * p.rows * p.cols)],
     derive(free, p, env) {
-      const m = env.get(p.id), b = free.ring('b');
-      invariant(m.groups === p.groups && m.cols === p.cols && m.rowsUsed + p.rows <= m.rowsCap, 'E_CORR_MISMATCH',
-        `fixed.append '${p.id}': ${p.rows} rows do not fit (${m.rowsUsed}/${m.rowsCap} used)`);
+      const m = env.get(p.id),
+        b = free.ring('b');
+      invariant(
+        m.groups === p.groups && m.cols === p.cols && m.rowsUsed + p.rows <= m.rowsCap,
+        'E_CORR_MISMATCH',
+        `fixed.append '${p.id}': ${p.rows} rows do not fit (${m.rowsUsed}/${m.rowsCap} used)`,
+      );
       for (let g = 0; g < p.groups; g++) {
-        env.kernels.u64(m.region, (g * m.rowsCap + m.rowsUsed) * m.cols, p.rows * m.cols).set(b.subarray(g * p.rows * p.cols, (g + 1) * p.rows * p.cols));
+        env.kernels
+          .u64(m.region, (g * m.rowsCap + m.rowsUsed) * m.cols, p.rows * m.cols)
+          .set(b.subarray(g * p.rows * p.cols, (g + 1) * p.rows * p.cols));
       }
       m.rowsUsed += p.rows;
       return new Material();
@@ -40,35 +51,54 @@ export const FIXED_APPEND = definePrimitive<object, AppendParams>({
   }),
   params([x], _o, [w]) {
     const k = numel(x!.shape) / (w!.groups * w!.cols);
-    invariant(Number.isInteger(k) && k > 0 && w!.rowsUsed + k <= w!.rowsCap, 'E_SHAPE',
-      `cannot append [${x!.shape.join(', ')}] to fixed matrix '${w!.id}' (${w!.groups}x${w!.rowsUsed}/${w!.rowsCap}x${w!.cols})`);
-    invariant(x!.fracBits === w!.fracBits, 'E_INTERNAL', `scale ${x!.fracBits} appended to a fixed matrix of scale ${w!.fracBits}`);
+    invariant(
+      Number.isInteger(k) && k > 0 && w!.rowsUsed + k <= w!.rowsCap,
+      'E_SHAPE',
+      `cannot append [${x!.shape.join(', ')}] to fixed matrix '${w!.id}' (${w!.groups}x${w!.rowsUsed}/${w!.rowsCap}x${w!.cols})`,
+    );
+    invariant(
+      x!.fracBits === w!.fracBits,
+      'E_INTERNAL',
+      `scale ${x!.fracBits} appended to a fixed matrix of scale ${w!.fracBits}`,
+    );
     return { id: w!.id, groups: w!.groups, rows: k, cols: w!.cols };
   },
   outputs: () => [],
   clear({ p, xs: [x], ws: [w] }, kernels) {
     const blk = p.rows * w!.cols;
-    for (let g = 0; g < w!.groups; g++) kernels.u64(w!.data, (g * w!.rowsCap + w!.rowsUsed) * w!.cols, blk).set(x!.data.subarray(g * blk, (g + 1) * blk));
+    for (let g = 0; g < w!.groups; g++)
+      kernels.u64(w!.data, (g * w!.rowsCap + w!.rowsUsed) * w!.cols, blk).set(x!.data.subarray(g * blk, (g + 1) * blk));
     return [];
   },
   async secure(ctx, mat, { p, xs: [x], ws: [w] }) {
-    const b = mat.ring('b'), blk = p.rows * w!.cols;
+    const b = mat.ring('b'),
+      blk = p.rows * w!.cols;
     const [hat] = await openRing(ctx, 'fixed.append', [subInto(new BigUint64Array(b.length), x!.data, b)]);
     for (let g = 0; g < w!.groups; g++) {
       const at = (g * w!.rowsCap + w!.rowsUsed) * w!.cols;
-      const pub = ctx.kernels.u64(w!.pub, at, blk), mine = ctx.kernels.u64(w!.mine, at, blk);
-      const h = hat!.subarray(g * blk, (g + 1) * blk), bg = b.subarray(g * blk, (g + 1) * blk);
+      const pub = ctx.kernels.u64(w!.pub, at, blk),
+        mine = ctx.kernels.u64(w!.mine, at, blk);
+      const h = hat!.subarray(g * blk, (g + 1) * blk),
+        bg = b.subarray(g * blk, (g + 1) * blk);
       pub.set(h);
       if (ctx.me === 0) for (let i = 0; i < blk; i++) mine[i] = h[i]! + bg[i]!;
       else mine.set(bg);
     }
     return [];
   },
-  after: (p, [w]) => { w!.rowsUsed += p.rows; },
+  after: (p, [w]) => {
+    w!.rowsUsed += p.rows;
+  },
   relation(v, p, env) {
-    const m = env.get(p.id), b = v.ring('b'), blk = p.rows * p.cols;
+    const m = env.get(p.id),
+      b = v.ring('b'),
+      blk = p.rows * p.cols;
     for (let g = 0; g < p.groups; g++) {
-      const bad = differs(`mask rows of group ${g}`, env.kernels.u64(m.region, (g * m.rowsCap + m.rowsUsed - p.rows) * m.cols, blk), b.subarray(g * blk, (g + 1) * blk));
+      const bad = differs(
+        `mask rows of group ${g}`,
+        env.kernels.u64(m.region, (g * m.rowsCap + m.rowsUsed - p.rows) * m.cols, blk),
+        b.subarray(g * blk, (g + 1) * blk),
+      );
       if (bad) return bad;
     }
     return undefined;

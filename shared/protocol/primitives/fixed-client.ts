@@ -20,11 +20,20 @@ import { checkOneHotRowsS } from '../client-check.js';
 import { definePrimitive } from '../primitive.js';
 import { FIXED_PRODUCT, fixedProductParams, type FixedProductParams } from './fixed-product.js';
 
-export interface ClientProductOpts { readonly K: number; readonly layout: 'nt' | 'nn'; readonly fracBits: number; readonly oneHotRows: boolean }
+export interface ClientProductOpts {
+  readonly K: number;
+  readonly layout: 'nt' | 'nn';
+  readonly fracBits: number;
+  readonly oneHotRows: boolean;
+}
 
 function params(w: FixedHandle, o: ClientProductOpts): FixedProductParams {
   invariant(w.groups === 1, 'E_SHAPE', 'client-assisted products use one group');
-  return { ...fixedProductParams(w, o.layout, o.K, w.rowsUsed), client: true, ...(o.oneHotRows ? { squares: true } : {}) };
+  return {
+    ...fixedProductParams(w, o.layout, o.K, w.rowsUsed),
+    client: true,
+    ...(o.oneHotRows ? { squares: true } : {}),
+  };
 }
 
 export const FIXED_CLIENT = definePrimitive<ClientProductOpts, FixedProductParams>({
@@ -32,12 +41,23 @@ export const FIXED_CLIENT = definePrimitive<ClientProductOpts, FixedProductParam
   alwaysSecure: true,
   kind: FIXED_PRODUCT.kind,
   params: (_xs, o, [w]) => params(w!, o),
-  outputs: (_p, _xs, o, [w]) => [{ shape: [o.K, o.layout === 'nt' ? w!.rowsUsed : w!.cols], fracBits: o.fracBits + w!.fracBits }],
-  clear: () => { throw new MpcError('E_INTERNAL', 'client-assisted products do not exist in the emulation (it reads the clear input directly)'); },
+  outputs: (_p, _xs, o, [w]) => [
+    { shape: [o.K, o.layout === 'nt' ? w!.rowsUsed : w!.cols], fracBits: o.fracBits + w!.fracBits },
+  ],
+  clear: () => {
+    throw new MpcError(
+      'E_INTERNAL',
+      'client-assisted products do not exist in the emulation (it reads the clear input directly)',
+    );
+  },
   async secure(ctx, mat, { o, ws: [w] }) {
     invariant(ctx.client !== undefined, 'E_INTERNAL', 'client-assisted product without a client');
-    const { K, layout } = o, rows = w!.rowsUsed, inLen = layout === 'nt' ? w!.cols : rows, outLen = layout === 'nt' ? rows : w!.cols;
-    const r = mat.ring('r'), c = mat.ring('c');
+    const { K, layout } = o,
+      rows = w!.rowsUsed,
+      inLen = layout === 'nt' ? w!.cols : rows,
+      outLen = layout === 'nt' ? rows : w!.cols;
+    const r = mat.ring('r'),
+      c = mat.ring('c');
     // 1. r to the client, x̂ back
     ctx.client.sendMask(r);
     const xh = await ctx.client.receiveMasked(K * inLen);
@@ -45,10 +65,16 @@ export const FIXED_CLIENT = definePrimitive<ClientProductOpts, FixedProductParam
     // 2. one token per row
     if (o.oneHotRows) await checkOneHotRowsS(ctx, ctx.client.challenges, xh, r, mat.ring('r2'), K, inLen);
     // 3. W_i·x̂ + Ŵ·r_i + c_i
-    const out = new BigUint64Array(K * outLen), tmp = new BigUint64Array(K * outLen);
+    const out = new BigUint64Array(K * outLen),
+      tmp = new BigUint64Array(K * outLen);
     const reg = (x: Region): Region => ({ offset: x.offset, length: w!.rowsCap * w!.cols });
-    if (layout === 'nt') { ctx.kernels.matmulNT(out, xh, reg(w!.mine), K, rows, w!.cols, w!.cols); ctx.kernels.matmulNT(tmp, r, reg(w!.pub), K, rows, w!.cols, w!.cols); }
-    else { ctx.kernels.matmulNN(out, xh, reg(w!.mine), K, w!.cols, rows, w!.cols); ctx.kernels.matmulNN(tmp, r, reg(w!.pub), K, w!.cols, rows, w!.cols); }
+    if (layout === 'nt') {
+      ctx.kernels.matmulNT(out, xh, reg(w!.mine), K, rows, w!.cols, w!.cols);
+      ctx.kernels.matmulNT(tmp, r, reg(w!.pub), K, rows, w!.cols, w!.cols);
+    } else {
+      ctx.kernels.matmulNN(out, xh, reg(w!.mine), K, w!.cols, rows, w!.cols);
+      ctx.kernels.matmulNN(tmp, r, reg(w!.pub), K, w!.cols, rows, w!.cols);
+    }
     for (let i = 0; i < out.length; i++) out[i] = out[i]! + tmp[i]! + c[i]!;
     return [out];
   },

@@ -24,14 +24,45 @@ import { TRUNC } from './trunc.js';
 import { TRUNC_LEAN } from './trunc-lean.js';
 
 export const PRIMITIVES: readonly Primitive[] = [
-  MUL, SQUARE, TRUNC, TRUNC_LEAN, CMP, CMPK, LUT, MATMUL, MUL_SEG, MUL_BIT,
-  FIXED_ALLOC, FIXED_APPEND, FIXED_COPY, FIXED_PRODUCT, FIXED_SELECT, FIXED_CLIENT,
+  MUL,
+  SQUARE,
+  TRUNC,
+  TRUNC_LEAN,
+  CMP,
+  CMPK,
+  LUT,
+  MATMUL,
+  MUL_SEG,
+  MUL_BIT,
+  FIXED_ALLOC,
+  FIXED_APPEND,
+  FIXED_COPY,
+  FIXED_PRODUCT,
+  FIXED_SELECT,
+  FIXED_CLIENT,
 ];
 
 /** Every correlation kind, once (fixedMatmulClient shares fixedMatmul's). */
 export const KINDS: readonly CorrKind<unknown>[] = [...new Set(PRIMITIVES.map((p) => p.kind))];
 
-export { CMP, CMPK, FIXED_ALLOC, FIXED_APPEND, FIXED_CLIENT, FIXED_COPY, FIXED_PRODUCT, FIXED_SELECT, LUT, MATMUL, MUL, MUL_BIT, MUL_SEG, SQUARE, TRUNC, TRUNC_LEAN };
+export {
+  CMP,
+  CMPK,
+  FIXED_ALLOC,
+  FIXED_APPEND,
+  FIXED_CLIENT,
+  FIXED_COPY,
+  FIXED_PRODUCT,
+  FIXED_SELECT,
+  LUT,
+  MATMUL,
+  MUL,
+  MUL_BIT,
+  MUL_SEG,
+  SQUARE,
+  TRUNC,
+  TRUNC_LEAN,
+};
 export { broadcastRows } from './mul.js';
 export { MAX_TRUNC_BITS } from './trunc.js';
 export { useLeanTrunc, LEAN_TRUNC_MAX_BITS, LEAN_TRUNC_MIN_ELEMENTS } from './trunc-lean.js';
@@ -40,6 +71,14 @@ export type { CmpkOpts, CmpkParams } from './cmpk.js';
 export { lutOutFrac, type LutField, type LutTable, type LutOpts, type LutParams } from './lut.js';
 export type { MulSegOpts } from './mul-seg.js';
 export type { FixedCopyOpts } from './fixed-copy.js';
-export { fixedProductParams, fixedDims, fixedLayout, viewFits, type FixedProductParams, type FixedProductOpts, type FixedView } from './fixed-product.js';
+export {
+  fixedProductParams,
+  fixedDims,
+  fixedLayout,
+  viewFits,
+  type FixedProductParams,
+  type FixedProductOpts,
+  type FixedView,
+} from './fixed-product.js';
 export type { FixedSelectOpts, FixedSelectParams, SelectView } from './fixed-select.js';
 export type { ClientProductOpts } from './fixed-client.js';

@@ -66,7 +66,10 @@ export interface LutField {
   times?: number;
 }
 
-export interface LutOpts { readonly k: number; readonly fields: readonly LutField[] }
+export interface LutOpts {
+  readonly k: number;
+  readonly fields: readonly LutField[];
+}
 
 const LutFieldParams = z.object({
   s: z.number().int().min(0).max(16),
@@ -76,19 +79,35 @@ const LutFieldParams = z.object({
   times: z.number().int().nonnegative().optional(),
 });
 
-export const LutParams = z.object({
-  n: z.number().int().nonnegative(),
-  k: z.number().int().min(1).max(64),
-  f: z.array(LutFieldParams).min(1).max(8),
-}).refine((p) => p.f.every((f) => f.s + f.w <= p.k && (!f.lin || f.s > 0)), 'each digit must fit in k bits; a slope needs s > 0')
-  .refine((p) => p.f.every((f, q) => f.times === undefined || (!f.lin && f.times !== q && f.times < p.f.length && p.f[f.times]!.times === undefined)),
-    'a product field has no slope and multiplies another, plain field');
+export const LutParams = z
+  .object({
+    n: z.number().int().nonnegative(),
+    k: z.number().int().min(1).max(64),
+    f: z.array(LutFieldParams).min(1).max(8),
+  })
+  .refine(
+    (p) => p.f.every((f) => f.s + f.w <= p.k && (!f.lin || f.s > 0)),
+    'each digit must fit in k bits; a slope needs s > 0',
+  )
+  .refine(
+    (p) =>
+      p.f.every(
+        (f, q) =>
+          f.times === undefined ||
+          (!f.lin && f.times !== q && f.times < p.f.length && p.f[f.times]!.times === undefined),
+      ),
+    'a product field has no slope and multiplies another, plain field',
+  );
 export type LutParams = z.infer<typeof LutParams>;
 
 /** Blocks of the low s bits and the borrow node (undefined when one block suffices). */
 function borrowOf(s: number): { nb: number; blockBits: number[]; node: ReturnType<typeof treeNode> | undefined } {
   const nb = Math.ceil(s / 4);
-  return { nb, blockBits: Array.from({ length: nb }, (_, b) => Math.min(4, s - 4 * b)), node: nb > 1 ? treeNode(false, nb, false) : undefined };
+  return {
+    nb,
+    blockBits: Array.from({ length: nb }, (_, b) => Math.min(4, s - 4 * b)),
+    node: nb > 1 ? treeNode(false, nb, false) : undefined,
+  };
 }
 
 /** Output scale of field q (0 for a one-hot). */
@@ -100,17 +119,35 @@ export function lutOutFrac(fields: readonly LutField[], q: number): number {
 
 function params(n: number, { k, fields }: LutOpts): LutParams {
   for (const f of fields) {
-    invariant(!f.table || (f.table.a.length === 1 << f.w && (!f.table.b || f.table.b.length === 1 << f.w)), 'E_SHAPE', `lut table must have 2^${f.w} entries`);
-    invariant(f.times === undefined || (f.table && !f.table.b && fields[f.times]?.table && fields[f.times]!.times === undefined), 'E_INTERNAL',
-      'a lut product field needs a plain table and must multiply another plain table field');
+    invariant(
+      !f.table || (f.table.a.length === 1 << f.w && (!f.table.b || f.table.b.length === 1 << f.w)),
+      'E_SHAPE',
+      `lut table must have 2^${f.w} entries`,
+    );
+    invariant(
+      f.times === undefined ||
+        (f.table && !f.table.b && fields[f.times]?.table && fields[f.times]!.times === undefined),
+      'E_INTERNAL',
+      'a lut product field needs a plain table and must multiply another plain table field',
+    );
   }
-  return { n, k, f: fields.map((f) => ({ s: f.s, w: f.w, lin: f.table?.b !== undefined, ...(f.times !== undefined ? { times: f.times } : {}) })) };
+  return {
+    n,
+    k,
+    f: fields.map((f) => ({
+      s: f.s,
+      w: f.w,
+      lin: f.table?.b !== undefined,
+      ...(f.times !== undefined ? { times: f.times } : {}),
+    })),
+  };
 }
 
 function fields(p: LutParams): FieldSpec[] {
   const f: FieldSpec[] = [ring('r', p.n)];
   p.f.forEach((fd, q) => {
-    const W = 1 << fd.w, { nb, node } = borrowOf(fd.s);
+    const W = 1 << fd.w,
+      { nb, node } = borrowOf(fd.s);
     if (fd.s > 0) {
       f.push(xor(`mon${q}`, p.n * nb * 2, true));
       if (node) f.push(xor(`m${q}`, p.n), xor(`mm${q}`, p.n * 4, true));
@@ -129,17 +166,31 @@ function fields(p: LutParams): FieldSpec[] {
 
 /** The dealer's material of field q: borrow monomials, both branches of the rotated one-hot (and their slopes / products). */
 function deriveField(free: Material, p: LutParams, q: number, out: Material): void {
-  const fd = p.f[q]!, r = free.ring('r'), rw = new Uint32Array(r.buffer, r.byteOffset, 2 * p.n);
-  const kMask = (1n << BigInt(p.k)) - 1n, W = 1 << fd.w, { nb, blockBits, node } = borrowOf(fd.s), S = BigInt(fd.s);
-  const mon = new Uint16Array(p.n * nb), mm = new Uint32Array(node ? p.n : 0);
-  const f0 = new BigUint64Array(p.n * W), f1 = new BigUint64Array(fd.s > 0 ? p.n * W : 0);
-  const g0 = new BigUint64Array(fd.lin ? p.n * W : 0), g1 = new BigUint64Array(fd.lin ? p.n * W : 0);
-  const sp = fd.s > 0 ? free.xor(`sp${q}`) : undefined, m = node ? free.xor(`m${q}`) : undefined;
+  const fd = p.f[q]!,
+    r = free.ring('r'),
+    rw = new Uint32Array(r.buffer, r.byteOffset, 2 * p.n);
+  const kMask = (1n << BigInt(p.k)) - 1n,
+    W = 1 << fd.w,
+    { nb, blockBits, node } = borrowOf(fd.s),
+    S = BigInt(fd.s);
+  const mon = new Uint16Array(p.n * nb),
+    mm = new Uint32Array(node ? p.n : 0);
+  const f0 = new BigUint64Array(p.n * W),
+    f1 = new BigUint64Array(fd.s > 0 ? p.n * W : 0);
+  const g0 = new BigUint64Array(fd.lin ? p.n * W : 0),
+    g1 = new BigUint64Array(fd.lin ? p.n * W : 0);
+  const sp = fd.s > 0 ? free.xor(`sp${q}`) : undefined,
+    m = node ? free.xor(`m${q}`) : undefined;
   for (let i = 0; i < p.n; i++) {
-    const rk = r[i]! & kMask, rl = rk & ((1n << S) - 1n), rh = Number((rk >> S) & BigInt(W - 1));
-    for (let b = 0; b < nb; b++) mon[i * nb + b] = BLOCK4.subsetInd[blockOf(rw[2 * i]!, rw[2 * i + 1]!, b, blockBits[b]!)]!;
+    const rk = r[i]! & kMask,
+      rl = rk & ((1n << S) - 1n),
+      rh = Number((rk >> S) & BigInt(W - 1));
+    for (let b = 0; b < nb; b++)
+      mon[i * nb + b] = BLOCK4.subsetInd[blockOf(rw[2 * i]!, rw[2 * i + 1]!, b, blockBits[b]!)]!;
     if (node) mm[i] = maskMonomials(node, m![i]!) >>> 0;
-    const s1 = sp ? sp[i]! & 1 : 0, rho0 = (rh + s1) & (W - 1), rho1 = (rh + 1 - s1) & (W - 1);
+    const s1 = sp ? sp[i]! & 1 : 0,
+      rho0 = (rh + s1) & (W - 1),
+      rho1 = (rh + 1 - s1) & (W - 1);
     f0[i * W + rho0] = 1n;
     if (fd.s > 0) f1[i * W + rho1] = 1n;
     if (fd.lin) {
@@ -155,7 +206,8 @@ function deriveField(free: Material, p: LutParams, q: number, out: Material): vo
   if (fd.lin) out.set(`g0_${q}`, g0).set(`g1_${q}`, g1);
   if (fd.times !== undefined) {
     const ry = free.ring(`ry${q}`);
-    const h0 = new BigUint64Array(p.n * W), h1 = new BigUint64Array(fd.s > 0 ? p.n * W : 0);
+    const h0 = new BigUint64Array(p.n * W),
+      h1 = new BigUint64Array(fd.s > 0 ? p.n * W : 0);
     for (let i = 0; i < p.n * W; i++) {
       h0[i] = f0[i]! * ry[Math.floor(i / W)]!;
       if (fd.s > 0) h1[i] = f1[i]! * ry[Math.floor(i / W)]!;
@@ -168,7 +220,8 @@ function deriveField(free: Material, p: LutParams, q: number, out: Material): vo
 function rounds(p: LutParams): WireRound[] {
   const out: WireRound[] = [p.k === 64 ? { u64: [p.n] } : { bits: [p.n * p.k] }];
   const nodeBits = p.f.reduce((t, f) => t + (borrowOf(f.s).node ? 2 * Math.ceil(f.s / 4) - 1 : 0), 0);
-  const withS = p.f.filter((f) => f.s > 0).length, products = p.f.filter((f) => f.times !== undefined).length;
+  const withS = p.f.filter((f) => f.s > 0).length,
+    products = p.f.filter((f) => f.times !== undefined).length;
   if (nodeBits > 0) out.push({ bits: [p.n * nodeBits] });
   if (withS > 0) out.push({ bits: [p.n * withS] });
   if (products > 0) out.push({ u64: Array<number>(products).fill(p.n) });
@@ -179,9 +232,12 @@ function rounds(p: LutParams): WireRound[] {
 function clear(x: BigUint64Array, k: number, fs: readonly LutField[]): BigUint64Array[] {
   const xm = maskLowInto(x.slice(), k);
   const outs = fs.map((f) => {
-    const W = 1 << f.w, S = BigInt(f.s), out = new BigUint64Array(f.table ? x.length : x.length * W);
+    const W = 1 << f.w,
+      S = BigInt(f.s),
+      out = new BigUint64Array(f.table ? x.length : x.length * W);
     for (let i = 0; i < x.length; i++) {
-      const d = Number((xm[i]! >> S) & BigInt(W - 1)), c = xm[i]! & ((1n << S) - 1n);
+      const d = Number((xm[i]! >> S) & BigInt(W - 1)),
+        c = xm[i]! & ((1n << S) - 1n);
       if (!f.table) out[i * W + d] = 1n;
       else out[i] = BigInt(f.table.a[d]!) + (f.table.b ? BigInt(f.table.b[d]!) * c : 0n);
     }
@@ -194,21 +250,37 @@ function clear(x: BigUint64Array, k: number, fs: readonly LutField[]): BigUint64
 }
 
 /** Step 2: XOR shares of the borrow of every field with s > 0 (one node round for those with s > 4). */
-async function borrows(ctx: PartyCtx, mat: Material, xh: BigUint64Array, withS: ReadonlyArray<{ f: LutField; q: number }>): Promise<Uint8Array[]> {
-  const n = xh.length, xw = new Uint32Array(xh.buffer, xh.byteOffset, 2 * n), first = ctx.me === 0;
-  const nodes = withS.map(({ f }) => borrowOf(f.s)), beta = withS.map(() => new Uint8Array(n));
+async function borrows(
+  ctx: PartyCtx,
+  mat: Material,
+  xh: BigUint64Array,
+  withS: ReadonlyArray<{ f: LutField; q: number }>,
+): Promise<Uint8Array[]> {
+  const n = xh.length,
+    xw = new Uint32Array(xh.buffer, xh.byteOffset, 2 * n),
+    first = ctx.me === 0;
+  const nodes = withS.map(({ f }) => borrowOf(f.s)),
+    beta = withS.map(() => new Uint8Array(n));
   const offsets = nodes.map((_, t) => nodes.slice(0, t).reduce((a, b) => a + (b.node ? b.node.spec.inputs : 0), 0));
-  const nodeBits = nodes.reduce((t, b) => t + (b.node ? b.node.spec.inputs : 0), 0), inNode = new Uint8Array(n * nodeBits);
+  const nodeBits = nodes.reduce((t, b) => t + (b.node ? b.node.spec.inputs : 0), 0),
+    inNode = new Uint8Array(n * nodeBits);
   withS.forEach(({ q }, t) => {
-    const { nb, blockBits, node } = nodes[t]!, mon = u16View(mat.xor(`mon${q}`)), m = node ? mat.xor(`m${q}`) : undefined;
+    const { nb, blockBits, node } = nodes[t]!,
+      mon = u16View(mat.xor(`mon${q}`)),
+      m = node ? mat.xor(`m${q}`) : undefined;
     for (let i = 0; i < n; i++) {
-      let G = 0, E = 0;
+      let G = 0,
+        E = 0;
       for (let b = 0; b < nb; b++) {
-        const v = blockOf(xw[2 * i]!, xw[2 * i + 1]!, b, blockBits[b]!), mb = mon[i * nb + b]!;
+        const v = blockOf(xw[2 * i]!, xw[2 * i + 1]!, b, blockBits[b]!),
+          mb = mon[i * nb + b]!;
         G |= parity32(BLOCK4.anfLt[v]! & mb) << b;
         E |= parity32(BLOCK4.anfEq[v]! & mb) << b;
       }
-      if (!node) { beta[t]![i] = G & 1; continue; }
+      if (!node) {
+        beta[t]![i] = G & 1;
+        continue;
+      }
       const byte = (G | ((E >>> 1) << nb)) ^ m![i]!; // inputs G_0..G_{nb−1}, E_1..E_{nb−1}
       for (let b = 0; b < node.spec.inputs; b++) inNode[i * nodeBits + offsets[t]! + b] = (byte >>> b) & 1;
     }
@@ -218,7 +290,8 @@ async function borrows(ctx: PartyCtx, mat: Material, xh: BigUint64Array, withS: 
   withS.forEach(({ q }, t) => {
     const node = nodes[t]!.node;
     if (!node) return;
-    const mm = u32View(mat.xor(`mm${q}`)), ni = node.spec.inputs;
+    const mm = u32View(mat.xor(`mm${q}`)),
+      ni = node.spec.inputs;
     for (let i = 0; i < n; i++) {
       let v = 0;
       for (let b = 0; b < ni; b++) v |= u![i * nodeBits + offsets[t]! + b]! << b;
@@ -229,14 +302,33 @@ async function borrows(ctx: PartyCtx, mat: Material, xh: BigUint64Array, withS: 
 }
 
 /** Step 3, locally: field q's output from the branch α = β̂ the dealer's one-hots take. */
-function evaluate(mat: Material, q: number, f: LutField, xh: BigUint64Array, alpha: Uint8Array | undefined): BigUint64Array {
-  const n = xh.length, W = 1 << f.w, S = BigInt(f.s), lowMask = (1n << S) - 1n, wMask = BigInt(W - 1);
-  const f0 = mat.ring(`f0_${q}`), f1 = f.s > 0 ? mat.ring(`f1_${q}`) : f0;
-  const lin = f.table?.b !== undefined, g0 = lin ? mat.ring(`g0_${q}`) : f0, g1 = lin ? mat.ring(`g1_${q}`) : f0;
-  const out = new BigUint64Array(f.table ? n : n * W), coef = new BigUint64Array(W), slope = new BigUint64Array(W);
+function evaluate(
+  mat: Material,
+  q: number,
+  f: LutField,
+  xh: BigUint64Array,
+  alpha: Uint8Array | undefined,
+): BigUint64Array {
+  const n = xh.length,
+    W = 1 << f.w,
+    S = BigInt(f.s),
+    lowMask = (1n << S) - 1n,
+    wMask = BigInt(W - 1);
+  const f0 = mat.ring(`f0_${q}`),
+    f1 = f.s > 0 ? mat.ring(`f1_${q}`) : f0;
+  const lin = f.table?.b !== undefined,
+    g0 = lin ? mat.ring(`g0_${q}`) : f0,
+    g1 = lin ? mat.ring(`g1_${q}`) : f0;
+  const out = new BigUint64Array(f.table ? n : n * W),
+    coef = new BigUint64Array(W),
+    slope = new BigUint64Array(W);
   for (let i = 0; i < n; i++) {
-    const a = alpha ? alpha[i]! : 0, fa = a ? f1 : f0, ga = a ? g1 : g0, base = i * W;
-    const xl = xh[i]! & lowMask, xhi = Number((xh[i]! >> S) & wMask);
+    const a = alpha ? alpha[i]! : 0,
+      fa = a ? f1 : f0,
+      ga = a ? g1 : g0,
+      base = i * W;
+    const xl = xh[i]! & lowMask,
+      xhi = Number((xh[i]! >> S) & wMask);
     if (!f.table) {
       for (let j = 0; j < W; j++) out[base + j] = fa[base + ((xhi - j) & (W - 1))]!;
       continue;
@@ -254,12 +346,30 @@ function evaluate(mat: Material, q: number, f: LutField, xh: BigUint64Array, alp
 }
 
 /** Step 4, locally: a[d]·y for field q from ŷ = y + ry. */
-function product(mat: Material, q: number, f: LutField, xh: BigUint64Array, alpha: Uint8Array | undefined, yh: BigUint64Array): BigUint64Array {
-  const n = xh.length, W = 1 << f.w, S = BigInt(f.s), wMask = BigInt(W - 1);
-  const f0 = mat.ring(`f0_${q}`), f1 = f.s > 0 ? mat.ring(`f1_${q}`) : f0, h0 = mat.ring(`h0_${q}`), h1 = f.s > 0 ? mat.ring(`h1_${q}`) : h0;
-  const out = new BigUint64Array(n), coef = new BigUint64Array(W);
+function product(
+  mat: Material,
+  q: number,
+  f: LutField,
+  xh: BigUint64Array,
+  alpha: Uint8Array | undefined,
+  yh: BigUint64Array,
+): BigUint64Array {
+  const n = xh.length,
+    W = 1 << f.w,
+    S = BigInt(f.s),
+    wMask = BigInt(W - 1);
+  const f0 = mat.ring(`f0_${q}`),
+    f1 = f.s > 0 ? mat.ring(`f1_${q}`) : f0,
+    h0 = mat.ring(`h0_${q}`),
+    h1 = f.s > 0 ? mat.ring(`h1_${q}`) : h0;
+  const out = new BigUint64Array(n),
+    coef = new BigUint64Array(W);
   for (let i = 0; i < n; i++) {
-    const a = alpha ? alpha[i]! : 0, fa = a ? f1 : f0, ha = a ? h1 : h0, base = i * W, y = yh[i]!;
+    const a = alpha ? alpha[i]! : 0,
+      fa = a ? f1 : f0,
+      ha = a ? h1 : h0,
+      base = i * W,
+      y = yh[i]!;
     const xhi = Number((xh[i]! >> S) & wMask);
     for (let j = 0; j < W; j++) coef[(xhi - j) & (W - 1)] = BigInt(f.table!.a[j]!);
     out[i] = 0n;
@@ -268,12 +378,19 @@ function product(mat: Material, q: number, f: LutField, xh: BigUint64Array, alph
   return out;
 }
 
-async function secure(ctx: PartyCtx, mat: Material, x: BigUint64Array, { k, fields: fs }: LutOpts): Promise<BigUint64Array[]> {
-  const n = x.length, r = mat.ring('r');
+async function secure(
+  ctx: PartyCtx,
+  mat: Material,
+  x: BigUint64Array,
+  { k, fields: fs }: LutOpts,
+): Promise<BigUint64Array[]> {
+  const n = x.length,
+    r = mat.ring('r');
   // 1. open x̂ = x + r mod 2^k
   const [xh] = await open(ctx, 'lut.open', [{ low: addInto(new BigUint64Array(n), x, r), k }]);
   // 2. borrow shares per field with s > 0
-  const withS = fs.map((f, q) => ({ f, q })).filter(({ f }) => f.s > 0), beta = await borrows(ctx, mat, xh, withS);
+  const withS = fs.map((f, q) => ({ f, q })).filter(({ f }) => f.s > 0),
+    beta = await borrows(ctx, mat, xh, withS);
   // 3. open β̂ = β ⊕ s', pick the dealer's branch, evaluate
   let alpha: Uint8Array[] = [];
   if (withS.length > 0) {
@@ -290,11 +407,17 @@ async function secure(ctx: PartyCtx, mat: Material, x: BigUint64Array, { k, fiel
   // 4. product fields: open y + ry for the multiplied outputs
   const prodQ = fs.map((f, q) => (f.times !== undefined ? q : -1)).filter((q) => q >= 0);
   if (prodQ.length === 0) return outs;
-  const yh = await openRing(ctx, 'lut.times', prodQ.map((q) => {
-    const ry = mat.ring(`ry${q}`);
-    return addInto(new BigUint64Array(n), outs[fs[q]!.times!]!, ry);
-  }));
-  prodQ.forEach((q, t) => { outs[q] = product(mat, q, fs[q]!, xh, alphaOf(q), yh[t]!); });
+  const yh = await openRing(
+    ctx,
+    'lut.times',
+    prodQ.map((q) => {
+      const ry = mat.ring(`ry${q}`);
+      return addInto(new BigUint64Array(n), outs[fs[q]!.times!]!, ry);
+    }),
+  );
+  prodQ.forEach((q, t) => {
+    outs[q] = product(mat, q, fs[q]!, xh, alphaOf(q), yh[t]!);
+  });
   return outs;
 }
 
@@ -302,42 +425,119 @@ async function secure(ctx: PartyCtx, mat: Material, x: BigUint64Array, { k, fiel
 function relation(v: Dealt, p: LutParams): string | undefined {
   const r = v.ring('r');
   for (const [q, f] of p.f.entries()) {
-    const W = 1 << f.w, S = BigInt(f.s), { nb, blockBits, node } = borrowOf(f.s);
-    const rk = (i: number): bigint => r[i]! & ((1n << BigInt(p.k)) - 1n), sp = (i: number): number => (f.s > 0 ? v.xor(`sp${q}`)[i]! & 1 : 0);
-    const rh = (i: number): number => Number((rk(i) >> S) & BigInt(W - 1)), rl = (i: number): bigint => rk(i) & ((1n << S) - 1n);
-    const oneHot = (at: (i: number) => number) => Array.from({ length: p.n * W }, (_, e) => (e % W === (at(Math.floor(e / W)) & (W - 1)) ? 1 : 0));
-    const f0 = oneHot((i) => rh(i) + sp(i)), f1 = oneHot((i) => rh(i) + 1 - sp(i)), ry = f.times === undefined ? undefined : v.ring(`ry${q}`);
-    const bad = differs(`f0_${q}`, v.ring(`f0_${q}`), f0)
-      ?? (f.s > 0 ? differs(`f1_${q}`, v.ring(`f1_${q}`), f1) : undefined)
-      ?? (f.lin ? differs(`g0_${q}`, v.ring(`g0_${q}`), f0.map((h, e) => BigInt(h) * (rl(Math.floor(e / W)) - (BigInt(sp(Math.floor(e / W))) << S)))) : undefined)
-      ?? (f.lin ? differs(`g1_${q}`, v.ring(`g1_${q}`), f1.map((h, e) => BigInt(h) * (rl(Math.floor(e / W)) - (BigInt(1 - sp(Math.floor(e / W))) << S)))) : undefined)
-      ?? (ry ? differs(`h0_${q}`, v.ring(`h0_${q}`), f0.map((h, e) => BigInt(h) * ry[Math.floor(e / W)]!)) : undefined)
-      ?? (ry && f.s > 0 ? differs(`h1_${q}`, v.ring(`h1_${q}`), f1.map((h, e) => BigInt(h) * ry[Math.floor(e / W)]!)) : undefined)
-      ?? (f.s > 0 ? differs(`mon${q}`, u16View(v.xor(`mon${q}`)), Array.from({ length: p.n * nb }, (_, e) =>
-        BLOCK4.subsetInd[blockOf(Number(r[Math.floor(e / nb)]! & 0xffffffffn), 0, e % nb, blockBits[e % nb]!)]!)) : undefined)
-      ?? (node ? differs(`mm${q}`, u32View(v.xor(`mm${q}`)), Array.from({ length: p.n }, (_, i) => maskMonomials(node, v.xor(`m${q}`)[i]!) >>> 0)) : undefined);
+    const W = 1 << f.w,
+      S = BigInt(f.s),
+      { nb, blockBits, node } = borrowOf(f.s);
+    const rk = (i: number): bigint => r[i]! & ((1n << BigInt(p.k)) - 1n),
+      sp = (i: number): number => (f.s > 0 ? v.xor(`sp${q}`)[i]! & 1 : 0);
+    const rh = (i: number): number => Number((rk(i) >> S) & BigInt(W - 1)),
+      rl = (i: number): bigint => rk(i) & ((1n << S) - 1n);
+    const oneHot = (at: (i: number) => number) =>
+      Array.from({ length: p.n * W }, (_, e) => (e % W === (at(Math.floor(e / W)) & (W - 1)) ? 1 : 0));
+    const f0 = oneHot((i) => rh(i) + sp(i)),
+      f1 = oneHot((i) => rh(i) + 1 - sp(i)),
+      ry = f.times === undefined ? undefined : v.ring(`ry${q}`);
+    const bad =
+      differs(`f0_${q}`, v.ring(`f0_${q}`), f0) ??
+      (f.s > 0 ? differs(`f1_${q}`, v.ring(`f1_${q}`), f1) : undefined) ??
+      (f.lin
+        ? differs(
+            `g0_${q}`,
+            v.ring(`g0_${q}`),
+            f0.map((h, e) => BigInt(h) * (rl(Math.floor(e / W)) - (BigInt(sp(Math.floor(e / W))) << S))),
+          )
+        : undefined) ??
+      (f.lin
+        ? differs(
+            `g1_${q}`,
+            v.ring(`g1_${q}`),
+            f1.map((h, e) => BigInt(h) * (rl(Math.floor(e / W)) - (BigInt(1 - sp(Math.floor(e / W))) << S))),
+          )
+        : undefined) ??
+      (ry
+        ? differs(
+            `h0_${q}`,
+            v.ring(`h0_${q}`),
+            f0.map((h, e) => BigInt(h) * ry[Math.floor(e / W)]!),
+          )
+        : undefined) ??
+      (ry && f.s > 0
+        ? differs(
+            `h1_${q}`,
+            v.ring(`h1_${q}`),
+            f1.map((h, e) => BigInt(h) * ry[Math.floor(e / W)]!),
+          )
+        : undefined) ??
+      (f.s > 0
+        ? differs(
+            `mon${q}`,
+            u16View(v.xor(`mon${q}`)),
+            Array.from(
+              { length: p.n * nb },
+              (_, e) =>
+                BLOCK4.subsetInd[blockOf(Number(r[Math.floor(e / nb)]! & 0xffffffffn), 0, e % nb, blockBits[e % nb]!)]!,
+            ),
+          )
+        : undefined) ??
+      (node
+        ? differs(
+            `mm${q}`,
+            u32View(v.xor(`mm${q}`)),
+            Array.from({ length: p.n }, (_, i) => maskMonomials(node, v.xor(`m${q}`)[i]!) >>> 0),
+          )
+        : undefined);
     if (bad) return bad;
   }
   return undefined;
 }
 
-const table = (rng: { int(lo: number, hi: number): number }, W: number, lo: number, hi: number): BigInt64Array => BigInt64Array.from({ length: W }, () => BigInt(rng.int(lo, hi)));
+const table = (rng: { int(lo: number, hi: number): number }, W: number, lo: number, hi: number): BigInt64Array =>
+  BigInt64Array.from({ length: W }, () => BigInt(rng.int(lo, hi)));
 
 export const LUT = definePrimitive<LutOpts, LutParams>({
   name: 'lut',
-  kind: defineKind({ name: 'lut', params: LutParams, rounds, fields, derive: (free, p) => p.f.reduce((out, _, q) => { deriveField(free, p, q, out); return out; }, new Material()) }),
+  kind: defineKind({
+    name: 'lut',
+    params: LutParams,
+    rounds,
+    fields,
+    derive: (free, p) =>
+      p.f.reduce((out, _, q) => {
+        deriveField(free, p, q, out);
+        return out;
+      }, new Material()),
+  }),
   params: ([x], o) => params(numel(x!.shape), o),
-  outputs: (_p, [x], o) => o.fields.map((f, q) => (f.table ? { shape: x!.shape, fracBits: lutOutFrac(o.fields, q) } : { shape: [...x!.shape, 1 << f.w], fracBits: 0 })),
+  outputs: (_p, [x], o) =>
+    o.fields.map((f, q) =>
+      f.table
+        ? { shape: x!.shape, fracBits: lutOutFrac(o.fields, q) }
+        : { shape: [...x!.shape, 1 << f.w], fracBits: 0 },
+    ),
   clear: ({ o, xs: [x] }) => clear(x!.data, o.k, o.fields),
   secure: (ctx, mat, { o, xs: [x] }) => secure(ctx, mat, x!.data, o),
   relation,
   example: (rng) => {
-    const spline: LutField[] = [{ s: 16, w: 4 }, { s: 11, w: 5, table: { a: table(rng, 32, -1e6, 1e6), b: table(rng, 32, -1e4, 1e4), fracBits: 16 } }];
+    const spline: LutField[] = [
+      { s: 16, w: 4 },
+      { s: 11, w: 5, table: { a: table(rng, 32, -1e6, 1e6), b: table(rng, 32, -1e4, 1e4), fracBits: 16 } },
+    ];
     const slope = { a: table(rng, 32, -1e5, 1e5), b: table(rng, 32, -50, 50), fracBits: 20 };
-    const prods: LutField[] = [{ s: 9, w: 3, table: { a: table(rng, 8, -1000, 1000), fracBits: 4 }, times: 1 }, { s: 4, w: 5, table: slope }, { s: 0, w: 2, table: { a: table(rng, 4, -9, 9), fracBits: 4 }, times: 1 }];
+    const prods: LutField[] = [
+      { s: 9, w: 3, table: { a: table(rng, 8, -1000, 1000), fracBits: 4 }, times: 1 },
+      { s: 4, w: 5, table: slope },
+      { s: 0, w: 2, table: { a: table(rng, 4, -9, 9), fracBits: 4 }, times: 1 },
+    ];
     return {
-      inputs: [{ shape: [64], fracBits: 0, values: Float64Array.from({ length: 64 }, () => rng.int(-(2 ** 20), 2 ** 21)) }],
-      program: async (P, [v]) => [...await P.lut(v!, 20, spline), ...await P.lut(v!, 8, [{ s: 0, w: 8 }]), ...await P.lut(v!, 64, [{ s: 3, w: 7 }]), ...await P.lut(v!, 12, prods)],
+      inputs: [
+        { shape: [64], fracBits: 0, values: Float64Array.from({ length: 64 }, () => rng.int(-(2 ** 20), 2 ** 21)) },
+      ],
+      program: async (P, [v]) => [
+        ...(await P.lut(v!, 20, spline)),
+        ...(await P.lut(v!, 8, [{ s: 0, w: 8 }])),
+        ...(await P.lut(v!, 64, [{ s: 3, w: 7 }])),
+        ...(await P.lut(v!, 12, prods)),
+      ],
     };
   },
 });

@@ -32,7 +32,8 @@ export const MUL_BIT = definePrimitive<object, BitMulParams>({
       return f;
     },
     derive(free, p) {
-      const sA = BigUint64Array.from(free.xor('s'), (s) => BigInt(s & 1)), out = new Material().set('sA', sA);
+      const sA = BigUint64Array.from(free.xor('s'), (s) => BigInt(s & 1)),
+        out = new Material().set('sA', sA);
       for (let q = 0; q < p.py; q++) out.set(`sry${q}`, mulInto(new BigUint64Array(p.n), sA, free.ring(`ry${q}`)));
       return out;
     },
@@ -44,7 +45,10 @@ export const MUL_BIT = definePrimitive<object, BitMulParams>({
   outputs: (_p, [, ...ys]) => ys,
   clear: ({ xs: [b, ...ys] }) => ys.map((y) => selected(b!.data, y.data)),
   async secure(ctx, mat, { p, xs: [b, ...ys] }) {
-    const { n } = p, s = mat.xor('s'), sA = mat.ring('sA'), bw = new Uint32Array(b!.data.buffer, b!.data.byteOffset, 2 * n);
+    const { n } = p,
+      s = mat.xor('s'),
+      sA = mat.ring('sA'),
+      bw = new Uint32Array(b!.data.buffer, b!.data.byteOffset, 2 * n);
     const bm = new Uint8Array(n);
     for (let i = 0; i < n; i++) bm[i] = (bw[2 * i]! ^ s[i]!) & 1;
     const yr = ys.map((y, q) => {
@@ -53,7 +57,8 @@ export const MUL_BIT = definePrimitive<object, BitMulParams>({
     });
     const [bh, ...yh] = await open(ctx, 'bitmul.open', [{ bits: bm }, ...yr.map((ring) => ({ ring }))]);
     return ys.map((y, q) => {
-      const sry = mat.ring(`sry${q}`), out = new BigUint64Array(n);
+      const sry = mat.ring(`sry${q}`),
+        out = new BigUint64Array(n);
       for (let i = 0; i < n; i++) {
         const sy = sA[i]! * (yh[q] as BigUint64Array)[i]! - sry[i]!;
         out[i] = bh![i] ? y.data[i]! - sy : sy;
@@ -61,10 +66,25 @@ export const MUL_BIT = definePrimitive<object, BitMulParams>({
       return out;
     });
   },
-  relation: (v, p) => differs('sA', v.ring('sA'), Array.from(v.xor('s'), (s) => s & 1))
-    ?? Array.from({ length: p.py }, (_, q) => differs(`sry${q}`, v.ring(`sry${q}`), Array.from(v.ring(`ry${q}`), (r, i) => v.ring('sA')[i]! * r))).find((e) => e),
+  relation: (v, p) =>
+    differs(
+      'sA',
+      v.ring('sA'),
+      Array.from(v.xor('s'), (s) => s & 1),
+    ) ??
+    Array.from({ length: p.py }, (_, q) =>
+      differs(
+        `sry${q}`,
+        v.ring(`sry${q}`),
+        Array.from(v.ring(`ry${q}`), (r, i) => v.ring('sA')[i]! * r),
+      ),
+    ).find((e) => e),
   example: (rng) => ({
-    inputs: [{ shape: [10], fracBits: 0, values: Float64Array.from({ length: 10 }, () => rng.int(0, 2)) }, uniformInput(rng, [10], -3, 3), uniformInput(rng, [10], -3, 3)],
+    inputs: [
+      { shape: [10], fracBits: 0, values: Float64Array.from({ length: 10 }, () => rng.int(0, 2)) },
+      uniformInput(rng, [10], -3, 3),
+      uniformInput(rng, [10], -3, 3),
+    ],
     program: async (P, [b, x, y]) => P.mulBit(b!, [x!, y!]),
   }),
 });

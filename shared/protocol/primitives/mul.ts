@@ -17,16 +17,21 @@ import { openRing } from '../open.js';
 
 /** Rows of x that y is broadcast over: y.shape equals x.shape, or x.shape with the last axis 1 or dropped. */
 export function broadcastRows(xShape: readonly number[], yShape: readonly number[]): number {
-  const n = numel(xShape), m = numel(yShape);
+  const n = numel(xShape),
+    m = numel(yShape);
   if (m === n) return m;
   const lead = xShape.slice(0, -1);
-  const ok = (yShape.length === xShape.length && yShape[yShape.length - 1] === 1 && yShape.slice(0, -1).every((d, i) => d === lead[i]))
-    || (yShape.length === lead.length && yShape.every((d, i) => d === lead[i]));
+  const ok =
+    (yShape.length === xShape.length &&
+      yShape[yShape.length - 1] === 1 &&
+      yShape.slice(0, -1).every((d, i) => d === lead[i])) ||
+    (yShape.length === lead.length && yShape.every((d, i) => d === lead[i]));
   invariant(ok, 'E_SHAPE', `cannot multiply [${xShape.join(', ')}] by [${yShape.join(', ')}]`);
   return m;
 }
 
-const MulParams = z.object({ n: z.number().int().nonnegative(), m: z.number().int().nonnegative() })
+const MulParams = z
+  .object({ n: z.number().int().nonnegative(), m: z.number().int().nonnegative() })
   .refine((p) => (p.m === 0 ? p.n === 0 : p.n % p.m === 0), 'n must be a multiple of m');
 type MulParams = z.infer<typeof MulParams>;
 
@@ -40,7 +45,10 @@ export const MUL = definePrimitive<object, MulParams>({
     rounds: (p) => [{ u64: [p.n, p.m] }],
     fields: (p) => [ring('a', p.n), ring('b', p.m), ring('c', p.n, true)],
     derive(free, p) {
-      const a = free.ring('a'), b = free.ring('b'), c = new BigUint64Array(p.n), q = per(p);
+      const a = free.ring('a'),
+        b = free.ring('b'),
+        c = new BigUint64Array(p.n),
+        q = per(p);
       for (let i = 0; i < p.n; i++) c[i] = a[i]! * b[Math.floor(i / q)]!;
       return new Material().set('c', c);
     },
@@ -48,19 +56,26 @@ export const MUL = definePrimitive<object, MulParams>({
   params: ([x, y]) => ({ n: numel(x!.shape), m: broadcastRows(x!.shape, y!.shape) }),
   outputs: (_p, [x, y]) => [{ shape: x!.shape, fracBits: x!.fracBits + y!.fracBits }],
   clear({ p, xs: [x, y] }) {
-    const out = new BigUint64Array(p.n), q = per(p);
+    const out = new BigUint64Array(p.n),
+      q = per(p);
     for (let i = 0; i < p.n; i++) out[i] = x!.data[i]! * y!.data[Math.floor(i / q)]!;
     return [out];
   },
   async secure(ctx, mat, { p, xs: [x, y] }) {
-    const a = mat.ring('a'), b = mat.ring('b'), c = mat.ring('c');
-    const dx = new BigUint64Array(p.n), ey = new BigUint64Array(p.m);
+    const a = mat.ring('a'),
+      b = mat.ring('b'),
+      c = mat.ring('c');
+    const dx = new BigUint64Array(p.n),
+      ey = new BigUint64Array(p.m);
     for (let i = 0; i < p.n; i++) dx[i] = x!.data[i]! - a[i]!;
     for (let i = 0; i < p.m; i++) ey[i] = y!.data[i]! - b[i]!;
     const [d, e] = await openRing(ctx, 'mul.open', [dx, ey]);
-    const out = new BigUint64Array(p.n), first = ctx.me === 0, q = per(p);
+    const out = new BigUint64Array(p.n),
+      first = ctx.me === 0,
+      q = per(p);
     for (let r = 0, i = 0; r < p.m; r++) {
-      const er = e![r]!, br = b[r]!;
+      const er = e![r]!,
+        br = b[r]!;
       for (let k = 0; k < q; k++, i++) {
         const di = d![i]!;
         let v = di * br + a[i]! * er + c[i]!;
@@ -71,11 +86,20 @@ export const MUL = definePrimitive<object, MulParams>({
     return [out];
   },
   relation(v, p) {
-    const a = v.ring('a'), b = v.ring('b');
-    return differs('c', v.ring('c'), Array.from(a, (ai, i) => ai * b[Math.floor(i / per(p))]!));
+    const a = v.ring('a'),
+      b = v.ring('b');
+    return differs(
+      'c',
+      v.ring('c'),
+      Array.from(a, (ai, i) => ai * b[Math.floor(i / per(p))]!),
+    );
   },
   example: (rng) => ({
-    inputs: [uniformInput(rng, [6, 5], -100, 100), uniformInput(rng, [6, 1], -100, 100), uniformInput(rng, [6, 5], -100, 100)],
+    inputs: [
+      uniformInput(rng, [6, 5], -100, 100),
+      uniformInput(rng, [6, 1], -100, 100),
+      uniformInput(rng, [6, 5], -100, 100),
+    ],
     program: async (P, [x, y, z]) => [await P.mul(x!, y!), await P.mul(x!, z!)],
   }),
 });

@@ -23,7 +23,8 @@ export const SQUARE = definePrimitive<object, SquareParams>({
     rounds: (p) => [{ u64: [p.n] }],
     fields: (p) => [ring('a', p.n), ring('c', p.n, true)],
     derive(free, p) {
-      const a = free.ring('a'), c = new BigUint64Array(p.n);
+      const a = free.ring('a'),
+        c = new BigUint64Array(p.n);
       for (let i = 0; i < p.n; i++) c[i] = a[i]! * a[i]!;
       return new Material().set('c', c);
     },
@@ -32,11 +33,13 @@ export const SQUARE = definePrimitive<object, SquareParams>({
   outputs: (_p, [x]) => [{ shape: x!.shape, fracBits: 2 * x!.fracBits }],
   clear: ({ xs: [x] }) => [mulInto(new BigUint64Array(x!.data.length), x!.data, x!.data)],
   async secure(ctx, mat, { p, xs: [x] }) {
-    const a = mat.ring('a'), c = mat.ring('c');
+    const a = mat.ring('a'),
+      c = mat.ring('c');
     const dx = new BigUint64Array(p.n);
     for (let i = 0; i < p.n; i++) dx[i] = x!.data[i]! - a[i]!;
     const [d] = await openRing(ctx, 'square.open', [dx]);
-    const out = new BigUint64Array(p.n), first = ctx.me === 0;
+    const out = new BigUint64Array(p.n),
+      first = ctx.me === 0;
     for (let i = 0; i < p.n; i++) {
       const di = d![i]!;
       let v = 2n * di * a[i]! + c[i]!;
@@ -45,6 +48,11 @@ export const SQUARE = definePrimitive<object, SquareParams>({
     }
     return [out];
   },
-  relation: (v) => differs('c', v.ring('c'), v.ring('a').map((a) => a * a)),
+  relation: (v) =>
+    differs(
+      'c',
+      v.ring('c'),
+      v.ring('a').map((a) => a * a),
+    ),
   example: (rng) => ({ inputs: [uniformInput(rng, [40], -50, 50)], program: async (P, [x]) => [await P.square(x!)] }),
 });

@@ -20,15 +20,27 @@ export class ClearPrims extends Interpreter<Clear, ClearFixed> {
     super();
   }
 
-  tensor(shape: Shape, fracBits: number, data: () => BigUint64Array): Clear { return clear(shape, data(), fracBits); }
-  phase(_name: string): void { /* nothing is metered in the emulation */ }
-  scope<R>(_label: string, fn: () => Promise<R>): Promise<R> { return fn(); }
+  tensor(shape: Shape, fracBits: number, data: () => BigUint64Array): Clear {
+    return clear(shape, data(), fracBits);
+  }
+  phase(_name: string): void {
+    /* nothing is metered in the emulation */
+  }
+  scope<R>(_label: string, fn: () => Promise<R>): Promise<R> {
+    return fn();
+  }
 
   run<O, P>(prim: Primitive<O, P>, xs: readonly Clear[], o: O, ws: readonly ClearFixed[] = []): Promise<Clear[]> {
     return this.step(prim, xs, o, ws, async (p, held) => prim.clear({ p, o, xs: held, ws }, this.kernels));
   }
 
-  newMatrix(h: FixedHandle): ClearFixed { return { ...h, data: this.kernels.alloc(capacityOf(h)) }; }
-  fixedFree(w: ClearFixed): void { this.kernels.release(w.data); }
-  fixedRows(w: ClearFixed, rows: readonly number[]): Clear { return clear([w.groups, rows.length, w.cols], rowsAt(this.kernels, w.data, w, rows), w.fracBits); }
+  newMatrix(h: FixedHandle): ClearFixed {
+    return { ...h, data: this.kernels.alloc(capacityOf(h)) };
+  }
+  fixedFree(w: ClearFixed): void {
+    this.kernels.release(w.data);
+  }
+  fixedRows(w: ClearFixed, rows: readonly number[]): Clear {
+    return clear([w.groups, rows.length, w.cols], rowsAt(this.kernels, w.data, w, rows), w.fracBits);
+  }
 }

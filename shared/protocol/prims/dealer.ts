@@ -15,22 +15,42 @@ export class DealerPrims extends Interpreter<ShapeOnly, FixedHandle> {
   readonly ownsConstants = false;
 
   /** @param ns prefix for fixed-mask ids (the session id for session-scoped matrices). */
-  constructor(readonly corr: CorrSource, readonly ns?: string) {
+  constructor(
+    readonly corr: CorrSource,
+    readonly ns?: string,
+  ) {
     super();
   }
 
-  tensor(shape: Shape, fracBits: number): ShapeOnly { return shapeOnly(shape, fracBits); }
-  phase(_name: string): void { /* the dealer's own traffic is metered per session */ }
-  scope<R>(_label: string, fn: () => Promise<R>): Promise<R> { return fn(); }
+  tensor(shape: Shape, fracBits: number): ShapeOnly {
+    return shapeOnly(shape, fracBits);
+  }
+  phase(_name: string): void {
+    /* the dealer's own traffic is metered per session */
+  }
+  scope<R>(_label: string, fn: () => Promise<R>): Promise<R> {
+    return fn();
+  }
 
-  run<O, P>(prim: Primitive<O, P>, xs: readonly ShapeOnly[], o: O, ws: readonly FixedHandle[] = []): Promise<ShapeOnly[]> {
+  run<O, P>(
+    prim: Primitive<O, P>,
+    xs: readonly ShapeOnly[],
+    o: O,
+    ws: readonly FixedHandle[] = [],
+  ): Promise<ShapeOnly[]> {
     return this.step(prim, xs, o, ws, async (p) => {
       await this.corr.take(prim.kind, p);
       return undefined;
     });
   }
 
-  newMatrix(h: FixedHandle): FixedHandle { return h; }
-  fixedFree(_w: FixedHandle): void { /* the dealer drops session masks at session end */ }
-  fixedRows(w: FixedHandle, rows: readonly number[]): ShapeOnly { return shapeOnly([w.groups, rows.length, w.cols], w.fracBits); }
+  newMatrix(h: FixedHandle): FixedHandle {
+    return h;
+  }
+  fixedFree(_w: FixedHandle): void {
+    /* the dealer drops session masks at session end */
+  }
+  fixedRows(w: FixedHandle, rows: readonly number[]): ShapeOnly {
+    return shapeOnly([w.groups, rows.length, w.cols], w.fracBits);
+  }
 }

@@ -38,28 +38,54 @@ export class RevealPrims<T extends AnyTensor, F extends FixedHandle> extends Int
   constructor(inner: Prims<T, F>, emu?: ClearPrims) {
     super();
     invariant(inner instanceof Interpreter, 'E_INTERNAL', 'RevealPrims wraps one of the Prims implementations');
-    if (inner.mode === 'secure' && !emu) throw new MpcError('E_INTERNAL', 'a revealing party needs an emulation backend');
+    if (inner.mode === 'secure' && !emu)
+      throw new MpcError('E_INTERNAL', 'a revealing party needs an emulation backend');
     this.inner = inner as Interpreter<T, F>;
     this.kernels = emu?.kernels ?? new Kernels();
   }
 
-  get mode(): Prims['mode'] { return this.inner.mode; }
-  get ns(): string | undefined { return this.inner.ns; }
-  get ownsConstants(): boolean { return this.inner.ownsConstants; }
-  tensor(shape: Shape, fracBits: number, data: () => BigUint64Array): T { return this.inner.tensor(shape, fracBits, data); }
-  phase(name: string): void { this.inner.phase(name); }
-  scope<R>(label: string, fn: () => Promise<R>): Promise<R> { return this.inner.scope(label, fn); }
-  newMatrix(h: FixedHandle): F { return this.inner.newMatrix(h); }
-  fixedFree(w: F): void { this.inner.fixedFree(w); }
-  fixedRows(w: F, rows: readonly number[]): T { return this.inner.fixedRows(w, rows); }
+  get mode(): Prims['mode'] {
+    return this.inner.mode;
+  }
+  get ns(): string | undefined {
+    return this.inner.ns;
+  }
+  get ownsConstants(): boolean {
+    return this.inner.ownsConstants;
+  }
+  tensor(shape: Shape, fracBits: number, data: () => BigUint64Array): T {
+    return this.inner.tensor(shape, fracBits, data);
+  }
+  phase(name: string): void {
+    this.inner.phase(name);
+  }
+  scope<R>(label: string, fn: () => Promise<R>): Promise<R> {
+    return this.inner.scope(label, fn);
+  }
+  newMatrix(h: FixedHandle): F {
+    return this.inner.newMatrix(h);
+  }
+  fixedFree(w: F): void {
+    this.inner.fixedFree(w);
+  }
+  fixedRows(w: F, rows: readonly number[]): T {
+    return this.inner.fixedRows(w, rows);
+  }
 
   run<O, P>(prim: Primitive<O, P>, xs: readonly T[], o: O, ws: readonly F[] = []): Promise<T[]> {
     if (!this.revealing || prim.alwaysSecure || this.inner.mode === 'clear') return this.inner.run(prim, xs, o, ws);
     if (this.inner.mode === 'dealer') return this.step(prim, xs, o, ws, async () => undefined);
     const ctx = (this.inner as unknown as SecurePrims).ctx;
     return this.step(prim, xs, o, ws, async (p, held) => {
-      const opened = await openRing(ctx, 'reveal', held.map((x) => x.data));
-      const out = prim.clear({ p, o, xs: held.map((x, i) => ({ shape: x.shape, fracBits: x.fracBits, data: opened[i]! })), ws: [] }, this.kernels);
+      const opened = await openRing(
+        ctx,
+        'reveal',
+        held.map((x) => x.data),
+      );
+      const out = prim.clear(
+        { p, o, xs: held.map((x, i) => ({ shape: x.shape, fracBits: x.fracBits, data: opened[i]! })), ws: [] },
+        this.kernels,
+      );
       return ctx.me === 0 ? out : out.map((v) => new BigUint64Array(v.length));
     });
   }

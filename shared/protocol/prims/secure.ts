@@ -12,17 +12,28 @@ export class SecurePrims extends Interpreter<Share, FixedMatrix> {
   readonly live = new Set<FixedMatrix>();
 
   /** @param ns prefix for fixed-mask ids (the session id for session-scoped matrices). */
-  constructor(readonly ctx: PartyCtx, readonly ns?: string) {
+  constructor(
+    readonly ctx: PartyCtx,
+    readonly ns?: string,
+  ) {
     super();
     this.ownsConstants = ctx.me === 0;
   }
 
-  tensor(shape: Shape, fracBits: number, data: () => BigUint64Array): Share { return share(shape, data(), fracBits); }
-  phase(name: string): void { this.ctx.meter.setPhase(name); }
-  scope<R>(label: string, fn: () => Promise<R>): Promise<R> { return this.ctx.meter.scope(label, fn); }
+  tensor(shape: Shape, fracBits: number, data: () => BigUint64Array): Share {
+    return share(shape, data(), fracBits);
+  }
+  phase(name: string): void {
+    this.ctx.meter.setPhase(name);
+  }
+  scope<R>(label: string, fn: () => Promise<R>): Promise<R> {
+    return this.ctx.meter.scope(label, fn);
+  }
 
   run<O, P>(prim: Primitive<O, P>, xs: readonly Share[], o: O, ws: readonly FixedMatrix[] = []): Promise<Share[]> {
-    return this.step(prim, xs, o, ws, async (p, held) => prim.secure(this.ctx, await this.ctx.corr.take(prim.kind, p), { p, o, xs: held, ws }));
+    return this.step(prim, xs, o, ws, async (p, held) =>
+      prim.secure(this.ctx, await this.ctx.corr.take(prim.kind, p), { p, o, xs: held, ws }),
+    );
   }
 
   newMatrix(h: FixedHandle): FixedMatrix {
@@ -38,7 +49,9 @@ export class SecurePrims extends Interpreter<Share, FixedMatrix> {
   }
 
   /** This party's online share W_i of rows at public indices (party 0's includes Ŵ). Local. */
-  fixedRows(w: FixedMatrix, rows: readonly number[]): Share { return share([w.groups, rows.length, w.cols], rowsAt(this.ctx.kernels, w.mine, w, rows), w.fracBits); }
+  fixedRows(w: FixedMatrix, rows: readonly number[]): Share {
+    return share([w.groups, rows.length, w.cols], rowsAt(this.ctx.kernels, w.mine, w, rows), w.fracBits);
+  }
 
   /** Frees every fixed matrix still allocated through this instance. */
   freeAll(): void {

@@ -142,4 +142,3 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
    */
   fixedMatmulClient(w: F, K: number, layout: 'nt' | 'nn', fracBits: number, oneHotRows: boolean): Promise<T>;
 }
-

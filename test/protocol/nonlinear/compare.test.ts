@@ -18,7 +18,9 @@ function values(n: number, lim: number): Float64Array {
 
 describe(`comparison wrappers (seed ${rng.seed})`, () => {
   test.each([64, 32, 24])('drelu and relu at width %i are exact', async (width) => {
-    const n = 200, lim = Math.min(2 ** (width - 17), 2 ** 30), x = values(n, lim);
+    const n = 200,
+      lim = Math.min(2 ** (width - 17), 2 ** 30),
+      x = values(n, lim);
     const prog: Program = async (P, [a]) => [await drelu(P, a!, { width }), await relu(P, a!, { width })];
     const { out, cost } = await runChecked(prog, [inp(x, [n])]);
     for (let i = 0; i < n; i++) {
@@ -30,12 +32,22 @@ describe(`comparison wrappers (seed ${rng.seed})`, () => {
   });
 
   test('ge, eq (secret and public), clip, select and mux are exact', async () => {
-    const n = 150, x = values(n, 100), y = Float64Array.from(x, (v, i) => (i % 3 === 0 ? v : i % 3 === 1 ? v + ULP : q(rng.uniform(-100, 100))));
+    const n = 150,
+      x = values(n, 100),
+      y = Float64Array.from(x, (v, i) => (i % 3 === 0 ? v : i % 3 === 1 ? v + ULP : q(rng.uniform(-100, 100))));
     const b = Float64Array.from({ length: n }, () => rng.int(0, 2));
-    x[20] = 2.5; x[21] = 2.5 + ULP; x[22] = -3; x[23] = 7 - ULP; x[24] = 7;
+    x[20] = 2.5;
+    x[21] = 2.5 + ULP;
+    x[22] = -3;
+    x[23] = 7 - ULP;
+    x[24] = 7;
     const prog: Program = async (P, [a, c, bit]) => [
-      await ge(P, a!, c!, { width: 32 }), await eq(P, a!, c!, { width: 32 }), await eq(P, a!, 2.5, { width: 32 }),
-      await clip(P, a!, -3, 7, { width: 32 }), await select(P, bit!, a!), await mux(P, bit!, a!, c!),
+      await ge(P, a!, c!, { width: 32 }),
+      await eq(P, a!, c!, { width: 32 }),
+      await eq(P, a!, 2.5, { width: 32 }),
+      await clip(P, a!, -3, 7, { width: 32 }),
+      await select(P, bit!, a!),
+      await mux(P, bit!, a!, c!),
     ];
     const { out } = await runChecked(prog, [inp(x, [n]), inp(y, [n]), inp(b, [n], 0)]);
     for (let i = 0; i < n; i++) {
@@ -49,7 +61,8 @@ describe(`comparison wrappers (seed ${rng.seed})`, () => {
   });
 
   test('bounded DReLU meets the cost targets (≤ 24 online B, ≤ 64 dealer B per element)', async () => {
-    const n = 1000, x = values(n, 1000);
+    const n = 1000,
+      x = values(n, 1000);
     const { cost } = await runChecked(async (P, [a]) => [await drelu(P, a!, { width: 32 })], [inp(x, [n])]);
     expect(cost.payloadBytes / n).toBeLessThanOrEqual(6.5 + 0.01);
     expect(cost.dealerBytes / n).toBe(37);

@@ -11,14 +11,18 @@ const rng = seeded();
 
 describe(`max / argmax (seed ${rng.seed})`, () => {
   test('element-wise max and row max (dense and ragged) are exact; one batched call per level', async () => {
-    const rows = 5, n = 37;
+    const rows = 5,
+      n = 37;
     const x = Float64Array.from({ length: rows * n }, () => q(rng.uniform(-500, 500)));
     x.fill(-7, n, 2 * n); // a row of equal elements
-    x[2 * n + 36] = q(499.99); x[3 * n] = -500; // extremes at the ends of rows
+    x[2 * n + 36] = q(499.99);
+    x[3 * n] = -500; // extremes at the ends of rows
     const y = Float64Array.from({ length: rows * n }, () => q(rng.uniform(-500, 500)));
     const lengths = [37, 1, 0, 20, 36];
     const prog: Program = async (P, [a, b]) => [
-      await max2(P, a!, b!, { width: 32 }), await maxLast(P, a!, { width: 32 }), await maxLast(P, a!, { width: 32, lengths }),
+      await max2(P, a!, b!, { width: 32 }),
+      await maxLast(P, a!, { width: 32 }),
+      await maxLast(P, a!, { width: 32, lengths }),
     ];
     const { out, cost } = await runChecked(prog, [inp(x, [rows, n]), inp(y, [rows, n])]);
     for (let i = 0; i < rows * n; i++) expect(out[0]![i]).toBe(Math.max(x[i]!, y[i]!));
@@ -31,20 +35,28 @@ describe(`max / argmax (seed ${rng.seed})`, () => {
   });
 
   test('argmax returns the first maximum (index, value, one-hot)', async () => {
-    const rows = 6, n = 20;
+    const rows = 6,
+      n = 20;
     const x = Float64Array.from({ length: rows * n }, () => q(rng.uniform(-50, 50)));
-    x.fill(3, 0, n);                                  // all equal → index 0
-    x[n + 4] = 60; x[n + 17] = 60;                    // tie → 4
-    x[2 * n + 19] = 70;                               // last element
-    x[3 * n + 5] = 2 ** -16; x.fill(0, 3 * n + 6, 4 * n); x.fill(0, 3 * n, 3 * n + 5); // 1 ulp above zeros
-    x[4 * n + 9] = -(2 ** -16); x.fill(-(2 ** -16), 4 * n, 5 * n); x[4 * n + 12] = 0; // 1 ulp
+    x.fill(3, 0, n); // all equal → index 0
+    x[n + 4] = 60;
+    x[n + 17] = 60; // tie → 4
+    x[2 * n + 19] = 70; // last element
+    x[3 * n + 5] = 2 ** -16;
+    x.fill(0, 3 * n + 6, 4 * n);
+    x.fill(0, 3 * n, 3 * n + 5); // 1 ulp above zeros
+    x[4 * n + 9] = -(2 ** -16);
+    x.fill(-(2 ** -16), 4 * n, 5 * n);
+    x[4 * n + 12] = 0; // 1 ulp
     const prog: Program = async (P, [a]) => {
       const o = await argmaxLast(P, a!, { width: 32, onehot: true });
       return [o.max, o.index, o.onehot!];
     };
     const { out } = await runChecked(prog, [inp(x, [rows, n])]);
     for (let r = 0; r < rows; r++) {
-      const row = Array.from(x.subarray(r * n, (r + 1) * n)), m = Math.max(...row), idx = row.indexOf(m);
+      const row = Array.from(x.subarray(r * n, (r + 1) * n)),
+        m = Math.max(...row),
+        idx = row.indexOf(m);
       expect([out[0]![r], out[1]![r]]).toEqual([m, idx]);
       for (let i = 0; i < n; i++) expect(out[2]![r * n + i]).toBe(i === idx ? 1 : 0);
     }

@@ -11,20 +11,27 @@ const rng = seeded();
 
 /** Plaintext top-k indices, descending by value then ascending by index. */
 function refTop(row: ArrayLike<number>, k: number): number[] {
-  return Array.from({ length: row.length }, (_, i) => i).sort((a, b) => (row[b]! - row[a]!) || a - b).slice(0, k);
+  return Array.from({ length: row.length }, (_, i) => i)
+    .sort((a, b) => row[b]! - row[a]! || a - b)
+    .slice(0, k);
 }
 
 function withTies(rows: number, n: number): Float64Array {
   const x = Float64Array.from({ length: rows * n }, () => q(rng.uniform(-30, 30)));
   for (let i = 0; i < rows * n; i += 3) x[i] = q(Math.round(x[i]!)); // many equal values
-  x.fill(1, 0, n);                                                    // an all-equal row
+  x.fill(1, 0, n); // an all-equal row
   return x;
 }
 
 describe(`top-k, one-hot, gather (seed ${rng.seed})`, () => {
   test.each([
-    ['rank', 3, 10, 4], ['rank', 2, 33, 1], ['rank', 2, 7, 7],
-    ['bitonic', 3, 50, 5], ['bitonic', 2, 64, 8], ['bitonic', 1, 37, 37], ['bitonic', 2, 100, 1],
+    ['rank', 3, 10, 4],
+    ['rank', 2, 33, 1],
+    ['rank', 2, 7, 7],
+    ['bitonic', 3, 50, 5],
+    ['bitonic', 2, 64, 8],
+    ['bitonic', 1, 37, 37],
+    ['bitonic', 2, 100, 1],
   ] as const)('%s network: rows=%i n=%i k=%i', async (method, rows, n, k) => {
     const x = withTies(rows, n);
     const prog: Program = async (P, [a]) => {
@@ -44,8 +51,13 @@ describe(`top-k, one-hot, gather (seed ${rng.seed})`, () => {
   });
 
   test('bitonic k-hot without one-hots uses one threshold comparison', async () => {
-    const rows = 2, n = 300, k = 16, x = withTies(rows, n);
-    const prog: Program = async (P, [a]) => [(await topk(P, a!, k, { width: 32, method: 'bitonic', onehots: false, khot: true })).khot!];
+    const rows = 2,
+      n = 300,
+      k = 16,
+      x = withTies(rows, n);
+    const prog: Program = async (P, [a]) => [
+      (await topk(P, a!, k, { width: 32, method: 'bitonic', onehots: false, khot: true })).khot!,
+    ];
     const { out } = await runChecked(prog, [inp(x, [rows, n])]);
     for (let r = 0; r < rows; r++) {
       const want = refTop(x.subarray(r * n, (r + 1) * n), k);
@@ -54,15 +66,20 @@ describe(`top-k, one-hot, gather (seed ${rng.seed})`, () => {
   });
 
   test('secret index → one-hot, and gathers from fixed-mask and secret matrices', async () => {
-    const n = 13, d = 5, m = 6;
+    const n = 13,
+      d = 5,
+      m = 6;
     const idx = Float64Array.from({ length: m }, () => rng.int(0, n));
-    idx[0] = 0; idx[1] = n - 1;
+    idx[0] = 0;
+    idx[1] = n - 1;
     const M = Float64Array.from({ length: n * d }, () => q(rng.uniform(-4, 4)));
     const prog: Program = async (P, [ix, mat]) => {
       const oh = await onehot(P, ix!, n);
       const W = await P.fixedAlloc('nl.gather', 1, n, d, 16);
       await P.fixedAppend(W, mat!);
-      const g1 = await gatherFixed(P, oh, W), g2 = await gatherIndexFixed(P, ix!, W, n), g3 = await gatherSecret(P, oh, mat!);
+      const g1 = await gatherFixed(P, oh, W),
+        g2 = await gatherIndexFixed(P, ix!, W, n),
+        g3 = await gatherSecret(P, oh, mat!);
       P.fixedFree(W);
       return [oh, g1, g2, g3];
     };

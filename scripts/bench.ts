@@ -180,7 +180,10 @@ async function runGroup(
     await cluster?.stop();
     await topo?.close();
   }
-  if (f.check) checkTokens(made, model, f, options, dirs);
+  if (f.check) {
+    checkTokens(made, model, f, options, dirs);
+    for (const r of made) writeFileSync(join(dirs.cells, `${cellId(r.key)}.json`), JSON.stringify(r, null, 1));
+  }
   return made;
 }
 
@@ -289,20 +292,14 @@ async function main(): Promise<number> {
   mkdirSync(dirs.cache, { recursive: true });
   const groups = plan(f, nets),
     total = groups.reduce((s, g) => s + g.cells.length, 0);
-  let done = groups.reduce(
-    (s, g) => s + g.cells.filter((k) => existsSync(join(dirs.cells, `${cellId(k)}.json`))).length,
-    0,
-  );
+  const recorded = (): number =>
+    groups.reduce((s, g) => s + g.cells.filter((k) => existsSync(join(dirs.cells, `${cellId(k)}.json`))).length, 0);
   log(
-    `${total} cells (${done} already recorded in ${dirs.cells}); prefill ${f.prefill === 'revealed' ? 'REVEALED (benchmark mode, not private)' : 'secure'}\n`,
+    `${total} cells (${recorded()} already recorded in ${dirs.cells}); prefill ${f.prefill === 'revealed' ? 'REVEALED (benchmark mode, not private)' : 'secure'}\n`,
   );
-  const progress = (): string => `[${done}/${total}]`;
+  const progress = (): string => `[${recorded()}/${total}]`;
   try {
-    for (const g of groups) {
-      const made = await runGroup(g, f, options, dirs, progress);
-      done += made.length;
-      for (const r of made) writeFileSync(join(dirs.cells, `${cellId(r.key)}.json`), JSON.stringify(r, null, 1));
-    }
+    for (const g of groups) await runGroup(g, f, options, dirs, progress);
   } finally {
     rmSync(dirs.tmp, { recursive: true, force: true });
   }

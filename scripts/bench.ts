@@ -123,6 +123,13 @@ interface Plan {
 }
 
 function plan(f: Flags, nets: readonly string[]): Plan[] {
+  // the policy flags given (not their defaults) tell cells of other settings apart
+  const given = Object.fromEntries(
+    Object.keys(POLICY_FLAGS)
+      .filter((k) => f[k as keyof Flags] !== undefined)
+      .map((k) => [k, f[k as keyof Flags]]),
+  );
+  const options = Object.keys(given).length ? JSON.stringify(given) : '';
   return f.model.flatMap((model) =>
     nets.map((net) => ({
       model,
@@ -136,6 +143,7 @@ function plan(f: Flags, nets: readonly string[]): Plan[] {
           prefill: f.prefill,
           tokens: f.tokens,
           preprocess: f.preprocess,
+          options,
         })),
       ),
     })),

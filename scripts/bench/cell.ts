@@ -6,6 +6,7 @@
  * layer, and every process's peak RSS during the cell.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MpcError, projectPath } from '../../shared/util/index.js';
@@ -23,10 +24,13 @@ export interface CellKey {
   prefill: 'secure' | 'revealed';
   tokens: number;
   preprocess: 'streamed' | 'ahead';
+  /** Policy flags given on the command line (JSON; '' for the defaults). */
+  options: string;
 }
 
 export const cellId = (k: CellKey): string =>
-  `${k.model.replace(/[^A-Za-z0-9_.-]/g, '_')}_ctx${k.ctx}_${k.policy}_${k.net.replace(/[^A-Za-z0-9_.-]/g, '_')}_${k.prefill}_t${k.tokens}_${k.preprocess}`;
+  `${k.model.replace(/[^A-Za-z0-9_.-]/g, '_')}_ctx${k.ctx}_${k.policy}_${k.net.replace(/[^A-Za-z0-9_.-]/g, '_')}_${k.prefill}_t${k.tokens}_${k.preprocess}` +
+  (k.options ? `_o${createHash('sha256').update(k.options).digest('hex').slice(0, 8)}` : '');
 
 /** Where a party's time in a phase went (ms). */
 export interface TimeSplit {

@@ -328,7 +328,7 @@ export class DealerService {
       }
     };
     sink.onWindowFull = () => tell(false);
-    pumpCredit(links[1]!, sink);
+    void sink.readCredit(); // party 1 returns credit as it consumes
     return { sink, tell };
   }
 
@@ -351,21 +351,6 @@ export class DealerService {
     this.finished.push(r);
     if (this.finished.length > 1000) this.finished.shift();
   }
-}
-
-/** Party 1 returns credit as it consumes; any other message (or a failure) ends the pump. */
-function pumpCredit(link: Link, sink: DealerCorrSink): void {
-  void (async () => {
-    for (;;) {
-      let msg: unknown;
-      try {
-        msg = await link.nextControl(z.unknown(), 'credit', 0);
-      } catch {
-        return;
-      }
-      if (DealerCorrSink.isCredit(msg)) sink.credit(msg);
-    }
-  })();
 }
 
 /** Both parties must have opened the session with the same job and model load. */

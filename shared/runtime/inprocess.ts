@@ -4,7 +4,6 @@
  * clear emulation. Used by protocol tests for breadth and by quick benchmarks; the real
  * multi-process path is runtime/ with ws sockets.
  */
-import { z } from 'zod';
 import { Kernels } from '../ring/kernels.js';
 import { Prg, randomSeed } from '../ring/prg.js';
 import { clear, share, shapeOnly, type Clear, type ShapeOnly, type Share } from '../ring/tensor.js';
@@ -60,19 +59,6 @@ function memoryLinks(): Links {
     dealerToP1: new Link(td1, { name: 'dealer', remote: 'party 1', ...LIMITS }),
     p1FromDealer: new Link(t1d, { name: 'dealer', remote: 'dealer', meter: meters[1], ...LIMITS }),
   };
-}
-
-/** Feeds party 1's credit to the dealer's sink until the link closes. */
-async function pumpCredit(link: Link, sink: DealerCorrSink): Promise<void> {
-  for (;;) {
-    let msg: unknown;
-    try {
-      msg = await link.nextControl(z.unknown(), 'credit', 0);
-    } catch {
-      return;
-    }
-    sink.credit(msg);
-  }
 }
 
 /** Both parties' contexts: party 0 derives everything from its seed, party 1 also reads the dealer's corrections. */
@@ -141,7 +127,7 @@ export async function runInProcess(
   const links = memoryLinks();
   const { meters } = links;
   const sink = new DealerCorrSink(seed0, seed1, session, links.dealerToP1, new DealerEnv(new Kernels()), 64 << 20);
-  const creditPump = pumpCredit(links.dealerToP1, sink);
+  const creditPump = sink.readCredit();
   const ctx = partyContexts(links, [seed0, seed1], session);
 
   const shares = encoded.map((e) => splitShares(e, seedPrg));

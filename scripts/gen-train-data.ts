@@ -177,65 +177,66 @@ function fibSequence(T: number, rng: TaskRng): { seq: number[]; roles: number[] 
   return { seq: seq.slice(0, T), roles: roles.slice(0, T) };
 }
 
-function main(): void {
-  const a = parseArgs(process.argv.slice(2));
+/** One sequence of the shard: its tokens, their roles, and its line of name.jsonl. */
+interface Sequence {
+  seq: number[];
+  roles: number[];
+  line: string;
+}
+
+/** A training component by its weight in the mix. */
+function pickFromMix(mix: Args['mix'], total: number, rng: TaskRng): string {
+  let r = rng.float() * total;
+  return mix.find(([, w]) => (r -= w) < 0)?.[0] ?? mix[mix.length - 1]![0];
+}
+
+/** A task sample as one sequence: the prompt, then each query's feed and answer (answers marked). */
+function taskSequence(a: Args, name: string, n: number, seed: number, rng: TaskRng): Sequence {
   const T = a.length;
-  const tokens = new DataView(new ArrayBuffer(a.count * T * 2));
-  const mask = new Uint8Array(a.count * T).fill(ROLE.pad);
-  const lines: string[] = [];
-  const rng = new TaskRng(a.seed);
-  const total = a.mix.reduce((s, [, w]) => s + w, 0);
-  for (let n = 0; n < a.count; n++) {
-    const seed = rng.u32() * 2 ** 20 + n; // distinct per sample, reproducible from --seed
-    let name = a.task;
-    if (name === undefined) {
-      let r = rng.float() * total;
-      name = a.mix.find(([, w]) => (r -= w) < 0)?.[0] ?? a.mix[a.mix.length - 1]![0];
-    }
-    let seq: number[];
-    let roles: number[];
-    if (name === 'text') {
-      seq = proseSequence(T, rng);
-      roles = seq.map(() => ROLE.context);
-      lines.push(JSON.stringify({ task: 'text' }));
-    } else if (name === 'copy' || name === 'fib') {
-      ({ seq, roles } = (name === 'copy' ? copySequence : fibSequence)(T, rng));
-      lines.push(JSON.stringify({ task: name }));
-    } else {
-      const opts: TaskOptions = {
-        length: T,
-        seed,
-        depth: depthFor(a.depth, n, a.count),
-        ...(a.task ? a.fixed : trainOptions(name, T, rng)),
-      };
-      const sample = makeSample(name, opts);
-      const seg = segments(sample, tok);
-      seq = seg.prompt.slice();
-      roles = seq.map(() => ROLE.context);
-      const queries: Array<[number, number, number, string]> = [];
-      for (const [i, st] of seg.steps.entries()) {
-        const feedStart =
-          seq.length - (i === 0 && sample.placement === 'prompt' ? tok.encode(sample.queries[0]!.question).length : 0);
-        seq.push(...st.feed);
-        const answerStart = seq.length;
-        seq.push(...st.answer);
-        roles.push(...st.feed.map(() => ROLE.context), ...st.answer.map(() => ROLE.answer));
-        queries.push([feedStart, answerStart, seq.length, sample.queries[i]!.answer]);
-      }
-      lines.push(JSON.stringify({ task: name, meta: sample.meta, queries }));
-    }
-    if (seq.length > T) throw new MpcError('E_INTERNAL', `sample ${n} has ${seq.length} > ${T} tokens`);
-    for (let t = 0; t < T; t++) {
-      tokens.setUint16((n * T + t) * 2, t < seq.length ? seq[t]! : tok.eot, true);
-      if (t < seq.length) mask[n * T + t] = roles[t]!;
-    }
+  const opts: TaskOptions = {
+    length: T,
+    seed,
+    depth: depthFor(a.depth, n, a.count),
+    ...(a.task ? a.fixed : trainOptions(name, T, rng)),
+  };
+  const sample = makeSample(name, opts);
+  const seg = segments(sample, tok);
+  const seq = seg.prompt.slice();
+  const roles: number[] = seq.map(() => ROLE.context);
+  const queries: Array<[number, number, number, string]> = [];
+  for (const [i, st] of seg.steps.entries()) {
+    const feedStart =
+      seq.length - (i === 0 && sample.placement === 'prompt' ? tok.encode(sample.queries[0]!.question).length : 0);
+    seq.push(...st.feed);
+    const answerStart = seq.length;
+    seq.push(...st.answer);
+    roles.push(...st.feed.map(() => ROLE.context), ...st.answer.map(() => ROLE.answer));
+    queries.push([feedStart, answerStart, seq.length, sample.queries[i]!.answer]);
   }
+  return { seq, roles, line: JSON.stringify({ task: name, meta: sample.meta, queries }) };
+}
+
+/** Sequence number n of component `name`: prose, copy, fib or a task. */
+function sequenceOf(a: Args, name: string, n: number, seed: number, rng: TaskRng): Sequence {
+  if (name === 'text') {
+    const seq = proseSequence(a.length, rng);
+    return { seq, roles: seq.map(() => ROLE.context), line: JSON.stringify({ task: 'text' }) };
+  }
+  if (name === 'copy' || name === 'fib') {
+    const { seq, roles } = (name === 'copy' ? copySequence : fibSequence)(a.length, rng);
+    return { seq, roles, line: JSON.stringify({ task: name }) };
+  }
+  return taskSequence(a, name, n, seed, rng);
+}
+
+/** Writes the shard's four files: tokens, roles, one JSON line per sequence, and the header. */
+function writeShard(a: Args, tokens: DataView, mask: Uint8Array, lines: readonly string[]): void {
   writeFileSync(`${a.out}.tokens.u16`, new Uint8Array(tokens.buffer));
   writeFileSync(`${a.out}.mask.u8`, mask);
   writeFileSync(`${a.out}.jsonl`, lines.join('\n') + '\n');
   const recipe = a.task ? { task: a.task, depth: a.depth, ...a.fixed } : { mix: Object.fromEntries(a.mix) };
   const header = {
-    length: T,
+    length: a.length,
     count: a.count,
     vocab: tok.vocabSize,
     eot: tok.eot,
@@ -246,6 +247,29 @@ function main(): void {
     ...(a.task ? { maxAnswerTokens: getTask(a.task).maxAnswerTokens } : {}),
   };
   writeFileSync(`${a.out}.json`, JSON.stringify(header, null, 2) + '\n');
+}
+
+function main(): void {
+  const a = parseArgs(process.argv.slice(2));
+  const T = a.length;
+  const tokens = new DataView(new ArrayBuffer(a.count * T * 2));
+  const mask = new Uint8Array(a.count * T).fill(ROLE.pad);
+  const lines: string[] = [];
+  const rng = new TaskRng(a.seed);
+  const total = a.mix.reduce((s, [, w]) => s + w, 0);
+  for (let n = 0; n < a.count; n++) {
+    const seed = rng.u32() * 2 ** 20 + n; // distinct per sample, reproducible from --seed
+    const name = a.task ?? pickFromMix(a.mix, total, rng);
+    const { seq, roles, line } = sequenceOf(a, name, n, seed, rng);
+    lines.push(line);
+    if (seq.length > T) throw new MpcError('E_INTERNAL', `sample ${n} has ${seq.length} > ${T} tokens`);
+    // padded with EOT, role pad
+    for (let t = 0; t < T; t++) {
+      tokens.setUint16((n * T + t) * 2, t < seq.length ? seq[t]! : tok.eot, true);
+      if (t < seq.length) mask[n * T + t] = roles[t]!;
+    }
+  }
+  writeShard(a, tokens, mask, lines);
 }
 
 try {

@@ -23,16 +23,16 @@ import { commandFlags } from '../shared/config/index.js';
 import { MpcError, projectPath, toMpcError } from '../shared/util/index.js';
 import { DEFAULT_LIMITS } from '../shared/net/limits.js';
 import { loadGpt2, type Gpt2Weights } from '../shared/model/weights.js';
-import { tokenizerFor } from '../shared/model/tokenizer/index.js';
+import { tokenizerFor, type Tokenizer } from '../shared/model/tokenizer/index.js';
 import { encodeRingModel } from '../shared/model/ring/fold.js';
-import { sha256File, writeShares } from '../shared/model/ring/share-file.js';
+import { sha256File, writeShares, type ShareConfig } from '../shared/model/ring/share-file.js';
 import { getTask, promptTokens } from '../shared/tasks/index.js';
 import { launchCluster, shareFlags } from '../shared/runtime/launch.js';
-import { runGeneration, type GenerationResult } from '../shared/runtime/gen-client.js';
+import { runGeneration, type GenerationCallbacks, type GenerationResult } from '../shared/runtime/gen-client.js';
 import { referenceGenerate } from '../shared/runtime/reference.js';
 import { costSummary, printCosts } from '../shared/runtime/costs.js';
 import { policyOf } from '../shared/runtime/generation.js';
-import { describePolicies } from '../shared/kvcache/index.js';
+import { describePolicies, type KvPolicy, type PolicyOptions } from '../shared/kvcache/index.js';
 import { POLICY_FLAGS, givenPolicyFlags, policyOptionsOf } from './eval/policy-flags.js';
 
 const START = {
@@ -64,31 +64,54 @@ function builtInPrompt(weights: Gpt2Weights, seed: number): { tokens: number[]; 
   return { tokens: promptTokens(sample, tok), expected: sample.queries[0]!.answer };
 }
 
-async function main(): Promise<number> {
-  const { flags: f } = commandFlags(START);
-  const log = (s: string) => {
-    if (!f.json) process.stdout.write(s);
-  };
-  if (f.policy === 'list') {
-    process.stdout.write(describePolicies() + '\n(oracle is a plaintext reference and cannot run under MPC)\n');
-    return 0;
-  }
+type Flags = z.infer<typeof START.flags>;
+
+/** What the run needs once the flags are read: the model, its tokenizer, the prompt and the policy. */
+interface Run {
+  readonly f: Flags;
+  /** Writes to stdout, except with --json. */
+  readonly log: (s: string) => void;
+  readonly modelDir: string;
+  readonly weights: Gpt2Weights;
+  readonly tok: Tokenizer;
+  readonly prompt: number[];
+  /** The built-in prompt's answer (undefined for a prompt given with --prompt or --prompt-file). */
+  readonly expected: string | undefined;
+  readonly policy: KvPolicy | null;
+  readonly policyOptions: PolicyOptions | undefined;
+}
+
+/** The policy of --policy with its flags (policy flags without --policy are refused). */
+function chosenPolicy(f: Flags): Pick<Run, 'policy' | 'policyOptions'> {
   const given = givenPolicyFlags(f);
   if (f.policy === undefined && given.length > 0)
     throw new MpcError('E_CONFIG', `policy flags need --policy <name> (given: ${given.join(', ')})`);
   const policyOptions = f.policy === undefined ? undefined : policyOptionsOf(f);
   const policy = policyOf({ policy: f.policy, policyOptions }); // refuses plaintext-only policies before any work
-  const modelDir = resolve(f.model ?? projectPath('models', 'tiny-gpt2'));
-  const weights = loadGpt2(modelDir);
-  const tok = tokenizerFor(weights.config);
-  let prompt: number[], expected: string | undefined;
+  return { policy, policyOptions };
+}
+
+/** The prompt of --prompt or --prompt-file, or else the built-in passkey question and its answer. */
+function promptOf(f: Flags, weights: Gpt2Weights, tok: Tokenizer): Pick<Run, 'prompt' | 'expected'> {
   if (f.prompt !== undefined || f.promptFile !== undefined) {
     const text = f.prompt ?? readFileSync(resolve(f.promptFile!), 'utf8');
     if (text.length === 0) throw new MpcError('E_INPUT', 'the prompt is empty');
-    prompt = [tok.eot, ...tok.encode(text)];
-  } else {
-    ({ tokens: prompt, expected } = builtInPrompt(weights, f.seed));
+    return { prompt: [tok.eot, ...tok.encode(text)], expected: undefined };
   }
+  const { tokens, expected } = builtInPrompt(weights, f.seed);
+  return { prompt: tokens, expected };
+}
+
+/** Reads the flags' policy, model and prompt, and refuses what cannot run before any process starts. */
+function prepare(f: Flags): Run {
+  const log = (s: string) => {
+    if (!f.json) process.stdout.write(s);
+  };
+  const { policy, policyOptions } = chosenPolicy(f);
+  const modelDir = resolve(f.model ?? projectPath('models', 'tiny-gpt2'));
+  const weights = loadGpt2(modelDir);
+  const tok = tokenizerFor(weights.config);
+  const { prompt, expected } = promptOf(f, weights, tok);
   policy?.check?.(prompt.length); // a budget that cannot fit this prompt fails here, before any process starts
   if (prompt.length + f.maxNewTokens - 1 > weights.config.nPositions) {
     throw new MpcError(
@@ -96,100 +119,132 @@ async function main(): Promise<number> {
       `the prompt has ${prompt.length} tokens; with ${f.maxNewTokens} new tokens it exceeds the model's context of ${weights.config.nPositions}`,
     );
   }
+  return { f, log, modelDir, weights, tok, prompt, expected, policy, policyOptions };
+}
 
+/** The model owner's step: fresh shares of the model in `dir`, one file per party. */
+function shareModel(r: Run, dir: string): ShareConfig {
+  r.log(`sharing ${r.modelDir} (model owner) …\n`);
+  return writeShares(
+    dir,
+    JSON.parse(readFileSync(join(r.modelDir, 'config.json'), 'utf8')) as Record<string, unknown>,
+    sha256File(join(r.modelDir, 'model.safetensors')),
+    encodeRingModel(r.weights),
+  );
+}
+
+/** The line that says which KV cache the generation runs with. */
+function policyLine(policy: KvPolicy | null, promptLen: number): string {
+  if (!policy) return 'KV cache: full (no policy)\n';
+  const settings = Object.entries(policy.settings)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const budget = policy.budget(promptLen);
+  const attends = Number.isFinite(budget) ? `attends at most ${budget} tokens per step` : 'attends everything';
+  return `KV-cache policy: ${policy.name} (${settings}); ${attends}\n`;
+}
+
+/** Streams each token's text as it is revealed, and the prefill's progress on stderr until the first token. */
+function streamTokens(r: Run): GenerationCallbacks {
+  const t0 = performance.now();
+  let sawToken = false;
+  return {
+    onToken: (t) => {
+      if (!sawToken) {
+        sawToken = true;
+        process.stderr.write('\r');
+      }
+      r.log(JSON.stringify(r.tok.decode([t])).slice(1, -1));
+      return t === r.tok.eot;
+    },
+    // progress on stderr during the prefill (layer i of L done)
+    onProgress: (i) => {
+      if (!sawToken && i > 0)
+        process.stderr.write(
+          `\r  prefill: layer ${i}/${r.weights.config.nLayer} done (${Math.round((performance.now() - t0) / 1000)} s)`,
+        );
+    },
+  };
+}
+
+/** Starts the dealer and both parties on the shares in `dir`, runs the private generation as the client, stops them. */
+async function generateSecurely(r: Run, dir: string, shareId: string): Promise<GenerationResult> {
+  const { f, log, prompt, expected } = r;
+  log('starting dealer, party 0 and party 1 (each loads only its own share file) …\n');
+  const cluster = await launchCluster({
+    timeoutMs: f.timeoutMs,
+    logLevel: f.logLevel,
+    stderr: f.logLevel ? 'inherit' : 'buffer',
+    extra: shareFlags(dir),
+  });
+  try {
+    const callbacks = streamTokens(r);
+    log(`prompt: ${prompt.length} tokens${expected ? ` (built-in passkey question; the answer is${expected})` : ''}\n`);
+    log(policyLine(r.policy, prompt.length));
+    log('secure: ');
+    return await runGeneration(
+      cluster.clientUrls,
+      {
+        shareId,
+        promptLen: prompt.length,
+        maxNewTokens: f.maxNewTokens,
+        revealLogits: false,
+        revealHidden: false,
+        ...(f.policy !== undefined ? { policy: f.policy, policyOptions: r.policyOptions } : {}),
+      },
+      prompt,
+      r.weights.config.vocabSize,
+      { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes, tls: cluster.clientTls },
+      callbacks,
+    );
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** Prints the secure tokens beside the references, whether they match, and the costs (one JSON object with --json). */
+function report(r: Run, res: GenerationResult, ref: { fixed: number[]; float: number[] }, match: boolean): void {
+  const { f, log, tok, prompt, expected, policy } = r;
+  const costs = costSummary(res);
+  if (f.json) {
+    process.stdout.write(
+      JSON.stringify({
+        promptTokens: prompt.length,
+        policy: policy ? { name: policy.name, settings: policy.settings } : null,
+        tokens: res.tokens,
+        referenceTokens: ref.fixed,
+        float64Tokens: ref.float,
+        match,
+        text: tok.decode(res.tokens),
+        expected,
+        costs,
+      }) + '\n',
+    );
+  } else {
+    log(`reference (fixed-point emulation): ${JSON.stringify(tok.decode(ref.fixed))}\n`);
+    log(`reference (float64):               ${JSON.stringify(tok.decode(ref.float))}\n`);
+    log(
+      `match: ${match}${expected !== undefined ? `, passkey answer ${tok.decode(res.tokens).startsWith(expected) ? 'correct' : 'wrong'}` : ''}\n`,
+    );
+    printCosts(costs, log);
+  }
+}
+
+async function main(): Promise<number> {
+  const { flags: f } = commandFlags(START);
+  if (f.policy === 'list') {
+    process.stdout.write(describePolicies() + '\n(oracle is a plaintext reference and cannot run under MPC)\n');
+    return 0;
+  }
+  const r = prepare(f);
   const dir = mkdtempSync(join(tmpdir(), 'mpcache-shares-'));
   try {
-    log(`sharing ${modelDir} (model owner) …\n`);
-    const cfg = writeShares(
-      dir,
-      JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>,
-      sha256File(join(modelDir, 'model.safetensors')),
-      encodeRingModel(weights),
-    );
-    log('starting dealer, party 0 and party 1 (each loads only its own share file) …\n');
-    const cluster = await launchCluster({
-      timeoutMs: f.timeoutMs,
-      logLevel: f.logLevel,
-      stderr: f.logLevel ? 'inherit' : 'buffer',
-      extra: shareFlags(dir),
-    });
-    let res: GenerationResult;
-    try {
-      const t0 = performance.now();
-      let sawToken = false;
-      log(
-        `prompt: ${prompt.length} tokens${expected ? ` (built-in passkey question; the answer is${expected})` : ''}\n`,
-      );
-      log(
-        policy
-          ? `KV-cache policy: ${policy.name} (${Object.entries(policy.settings)
-              .map(([k, v]) => `${k} ${v}`)
-              .join(
-                ', ',
-              )}); ${Number.isFinite(policy.budget(prompt.length)) ? `attends at most ${policy.budget(prompt.length)} tokens per step` : 'attends everything'}\n`
-          : 'KV cache: full (no policy)\n',
-      );
-      log('secure: ');
-      res = await runGeneration(
-        cluster.clientUrls,
-        {
-          shareId: cfg.shareId,
-          promptLen: prompt.length,
-          maxNewTokens: f.maxNewTokens,
-          revealLogits: false,
-          revealHidden: false,
-          ...(f.policy !== undefined ? { policy: f.policy, policyOptions } : {}),
-        },
-        prompt,
-        weights.config.vocabSize,
-        { timeoutMs: f.timeoutMs, maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes, tls: cluster.clientTls },
-        {
-          onToken: (t) => {
-            if (!sawToken) {
-              sawToken = true;
-              process.stderr.write('\r');
-            }
-            log(JSON.stringify(tok.decode([t])).slice(1, -1));
-            return t === tok.eot;
-          },
-          // progress on stderr during the prefill (layer i of L done)
-          onProgress: (i) => {
-            if (!sawToken && i > 0)
-              process.stderr.write(
-                `\r  prefill: layer ${i}/${weights.config.nLayer} done (${Math.round((performance.now() - t0) / 1000)} s)`,
-              );
-          },
-        },
-      );
-    } finally {
-      await cluster.stop();
-    }
-    log('\n');
-    const ref = await referenceGenerate(weights, prompt, res.tokens.length, policy);
+    const cfg = shareModel(r, dir);
+    const res = await generateSecurely(r, dir, cfg.shareId);
+    r.log('\n');
+    const ref = await referenceGenerate(r.weights, r.prompt, res.tokens.length, r.policy);
     const match = ref.fixed.length === res.tokens.length && ref.fixed.every((t, i) => t === res.tokens[i]);
-    const costs = costSummary(res);
-    if (f.json) {
-      process.stdout.write(
-        JSON.stringify({
-          promptTokens: prompt.length,
-          policy: policy ? { name: policy.name, settings: policy.settings } : null,
-          tokens: res.tokens,
-          referenceTokens: ref.fixed,
-          float64Tokens: ref.float,
-          match,
-          text: tok.decode(res.tokens),
-          expected,
-          costs,
-        }) + '\n',
-      );
-    } else {
-      log(`reference (fixed-point emulation): ${JSON.stringify(tok.decode(ref.fixed))}\n`);
-      log(`reference (float64):               ${JSON.stringify(tok.decode(ref.float))}\n`);
-      log(
-        `match: ${match}${expected !== undefined ? `, passkey answer ${tok.decode(res.tokens).startsWith(expected) ? 'correct' : 'wrong'}` : ''}\n`,
-      );
-      printCosts(costs, log);
-    }
+    report(r, res, ref, match);
     return match ? 0 : 1;
   } finally {
     rmSync(dir, { recursive: true, force: true });

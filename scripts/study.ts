@@ -32,7 +32,14 @@ import { tokenizerFor } from '../shared/model/tokenizer/index.js';
 import { getTask, type Placement } from '../shared/tasks/index.js';
 import { MpcError, projectPath, toMpcError } from '../shared/util/index.js';
 import { POLICY_FLAGS, policyOptionsOf } from './eval/policy-flags.js';
-import { DEPTH_FLAG, evalState, runSampleFanout, type DepthRule, type SampleSetup } from './eval/runner.js';
+import {
+  DEPTH_FLAG,
+  evalState,
+  runSampleFanout,
+  type DepthRule,
+  type SampleResult,
+  type SampleSetup,
+} from './eval/runner.js';
 import { aggregate, cellKey, readRecords, type StudyRecord } from './study/aggregate.js';
 import { markdown, svgChart, writeBetweenMarkers } from './study/render.js';
 
@@ -139,6 +146,73 @@ function fmtEta(s: number): string {
   return s < 90 ? `${s.toFixed(0)}s` : s < 5400 ? `${(s / 60).toFixed(0)}m` : `${(s / 3600).toFixed(1)}h`;
 }
 
+/** One cell of the grid. */
+interface Cell {
+  readonly task: string;
+  readonly ctx: number;
+  readonly placement: Placement;
+}
+
+/** What every cell's samples share: the flags, the policies, where records go and which are done, the progress. */
+interface Study {
+  readonly f: Flags;
+  readonly policies: KvPolicy[];
+  readonly write: (records: readonly StudyRecord[]) => void;
+  /** Samples already recorded (`cellKey|i`): a rerun skips them. */
+  readonly done: ReadonlySet<string>;
+  readonly progress: { readonly total: number; finished: number; ran: number; readonly t0: number };
+}
+
+/** The records of one sample, one per policy. */
+function recordsOf(
+  cell: Cell,
+  i: number,
+  policies: readonly KvPolicy[],
+  results: readonly SampleResult[],
+): StudyRecord[] {
+  return results.map((r, j) => {
+    const policy = policies[j] as KvPolicy;
+    return {
+      task: cell.task,
+      ctx: cell.ctx,
+      placement: cell.placement,
+      policy: policy.name,
+      i,
+      correct: r.correct,
+      queries: r.queries,
+      promptTokens: r.promptTokens,
+      budgetTokens: Math.min(policy.budget(r.promptTokens), r.promptTokens),
+      ...(r.needleKept === undefined ? {} : { needleKept: r.needleKept }),
+    };
+  });
+}
+
+/** Runs the samples of one cell not yet recorded, writing each sample's records and a progress line. */
+async function runCell(study: Study, setup: SampleSetup<PlainTypes>, cell: Cell): Promise<void> {
+  const { f, policies, progress } = study;
+  const state = evalState(setup);
+  const tally = new Map<string, [number, number]>();
+  for (let i = 0; i < f.samples; i++) {
+    progress.finished++;
+    const keyOf = (policy: string) => `${cellKey({ ...cell, policy })}|${i}`;
+    if (policies.every((p) => study.done.has(keyOf(p.name)))) continue;
+    const results = await runSampleFanout(setup, policies, state, i, f.fixed ? undefined : floatInspector);
+    const records = recordsOf(cell, i, policies, results);
+    study.write(records);
+    progress.ran++;
+    for (const r of records) {
+      const [c, q] = tally.get(r.policy) ?? [0, 0];
+      tally.set(r.policy, [c + r.correct, q + r.queries]);
+    }
+    const per = (performance.now() - progress.t0) / 1000 / progress.ran;
+    const accs = [...tally].map(([p, [c, q]]) => `${p} ${((100 * c) / q).toFixed(0)}`).join(' ');
+    process.stderr.write(
+      `[study] ${cell.task} ${cell.ctx} ${cell.placement} ${i + 1}/${f.samples}  ${per.toFixed(1)} s/sample  ETA ${fmtEta(per * (progress.total - progress.finished))}  | ${accs}\n`,
+    );
+  }
+}
+
+/** Runs every cell of the grid: tasks × contexts × placements. */
 async function run(f: Flags): Promise<void> {
   const write = recordWriter(f);
   const done = new Set(readRecords(f.out).map((r) => `${cellKey(r)}|${r.i}`));
@@ -148,59 +222,15 @@ async function run(f: Flags): Promise<void> {
   const params = await ops.prepare(weights);
   const policies: KvPolicy[] = f.policies.map((p) => getPolicy(p, f.options));
   const total = f.tasks.length * f.ctx.length * f.placements.length * f.samples;
-  let finished = 0,
-    ran = 0;
-  const t0 = performance.now();
-  for (const taskName of f.tasks) {
+  const study: Study = { f, policies, write, done, progress: { total, finished: 0, ran: 0, t0: performance.now() } };
+  for (const task of f.tasks) {
     for (const ctx of f.ctx) {
       if (ctx > weights.config.nPositions)
         throw new MpcError('E_CONFIG', `--ctx ${ctx} exceeds the model's ${weights.config.nPositions} positions`);
       for (const placement of f.placements) {
-        const setup: SampleSetup<PlainTypes> = {
-          ops,
-          params,
-          tok,
-          task: getTask(taskName),
-          ctx,
-          placement,
-          depth: f.depth,
-          seed: f.seed,
-          samples: f.samples,
-        };
-        const state = evalState(setup);
-        const tally = new Map<string, [number, number]>();
-        for (let i = 0; i < f.samples; i++) {
-          finished++;
-          const keyOf = (policy: string) => `${cellKey({ task: taskName, ctx, placement, policy })}|${i}`;
-          if (policies.every((p) => done.has(keyOf(p.name)))) continue;
-          const results = await runSampleFanout(setup, policies, state, i, f.fixed ? undefined : floatInspector);
-          const records: StudyRecord[] = results.map((r, j) => {
-            const policy = policies[j] as KvPolicy;
-            return {
-              task: taskName,
-              ctx,
-              placement,
-              policy: policy.name,
-              i,
-              correct: r.correct,
-              queries: r.queries,
-              promptTokens: r.promptTokens,
-              budgetTokens: Math.min(policy.budget(r.promptTokens), r.promptTokens),
-              ...(r.needleKept === undefined ? {} : { needleKept: r.needleKept }),
-            };
-          });
-          write(records);
-          ran++;
-          for (const r of records) {
-            const [c, q] = tally.get(r.policy) ?? [0, 0];
-            tally.set(r.policy, [c + r.correct, q + r.queries]);
-          }
-          const per = (performance.now() - t0) / 1000 / ran;
-          const accs = [...tally].map(([p, [c, q]]) => `${p} ${((100 * c) / q).toFixed(0)}`).join(' ');
-          process.stderr.write(
-            `[study] ${taskName} ${ctx} ${placement} ${i + 1}/${f.samples}  ${per.toFixed(1)} s/sample  ETA ${fmtEta(per * (total - finished))}  | ${accs}\n`,
-          );
-        }
+        const { depth, seed, samples } = f;
+        const setup = { ops, params, tok, task: getTask(task), ctx, placement, depth, seed, samples };
+        await runCell(study, setup, { task, ctx, placement });
       }
     }
   }

@@ -1,6 +1,6 @@
 /**
  * Command-line flags for KV-cache policy options, shared by `npm run eval`, `npm run study`,
- * `npm start` and `npm run bench:decode`: a zod shape spread into each command's flags
+ * `npm start` and `npm run bench`: a zod shape spread into each command's flags
  * (shared/config/cli.ts), and the function from the parsed flags to PolicyOptions.
  *
  *   --budget <fraction|tokens>  attended tokens per step (default: static ratio × dynamic ratio of the prompt)

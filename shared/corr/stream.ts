@@ -200,6 +200,19 @@ export class DealerCorrSink implements CorrSource {
     return Credit.safeParse(raw).success;
   }
 
+  /** Feeds party 1's credit from its link to `credit` until the link closes or fails; other messages are ignored. */
+  async readCredit(): Promise<void> {
+    for (;;) {
+      let msg: unknown;
+      try {
+        msg = await this.party1.nextControl(z.unknown(), 'credit', 0);
+      } catch {
+        return;
+      }
+      if (DealerCorrSink.isCredit(msg)) this.credit(msg);
+    }
+  }
+
   async take<P>(kind: CorrKind<P>, params: P): Promise<Material> {
     checkParams(kind, params);
     const seq = this.nextSeq++;

@@ -263,82 +263,88 @@ export class DealerService {
     return { program: (P) => generationProgram(P, nl, DEALER_TOKEN_IO, use.model, p), done: use.done };
   }
 
+  /** One session: check the job, send the seeds, deal the program's corrections, wait for both parties to close. */
   private async run(session: string, opened: [Opened, Opened]): Promise<void> {
     const log = this.opts.log.child({ session: shortId(session) });
     const links = [opened[0].link, opened[1].link];
-    const sink = { value: undefined as DealerCorrSink | undefined };
+    let sink: DealerCorrSink | undefined;
     let done = (): void => {};
     let outcome: 'ok' | ErrorCode = 'ok';
     const t0 = performance.now();
     this.running++;
     this.opts.metrics?.sessionStarted(opened[0].job.kind);
     try {
-      if (jobHash(opened[0].job) !== jobHash(opened[1].job) || opened[0].loadId !== opened[1].loadId)
-        throw new MpcError('E_PROTOCOL', `session ${shortId(session)}: the parties asked for different jobs`);
-      const job = opened[0].job;
+      const job = sameJob(session, opened);
       const prog = this.programFor(session, job, opened[0].loadId);
       done = prog.done;
-      const seeds = [randomSeed(), randomSeed()],
-        common = randomSeed();
-      links.forEach((l, i) => l.sendControl({ t: 'seed', session, seed: seeds[i], common }));
-      const ahead = job.kind === 'generate' && parseGenerateParams(job.params).preprocess === 'ahead';
-      const s = new DealerCorrSink(
-        seeds[0]!,
-        seeds[1]!,
-        session,
-        links[1]!,
-        this.env,
-        ahead ? this.opts.limits.aheadWindowBytes : this.opts.limits.dealerWindowBytes,
-      );
-      sink.value = s;
-      let told = !ahead;
-      const tell = (complete: boolean): void => {
-        if (!told) {
-          told = true;
-          links[1]!.sendControl({ t: 'ahead', complete });
-        }
-      };
-      s.onWindowFull = () => tell(false);
-      pumpCredit(links[1]!, s);
+      const stream = this.openStream(session, job, links);
+      sink = stream.sink;
       log.info({ job: job.kind === 'op' ? job.op : job.kind }, 'session dealing');
-      const P = new DealerPrims(s, job.kind === 'load' ? modelScope(session) : sessionScope(session));
-      const failed = new Promise<never>((_, reject) => {
-        for (const l of links) l.onFailure(reject);
-      });
-      try {
-        await Promise.race([prog.program(P), failed]);
-        tell(true);
-      } catch (e) {
-        // a generation the client ends early closes the parties' links: not a dealer failure
-        if (!(job.kind === 'generate' && links.every((l) => l.closedNormally))) throw e;
-      }
-      // everything may be dealt long before the parties finish: the session ends when both close their
-      // dealer links, or fails when either aborts or dies (never on a timer: a session may compute for long)
-      await new Promise<void>((resolve, reject) => {
-        let open = links.length;
-        for (const l of links)
-          l.onFailure((e) => {
-            if (!l.closedNormally) reject(e);
-            else if (--open === 0) resolve();
-          });
-      });
-      this.record({ session, ok: true, bytesToP1: s.dealtBytes });
-      log.info({ dealtBytes: s.dealtBytes, items: s.seq, byKind: Object.fromEntries(s.bytesByKind) }, 'session dealt');
+      const P = new DealerPrims(sink, job.kind === 'load' ? modelScope(session) : sessionScope(session));
+      await dealAll(job, () => prog.program(P), links, stream.tell);
+      await closedByBoth(links);
+      this.record({ session, ok: true, bytesToP1: sink.dealtBytes });
+      const byKind = Object.fromEntries(sink.bytesByKind);
+      log.info({ dealtBytes: sink.dealtBytes, items: sink.seq, byKind }, 'session dealt');
     } catch (e) {
       const err = toMpcError(e);
       outcome = err.code;
-      this.record({ session, ok: false, code: err.code, bytesToP1: sink.value?.dealtBytes ?? 0 });
+      this.record({ session, ok: false, code: err.code, bytesToP1: sink?.dealtBytes ?? 0 });
       log.error({ code: err.code, msg: err.message }, 'session aborted');
       for (const l of links) l.abort(err);
     } finally {
       this.running--;
       done();
-      this.env.dropPrefix(sessionScope(session) + ':');
-      for (const l of links) l.close('session end');
-      const m = this.opts.metrics;
-      opened.forEach((o, i) => m?.traffic(o.meter.report(), () => `party${i}`));
-      m?.dealerSessionEnded(opened[0].job.kind, outcome, (performance.now() - t0) / 1000, sink.value?.dealtBytes ?? 0);
+      this.ended(session, opened, outcome, (performance.now() - t0) / 1000, sink?.dealtBytes ?? 0);
     }
+  }
+
+  /**
+   * Sends each party its session seed and opens the stream of party 1's corrections (the window of
+   * preprocessing ahead, or the usual one). `tell` lets party 1 know, once, whether all was dealt ahead.
+   */
+  private openStream(
+    session: string,
+    job: Job,
+    links: readonly Link[],
+  ): { sink: DealerCorrSink; tell: (complete: boolean) => void } {
+    const seeds = [randomSeed(), randomSeed()],
+      common = randomSeed();
+    links.forEach((l, i) => l.sendControl({ t: 'seed', session, seed: seeds[i], common }));
+    const ahead = job.kind === 'generate' && parseGenerateParams(job.params).preprocess === 'ahead';
+    const sink = new DealerCorrSink(
+      seeds[0]!,
+      seeds[1]!,
+      session,
+      links[1]!,
+      this.env,
+      ahead ? this.opts.limits.aheadWindowBytes : this.opts.limits.dealerWindowBytes,
+    );
+    let told = !ahead;
+    const tell = (complete: boolean): void => {
+      if (!told) {
+        told = true;
+        links[1]!.sendControl({ t: 'ahead', complete });
+      }
+    };
+    sink.onWindowFull = () => tell(false);
+    void sink.readCredit(); // party 1 returns credit as it consumes
+    return { sink, tell };
+  }
+
+  /** The session is over, however it went: its scope is dropped, its links closed and its metrics counted. */
+  private ended(
+    session: string,
+    opened: [Opened, Opened],
+    outcome: 'ok' | ErrorCode,
+    seconds: number,
+    dealtBytes: number,
+  ): void {
+    this.env.dropPrefix(sessionScope(session) + ':');
+    for (const o of opened) o.link.close('session end');
+    const m = this.opts.metrics;
+    opened.forEach((o, i) => m?.traffic(o.meter.report(), () => `party${i}`));
+    m?.dealerSessionEnded(opened[0].job.kind, outcome, seconds, dealtBytes);
   }
 
   private record(r: DealerService['finished'][number]): void {
@@ -347,17 +353,43 @@ export class DealerService {
   }
 }
 
-/** Party 1 returns credit as it consumes; any other message (or a failure) ends the pump. */
-function pumpCredit(link: Link, sink: DealerCorrSink): void {
-  void (async () => {
-    for (;;) {
-      let msg: unknown;
-      try {
-        msg = await link.nextControl(z.unknown(), 'credit', 0);
-      } catch {
-        return;
-      }
-      if (DealerCorrSink.isCredit(msg)) sink.credit(msg);
-    }
-  })();
+/** Both parties must have opened the session with the same job and model load. */
+function sameJob(session: string, opened: [Opened, Opened]): Job {
+  if (jobHash(opened[0].job) !== jobHash(opened[1].job) || opened[0].loadId !== opened[1].loadId)
+    throw new MpcError('E_PROTOCOL', `session ${shortId(session)}: the parties asked for different jobs`);
+  return opened[0].job;
+}
+
+/** Deals everything the program takes, unless a link fails first; then tells party 1 that all was dealt ahead. */
+async function dealAll(
+  job: Job,
+  program: () => Promise<unknown>,
+  links: readonly Link[],
+  tell: (complete: boolean) => void,
+): Promise<void> {
+  const failed = new Promise<never>((_, reject) => {
+    for (const l of links) l.onFailure(reject);
+  });
+  try {
+    await Promise.race([program(), failed]);
+    tell(true);
+  } catch (e) {
+    // a generation the client ends early closes the parties' links: not a dealer failure
+    if (!(job.kind === 'generate' && links.every((l) => l.closedNormally))) throw e;
+  }
+}
+
+/**
+ * Everything may be dealt long before the parties finish: the session ends when both close their
+ * dealer links, or fails when either aborts or dies (never on a timer: a session may compute for long).
+ */
+function closedByBoth(links: readonly Link[]): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let open = links.length;
+    for (const l of links)
+      l.onFailure((e) => {
+        if (!l.closedNormally) reject(e);
+        else if (--open === 0) resolve();
+      });
+  });
 }

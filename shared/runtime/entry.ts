@@ -103,7 +103,7 @@ function onSignals(stop: () => Promise<void>): void {
   const handler = (): void => {
     if (stopping) return;
     stopping = true;
-    stop().finally(() => process.exit(0));
+    void stop().finally(() => process.exit(0));
     setTimeout(() => process.exit(0), 3000).unref();
   };
   process.on('SIGTERM', handler);

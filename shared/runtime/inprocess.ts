@@ -4,10 +4,9 @@
  * clear emulation. Used by protocol tests for breadth and by quick benchmarks; the real
  * multi-process path is runtime/ with ws sockets.
  */
-import { z } from 'zod';
 import { Kernels } from '../ring/kernels.js';
 import { Prg, randomSeed } from '../ring/prg.js';
-import { clear, share, shapeOnly, type Clear, type Share } from '../ring/tensor.js';
+import { clear, share, shapeOnly, type Clear, type ShapeOnly, type Share } from '../ring/tensor.js';
 import { encodeArray } from '../ring/fixed-point.js';
 import { Link, memoryPair } from '../net/link.js';
 import { Meter, type MeterReport } from '../net/meter.js';
@@ -40,6 +39,74 @@ export function splitShares(x: BigUint64Array, prg: Prg): [BigUint64Array, BigUi
   return [x0, x1];
 }
 
+/** In-memory links: party 0 with party 1 (each metered), and the dealer to party 1 (metered at party 1). */
+interface Links {
+  readonly meters: [Meter, Meter];
+  readonly peer0: Link;
+  readonly peer1: Link;
+  readonly dealerToP1: Link;
+  readonly p1FromDealer: Link;
+}
+
+function memoryLinks(): Links {
+  const [t01, t10] = memoryPair();
+  const [td1, t1d] = memoryPair();
+  const meters: [Meter, Meter] = [new Meter(), new Meter()];
+  return {
+    meters,
+    peer0: new Link(t01, { name: 'peer', remote: 'party 1', meter: meters[0], ...LIMITS }),
+    peer1: new Link(t10, { name: 'peer', remote: 'party 0', meter: meters[1], ...LIMITS }),
+    dealerToP1: new Link(td1, { name: 'dealer', remote: 'party 1', ...LIMITS }),
+    p1FromDealer: new Link(t1d, { name: 'dealer', remote: 'dealer', meter: meters[1], ...LIMITS }),
+  };
+}
+
+/** Both parties' contexts: party 0 derives everything from its seed, party 1 also reads the dealer's corrections. */
+function partyContexts(links: Links, seeds: readonly [Uint8Array, Uint8Array], session: string): [PartyCtx, PartyCtx] {
+  const { meters } = links;
+  const ctxOf = (me: 0 | 1, link: Link, meter: Meter, corr: PartyCorrStream): PartyCtx => {
+    const ch = new PeerChannel(link, meter, () => corr);
+    return { me, kernels: new Kernels(), corr, meter, exchange: (s, p) => ch.exchange(s, p) };
+  };
+  const c0 = new PartyCorrStream(0, seeds[0], session, undefined);
+  const c1 = new PartyCorrStream(1, seeds[1], session, links.p1FromDealer, meters[1]);
+  return [ctxOf(0, links.peer0, meters[0], c0), ctxOf(1, links.peer1, meters[1], c1)];
+}
+
+/** Runs the program as party 0, party 1 (on their shares of the inputs) and the dealer (on their shapes) at once. */
+function runRoles(
+  program: Program,
+  inputs: readonly ProgramInput[],
+  shares: ReadonlyArray<[BigUint64Array, BigUint64Array]>,
+  ctx: [PartyCtx, PartyCtx],
+  sink: DealerCorrSink,
+): Promise<[Share[], Share[], ShapeOnly[]]> {
+  return Promise.all([
+    program(
+      new SecurePrims(ctx[0]),
+      inputs.map((inp, k) => share(inp.shape, shares[k]![0], inp.fracBits)),
+    ),
+    program(
+      new SecurePrims(ctx[1]),
+      inputs.map((inp, k) => share(inp.shape, shares[k]![1], inp.fracBits)),
+    ),
+    program(
+      new DealerPrims(sink),
+      inputs.map((inp) => shapeOnly(inp.shape, inp.fracBits)),
+    ),
+  ]);
+}
+
+/** Adds the parties' output shares. */
+function reconstruct(o0: readonly Share[], o1: readonly Share[]): Clear[] {
+  return o0.map((s0, k) => {
+    const s1 = o1[k]!;
+    const v = new BigUint64Array(s0.data.length);
+    for (let i = 0; i < v.length; i++) v[i] = s0.data[i]! + s1.data[i]!;
+    return clear(s0.shape, v, s0.fracBits);
+  });
+}
+
 export async function runInProcess(
   program: Program,
   inputs: readonly ProgramInput[],
@@ -52,68 +119,24 @@ export async function runInProcess(
   const encoded = inputs.map((i) => encodeArray(i.values, i.fracBits));
 
   // clear emulation
-  const clearP = new ClearPrims(new Kernels());
   const clearOut = await program(
-    clearP,
+    new ClearPrims(new Kernels()),
     inputs.map((inp, k) => clear(inp.shape, encoded[k]!, inp.fracBits)),
   );
 
-  // links: p0 <-> p1, dealer -> p1
-  const [t01, t10] = memoryPair();
-  const [td1, t1d] = memoryPair();
-  const meters: [Meter, Meter] = [new Meter(), new Meter()];
-  const peer0 = new Link(t01, { name: 'peer', remote: 'party 1', meter: meters[0], ...LIMITS });
-  const peer1 = new Link(t10, { name: 'peer', remote: 'party 0', meter: meters[1], ...LIMITS });
-  const dealerToP1 = new Link(td1, { name: 'dealer', remote: 'party 1', ...LIMITS });
-  const p1FromDealer = new Link(t1d, { name: 'dealer', remote: 'dealer', meter: meters[1], ...LIMITS });
-
-  const sink = new DealerCorrSink(seed0, seed1, session, dealerToP1, new DealerEnv(new Kernels()), 64 << 20);
-  const creditPump = (async () => {
-    for (;;) {
-      let msg: unknown;
-      try {
-        msg = await dealerToP1.nextControl(z.unknown(), 'credit', 0);
-      } catch {
-        return;
-      }
-      sink.credit(msg);
-    }
-  })();
-
-  const mkCtx = (me: 0 | 1, link: Link, meter: Meter, corr: PartyCorrStream): PartyCtx => {
-    const ch = new PeerChannel(link, meter, () => corr);
-    return { me, kernels: new Kernels(), corr, meter, exchange: (s, p) => ch.exchange(s, p) };
-  };
-  const c0 = new PartyCorrStream(0, seed0, session, undefined);
-  const c1 = new PartyCorrStream(1, seed1, session, p1FromDealer, meters[1]);
-  const ctx0 = mkCtx(0, peer0, meters[0], c0),
-    ctx1 = mkCtx(1, peer1, meters[1], c1);
+  const links = memoryLinks();
+  const { meters } = links;
+  const sink = new DealerCorrSink(seed0, seed1, session, links.dealerToP1, new DealerEnv(new Kernels()), 64 << 20);
+  const creditPump = sink.readCredit();
+  const ctx = partyContexts(links, [seed0, seed1], session);
 
   const shares = encoded.map((e) => splitShares(e, seedPrg));
   for (const m of meters) m.setPhase('online');
   const t0 = performance.now();
-  const [o0, o1] = await Promise.all([
-    program(
-      new SecurePrims(ctx0),
-      inputs.map((inp, k) => share(inp.shape, shares[k]![0], inp.fracBits)),
-    ),
-    program(
-      new SecurePrims(ctx1),
-      inputs.map((inp, k) => share(inp.shape, shares[k]![1], inp.fracBits)),
-    ),
-    program(
-      new DealerPrims(sink),
-      inputs.map((inp) => shapeOnly(inp.shape, inp.fracBits)),
-    ),
-  ]);
+  const [o0, o1] = await runRoles(program, inputs, shares, ctx, sink);
   const ms = performance.now() - t0;
-  const secure = (o0 as Share[]).map((s0, k) => {
-    const s1 = (o1 as Share[])[k]!;
-    const v = new BigUint64Array(s0.data.length);
-    for (let i = 0; i < v.length; i++) v[i] = s0.data[i]! + s1.data[i]!;
-    return clear(s0.shape, v, s0.fracBits);
-  });
-  for (const l of [peer0, peer1, dealerToP1, p1FromDealer]) l.close();
+  const secure = reconstruct(o0, o1);
+  for (const l of [links.peer0, links.peer1, links.dealerToP1, links.p1FromDealer]) l.close();
   await creditPump;
   return {
     secure,

@@ -199,78 +199,76 @@ export function shareFlags(
   return { party0: of(0), party1: of(1) };
 }
 
+/** What every process of a cluster is started with: the options, where it runs, the deployment's certificates. */
+interface Launch {
+  readonly opts: ClusterOptions;
+  readonly place: Placement;
+  readonly deployment: Deployment;
+}
+
+/** The URL `src` dials to reach port `port` of `dst`. */
+async function urlOf(l: Launch, src: Role, dst: Role, port: unknown): Promise<string> {
+  const e = await l.place.endpoint(src, dst, Number(port));
+  return `wss://${e.host}:${e.port}`;
+}
+
+/** Starts the server of `role` with its own flags, then those every server takes, then the caller's extra ones. */
+function startServer(l: Launch, role: 'dealer' | 'party0' | 'party1', flags: readonly string[]): Promise<Proc> {
+  const common = [
+    '--host',
+    l.place.listenHost(role),
+    '--timeout-ms',
+    String(l.opts.timeoutMs ?? 30000),
+    ...tlsFlags(l.deployment, role),
+  ];
+  return spawnNode(role, `${role}/main.js`, [...flags, ...common, ...(l.opts.extra?.[role] ?? [])], {
+    ...l.opts,
+    role,
+  });
+}
+
+/** Starts the dealer, then party 1 (which dials the dealer), then party 0 (which dials both); all on port 0. */
 export async function launchCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const place = opts.place ?? LOOPBACK;
   const temp = opts.deployment ? undefined : tempDeployment(place);
-  const d = opts.deployment ?? temp!.deployment;
-  const url = async (src: Role, dst: Role, port: unknown): Promise<string> => {
-    const e = await place.endpoint(src, dst, Number(port));
-    return `wss://${e.host}:${e.port}`;
-  };
-  const common = (role: Role) => [
-    '--host',
-    place.listenHost(role),
-    '--timeout-ms',
-    String(opts.timeoutMs ?? 30000),
-    ...tlsFlags(d, role),
-  ];
+  const l: Launch = { opts, place, deployment: opts.deployment ?? temp!.deployment };
   const started: Proc[] = [];
   const stopAll = async (): Promise<void> => {
     await Promise.all(started.map((p) => stopProc(p)));
     temp?.remove();
   };
+  const track = (p: Proc): Proc => {
+    started.push(p);
+    return p;
+  };
   try {
-    const dealer = await spawnNode(
-      'dealer',
-      'dealer/main.js',
-      ['--port', '0', ...common('dealer'), ...(opts.extra?.dealer ?? [])],
-      { ...opts, role: 'dealer' },
-    );
-    started.push(dealer);
-    const party1 = await spawnNode(
-      'party1',
-      'party1/main.js',
-      [
+    const dealer = track(await startServer(l, 'dealer', ['--port', '0']));
+    const party1 = track(
+      await startServer(l, 'party1', [
         '--dealer',
-        await url('party1', 'dealer', dealer.ready['port']),
+        await urlOf(l, 'party1', 'dealer', dealer.ready['port']),
         '--peer-port',
         '0',
         '--client-port',
         '0',
-        ...common('party1'),
-        ...(opts.extra?.party1 ?? []),
-      ],
-      { ...opts, role: 'party1' },
+      ]),
     );
-    started.push(party1);
-    const party0 = await spawnNode(
-      'party0',
-      'party0/main.js',
-      [
+    const party0 = track(
+      await startServer(l, 'party0', [
         '--dealer',
-        await url('party0', 'dealer', dealer.ready['port']),
+        await urlOf(l, 'party0', 'dealer', dealer.ready['port']),
         '--peer',
-        await url('party0', 'party1', party1.ready['peerPort']),
+        await urlOf(l, 'party0', 'party1', party1.ready['peerPort']),
         '--client-port',
         '0',
-        ...common('party0'),
-        ...(opts.extra?.party0 ?? []),
-      ],
-      { ...opts, role: 'party0' },
+      ]),
     );
-    started.push(party0);
-    return {
-      dealer,
-      party0,
-      party1,
-      deployment: d,
-      clientTls: clientTlsOf(d),
-      clientUrls: [
-        await url('client', 'party0', party0.ready['clientPort']),
-        await url('client', 'party1', party1.ready['clientPort']),
-      ],
-      stop: stopAll,
-    };
+    const clientTls = clientTlsOf(l.deployment);
+    const clientUrls: [string, string] = [
+      await urlOf(l, 'client', 'party0', party0.ready['clientPort']),
+      await urlOf(l, 'client', 'party1', party1.ready['clientPort']),
+    ];
+    return { dealer, party0, party1, deployment: l.deployment, clientTls, clientUrls, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

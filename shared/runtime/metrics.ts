@@ -42,6 +42,112 @@ function phaseKind(phase: string, kind: SessionKind): string | undefined {
   return undefined;
 }
 
+/** The registers a metric is in: every server's, or only the parties' or only the dealer's (empty elsewhere). */
+interface Registers {
+  readonly all: Registry[];
+  readonly partyOnly: Registry[];
+  readonly dealerOnly: Registry[];
+}
+
+/** Session traffic and rounds, sessions started and ended, refused connections. */
+function counters(r: Registers) {
+  return {
+    bytes: new Counter({
+      name: 'mpc_link_bytes_total',
+      help: 'bytes on session links by the other end (peer, dealer, client; at the dealer party0, party1) and direction',
+      labelNames: ['link', 'direction'],
+      registers: r.all,
+    }),
+    rounds: new Counter({
+      name: 'mpc_rounds_total',
+      help: 'communication rounds with the other party',
+      registers: r.partyOnly,
+    }),
+    sessionsStarted: new Counter({
+      name: 'mpc_sessions_started_total',
+      help: 'sessions started, by job kind',
+      labelNames: ['kind'],
+      registers: r.all,
+    }),
+    sessionsFinished: new Counter({
+      name: 'mpc_sessions_finished_total',
+      help: 'sessions ended, by job kind and outcome (ok or the error code)',
+      labelNames: ['kind', 'outcome'],
+      registers: r.all,
+    }),
+    refusals: new Counter({
+      name: 'mpc_refused_total',
+      help: 'connections refused at the TLS or role check, at a cap, or at their first request (error code)',
+      labelNames: ['listener', 'reason'],
+      registers: r.all,
+    }),
+  };
+}
+
+/** What only one kind of server has: the parties' phase durations; the dealer's session durations and dealt bytes. */
+function roleSpecific(r: Registers) {
+  return {
+    phases: new Histogram({
+      name: 'mpc_phase_seconds',
+      help: "duration of successful sessions' phases: setup, preprocess, prefill, decode_step, op, load",
+      labelNames: ['phase'],
+      buckets: BUCKETS_S,
+      registers: r.partyOnly,
+    }),
+    dealerSessions: new Histogram({
+      name: 'mpc_dealer_session_seconds',
+      help: 'dealer: duration of successful sessions, open to close',
+      labelNames: ['kind'],
+      buckets: BUCKETS_S,
+      registers: r.dealerOnly,
+    }),
+    dealt: new Counter({
+      name: 'mpc_dealer_dealt_bytes_total',
+      help: 'dealer: correction bytes dealt to party 1',
+      registers: r.dealerOnly,
+    }),
+  };
+}
+
+/** Gauges that read the service's state at each scrape. */
+function stateGauges(registers: Registry[], state: () => ServerState | undefined): void {
+  const gauge = (
+    name: string,
+    help: string,
+    read: (s: ServerState, g: Gauge<'listener'>) => void,
+    labelNames: 'listener'[] = [],
+  ): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        const s = state();
+        if (s) read(s, this);
+      },
+    });
+  };
+  gauge('mpc_sessions_running', 'sessions running now', (s, g) => g.set(s.sessions.running));
+  gauge(
+    'mpc_sessions_waiting',
+    'sessions waiting for their other half (party 1: client or party 0; dealer: a party)',
+    (s, g) => g.set(s.sessions.waiting),
+  );
+  gauge('mpc_model_loaded', '1 when a model load is current', (s, g) =>
+    g.set(s.model.loadedSince === undefined ? 0 : 1),
+  );
+  gauge('mpc_arena_bytes', 'bytes of the WebAssembly arena in use', (s, g) => g.set(s.arenaBytes));
+  gauge(
+    'mpc_connections_open',
+    'open connections per listener',
+    (s, g) => {
+      for (const [k, v] of Object.entries(s.connections)) g.set({ listener: k }, v);
+    },
+    ['listener'],
+  );
+}
+
 export class ServerMetrics {
   readonly registry = new Registry();
   private readonly started = Date.now();
@@ -55,96 +161,22 @@ export class ServerMetrics {
   private readonly dealerSessions: Histogram<'kind'>;
   private readonly dealt: Counter;
 
+  /** Registers the metrics in the order /metrics lists them: process defaults, counters, role-specific, gauges. */
   constructor(readonly role: 'dealer' | 'party0' | 'party1') {
-    const registers = [this.registry];
+    const all = [this.registry];
     // the dealer has no peer rounds or phases; the parties deal nothing
-    const [partyOnly, dealerOnly] = role === 'dealer' ? [[], registers] : [registers, []];
+    const r: Registers =
+      role === 'dealer' ? { all, partyOnly: [], dealerOnly: all } : { all, partyOnly: all, dealerOnly: [] };
     collectDefaultMetrics({ register: this.registry });
-    this.bytes = new Counter({
-      name: 'mpc_link_bytes_total',
-      help: 'bytes on session links by the other end (peer, dealer, client; at the dealer party0, party1) and direction',
-      labelNames: ['link', 'direction'],
-      registers,
-    });
-    this.rounds = new Counter({
-      name: 'mpc_rounds_total',
-      help: 'communication rounds with the other party',
-      registers: partyOnly,
-    });
-    this.sessionsStarted = new Counter({
-      name: 'mpc_sessions_started_total',
-      help: 'sessions started, by job kind',
-      labelNames: ['kind'],
-      registers,
-    });
-    this.sessionsFinished = new Counter({
-      name: 'mpc_sessions_finished_total',
-      help: 'sessions ended, by job kind and outcome (ok or the error code)',
-      labelNames: ['kind', 'outcome'],
-      registers,
-    });
-    this.refusals = new Counter({
-      name: 'mpc_refused_total',
-      help: 'connections refused at the TLS or role check, at a cap, or at their first request (error code)',
-      labelNames: ['listener', 'reason'],
-      registers,
-    });
-    this.phases = new Histogram({
-      name: 'mpc_phase_seconds',
-      help: "duration of successful sessions' phases: setup, preprocess, prefill, decode_step, op, load",
-      labelNames: ['phase'],
-      buckets: BUCKETS_S,
-      registers: partyOnly,
-    });
-    this.dealerSessions = new Histogram({
-      name: 'mpc_dealer_session_seconds',
-      help: 'dealer: duration of successful sessions, open to close',
-      labelNames: ['kind'],
-      buckets: BUCKETS_S,
-      registers: dealerOnly,
-    });
-    this.dealt = new Counter({
-      name: 'mpc_dealer_dealt_bytes_total',
-      help: 'dealer: correction bytes dealt to party 1',
-      registers: dealerOnly,
-    });
-    // gauges read the service's state at each scrape
-    const state = (): ServerState | undefined => this.state?.();
-    const gauge = (
-      name: string,
-      help: string,
-      read: (s: ServerState, g: Gauge<'listener'>) => void,
-      labelNames: 'listener'[] = [],
-    ): void => {
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          const s = state();
-          if (s) read(s, this);
-        },
-      });
-    };
-    gauge('mpc_sessions_running', 'sessions running now', (s, g) => g.set(s.sessions.running));
-    gauge(
-      'mpc_sessions_waiting',
-      'sessions waiting for their other half (party 1: client or party 0; dealer: a party)',
-      (s, g) => g.set(s.sessions.waiting),
-    );
-    gauge('mpc_model_loaded', '1 when a model load is current', (s, g) =>
-      g.set(s.model.loadedSince === undefined ? 0 : 1),
-    );
-    gauge('mpc_arena_bytes', 'bytes of the WebAssembly arena in use', (s, g) => g.set(s.arenaBytes));
-    gauge(
-      'mpc_connections_open',
-      'open connections per listener',
-      (s, g) => {
-        for (const [k, v] of Object.entries(s.connections)) g.set({ listener: k }, v);
-      },
-      ['listener'],
-    );
+    ({
+      bytes: this.bytes,
+      rounds: this.rounds,
+      sessionsStarted: this.sessionsStarted,
+      sessionsFinished: this.sessionsFinished,
+      refusals: this.refusals,
+    } = counters(r));
+    ({ phases: this.phases, dealerSessions: this.dealerSessions, dealt: this.dealt } = roleSpecific(r));
+    stateGauges(all, () => this.state?.());
   }
 
   /** Adds a meter's traffic (and peer rounds) under its links' names, renamed by `as` (the dealer's). */

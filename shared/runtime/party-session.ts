@@ -94,86 +94,148 @@ function running(svc: PartyService, plan: SessionPlan): Running {
   return run;
 }
 
+/** What a session holds until it ends, whatever happens: freed or kept in the last step. */
+interface Held {
+  /** Released at the end (the client checks' challenges). */
+  readonly release: Array<() => void>;
+  prims?: SecurePrims;
+  /** A successful model load keeps its matrices. */
+  keep?: boolean;
+  /** The model load a generation runs on. */
+  use?: { model: ServedModel; done: () => void };
+}
+
+/** What the job's program needs besides the prims. */
+interface JobInputs {
+  readonly resolved: ResolvedJob | undefined;
+  readonly inputs: Share[];
+  readonly gen: GenerateParams | undefined;
+  readonly io: PartyClientIO | undefined;
+}
+
+/** Runs one session to its end (the steps of the file header); the first failure aborts it, reported once. */
 export async function runPartySession(svc: PartyService, plan: SessionPlan): Promise<void> {
   const { session, job } = plan;
   const run = running(svc, plan);
+  const held: Held = { release: [] };
+  let outcome: 'ok' | ErrorCode = 'ok';
   svc.running++;
   svc.opts.metrics?.sessionStarted(job.kind);
-  let outcome: 'ok' | ErrorCode = 'ok';
-  let prims: SecurePrims | undefined;
-  const release: Array<() => void> = [];
-  let keep = false;
-  let use: { model: ServedModel; done: () => void } | undefined;
   try {
     const resolved = job.kind === 'op' ? resolveJob(job) : undefined;
     const gen = job.kind === 'generate' ? svc.checkGenerate(job) : undefined;
     let loadId: string | undefined;
-    if (gen) ({ use, loadId } = await useModel(run));
+    if (gen) ({ use: held.use, loadId } = await useModel(run));
     run.log.info({ job: job.kind === 'op' ? job.op : job.kind }, 'session start');
     const peer = await linkPeer(run, loadId);
-    const dealer = run.add(await svc.dial(svc.opts.dealerUrl, 'dealer', 'dealer', 'the dealer', plan.meter));
-    dealer.sendControl({ t: 'open', session, job, ...(loadId ? { loadId } : {}) });
+    const dealer = await openWithDealer(run, loadId);
     const inputs = resolved ? await readInputs(plan.client!, resolved) : [];
-    const { seed, common } = await dealer.nextControl(SeedMsg, 'session seed');
-    const me = svc.opts.role;
-    const corr = new PartyCorrStream(me, seed, session, me === 1 ? dealer : undefined, plan.meter);
-    const channel = new PeerChannel(peer, plan.meter, () => corr, run.log);
-    const challenges = new ClientChallenges(new Prg(common, STREAM_CHALLENGES));
-    release.push(() => challenges.release(svc.kernels));
-    const io = gen && plan.client ? new PartyClientIO(plan.client, gen, challenges) : undefined;
-    const ctx: PartyCtx = {
-      me,
-      kernels: svc.kernels,
-      corr,
-      meter: plan.meter,
-      exchange: (s, p) => channel.exchange(s, p),
-      ...(io ? { client: io } : {}),
-    };
-    const P = (prims = new SecurePrims(ctx, job.kind === 'load' ? modelScope(session) : sessionScope(session)));
+    const { ctx, channel, io } = await sessionContext(run, dealer, peer, gen, held);
+    const P = (held.prims = new SecurePrims(ctx, job.kind === 'load' ? modelScope(session) : sessionScope(session)));
     if (gen?.preprocess === 'ahead') await awaitPreprocessing(run, peer, dealer);
-    plan.meter.setPhase('online');
-    const t0 = performance.now();
-    const failed = new Promise<never>((_, reject) => {
-      for (const l of run.links) l.onFailure(reject);
-    });
-    let outputs: Share[] = [];
-    const work = async (): Promise<void> => {
-      if (resolved) outputs = (await resolved.program(P, inputs)) as Share[];
-      else if (job.kind === 'load') {
-        const model = await loadShares(svc, P);
-        svc.loads.replace({ loadId: session, model, release: () => P.freeAll() });
-        keep = true;
-      } else await generate(svc, P, io!, use!.model, gen!);
-    };
-    await Promise.race([work(), failed]);
-    const ms = performance.now() - t0;
-    if (plan.client) sendResult(plan, outputs, ms);
-    svc.finish(session, true);
-    run.log.info({ ms: Math.round(ms), rounds: channel.rounds }, 'session done');
-    // the session succeeded: its links now close normally (the dealer and peer tell a normal end from a failure)
-    run.end();
-    // let the client read the result before the socket closes (a client that never closes holds it one deadline)
-    if (plan.client)
-      await new Promise<void>((r) => {
-        plan.client!.onFailure(() => r());
-        setTimeout(r, svc.opts.limits.timeoutMs).unref();
-      });
+    const { outputs, ms } = await runOnline(run, () => runJob(run, P, { resolved, inputs, gen, io }, held));
+    await succeeded(run, outputs, ms, channel.rounds);
   } catch (e) {
-    const err = toMpcError(e);
-    outcome = err.code;
-    svc.finish(session, false, err.code);
-    run.log.error({ code: err.code, msg: err.message }, 'session aborted');
-    for (const l of run.links) l.abort(err);
+    outcome = aborted(run, e);
   } finally {
-    use?.done();
-    for (const r of release) r();
-    // session-scoped matrices (op weights, KV caches) are freed; a successful load's stay
-    if (!keep) prims?.freeAll();
-    run.end();
-    for (const l of run.links) l.close('session end');
-    svc.running--;
-    svc.opts.metrics?.partySessionEnded(job.kind, outcome, plan.meter.report());
+    release(run, held, outcome);
   }
+}
+
+/** Dials the dealer and opens the session with it (the job, and the model load a generation runs on). */
+async function openWithDealer(run: Running, loadId: string | undefined): Promise<Link> {
+  const { svc, plan } = run;
+  const dealer = run.add(await svc.dial(svc.opts.dealerUrl, 'dealer', 'dealer', 'the dealer', plan.meter));
+  dealer.sendControl({ t: 'open', session: plan.session, job: plan.job, ...(loadId ? { loadId } : {}) });
+  return dealer;
+}
+
+/** Reads the session seed from the dealer and builds the protocol context: correlations, peer channel, client. */
+async function sessionContext(
+  run: Running,
+  dealer: Link,
+  peer: Link,
+  gen: GenerateParams | undefined,
+  held: Held,
+): Promise<{ ctx: PartyCtx; channel: PeerChannel; io: PartyClientIO | undefined }> {
+  const { svc, plan } = run;
+  const { seed, common } = await dealer.nextControl(SeedMsg, 'session seed');
+  const me = svc.opts.role;
+  const corr = new PartyCorrStream(me, seed, plan.session, me === 1 ? dealer : undefined, plan.meter);
+  const channel = new PeerChannel(peer, plan.meter, () => corr, run.log);
+  const challenges = new ClientChallenges(new Prg(common, STREAM_CHALLENGES));
+  held.release.push(() => challenges.release(svc.kernels));
+  const io = gen && plan.client ? new PartyClientIO(plan.client, gen, challenges) : undefined;
+  const ctx: PartyCtx = {
+    me,
+    kernels: svc.kernels,
+    corr,
+    meter: plan.meter,
+    exchange: (s, p) => channel.exchange(s, p),
+    ...(io ? { client: io } : {}),
+  };
+  return { ctx, channel, io };
+}
+
+/** The online phase: `work` raced against the first failure of a session link; its outputs and time. */
+async function runOnline(run: Running, work: () => Promise<Share[]>): Promise<{ outputs: Share[]; ms: number }> {
+  run.plan.meter.setPhase('online');
+  const t0 = performance.now();
+  const failed = new Promise<never>((_, reject) => {
+    for (const l of run.links) l.onFailure(reject);
+  });
+  const outputs = await Promise.race([work(), failed]);
+  return { outputs, ms: performance.now() - t0 };
+}
+
+/** Runs the job's program: an op's outputs; a model load, which becomes the current one; or a generation. */
+async function runJob(run: Running, P: SecurePrims, job: JobInputs, held: Held): Promise<Share[]> {
+  const { svc, plan } = run;
+  if (job.resolved) return (await job.resolved.program(P, job.inputs)) as Share[];
+  if (plan.job.kind === 'load') {
+    const model = await loadShares(svc, P);
+    svc.loads.replace({ loadId: plan.session, model, release: () => P.freeAll() });
+    held.keep = true;
+  } else await generate(svc, P, job.io!, held.use!.model, job.gen!);
+  return [];
+}
+
+/** The session succeeded: the client gets its result, and from now on the links close normally. */
+async function succeeded(run: Running, outputs: readonly Share[], ms: number, rounds: number): Promise<void> {
+  const { svc, plan } = run;
+  if (plan.client) sendResult(plan, outputs, ms);
+  svc.finish(plan.session, true);
+  run.log.info({ ms: Math.round(ms), rounds }, 'session done');
+  // the session succeeded: its links now close normally (the dealer and peer tell a normal end from a failure)
+  run.end();
+  // let the client read the result before the socket closes (a client that never closes holds it one deadline)
+  if (plan.client)
+    await new Promise<void>((r) => {
+      plan.client!.onFailure(() => r());
+      setTimeout(r, svc.opts.limits.timeoutMs).unref();
+    });
+}
+
+/** The first error aborts the session: reported once, every link aborted with its code. */
+function aborted(run: Running, e: unknown): ErrorCode {
+  const err = toMpcError(e);
+  run.svc.finish(run.plan.session, false, err.code);
+  run.log.error({ code: err.code, msg: err.message }, 'session aborted');
+  for (const l of run.links) l.abort(err);
+  return err.code;
+}
+
+/** The session is over, however it went: what it held is released, its links closed and its metrics counted. */
+function release(run: Running, held: Held, outcome: 'ok' | ErrorCode): void {
+  const { svc, plan } = run;
+  held.use?.done();
+  for (const r of held.release) r();
+  // session-scoped matrices (op weights, KV caches) are freed; a successful load's stay
+  if (!held.keep) held.prims?.freeAll();
+  run.end();
+  for (const l of run.links) l.close('session end');
+  svc.running--;
+  svc.opts.metrics?.partySessionEnded(plan.job.kind, outcome, plan.meter.report());
 }
 
 /** The model load this generation runs on (party 0: the current one, after waiting for it). */

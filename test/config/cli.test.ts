@@ -22,7 +22,6 @@ const SCRIPTS = [
   'client',
   'op',
   'bench',
-  'bench-decode',
   'share-model',
   'eviction-costs',
   'eval',

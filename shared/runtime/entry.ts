@@ -73,6 +73,10 @@ const Common = {
     .optional()
     .describe('plain-HTTP port for GET /health and GET /metrics (Prometheus); off when absent, 0 picks a free port'),
   metricsHost: z.string().default('127.0.0.1').describe('address the metrics port listens on'),
+  exitWithStdin: z
+    .boolean()
+    .default(false)
+    .describe('stop when standard input closes (harnesses: the server ends with the process that started it)'),
 };
 
 type CommonFlags = z.infer<z.ZodObject<typeof Common>>;
@@ -98,7 +102,8 @@ function limitsOf(f: CommonFlags & { maxPromptTokens?: number }): Limits {
   };
 }
 
-function onSignals(stop: () => Promise<void>): void {
+/** Stops the server on SIGTERM and SIGINT, and when standard input closes if `exitWithStdin`. */
+function onSignals(stop: () => Promise<void>, exitWithStdin: boolean): void {
   let stopping = false;
   const handler = (): void => {
     if (stopping) return;
@@ -108,6 +113,10 @@ function onSignals(stop: () => Promise<void>): void {
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
+  if (exitWithStdin) {
+    process.stdin.on('close', handler).on('end', handler).on('error', handler);
+    process.stdin.resume();
+  }
 }
 
 function fatal(role: string, e: unknown): never {
@@ -147,7 +156,7 @@ export async function dealerMain(argv: readonly string[]): Promise<void> {
     log.info({ port: bound, ...ops.line }, 'dealer listening');
     onSignals(async () => {
       await Promise.all([svc.close(), ops.close()]);
-    });
+    }, f.exitWithStdin);
   } catch (e) {
     fatal('dealer', e);
   }
@@ -222,7 +231,7 @@ export async function partyMain(role: 0 | 1, argv: readonly string[]): Promise<v
     log.info(ports, 'party listening');
     onSignals(async () => {
       await Promise.all([svc.close(), ops.close()]);
-    });
+    }, f.exitWithStdin);
   } catch (e) {
     fatal(`party${role}`, e);
   }

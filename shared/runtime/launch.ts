@@ -116,7 +116,8 @@ export function spawnNode(
       GLIBC_TUNABLES: MALLOC_TUNABLES,
       MPC_LOG_LEVEL: opts.logLevel ?? process.env['MPC_LOG_LEVEL'] ?? 'warn',
     },
-    stdio: ['ignore', 'pipe', opts.stderr === 'inherit' ? 'inherit' : 'pipe'],
+    // servers take --exit-with-stdin: the pipe closes when this process ends, however it ends
+    stdio: ['pipe', 'pipe', opts.stderr === 'inherit' ? 'inherit' : 'pipe'],
   });
   opts.onSpawn?.(name, child);
   const stderr: string[] = [];
@@ -219,6 +220,7 @@ function startServer(l: Launch, role: 'dealer' | 'party0' | 'party1', flags: rea
     l.place.listenHost(role),
     '--timeout-ms',
     String(l.opts.timeoutMs ?? 30000),
+    '--exit-with-stdin',
     ...tlsFlags(l.deployment, role),
   ];
   return spawnNode(role, `${role}/main.js`, [...flags, ...common, ...(l.opts.extra?.[role] ?? [])], {

@@ -3,7 +3,11 @@
  * Runs ops end to end, then feeds bad input and kills the dealer mid-stream; every failure must
  * reach the client as a coded error before the deadline, and the parties must keep serving.
  */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { launchCluster, type Cluster } from '../../shared/runtime/launch.js';
+import { projectPath } from '../../shared/util/index.js';
 import { runOpOnCluster } from '../../shared/runtime/op-runner.js';
 import { connect, runJob, type ClientOptions } from '../../shared/runtime/client.js';
 import { INPUT_FRAME } from '../../shared/runtime/wire.js';
@@ -127,4 +131,37 @@ describe('logs at debug level (socket suite)', () => {
       await c.stop();
     }
   });
+});
+
+describe('a harness that dies (socket suite)', () => {
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  test('killed with SIGKILL, it leaves no server behind: each ends when its standard input closes', async () => {
+    const launch = pathToFileURL(projectPath('dist', 'shared', 'runtime', 'launch.js')).href;
+    const script = `const { launchCluster } = await import(${JSON.stringify(launch)});
+      const c = await launchCluster({ timeoutMs: 8000 });
+      console.log(JSON.stringify([c.dealer, c.party0, c.party1].map((p) => p.child.pid)));
+      setInterval(() => {}, 1000);`;
+    const harness = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const line = await new Promise<string>((resolve) =>
+      createInterface({ input: harness.stdout }).once('line', resolve),
+    );
+    const pids = JSON.parse(line) as number[];
+    expect(pids.every(alive)).toBe(true);
+    harness.kill('SIGKILL');
+    const deadline = Date.now() + 10000;
+    while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const left = pids.filter(alive);
+    for (const pid of left) process.kill(pid, 'SIGKILL'); // a failing run leaves nothing running either
+    expect(left).toEqual([]);
+  }, 30000);
 });

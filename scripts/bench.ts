@@ -37,7 +37,8 @@ import { policyOf } from '../shared/runtime/generation.js';
 import { createTopology, parseNetSpec, placementOf, type Topology } from '../shared/netem/index.js';
 import type { PolicyOptions } from '../shared/kvcache/index.js';
 import { POLICY_FLAGS, policyOptionsOf } from './eval/policy-flags.js';
-import { benchModel, promptOf, type BenchModel } from './bench/model.js';
+import { benchConfig, benchModel, promptOf, type BenchModel } from './bench/model.js';
+import { declaredGeneration } from './bench/declared.js';
 import {
   cellId,
   cellRecord,
@@ -47,7 +48,7 @@ import {
   type CellKey,
   type CellRecord,
 } from './bench/cell.js';
-import { summaryTable } from './bench/summary.js';
+import { kib, summaryTable } from './bench/summary.js';
 
 const list = (what: string) => z.array(z.string().min(1)).min(1).describe(what);
 
@@ -91,6 +92,12 @@ export const BENCH = {
     check: z.boolean().default(true).describe('compare the tokens with the fixed-point emulation'),
     seed: z.number().int().nonnegative().default(7).describe('prompt and random-model seed'),
     timeoutMs: z.number().int().positive().default(1_800_000).describe('deadline of any wait between processes'),
+    declared: z
+      .boolean()
+      .default(false)
+      .describe(
+        "print each cell's declared cost per decoded token (exact: the generation program on the model's shapes, equal to the meter) and run nothing",
+      ),
     ...POLICY_FLAGS,
   }),
 };
@@ -285,11 +292,58 @@ function checkTokens(
   }
 }
 
+/**
+ * `--declared`: each (model, context, policy)'s cost per decoded token as the generation program
+ * declares it — the same request a cell sends, the mean over its decoding steps — with ratios to
+ * full cache. Networks do not change bytes or rounds, so they are not part of the table.
+ */
+async function declaredTable(f: Flags, options: PolicyOptions): Promise<string> {
+  const rows = [
+    '| model | ctx | policy | online p0→p1 /token | rounds /token | dealer→p1 /token | × full: online | rounds | dealer |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const model of f.model) {
+    const config = benchConfig(model, f.seed);
+    for (const ctx of f.ctx) {
+      let full: { bytes: number; rounds: number; dealer: number } | undefined;
+      for (const policy of ['full', ...f.policy.filter((p) => p !== 'full')]) {
+        log(`declared: ${model} ctx ${ctx} ${policy} …\n`);
+        const phases = await declaredGeneration(config, {
+          shareId: '0'.repeat(32),
+          promptLen: ctx - (f.tokens - 1),
+          maxNewTokens: f.tokens,
+          prefill: f.prefill,
+          ...(policy === 'full' ? {} : { policy, policyOptions: options }),
+        });
+        const steps = [...phases].filter(([name]) => name.startsWith('decode.')).map(([, c]) => c);
+        const mean = (g: (c: (typeof steps)[number]) => number): number =>
+          steps.reduce((s, c) => s + g(c), 0) / steps.length;
+        const c = {
+          bytes: mean((c) => c.frameBytes),
+          rounds: mean((c) => c.rounds),
+          dealer: mean((c) => c.dealerFrameBytes),
+        };
+        full ??= c;
+        if (policy === 'full' && !f.policy.includes('full')) continue;
+        const q = (a: number, b: number): string => (a / b).toFixed(3);
+        rows.push(
+          `| ${model} | ${ctx} | ${policy} | ${kib(c.bytes)} | ${c.rounds.toFixed(0)} | ${kib(c.dealer)} | ${q(c.bytes, full.bytes)} | ${q(c.rounds, full.rounds)} | ${q(c.dealer, full.dealer)} |`,
+        );
+      }
+    }
+  }
+  return rows.join('\n') + '\n';
+}
+
 async function main(): Promise<number> {
   const { flags: f } = commandFlags(BENCH);
   const nets = splitNets(f.net);
   const options = policyOptionsOf(f);
   for (const p of f.policy) if (p !== 'full') policyOf({ policy: p, policyOptions: options }); // refuse bad names and options up front
+  if (f.declared) {
+    process.stdout.write(await declaredTable(f, options));
+    return 0;
+  }
   const out = resolve(f.out),
     dirs = {
       cells: join(out, 'cells'),

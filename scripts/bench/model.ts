@@ -9,11 +9,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MpcError, projectPath } from '../../shared/util/index.js';
 import { MALLOC_TUNABLES } from '../../shared/runtime/launch.js';
-import { readGpt2Config, type Gpt2Config } from '../../shared/model/config.js';
+import { parseGpt2Config, readGpt2Config, type Gpt2Config } from '../../shared/model/config.js';
 import { tokenizerFor } from '../../shared/model/tokenizer/index.js';
 import { ShareConfig } from '../../shared/model/ring/share-file.js';
 import { getTask, promptTokens } from '../../shared/tasks/index.js';
-import { GPT2_SMALL_SHAPE, writeRandomGpt2 } from './random-model.js';
+import { GPT2_SMALL_SHAPE, randomConfigJson, writeRandomGpt2 } from './random-model.js';
 
 export interface BenchModel {
   /** As given on the command line. */
@@ -56,6 +56,15 @@ export function benchModel(name: string, cacheDir: string, seed: number): BenchM
   }
   const shareConfig = ShareConfig.parse(JSON.parse(readFileSync(join(sharesDir, 'config.json'), 'utf8')));
   return { name, dir, config: readGpt2Config(join(dir, 'config.json')), note, sharesDir, shareConfig };
+}
+
+/** The config of `--model` alone (no weights written, no shares): what declared costs need. */
+export function benchConfig(name: string, seed: number): Gpt2Config {
+  if (name === 'embedded') return readGpt2Config(projectPath('models', 'tiny-gpt2', 'config.json'));
+  if (name === 'gpt2-small') return parseGpt2Config(randomConfigJson(GPT2_SMALL_SHAPE, seed), 'gpt2-small');
+  const file = join(resolve(name), 'config.json');
+  if (!existsSync(file)) throw new MpcError('E_CONFIG', `--model ${name}: no config.json in ${resolve(name)}`);
+  return readGpt2Config(file);
 }
 
 /** A passkey prompt of exactly n tokens (cut at the front, keeping the question, or padded with filler in front). */

@@ -51,6 +51,23 @@ function normal(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
 }
 
+/** The config.json of a random model of shape `s` (it says `random_weights`). */
+export function randomConfigJson(s: ModelShape, seed: number): Record<string, unknown> {
+  return {
+    model_type: 'gpt2',
+    n_layer: s.nLayer,
+    n_head: s.nHead,
+    n_embd: s.nEmbd,
+    n_positions: s.nPositions,
+    vocab_size: s.vocab,
+    layer_norm_epsilon: 1e-5,
+    activation_function: 'gelu_new',
+    tokenizer: s.tokenizer,
+    eot_token_id: s.vocab - 1,
+    random_weights: `seed ${seed}`,
+  };
+}
+
 export function writeRandomGpt2(dir: string, s: ModelShape, seed: number): void {
   const rnd = normal(seed),
     d = s.nEmbd,
@@ -78,21 +95,6 @@ export function writeRandomGpt2(dir: string, s: ModelShape, seed: number): void 
   put('ln_f.weight', [d], 0.1, 1);
   put('ln_f.bias', [d], 0.1);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, 'config.json'),
-    JSON.stringify({
-      model_type: 'gpt2',
-      n_layer: s.nLayer,
-      n_head: s.nHead,
-      n_embd: d,
-      n_positions: s.nPositions,
-      vocab_size: s.vocab,
-      layer_norm_epsilon: 1e-5,
-      activation_function: 'gelu_new',
-      tokenizer: s.tokenizer,
-      eot_token_id: s.vocab - 1,
-      random_weights: `seed ${seed}`,
-    }),
-  );
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(randomConfigJson(s, seed)));
   writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(t, { note: `random weights, seed ${seed}` }));
 }

@@ -9,7 +9,7 @@
 import { parseNetSpec } from '../../shared/netem/index.js';
 import type { CellRecord } from './cell.js';
 
-const kib = (b: number): string =>
+export const kib = (b: number): string =>
   b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`;
 const gib = (m: number | undefined): string =>
   m === undefined ? '?' : m >= 1024 ? `${(m / 1024).toFixed(2)} GiB` : `${m.toFixed(0)} MiB`;

@@ -7,13 +7,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { MpcError, projectPath } from '../../shared/util/index.js';
 import { MALLOC_TUNABLES } from '../../shared/runtime/launch.js';
 import { parseGpt2Config, readGpt2Config, type Gpt2Config } from '../../shared/model/config.js';
 import { tokenizerFor } from '../../shared/model/tokenizer/index.js';
 import { ShareConfig } from '../../shared/model/ring/share-file.js';
 import { getTask, promptTokens } from '../../shared/tasks/index.js';
-import { GPT2_SMALL_SHAPE, randomConfigJson, writeRandomGpt2 } from './random-model.js';
+import { GPT2_SMALL_SHAPE, randomConfigJson } from './random-model.js';
 
 export interface BenchModel {
   /** As given on the command line. */
@@ -24,6 +25,13 @@ export interface BenchModel {
   readonly note: string;
   readonly sharesDir: string;
   readonly shareConfig: ShareConfig;
+}
+
+/** Writes GPT-2 small's random weights from a process of its own (≈ 1 GB of arrays the harness then never holds). */
+function writeRandomInChild(dir: string, seed: number): void {
+  const lib = pathToFileURL(projectPath('dist', 'scripts', 'bench', 'random-model.js')).href;
+  const code = `const m = await import(${JSON.stringify(lib)}); m.writeRandomGpt2(${JSON.stringify(dir)}, m.GPT2_SMALL_SHAPE, ${seed});`;
+  execFileSync(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 /**
@@ -37,7 +45,7 @@ export function benchModel(name: string, cacheDir: string, seed: number): BenchM
     note = 'models/tiny-gpt2 (the embedded trained model)';
   } else if (name === 'gpt2-small') {
     dir = join(cacheDir, `gpt2-small-random-${seed}`);
-    if (!existsSync(join(dir, 'model.safetensors'))) writeRandomGpt2(dir, GPT2_SMALL_SHAPE, seed);
+    if (!existsSync(join(dir, 'model.safetensors'))) writeRandomInChild(dir, seed);
     note = `RANDOM weights of GPT-2 small's shapes (12 layers, 12 heads, 768, 1024 positions, vocabulary 50 257, GPT-2 BPE; seed ${seed})`;
   } else {
     dir = resolve(name);

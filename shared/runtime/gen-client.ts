@@ -126,24 +126,29 @@ function sideFrames(params: GenerateParams, cb: GenerationCallbacks): (party: nu
   };
 }
 
-/** Reads the parties' input mask r for `tokens` and sends each the masked one-hot rows e_t − r. */
+/**
+ * Sends `tokens` as masked one-hot rows e_t − r: for each input mask r the parties send (one per
+ * chunk of rows, generation.ts CLIENT_INPUT_MAX_ELEMENTS), the next r.length / vocab tokens.
+ */
 async function sendMasked(
   links: readonly Link[],
   tokens: readonly number[],
   vocab: number,
   side: (party: number) => Side,
 ): Promise<void> {
-  const [r0, r1] = await Promise.all(links.map((l, i) => nextOf(l, MASK_FRAME, 'input mask', side(i))));
-  const r = add(r0![0]!, r1![0]!);
-  if (r.length !== tokens.length * vocab)
-    throw new MpcError('E_PROTOCOL', `mask of ${r.length} elements for ${tokens.length} tokens`);
-  const x = new BigUint64Array(r.length);
-  for (let i = 0; i < x.length; i++) x[i] = 0n - r[i]!;
-  tokens.forEach((t, k) => {
-    x[k * vocab + t] = x[k * vocab + t]! + 1n;
-  });
-  for (const l of links)
-    l.sendTensor({ type: MASKED_FRAME, seq: 0n, tag: 0, check: 0, parts: [{ kind: 'u64', data: x }] });
+  for (let a = 0; a < tokens.length;) {
+    const [r0, r1] = await Promise.all(links.map((l, i) => nextOf(l, MASK_FRAME, 'input mask', side(i))));
+    const r = add(r0![0]!, r1![0]!);
+    const rows = r.length / vocab;
+    if (!Number.isInteger(rows) || rows < 1 || rows > tokens.length - a)
+      throw new MpcError('E_PROTOCOL', `mask of ${r.length} elements for ${tokens.length - a} tokens`);
+    const x = new BigUint64Array(r.length);
+    for (let i = 0; i < x.length; i++) x[i] = 0n - r[i]!;
+    for (let k = 0; k < rows; k++) x[k * vocab + tokens[a + k]!]! += 1n;
+    for (const l of links)
+      l.sendTensor({ type: MASKED_FRAME, seq: 0n, tag: 0, check: 0, parts: [{ kind: 'u64', data: x }] });
+    a += rows;
+  }
 }
 
 /** Reconstructs the next token from the parties' shares (and the logits, when asked for). */

@@ -170,9 +170,31 @@ export async function generationProgram<T extends AnyTensor, F extends FixedHand
   }
 }
 
+/**
+ * Most ring elements one client input carries. The prompt's one-hot rows ([n, vocab], 8 bytes each:
+ * 412 MB for 1024 tokens of GPT-2's 50 257) go in chunks of rows under this size, one client-assisted
+ * product each, so that no process holds more than one chunk's masks and rows at a time (a public
+ * function of n and the vocabulary: the embedded model's prompts stay one chunk; GPT-2's take 166
+ * rows per chunk, one more client round trip per chunk).
+ */
+export const CLIENT_INPUT_MAX_ELEMENTS = 1 << 23;
+
+/** Token embeddings of `n` client tokens, [n, d]: client-assisted products over row chunks. */
+export async function embedClientTokens<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  wte: F,
+  n: number,
+): Promise<T> {
+  const rows = Math.max(1, Math.floor(CLIENT_INPUT_MAX_ELEMENTS / wte.rowsCap));
+  if (n <= rows) return P.fixedMatmulClient(wte, n, 'nn', 0, true);
+  const parts: T[] = [];
+  for (let a = 0; a < n; a += rows) parts.push(await P.fixedMatmulClient(wte, Math.min(rows, n - a), 'nn', 0, true));
+  return P.concatFirst(parts);
+}
+
 /** The dealer's token I/O: only the correlations matter. */
 export const DEALER_TOKEN_IO: RingTokenIO<AnyTensor, FixedHandle, ClientTokens> = {
-  embedTokens: (P, wte, tokens) => P.fixedMatmulClient(wte, tokens.length, 'nn', 0, true),
+  embedTokens: (P, wte, tokens) => embedClientTokens(P, wte, tokens.length),
   emitTokens: async (_P, idx) => ({ length: idx.shape[0]! }),
 };
 
@@ -202,7 +224,7 @@ export class PartyClientIO implements ClientIO, RingTokenIO<Share, FixedMatrix, 
   }
 
   embedTokens(P: Prims<Share, FixedMatrix>, wte: FixedMatrix, tokens: ClientTokens): Promise<Share> {
-    return P.fixedMatmulClient(wte, tokens.length, 'nn', 0, true);
+    return embedClientTokens(P, wte, tokens.length);
   }
 
   /** revealToClient: the index share (and the logits share on opt-in) go to the client only. */

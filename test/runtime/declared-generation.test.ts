@@ -7,6 +7,15 @@
  */
 import { DEFAULT_LIMITS } from '../../shared/net/limits.js';
 import { runGeneration } from '../../shared/runtime/gen-client.js';
+import { CLIENT_INPUT_MAX_ELEMENTS, embedClientTokens } from '../../shared/runtime/generation.js';
+import type { FixedHandle, Prims } from '../../shared/protocol/prims/types.js';
+import type { AnyTensor } from '../../shared/ring/tensor.js';
+import { RingOps } from '../../shared/model/ring/ops.js';
+import { CLEAR_TOKEN_IO } from '../../shared/model/ring/io-clear.js';
+import { ClearPrims } from '../../shared/protocol/prims/clear.js';
+import { Kernels } from '../../shared/ring/kernels.js';
+import { FRAC_BITS } from '../../shared/ring/fixed-point.js';
+import { generate } from '../../shared/model/index.js';
 import { STANDARD_NL } from '../../shared/model/ring/recipes.js';
 import { loadGpt2 } from '../../shared/model/weights.js';
 import { declaredGeneration } from '../../scripts/bench/declared.js';
@@ -66,4 +75,41 @@ describe('declared generation cost equals the meter (socket suite, services in p
     },
     60000,
   );
+});
+
+describe('a prompt larger than one client input goes in chunks of rows (socket suite, services in process)', () => {
+  // GPT-2's vocabulary: a chunk holds ⌊2^23 / 50 257⌋ = 166 one-hot rows, so 200 tokens take two
+  const SPEC_BIG: TinySpec = { nLayer: 1, nHead: 2, nEmbd: 8, nPositions: 256, vocab: 50257 };
+  const rng = seeded();
+  const tiny = writeTinyShares('mpc-chunk-', SPEC_BIG, rng);
+  let P: InProcessParties;
+  beforeAll(async () => {
+    P = await startParties(tiny.sharesDir, { nl: STANDARD_NL, limits: LIMITS });
+  });
+  afterAll(async () => {
+    await P.close();
+    tiny.remove();
+  });
+
+  test(`two chunks: tokens equal the emulation, prefill declared == metered (seed ${rng.seed})`, async () => {
+    const rows = Math.floor(CLIENT_INPUT_MAX_ELEMENTS / SPEC_BIG.vocab);
+    const prompt = Array.from({ length: rows + 34 }, () => rng.int(0, SPEC_BIG.vocab));
+    const request = { shareId: tiny.cfg.shareId, promptLen: prompt.length, maxNewTokens: 2 };
+    const res = await runGeneration(P.urls, request, prompt, SPEC_BIG.vocab, P.opts);
+    const ops = new RingOps(new ClearPrims(new Kernels()), STANDARD_NL, CLEAR_TOKEN_IO, FRAC_BITS);
+    const params = await ops.prepare(loadGpt2(tiny.modelDir));
+    expect(res.tokens).toEqual((await generate(ops, params, prompt, { maxNewTokens: 2, eot: -1 })).tokens);
+    const d = (await declaredGeneration(loadGpt2(tiny.modelDir).config, request)).get('prefill')!;
+    const a = res.reports[0].phases['prefill']!;
+    expect({ p0: a.sentBytes, rounds: a.rounds }).toEqual({ p0: d.frameBytes, rounds: d.rounds });
+    // the rows each client-assisted product took
+    const taken: number[] = [];
+    const counting = {
+      fixedMatmulClient: async (_w: unknown, K: number) => (taken.push(K), K),
+      concatFirst: (xs: number[]) => xs.reduce((x, y) => x + y, 0),
+    } as unknown as Prims<AnyTensor, FixedHandle>;
+    const wte = { rowsCap: SPEC_BIG.vocab } as FixedHandle;
+    expect(await embedClientTokens(counting, wte, prompt.length)).toBe(prompt.length);
+    expect(taken).toEqual([rows, 34]);
+  }, 120000);
 });

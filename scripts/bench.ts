@@ -157,7 +157,10 @@ function plan(f: Flags, nets: readonly string[]): Plan[] {
   );
 }
 
-/** Runs the cells of one (model, network) on one cluster; returns the records it made. */
+/**
+ * Runs the cells of one (model, network) not yet recorded on one cluster, then checks their tokens
+ * against the emulation with those a failed run recorded unchecked; returns the records it wrote.
+ */
 async function runGroup(
   g: Plan,
   f: Flags,
@@ -165,8 +168,15 @@ async function runGroup(
   dirs: { cells: string; cache: string; tmp: string },
   progress: () => string,
 ): Promise<CellRecord[]> {
-  const todo = g.cells.filter((k) => !existsSync(join(dirs.cells, `${cellId(k)}.json`)));
-  if (todo.length === 0) return [];
+  const recordOf = (k: CellKey): string => join(dirs.cells, `${cellId(k)}.json`);
+  const todo = g.cells.filter((k) => !existsSync(recordOf(k)));
+  const unchecked = f.check
+    ? g.cells
+        .filter((k) => existsSync(recordOf(k)))
+        .map((k) => JSON.parse(readFileSync(recordOf(k), 'utf8')) as CellRecord)
+        .filter((r) => r.match === undefined)
+    : [];
+  if (todo.length === 0 && unchecked.length === 0) return [];
   const model = benchModel(g.model, dirs.cache, f.seed);
   for (const k of todo)
     if (k.ctx <= f.tokens || k.ctx > model.config.nPositions)
@@ -174,14 +184,35 @@ async function runGroup(
         'E_CONFIG',
         `--ctx ${k.ctx}: must be in ${f.tokens + 1}..${model.config.nPositions} for ${g.model}`,
       );
+  const made = [
+    ...unchecked,
+    ...(todo.length > 0 ? await runCells(g.net, todo, model, f, options, dirs, progress) : []),
+  ];
+  if (f.check) {
+    checkTokens(made, model, f, options, dirs);
+    for (const r of made) writeFileSync(recordOf(r.key), JSON.stringify(r, null, 1));
+  }
+  return made;
+}
+
+/** Starts the network and the cluster, runs `todo` on it, recording each cell as it ends. */
+async function runCells(
+  netSpec: string,
+  todo: readonly CellKey[],
+  model: BenchModel,
+  f: Flags,
+  options: PolicyOptions,
+  dirs: { cells: string; tmp: string },
+  progress: () => string,
+): Promise<CellRecord[]> {
   let topo: Topology | undefined;
   let cluster: Cluster | undefined;
   const made: CellRecord[] = [];
   try {
-    const net = parseNetSpec(g.net);
+    const net = parseNetSpec(netSpec);
     topo = net.name === 'loopback' ? undefined : await createTopology(net);
     const place: Placement = topo ? placementOf(topo) : LOOPBACK;
-    log(`${progress()} ${g.model} on ${g.net}: starting dealer, party 0 and party 1 …\n`);
+    log(`${progress()} ${model.name} on ${netSpec}: starting dealer, party 0 and party 1 …\n`);
     cluster = await launchCluster({
       timeoutMs: f.timeoutMs,
       place,
@@ -194,10 +225,6 @@ async function runGroup(
   } finally {
     await cluster?.stop();
     await topo?.close();
-  }
-  if (f.check) {
-    checkTokens(made, model, f, options, dirs);
-    for (const r of made) writeFileSync(join(dirs.cells, `${cellId(r.key)}.json`), JSON.stringify(r, null, 1));
   }
   return made;
 }

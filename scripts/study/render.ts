@@ -99,11 +99,11 @@ export function checks(cells: readonly Cell[], task: string): string[] {
         `- ${col.ctx} · prompt: MPCache − full = ${d >= 0 ? '+' : ''}${d.toFixed(1)} points (target ≥ −5): ${d >= -5 ? 'met' : 'not met'}`,
       );
     }
-    const worse = ['streamingllm', 'h2o', 'h2o-prefill', 'tova'].filter(
+    const worse = ['streamingllm', 'h2o', 'h2o-prefill', 'tova', 'snapkv'].filter(
       (p) => (at(p, col)?.accuracy ?? -1) > m.accuracy,
     );
     out.push(
-      `- ${col.ctx} · ${col.placement}: MPCache ≥ StreamingLLM, H2O, H2O-prefill, TOVA: ${worse.length === 0 ? 'met' : `not met (${worse.join(', ')} higher)`}`,
+      `- ${col.ctx} · ${col.placement}: MPCache ≥ StreamingLLM, H2O, H2O-prefill, TOVA, SnapKV: ${worse.length === 0 ? 'met' : `not met (${worse.join(', ')} higher)`}`,
     );
   }
   return out;

@@ -104,8 +104,10 @@ describe('study', () => {
     expect(md).toContain('| full | 100.0 [20.7, 100.0] | — |');
     expect(md).toContain('MPCache ablations');
     expect(md).toContain('- 1024 · prompt: MPCache − full = +0.0 points (target ≥ −5): met');
-    expect(md).toContain('- 1024 · prompt: MPCache ≥ StreamingLLM, H2O, H2O-prefill, TOVA: met');
-    expect(md).toContain('- 1024 · decode: MPCache ≥ StreamingLLM, H2O, H2O-prefill, TOVA: not met (tova higher)');
+    expect(md).toContain('- 1024 · prompt: MPCache ≥ StreamingLLM, H2O, H2O-prefill, TOVA, SnapKV: met');
+    expect(md).toContain(
+      '- 1024 · decode: MPCache ≥ StreamingLLM, H2O, H2O-prefill, TOVA, SnapKV: not met (tova higher)',
+    );
     expect(svgChart(cells, 'passkey')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
   });
 });

@@ -236,7 +236,7 @@ async function run(f: Flags): Promise<void> {
   }
 }
 
-function render(f: Flags): void {
+async function render(f: Flags): Promise<void> {
   const cells = aggregate(readRecords(f.out));
   if (cells.length === 0) throw new MpcError('E_INPUT', `no records in ${f.out}`);
   const o = f.options;
@@ -252,14 +252,14 @@ function render(f: Flags): void {
   writeBetweenMarkers(f.report, markdown(cells, meta), 'KV-cache eviction study');
   writeFileSync(`${base}.json`, JSON.stringify({ settings: settingsOf(f), cells }, null, 1) + '\n');
   for (const task of new Set(cells.map((c) => c.task)))
-    writeFileSync(`${dirname(f.report)}/eviction-study-${task}.svg`, svgChart(cells, task));
+    writeFileSync(`${dirname(f.report)}/eviction-study-${task}.svg`, await svgChart(cells, task));
   process.stderr.write(`[study] ${cells.length} cells → ${f.report}, ${base}.json\n`);
 }
 
 async function main(argv: string[]): Promise<void> {
   const f = parseFlags(argv);
   if (!f.renderOnly) await run(f);
-  render(f);
+  await render(f);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

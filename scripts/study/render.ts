@@ -2,6 +2,7 @@
  * Renders study cells as Markdown tables (written between markers into a document, so prose
  * around them survives re-rendering) and as one SVG bar chart per task, with no dependencies.
  */
+import { svgOf } from '../report/plot.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Cell } from './aggregate.js';
 
@@ -156,75 +157,47 @@ export function writeBetweenMarkers(path: string, generated: string, title: stri
   writeFileSync(path, next);
 }
 
-const COLORS = [
-  '#222222',
-  '#d62728',
-  '#1f77b4',
-  '#ff7f0e',
-  '#ffbb78',
-  '#2ca02c',
-  '#9467bd',
-  '#8c564b',
-  '#7f7f7f',
-  '#e377c2',
-  '#17becf',
-  '#bcbd22',
-  '#aec7e8',
-];
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-
-/** A grouped bar chart of one task: a group per column, a bar per policy, CI whiskers. */
-export function svgChart(cells: readonly Cell[], task: string): string {
+/** A grouped bar chart of one task (Vega-Lite): a group per column, a bar per policy, 95 % whiskers. */
+export function svgChart(cells: readonly Cell[], task: string): Promise<string> {
   const mine = cells.filter((c) => c.task === task);
   const present = new Set(mine.map((c) => c.policy));
   const policies = [
     ...ordered(MAIN, present, true),
     ...ordered(ABLATIONS, present, false).filter((p) => p !== 'mpcache'),
   ];
-  const cols = columns(mine);
-  const bar = 12,
-    gap = 26,
-    left = 46,
-    top = 30,
-    h = 220,
-    legend = 150;
-  const groupW = policies.length * bar + gap;
-  const width = left + cols.length * groupW + legend,
-    height = top + h + 50;
-  const y = (v: number) => top + h * (1 - v);
-  const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
-    `<text x="${left}" y="16" font-size="13">${esc(task)}: accuracy with 95 % interval</text>`,
-  ];
-  for (const v of [0, 0.25, 0.5, 0.75, 1]) {
-    out.push(
-      `<line x1="${left}" x2="${left + cols.length * groupW}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`,
-      `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${(v * 100).toFixed(0)}</text>`,
-    );
-  }
-  cols.forEach((c, ci) => {
-    const x0 = left + ci * groupW + gap / 2;
-    policies.forEach((p, pi) => {
-      const cell = mine.find((x) => x.policy === p && x.ctx === c.ctx && x.placement === c.placement);
-      if (cell === undefined) return;
-      const x = x0 + pi * bar;
-      out.push(
-        `<rect x="${x}" y="${y(cell.accuracy)}" width="${bar - 2}" height="${h * cell.accuracy}" fill="${COLORS[pi % COLORS.length]}"/>`,
-        `<line x1="${x + bar / 2 - 1}" x2="${x + bar / 2 - 1}" y1="${y(cell.ci95[1])}" y2="${y(cell.ci95[0])}" stroke="#000"/>`,
-      );
-    });
-    out.push(
-      `<text x="${x0 + (policies.length * bar) / 2}" y="${top + h + 16}" text-anchor="middle">${c.ctx} · ${c.placement}</text>`,
-    );
+  const values = mine
+    .filter((c) => policies.includes(c.policy))
+    .map((c) => ({
+      column: `${c.ctx} · ${c.placement}`,
+      policy: c.policy,
+      accuracy: 100 * c.accuracy,
+      lo: 100 * c.ci95[0],
+      hi: 100 * c.ci95[1],
+    }));
+  const x = { field: 'policy', type: 'nominal', sort: policies, axis: null } as const;
+  return svgOf({
+    title: `${task}: accuracy (%) with 95 % interval`,
+    data: { values },
+    facet: { column: { field: 'column', type: 'nominal', title: null } },
+    spec: {
+      width: 14 * policies.length,
+      height: 200,
+      layer: [
+        {
+          mark: 'bar',
+          encoding: {
+            x,
+            y: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 100] }, title: 'accuracy %' },
+            color: {
+              field: 'policy',
+              type: 'nominal',
+              sort: policies,
+              scale: { scheme: policies.length <= 10 ? 'tableau10' : 'tableau20' },
+            },
+          },
+        },
+        { mark: 'rule', encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
+      ],
+    },
   });
-  policies.forEach((p, pi) => {
-    const ly = top + 4 + pi * 15;
-    const lx = left + cols.length * groupW + 10;
-    out.push(
-      `<rect x="${lx}" y="${ly}" width="10" height="10" fill="${COLORS[pi % COLORS.length]}"/>`,
-      `<text x="${lx + 14}" y="${ly + 9}">${esc(p)}</text>`,
-    );
-  });
-  out.push('</svg>');
-  return out.join('\n') + '\n';
 }

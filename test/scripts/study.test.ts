@@ -82,7 +82,7 @@ describe('study', () => {
     expect(() => readRecords(path)).toThrow(/not JSON/);
   });
 
-  test('the report keeps prose outside its markers and lists policies, ablations, budgets and n', () => {
+  test('the report keeps prose outside its markers and lists policies, ablations, budgets and n', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'study-'));
     const path = join(dir, 'study.md');
     const cells = aggregate([
@@ -108,6 +108,6 @@ describe('study', () => {
     expect(md).toContain(
       '- 1024 · decode: MPCache ≥ StreamingLLM, H2O, H2O-prefill, TOVA, SnapKV: not met (tova higher)',
     );
-    expect(svgChart(cells, 'passkey')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
+    expect(await svgChart(cells, 'passkey')).toMatch(/^<svg[\s\S]*<\/svg>$/);
   });
 });

@@ -12,8 +12,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { commandFlags } from '../shared/config/index.js';
 import { toMpcError } from '../shared/util/index.js';
-import type { CellRecord } from './bench/cell.js';
-import { summaryTable } from './bench/summary.js';
+import { cellId, type CellRecord } from './bench/cell.js';
+import { summaryTable, type RunCell } from './bench/summary.js';
 import { writeBetweenMarkers } from './study/render.js';
 import { svgOf } from './report/plot.js';
 
@@ -26,14 +26,15 @@ const REPORT = {
   }),
 };
 
-function records(dirs: readonly string[]): CellRecord[] {
+/** Every cell of the runs, each labelled with its run's folder name. */
+function records(dirs: readonly string[]): RunCell[] {
   return dirs.flatMap((d) => {
     const cells = join(resolve(d), 'cells');
     if (!existsSync(cells)) throw new Error(`${d}: no cells/ folder (not a bench --out folder)`);
     return readdirSync(cells)
       .filter((f) => f.endsWith('.json'))
       .sort()
-      .map((f) => JSON.parse(readFileSync(join(cells, f), 'utf8')) as CellRecord);
+      .map((f) => ({ ...(JSON.parse(readFileSync(join(cells, f), 'utf8')) as CellRecord), run: basename(d) }));
   });
 }
 
@@ -57,7 +58,7 @@ function lineChart(recs: readonly CellRecord[], y: (r: CellRecord) => number, yT
       encoding: {
         x: { field: 'ctx', type: 'quantitative', title: 'context (tokens)' },
         y: { field: 'y', type: 'quantitative', title: yTitle, ...(log ? { scale: { type: 'log' } } : {}) },
-        color: { field: 'series', type: 'nominal', title: 'policy · network' },
+        color: { field: 'series', type: 'nominal', title: 'policy · network', legend: { labelLimit: 280 } },
       },
     },
     resolve: { scale: { y: 'independent' } },
@@ -81,7 +82,7 @@ function stackChart(recs: readonly CellRecord[]): Spec {
     height: { step: 18 },
     mark: 'bar',
     encoding: {
-      y: { field: 'cell', type: 'nominal', title: null, sort: null },
+      y: { field: 'cell', type: 'nominal', title: null, sort: null, axis: { labelLimit: 280 } },
       x: {
         field: 'kib',
         type: 'quantitative',
@@ -93,9 +94,21 @@ function stackChart(recs: readonly CellRecord[]): Spec {
   } as unknown as Spec;
 }
 
+/** One cell per key for the plots: a cell measured in several runs is drawn from the first run listed. */
+function firstOfEachKey(recs: readonly RunCell[]): RunCell[] {
+  const seen = new Set<string>();
+  return recs.filter((r) => {
+    const k = cellId(r.key);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
 async function main(): Promise<void> {
   const { flags: f } = commandFlags(REPORT);
-  const recs = records(f.runs);
+  const all = records(f.runs),
+    recs = firstOfEachKey(all);
   const out = resolve(f.out),
     dir = dirname(out),
     base = basename(out, '.md');
@@ -127,8 +140,8 @@ async function main(): Promise<void> {
     writeFileSync(join(dir, file), await svgOf({ title, ...spec } as Spec));
     links.push(`![${title}](${file})`);
   }
-  writeBetweenMarkers(out, `${links.join('\n\n')}\n\n${summaryTable(recs)}`, 'Benchmarks');
-  process.stderr.write(`wrote ${recs.length} cells and ${plots.length} plots into ${out}\n`);
+  writeBetweenMarkers(out, `${links.join('\n\n')}\n\n${summaryTable(all)}`, 'Benchmarks', 'npm run bench:report');
+  process.stderr.write(`wrote ${all.length} cells and ${plots.length} plots into ${out}\n`);
 }
 
 main().catch((e: unknown) => {

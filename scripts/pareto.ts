@@ -213,7 +213,7 @@ async function main(): Promise<void> {
       process.stderr.write(`wrote ${file}\n`);
     }
   }
-  writeBetweenMarkers(out, tables(pts), 'Eviction under MPC: accuracy against cost');
+  writeBetweenMarkers(out, tables(pts), 'Eviction under MPC: accuracy against cost', 'npm run pareto');
   process.stderr.write(`wrote ${pts.length} points into ${out}\n`);
 }
 

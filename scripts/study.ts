@@ -192,10 +192,14 @@ async function runCell(study: Study, setup: SampleSetup<PlainTypes>, cell: Cell)
   const { f, policies, progress } = study;
   const state = evalState(setup);
   const tally = new Map<string, [number, number]>();
+  let resumed = 0;
   for (let i = 0; i < f.samples; i++) {
     progress.finished++;
     const keyOf = (policy: string) => `${cellKey({ ...cell, policy })}|${i}`;
-    if (policies.every((p) => study.done.has(keyOf(p.name)))) continue;
+    if (policies.every((p) => study.done.has(keyOf(p.name)))) {
+      resumed++;
+      continue;
+    }
     const results = await runSampleFanout(setup, policies, state, i, f.fixed ? undefined : floatInspector);
     const records = recordsOf(cell, i, policies, results);
     study.write(records);
@@ -206,8 +210,9 @@ async function runCell(study: Study, setup: SampleSetup<PlainTypes>, cell: Cell)
     }
     const per = (performance.now() - progress.t0) / 1000 / progress.ran;
     const accs = [...tally].map(([p, [c, q]]) => `${p} ${((100 * c) / q).toFixed(0)}`).join(' ');
+    const scope = resumed > 0 ? `this run's ${i + 1 - resumed}: ` : '';
     process.stderr.write(
-      `[study] ${cell.task} ${cell.ctx} ${cell.placement} ${i + 1}/${f.samples}  ${per.toFixed(1)} s/sample  ETA ${fmtEta(per * (progress.total - progress.finished))}  | ${accs}\n`,
+      `[study] ${cell.task} ${cell.ctx} ${cell.placement} ${i + 1}/${f.samples}  ${per.toFixed(1)} s/sample  ETA ${fmtEta(per * (progress.total - progress.finished))}  | ${scope}${accs}\n`,
     );
   }
 }
@@ -249,7 +254,7 @@ async function render(f: Flags): Promise<void> {
       `sharing ${o.shareLayers}; StreamingLLM sinks ${o.sinks}; H2O recent ${o.recentRatio}; SnapKV window ${o.window}, pool ${o.pool}; Quest page ${o.page}.`,
   ].join('\n');
   const base = f.report.replace(/\.md$/, '');
-  writeBetweenMarkers(f.report, markdown(cells, meta), 'KV-cache eviction study');
+  writeBetweenMarkers(f.report, markdown(cells, meta), 'KV-cache eviction study', 'npm run study');
   writeFileSync(`${base}.json`, JSON.stringify({ settings: settingsOf(f), cells }, null, 1) + '\n');
   for (const task of new Set(cells.map((c) => c.task)))
     writeFileSync(`${dirname(f.report)}/eviction-study-${task}.svg`, await svgChart(cells, task));

@@ -15,33 +15,44 @@ const gib = (m: number | undefined): string =>
   m === undefined ? '?' : m >= 1024 ? `${(m / 1024).toFixed(2)} GiB` : `${m.toFixed(0)} MiB`;
 const ms = (x: number): string => x.toFixed(0);
 
-function cellRow(r: CellRecord): string {
+/** A cell and the run (a bench --out folder) it came from, when a report joins several runs. */
+export type RunCell = CellRecord & { run?: string };
+
+/** The leading "run" cell of a row, when the records come from more than one run. */
+const runOf = (r: RunCell, many: boolean): string => (many ? `| ${r.run ?? ''} ` : '');
+const manyRuns = (records: readonly RunCell[]): boolean => new Set(records.map((r) => r.run)).size > 1;
+
+function cellRow(r: RunCell, many: boolean): string {
   const t = r.perToken,
     p1 = t.party1;
-  return `| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${r.attended} | ${kib(t.p0_to_p1)} | ${kib(t.p1_to_p0)} | ${kib(t.dealer_to_p1)} | ${t.rounds.toFixed(0)} | ${ms(t.ms)} | ${ms(p1.computeMs)} / ${ms(p1.peerMs)} / ${ms(p1.dealerMs)} | ${gib(r.rssMiB.dealer)} / ${gib(r.rssMiB.party0)} / ${gib(r.rssMiB.party1)} / ${gib(r.rssMiB.client)} | ${r.match === undefined ? 'not checked' : r.match ? 'yes' : 'NO'} |`;
+  return `${runOf(r, many)}| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${r.attended} | ${kib(t.p0_to_p1)} | ${kib(t.p1_to_p0)} | ${kib(t.dealer_to_p1)} | ${t.rounds.toFixed(0)} | ${ms(t.ms)} | ${ms(p1.computeMs)} / ${ms(p1.peerMs)} / ${ms(p1.dealerMs)} | ${gib(r.rssMiB.dealer)} / ${gib(r.rssMiB.party0)} / ${gib(r.rssMiB.party1)} / ${gib(r.rssMiB.client)} | ${r.match === undefined ? 'not checked' : r.match ? 'yes' : 'NO'} |`;
 }
 
-function ratioRows(records: readonly CellRecord[]): string[] {
+function ratioRows(records: readonly RunCell[], many: boolean): string[] {
   const rows: string[] = [];
   for (const r of records) {
     if (r.key.policy === 'full') continue;
     const f = records.find(
       (x) =>
-        x.key.policy === 'full' && x.key.model === r.key.model && x.key.net === r.key.net && x.key.ctx === r.key.ctx,
+        x.key.policy === 'full' &&
+        x.run === r.run &&
+        x.key.model === r.key.model &&
+        x.key.net === r.key.net &&
+        x.key.ctx === r.key.ctx,
     );
     if (!f) continue;
     const q = (a: number, b: number) => (b > 0 ? (a / b).toFixed(3) : '–');
     const a = r.perToken,
       b = f.perToken;
     rows.push(
-      `| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${q(a.p0_to_p1 + a.p1_to_p0, b.p0_to_p1 + b.p1_to_p0)} | ${q(a.dealer_to_p1, b.dealer_to_p1)} | ${q(a.rounds, b.rounds)} | ${q(a.ms, b.ms)} |`,
+      `${runOf(r, many)}| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${q(a.p0_to_p1 + a.p1_to_p0, b.p0_to_p1 + b.p1_to_p0)} | ${q(a.dealer_to_p1, b.dealer_to_p1)} | ${q(a.rounds, b.rounds)} | ${q(a.ms, b.ms)} |`,
     );
   }
   return rows;
 }
 
 /** Time per token predicted from rounds, bytes and the cell's own compute, for shaped links. */
-function modelRows(records: readonly CellRecord[]): string[] {
+function modelRows(records: readonly RunCell[], many: boolean): string[] {
   const rows: string[] = [];
   for (const r of records) {
     const net = parseNetSpec(r.key.net);
@@ -53,40 +64,46 @@ function modelRows(records: readonly CellRecord[]): string[] {
     const compute = Math.max(t.party0.computeMs, t.party1.computeMs);
     const predicted = latency + transfer + compute;
     rows.push(
-      `| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${ms(t.ms)} | ${ms(latency)} + ${ms(transfer)} + ${ms(compute)} = ${ms(predicted)} | ${(t.ms / predicted).toFixed(2)} | ${ms(dealer)} |`,
+      `${runOf(r, many)}| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${ms(t.ms)} | ${ms(latency)} + ${ms(transfer)} + ${ms(compute)} = ${ms(predicted)} | ${(t.ms / predicted).toFixed(2)} | ${ms(dealer)} |`,
     );
   }
   return rows;
 }
 
-export function summaryTable(records: readonly CellRecord[]): string {
+/** The summary tables; with records from several runs, a first column names each row's run. */
+export function summaryTable(records: readonly RunCell[]): string {
+  const many = manyRuns(records),
+    head = (cols: string) => `${many ? '| run ' : ''}${cols}`,
+    rule = (n: number) => `|${'---|'.repeat(n + (many ? 1 : 0))}`;
   const prefill = [...new Set(records.map((r) => r.key.prefill))].join(', ');
   const out = [
     `Per decoded token, mean of each cell's decoding steps (prefill: ${prefill}${prefill.includes('revealed') ? ' — benchmark mode, not private' : ''}).`,
     'Online bytes are what each party sends; dealer = corrections to party 1 (party 0 gets a seed). Time split = party 1 computing / waiting on party 0 / waiting on the dealer (ms). Peak RSS: dealer / party 0 / party 1 / client.',
     '',
-    '| model | net | ctx | policy | attended | p0→p1 | p1→p0 | dealer→p1 | rounds | ms | p1 compute / peer / dealer | peak RSS | = emulation |',
-    `|${'---|'.repeat(13)}`,
-    ...records.map(cellRow),
+    head(
+      '| model | net | ctx | policy | attended | p0→p1 | p1→p0 | dealer→p1 | rounds | ms | p1 compute / peer / dealer | peak RSS | = emulation |',
+    ),
+    rule(13),
+    ...records.map((r) => cellRow(r, many)),
   ];
-  const ratios = ratioRows(records);
+  const ratios = ratioRows(records, many);
   if (ratios.length)
     out.push(
       '',
-      'Ratios to full cache in the same model, network and context (online = both directions):',
+      `Ratios to full cache in the same ${many ? 'run, ' : ''}model, network and context (online = both directions):`,
       '',
-      '| model | net | ctx | policy | online | dealer | rounds | time |',
-      `|${'---|'.repeat(8)}`,
+      head('| model | net | ctx | policy | online | dealer | rounds | time |'),
+      rule(8),
       ...ratios,
     );
-  const model = modelRows(records);
+  const model = modelRows(records, many);
   if (model.length) {
     out.push(
       '',
       "Shaped links: time per token against rounds × RTT/2 (both parties send at once) + one client round trip + online bytes ÷ bandwidth (the larger direction) + compute (the busier party), ms; the dealer's bytes ÷ bandwidth beside it (streamed while the parties compute):",
       '',
-      '| model | net | ctx | policy | measured | predicted | measured / predicted | dealer transfer |',
-      `|${'---|'.repeat(8)}`,
+      head('| model | net | ctx | policy | measured | predicted | measured / predicted | dealer transfer |'),
+      rule(8),
       ...model,
     );
   }

@@ -14,7 +14,7 @@ import { byteTokenizer as tok } from '../../shared/model/tokenizer/index.js';
 import { getTask } from '../../shared/tasks/index.js';
 import { evalState, runSample, runSampleFanout, type SampleSetup } from '../../scripts/eval/runner.js';
 import { aggregate, readRecords, type StudyRecord } from '../../scripts/study/aggregate.js';
-import { BEGIN, END, markdown, svgChart, writeBetweenMarkers } from '../../scripts/study/render.js';
+import { beginMarker, END, markdown, svgChart, writeBetweenMarkers } from '../../scripts/study/render.js';
 import { hfConfig, randomTensors, toFile, type TinySpec } from '../model/tiny-model.js';
 import { seeded } from '../util/rng.js';
 
@@ -92,8 +92,8 @@ describe('study', () => {
       record('tova', 0, 1, 'decode'),
       record('mpcache', 0, 0, 'decode'),
     ]);
-    writeFileSync(path, `# Title\n\nintro\n\n${BEGIN}\nold\n${END}\n\noutro\n`);
-    writeBetweenMarkers(path, markdown(cells, 'meta line'), 'unused');
+    writeFileSync(path, `# Title\n\nintro\n\n${beginMarker('npm run study')}\nold\n${END}\n\noutro\n`);
+    writeBetweenMarkers(path, markdown(cells, 'meta line'), 'unused', 'npm run study');
     const md = readFileSync(path, 'utf8');
     expect(md.startsWith('# Title\n\nintro\n\n')).toBe(true);
     expect(md.endsWith('\n\noutro\n')).toBe(true);

@@ -1,20 +1,25 @@
 /**
  * README.md's "Deploying on three machines", run as written (socket suite): the test reads the
  * section's `npm run ca` line, its four JSON config files, its copy table and its commands, and
- * runs them with the machines stood in by loopback addresses (10.0.0.2 → 127.0.0.2 the dealer,
- * 10.0.0.3 → 127.0.0.3 party 1, 10.0.0.4 → 127.0.0.4 party 0, the client on 127.0.0.1), one folder
- * per machine for /etc/mpcache, and free ports for the README's. Each server gets only
- * `--config <file>`; each machine only the files the table lists. A private generation by the
- * compiled client equals the fixed-point emulation; a party given another role's certificate
- * exits with E_CONFIG; the client's certificate on party 1's peer port is refused with E_AUTH.
+ * runs them on four machines. As root (with iproute2) the machines are network namespaces on one
+ * bridge at the README's own addresses and ports (dealer 10.0.0.2, party 1 10.0.0.3, party 0
+ * 10.0.0.4, the client 10.0.0.5; shared/netem/lan.ts), so every process reaches the others only
+ * over the LAN, by mutual TLS; without root they are stood in by loopback addresses (10.0.0.N →
+ * 127.0.0.N) and free ports. Either way /etc/mpcache is one folder per
+ * machine, each server gets only `--config <file>` and each machine only the files the table
+ * lists. A private generation by the compiled client equals the fixed-point emulation; a party
+ * given another role's certificate exits with E_CONFIG; the client's certificate on party 1's peer
+ * port is refused with E_AUTH.
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { dialWs, loadTls } from '../../shared/net/index.js';
-import { MpcError, projectPath } from '../../shared/util/index.js';
-import { spawnNode, stopProc, type Proc } from '../../shared/runtime/launch.js';
+import { execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { createFlatLan, type FlatLan } from '../../shared/netem/lan.js';
+import { projectPath } from '../../shared/util/index.js';
+import { LOOPBACK, spawnNode, stopProc, type Placement, type Proc } from '../../shared/runtime/launch.js';
 import { referenceGenerate } from '../../shared/runtime/reference.js';
 import { loadGpt2 } from '../../shared/model/weights.js';
 import { byteTokenizer as tok } from '../../shared/model/tokenizer/index.js';
@@ -66,16 +71,34 @@ function freePort(host: string): Promise<number> {
   });
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
+/** The README's machines and their addresses (the client's is this test's choice). */
+const MACHINES = { dealer: '10.0.0.2', party1: '10.0.0.3', party0: '10.0.0.4', client: '10.0.0.5' };
+
+/** Namespaces need root and iproute2; without them the machines are loopback addresses. */
+function canNamespace(): boolean {
+  if (process.getuid?.() !== 0) return false;
   try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return e instanceof MpcError ? e.code : String(e);
+    execFileSync('ip', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
 }
+const NAMESPACES = canNamespace();
 
-describe('README: deploying on three machines (socket suite, loopback addresses)', () => {
+/** The outcome of a TLS dial from `exec`'s machine as the client (its certificate), expecting party 1. */
+const dialProbe = (url: string, tls: { tlsCa: string; tlsCert: string; tlsKey: string }) => `
+  import { dialWs, loadTls } from ${JSON.stringify(pathToFileURL(projectPath('dist', 'shared', 'net', 'index.js')).href)};
+  const tls = loadTls({ ca: ${JSON.stringify(tls.tlsCa)}, cert: ${JSON.stringify(tls.tlsCert)}, key: ${JSON.stringify(tls.tlsKey)} }, 'client');
+  try {
+    await dialWs(${JSON.stringify(url)}, 'party 1', { timeoutMs: 5000, maxFrameBytes: 1 << 20, tls, expect: 'party1' });
+    console.log('ok');
+  } catch (e) {
+    console.log(e.code ?? String(e));
+  }`;
+
+const MODE = NAMESPACES ? "namespaces at the README's addresses" : 'loopback addresses';
+describe(`README: deploying on three machines (socket suite, ${MODE})`, () => {
   const text = section();
   const table = rows(text),
     files = configs(text);
@@ -88,22 +111,36 @@ describe('README: deploying on three machines (socket suite, loopback addresses)
   const ports = new Map<string, number>();
   const procs: Proc[] = [];
   const admin = (...p: string[]) => join(root, 'mpc', ...p);
+  let lan: FlatLan | undefined;
+  /** The prefix that runs a command on `machine` (none on loopback addresses). */
+  const on = (machine: string): string[] => lan?.exec(machine) ?? [];
+  const place: Placement = {
+    ...LOOPBACK,
+    command: (role, file, args) => {
+      const argv = [...on(role), file, ...args];
+      return { file: argv[0]!, args: argv.slice(1) };
+    },
+  };
 
-  /** README text on this machine: loopback addresses, free ports, a folder per machine. */
-  const localise = (s: string, machine: string) =>
-    s
-      .replaceAll('/etc/mpcache', join(root, machine))
+  /** README text on this machine: a folder per machine; on loopback also its addresses and free ports. */
+  const localise = (s: string, machine: string) => {
+    const local = s.replaceAll('/etc/mpcache', join(root, machine));
+    if (NAMESPACES) return local;
+    return local
       .replace(/\b10\.0\.0\.(\d+)\b/g, '127.0.0.$1')
       .replace(/\b7(000|001|011|100)\b/g, (p) => String(ports.get(p)));
+  };
 
   beforeAll(async () => {
-    for (const [p, host] of [
-      ['7100', '127.0.0.2'],
-      ['7011', '127.0.0.3'],
-      ['7001', '127.0.0.3'],
-      ['7000', '127.0.0.4'],
-    ] as const)
-      ports.set(p, await freePort(host));
+    if (NAMESPACES) lan = createFlatLan(MACHINES);
+    else
+      for (const [p, host] of [
+        ['7100', '127.0.0.2'],
+        ['7011', '127.0.0.3'],
+        ['7001', '127.0.0.3'],
+        ['7000', '127.0.0.4'],
+      ] as const)
+        ports.set(p, await freePort(host));
     // 1. identities (the README's line) and shares (a small random model instead of share-model on models/tiny-gpt2)
     const ca = /^npm run ca -- (.*)$/m.exec(text);
     const made = await runScript('scripts/ca.js', words(localise(ca![1]!, 'admin')), { cwd: root });
@@ -120,13 +157,19 @@ describe('README: deploying on three machines (socket suite, loopback addresses)
       if (r.command[0] !== 'node') continue;
       const [, script, ...args] = r.command.map((w) => localise(w, r.machine));
       procs.push(
-        await spawnNode(r.machine, script!.replace(/^dist\//, ''), args, { timeoutMs: 60000, logLevel: 'info' }),
+        await spawnNode(r.machine, script!.replace(/^dist\//, ''), args, {
+          timeoutMs: 60000,
+          logLevel: 'info',
+          place,
+          role: r.machine as 'dealer' | 'party0' | 'party1',
+        }),
       );
     }
   }, 120000);
 
   afterAll(async () => {
     await Promise.all(procs.map((p) => stopProc(p)));
+    lan?.close();
     rmSync(root, { recursive: true, force: true });
     tiny.remove();
   });
@@ -146,10 +189,8 @@ describe('README: deploying on three machines (socket suite, loopback addresses)
       tlsCert: string;
       tlsKey: string;
     };
-    const tls = loadTls({ ca: c.tlsCa, cert: c.tlsCert, key: c.tlsKey }, 'client');
-    expect(
-      await codeOf(dialWs(peer, 'party 1', { timeoutMs: 5000, maxFrameBytes: 1 << 20, tls, expect: 'party1' })),
-    ).toBe('E_AUTH');
+    const r = await runScript('-', ['--input-type=module', '-e', dialProbe(peer, c)], { exec: on('client') });
+    expect(r).toMatchObject({ code: 0, stdout: 'E_AUTH\n' });
   });
 
   test("a party given another role's certificate exits with E_CONFIG", async () => {
@@ -159,7 +200,7 @@ describe('README: deploying on three machines (socket suite, loopback addresses)
       tlsKey: admin('party0.key'),
     };
     writeFileSync(admin('party1-wrong.json'), JSON.stringify(wrong));
-    const r = await runScript('party1/main.js', ['--config', admin('party1-wrong.json')]);
+    const r = await runScript('party1/main.js', ['--config', admin('party1-wrong.json')], { exec: on('party1') });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /^party1: E_CONFIG: .*party0\.pem is a certificate for party0, but this process is the party1/,
@@ -169,7 +210,10 @@ describe('README: deploying on three machines (socket suite, loopback addresses)
   test("the README's client command: a private generation equal to the fixed-point emulation", async () => {
     const client = table.find((r) => r.machine === 'client')!;
     const args = client.command.slice(client.command.indexOf('--') + 1).map((w) => localise(w, 'client'));
-    const r = await runScript('scripts/client.js', [...args, '--json', '--max-new-tokens', '6'], { timeoutMs: 120000 });
+    const r = await runScript('scripts/client.js', [...args, '--json', '--max-new-tokens', '6'], {
+      timeoutMs: 120000,
+      exec: on('client'),
+    });
     expect(r).toMatchObject({ code: 0 });
     const res = JSON.parse(r.stdout) as { tokens: number[] };
     const prompt = [tok.eot, ...tok.encode(args[args.indexOf('--prompt') + 1]!)];

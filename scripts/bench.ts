@@ -38,7 +38,7 @@ import { createTopology, parseNetSpec, placementOf, type Topology } from '../sha
 import type { PolicyOptions } from '../shared/kvcache/index.js';
 import { POLICY_FLAGS, policyOptionsOf } from './eval/policy-flags.js';
 import { benchConfig, benchModel, promptOf, type BenchModel } from './bench/model.js';
-import { declaredGeneration } from './bench/declared.js';
+import { declaredPerToken, type PerToken } from './bench/declared.js';
 import {
   cellId,
   cellRecord,
@@ -332,24 +332,10 @@ async function declaredTable(f: Flags, options: PolicyOptions): Promise<string> 
   for (const model of f.model) {
     const config = benchConfig(model, f.seed);
     for (const ctx of f.ctx) {
-      let full: { bytes: number; rounds: number; dealer: number } | undefined;
+      let full: PerToken | undefined;
       for (const policy of ['full', ...f.policy.filter((p) => p !== 'full')]) {
         log(`declared: ${model} ctx ${ctx} ${policy} …\n`);
-        const phases = await declaredGeneration(config, {
-          shareId: '0'.repeat(32),
-          promptLen: ctx - (f.tokens - 1),
-          maxNewTokens: f.tokens,
-          prefill: f.prefill,
-          ...(policy === 'full' ? {} : { policy, policyOptions: options }),
-        });
-        const steps = [...phases].filter(([name]) => name.startsWith('decode.')).map(([, c]) => c);
-        const mean = (g: (c: (typeof steps)[number]) => number): number =>
-          steps.reduce((s, c) => s + g(c), 0) / steps.length;
-        const c = {
-          bytes: mean((c) => c.frameBytes),
-          rounds: mean((c) => c.rounds),
-          dealer: mean((c) => c.dealerFrameBytes),
-        };
+        const c = await declaredPerToken(config, { ctx, tokens: f.tokens, prefill: f.prefill, policy, options });
         full ??= c;
         if (policy === 'full' && !f.policy.includes('full')) continue;
         const q = (a: number, b: number): string => (a / b).toFixed(3);

@@ -9,15 +9,16 @@
  * SVG plots beside it (Vega-Lite): accuracy against online bytes and against rounds per token.
  */
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { commandFlags } from '../shared/config/index.js';
-import { toMpcError } from '../shared/util/index.js';
+import { projectPath, toMpcError } from '../shared/util/index.js';
 import { readGpt2Config, type Gpt2Config } from '../shared/model/config.js';
 import type { PolicyOptions } from '../shared/kvcache/index.js';
+import { dynamicRatioOf } from '../shared/kvcache/options.js';
 import { aggregate, readRecords, type Cell } from './study/aggregate.js';
 import { writeBetweenMarkers } from './study/render.js';
-import { declaredGeneration, type PhaseDeclared } from './bench/declared.js';
+import { declaredPerToken, type PerToken } from './bench/declared.js';
 import { svgOf } from './report/plot.js';
 
 const PARETO = {
@@ -54,41 +55,42 @@ interface Point {
 
 const Meta = z.object({ model: z.string(), options: z.record(z.string(), z.unknown()) });
 
-/** A setting's short name from the options that tell it apart. */
-function settingOf(policy: string, o: PolicyOptions): string {
-  if (policy === 'full') return 'full';
-  const budget = o.budget !== undefined ? `b${o.budget}` : `b${+(o.staticRatio * (o.dynamicRatio ?? 0.2)).toFixed(4)}`;
-  if (!policy.startsWith('mpcache')) return `${policy} ${budget}`;
-  const dyn = o.budget !== undefined || (o.dynamicRatio ?? 0.2) < 1 ? ` dyn ${budget} c${o.clusters.join(',')}` : '';
-  return `${policy} s${o.staticRatio} w${o.windowRatio} d${o.denseLayers}${dyn}`;
+/**
+ * A setting's short name: the policy, the share of the prompt it attends per step (from the
+ * recorded budget, so a policy's own override shows) and, for MPCache, the options that tell its
+ * settings apart (clusters only when a dynamic step runs).
+ */
+function settingOf(cell: Cell, o: PolicyOptions): string {
+  if (cell.policy === 'full') return 'full';
+  const share = `${+((100 * cell.budgetTokens) / cell.ctx).toPrecision(2)} %`;
+  if (!cell.policy.startsWith('mpcache')) return `${cell.policy} ${share}`;
+  const dynamic = cell.policy === 'mpcache-dynamic' || o.budget !== undefined || dynamicRatioOf(o) < 1;
+  const dense = o.denseLayers > 0 ? `, dense ${o.denseLayers}` : '';
+  const clusters = dynamic ? `, clusters ${o.clusters.join('→')}` : '';
+  return `${cell.policy} ${share} (static ${o.staticRatio}, window ${o.windowRatio}${dense}${clusters})`;
 }
 
+/** Tokens per declared generation, as the benchmark's cells: the cost is the mean of the decoding steps. */
+const TOKENS = 4;
+
 async function costOf(
-  cache: Map<string, PhaseDeclared>,
+  cache: Map<string, PerToken>,
   config: Gpt2Config,
   policy: string,
   options: PolicyOptions,
   ctx: number,
-): Promise<PhaseDeclared> {
+): Promise<PerToken> {
   const key = JSON.stringify([config.nLayer, config.nEmbd, policy, options, ctx]);
   let c = cache.get(key);
   if (!c) {
-    const phases = await declaredGeneration(config, {
-      shareId: '0'.repeat(32),
-      promptLen: ctx,
-      maxNewTokens: 3,
-      prefill: 'revealed',
-      policy,
-      policyOptions: options as never,
-    });
-    c = phases.get('decode.1')!; // the second decoding step: the cache holds ctx + 1 tokens
+    c = await declaredPerToken(config, { ctx, tokens: TOKENS, prefill: 'revealed', policy, options });
     cache.set(key, c);
   }
   return c;
 }
 
 async function points(dir: string): Promise<Point[]> {
-  const cache = new Map<string, PhaseDeclared>(),
+  const cache = new Map<string, PerToken>(),
     out: Point[] = [];
   for (const file of readdirSync(dir)
     .filter((f) => f.endsWith('.jsonl'))
@@ -96,20 +98,21 @@ async function points(dir: string): Promise<Point[]> {
     const metaPath = join(dir, `${file}.meta.json`);
     if (!existsSync(metaPath)) continue;
     const meta = Meta.parse(JSON.parse(readFileSync(metaPath, 'utf8')));
-    const config = readGpt2Config(join(meta.model, 'config.json'));
+    // a relative model path (as in the committed records) is the project's
+    const config = readGpt2Config(join(isAbsolute(meta.model) ? meta.model : projectPath(meta.model), 'config.json'));
     const options = meta.options as unknown as PolicyOptions;
     for (const cell of aggregate(readRecords(join(dir, file)))) {
       const [cost, full] = [
         await costOf(cache, config, cell.policy, options, cell.ctx),
         await costOf(cache, config, 'full', options, cell.ctx),
       ];
-      out.push(pointOf(cell, settingOf(cell.policy, options), cost, full));
+      out.push(pointOf(cell, settingOf(cell, options), cost, full));
     }
   }
   return out;
 }
 
-function pointOf(c: Cell, setting: string, cost: PhaseDeclared, full: PhaseDeclared): Point {
+function pointOf(c: Cell, setting: string, cost: PerToken, full: PerToken): Point {
   return {
     setting,
     policy: c.policy,
@@ -120,12 +123,12 @@ function pointOf(c: Cell, setting: string, cost: PhaseDeclared, full: PhaseDecla
     lo: c.ci95[0],
     hi: c.ci95[1],
     samples: c.samples,
-    kib: cost.frameBytes / 1024,
+    kib: cost.bytes / 1024,
     rounds: cost.rounds,
-    dealerMiB: cost.dealerFrameBytes / 2 ** 20,
-    rBytes: cost.frameBytes / full.frameBytes,
+    dealerMiB: cost.dealer / 2 ** 20,
+    rBytes: cost.bytes / full.bytes,
     rRounds: cost.rounds / full.rounds,
-    rDealer: cost.dealerFrameBytes / full.dealerFrameBytes,
+    rDealer: cost.dealer / full.dealer,
   };
 }
 
@@ -184,7 +187,7 @@ function tables(pts: readonly Point[]): string {
     `|${'---|'.repeat(12)}`,
     ...rows.map(
       (p) =>
-        `| ${p.placement} | ${p.task} | ${p.ctx} | ${p.setting} | ${pct(p.accuracy)} [${pct(p.lo)}, ${pct(p.hi)}] | ${p.samples} | ${p.kib.toFixed(1)} | ${p.rBytes.toFixed(3)} | ${p.rounds} | ${p.rRounds.toFixed(3)} | ${p.dealerMiB.toFixed(2)} | ${p.rDealer.toFixed(3)} |`,
+        `| ${p.placement} | ${p.task} | ${p.ctx} | ${p.setting} | ${pct(p.accuracy)} [${pct(p.lo)}, ${pct(p.hi)}] | ${p.samples} | ${p.kib.toFixed(1)} | ${p.rBytes.toFixed(3)} | ${p.rounds.toFixed(0)} | ${p.rRounds.toFixed(3)} | ${p.dealerMiB.toFixed(2)} | ${p.rDealer.toFixed(3)} |`,
     ),
   ].join('\n');
 }

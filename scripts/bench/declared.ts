@@ -101,3 +101,32 @@ export async function declaredGeneration(
   await generationProgram(P, STANDARD_NL, DEALER_TOKEN_IO, model, parseGenerateParams(request));
   return src.phases;
 }
+
+/** Declared cost per decoded token: the mean over a generation's decoding steps. */
+export interface PerToken {
+  /** Online bytes party 0 sends, with frame headers. */
+  bytes: number;
+  rounds: number;
+  /** Dealer bytes to party 1, with frame headers. */
+  dealer: number;
+}
+
+/**
+ * The declared cost per decoded token of `tokens` new tokens whose last step attends a context of
+ * `ctx` (a prompt of ctx − tokens + 1), as `npm run bench` runs its cells.
+ */
+export async function declaredPerToken(
+  config: Gpt2Config,
+  cell: { ctx: number; tokens: number; prefill: 'secure' | 'revealed'; policy: string; options: object },
+): Promise<PerToken> {
+  const phases = await declaredGeneration(config, {
+    shareId: '0'.repeat(32),
+    promptLen: cell.ctx - (cell.tokens - 1),
+    maxNewTokens: cell.tokens,
+    prefill: cell.prefill,
+    ...(cell.policy === 'full' ? {} : { policy: cell.policy, policyOptions: cell.options as never }),
+  });
+  const steps = [...phases].filter(([name]) => name.startsWith('decode.')).map(([, c]) => c);
+  const mean = (g: (c: PhaseDeclared) => number): number => steps.reduce((s, c) => s + g(c), 0) / steps.length;
+  return { bytes: mean((c) => c.frameBytes), rounds: mean((c) => c.rounds), dealer: mean((c) => c.dealerFrameBytes) };
+}

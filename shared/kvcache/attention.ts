@@ -50,6 +50,17 @@ async function prefillAttention<B extends BackendTypes>(
   return attendAll(step.ops, step.q, step.cache);
 }
 
+/**
+ * What a policy's prefill sees: q and the probabilities per key/value head, each the sum over the
+ * query heads sharing that head (grouped-query attention; unchanged when every query head has its
+ * own). Policies select rows of the cache, which is stored per key/value head, so they score per
+ * key/value head too; sums are local, and a head mean or a ranking is unchanged by the common factor.
+ */
+function perKvHead<B extends BackendTypes>(step: AttentionStep<B>, p: B['tensor'], cache: B['cache']) {
+  const g = step.cache.heads;
+  return { q: step.ops.groupHeads(step.q, g), p: step.ops.groupHeads(p, g), cache };
+}
+
 export class PolicyAttention implements AttentionPolicy {
   private current: AnySession | null;
   /** Continues a fanned-out prefill: a prefill call is an error. */
@@ -100,7 +111,7 @@ export class PolicyAttention implements AttentionPolicy {
       if (step.layer === 0)
         this.current = this.policy.begin(step.ops, sequenceInfo(step, this.watch)) as unknown as AnySession;
       const { out, p } = await prefillAttention(step);
-      await this.sessionFor<B>(step).prefill(step.layer, { q: step.q, p, cache: step.cache });
+      await this.sessionFor<B>(step).prefill(step.layer, perKvHead(step, p, step.cache));
       return out;
     }
     const n = step.q.shape[1] as number;
@@ -148,7 +159,7 @@ export class PrefillFanout implements AttentionPolicy {
     for (let i = 0; i < this.sessions.length; i++) {
       const last = i === this.sessions.length - 1;
       const cache = last ? step.cache : await kvOps(ops).gatherCache(step.cache, allRows(n), step.cache.capacity);
-      await (this.sessions[i] as unknown as KvSession<B>).prefill(step.layer, { q: step.q, p, cache });
+      await (this.sessions[i] as unknown as KvSession<B>).prefill(step.layer, perKvHead(step, p, cache));
     }
     return out;
   }

@@ -64,9 +64,12 @@ export abstract class BaseSession<B extends BackendTypes> implements KvSession<B
     if (store === undefined) throw new MpcError('E_INPUT', `decode at layer ${layer} before its prefill`);
     await store.append(input.k, input.v, input.position);
     const dense = this.isDense(layer);
-    const pieces = dense ? null : await this.select(layer, store, input.q);
+    // a policy sees queries and probabilities per key/value head (summed over the query heads
+    // that share it under grouped-query attention): what it selects is rows of that head
+    const g = this.seq.heads;
+    const pieces = dense ? null : await this.select(layer, store, this.ops.groupHeads(input.q, g));
     const { out, p } = await attendAll(this.ops, input.q, await store.view(pieces));
-    if (!dense) await this.attended(layer, store, p);
+    if (!dense) await this.attended(layer, store, this.ops.groupHeads(p, g));
     return out;
   }
 
@@ -76,12 +79,12 @@ export abstract class BaseSession<B extends BackendTypes> implements KvSession<B
 
   /** The static decision: what of the prompt the layer stores (default: everything). */
   protected async keep(_layer: number, _store: Store<B>, _input: PrefillInput<B>): Promise<void> {}
-  /** What the query attends to at this step (null: everything stored). */
+  /** What the query attends to at this step (null: everything stored); q is [G, 1, hd], per key/value head. */
   protected abstract select(
     layer: number,
     store: Store<B>,
     q: B['tensor'],
   ): Promise<readonly CachePiece<B['tensor']>[] | null>;
-  /** Sees the step's attention probabilities [H, 1, T] over the attended rows (default: nothing). */
+  /** Sees the step's attention probabilities [G, 1, T] over the attended rows, per key/value head (default: nothing). */
   protected async attended(_layer: number, _store: Store<B>, _p: B['tensor']): Promise<void> {}
 }

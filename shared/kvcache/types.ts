@@ -35,7 +35,10 @@ export interface SequenceInfo<T> {
   readonly onSelection?: SelectionHook<T>;
 }
 
-/** What a layer's prefill hands the policy; q is [H, n, hd], p the causal probabilities [H, n, n]. */
+/**
+ * What a layer's prefill hands the policy; q is [G, n, hd], p the causal probabilities [G, n, n],
+ * per key/value head (under grouped-query attention each the sum over the query heads sharing it).
+ */
 export interface PrefillInput<B extends BackendTypes> {
   readonly q: B['tensor'];
   readonly p: B['tensor'];

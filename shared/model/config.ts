@@ -38,6 +38,7 @@ const HfGpt2Config = z.looseObject({
 
 /** A validated GPT-2 configuration. */
 export interface Gpt2Config {
+  readonly arch: 'gpt2';
   readonly nLayer: number;
   readonly nHead: number;
   readonly nEmbd: number;
@@ -85,6 +86,7 @@ export function parseGpt2Config(json: unknown, source = 'config.json'): Gpt2Conf
   if (eot === undefined || eot === null) reject(source, 'a byte-tokenizer model needs eot_token_id');
   if (eot >= c.vocab_size) reject(source, `EOT id ${eot} is outside the vocabulary of ${c.vocab_size}`);
   return Object.freeze({
+    arch: 'gpt2' as const,
     nLayer: c.n_layer,
     nHead: c.n_head,
     nEmbd: c.n_embd,

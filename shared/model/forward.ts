@@ -5,15 +5,27 @@
  * token per decoding step; keys and values of earlier tokens come from the caches in `state`,
  * so prefill followed by single steps computes exactly what a full recomputation would.
  *
+ * Two architectures share it (`params.config.arch`): GPT-2 (learned positions, LayerNorm, GeLU)
+ * and Llama (RoPE on q and k before k enters the cache, RMSNorm, SwiGLU, grouped-query attention:
+ * the caches hold G key/value heads, each serving H/G query heads).
+ *
  * Attention goes through an `AttentionPolicy`: the default (`FULL_ATTENTION`) appends the new
  * keys and values and attends causally to everything cached. Eviction policies (kvcache/) plug
  * in here, choosing what to store and what each query sees, without touching the model code.
  */
 import { MpcError, invariant } from '../util/index.js';
-import type { Gpt2Config } from './config.js';
-import type { BackendTypes, BlockParams, ModelParams, Ops } from './ops/types.js';
+import { kvHeadsOf, type ModelConfig } from './llama-config.js';
+import type {
+  AnyModelParams,
+  BackendTypes,
+  BlockParams,
+  LlamaBlockParams,
+  LlamaParams,
+  ModelParams,
+  Ops,
+} from './ops/types.js';
 
-/** What one layer's attention receives; q, k, v are [H, n, hd] for the n new tokens. */
+/** What one layer's attention receives; q is [H, n, hd], k and v [G, n, hd] (G = H but for GQA) for the n new tokens. */
 export interface AttentionStep<B extends BackendTypes> {
   readonly ops: Ops<B>;
   readonly layer: number;
@@ -60,13 +72,15 @@ export interface ForwardState<B extends BackendTypes> {
  */
 export function createState<B extends BackendTypes>(
   ops: Ops<B>,
-  config: Gpt2Config,
+  config: ModelConfig,
   capacity: number,
 ): ForwardState<B> {
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > config.nPositions) {
     throw new MpcError('E_INPUT', `sequence capacity ${capacity} is outside 1..${config.nPositions} (n_positions)`);
   }
-  const caches = Array.from({ length: config.nLayer }, () => ops.createCache(config.nHead, config.headDim, capacity));
+  const caches = Array.from({ length: config.nLayer }, () =>
+    ops.createCache(kvHeadsOf(config), config.headDim, capacity),
+  );
   return { caches, position: 0 };
 }
 
@@ -110,6 +124,30 @@ async function block<B extends BackendTypes>(
   return ops.add(h, await sc('mlp', () => ops.linear(m, p.mlpProj)));
 }
 
+async function llamaBlock<B extends BackendTypes>(
+  ops: Ops<B>,
+  p: LlamaBlockParams<B>,
+  x: B['tensor'],
+  step: Omit<AttentionStep<B>, 'q' | 'k' | 'v'>,
+  policy: AttentionPolicy,
+  params: LlamaParams<B>,
+): Promise<B['tensor']> {
+  const c = params.config,
+    sc = scoped(ops);
+  const shape = { heads: c.nHead, kvHeads: c.nKvHead, headDim: c.headDim, theta: c.ropeTheta };
+  const n1 = await sc('ln1', () => ops.rmsNorm(x, p.attnNorm));
+  const { q, k, v } = await sc('qkv', () => ops.rotaryQkv(n1, p.qkv, shape, step.positions));
+  const attn = await sc('attn', () => policy.attend({ ...step, q, k, v }));
+  const h = ops.add(x, await sc('proj', () => ops.linear(ops.mergeHeads(attn), p.o)));
+  const n2 = await sc('ln2', () => ops.rmsNorm(h, p.mlpNorm));
+  const m = await sc('mlp', async () => ops.swiglu(await ops.linear(n2, p.gateUp)));
+  return ops.add(h, await sc('mlp', () => ops.linear(m, p.down)));
+}
+
+function isLlama<B extends BackendTypes>(p: AnyModelParams<B>): p is LlamaParams<B> {
+  return p.config.arch === 'llama';
+}
+
 /**
  * Runs `tokens` (n ≥ 1) through the model at positions state.position .. state.position + n − 1,
  * updating the caches, and returns the logits ([1, V] for 'last', [n, V] for 'all') or null.
@@ -118,7 +156,7 @@ async function block<B extends BackendTypes>(
  */
 export async function forward<B extends BackendTypes>(
   ops: Ops<B>,
-  params: ModelParams<B>,
+  params: AnyModelParams<B>,
   state: ForwardState<B>,
   tokens: B['tokens'],
   opts: ForwardOptions<B> = {},
@@ -141,12 +179,17 @@ export async function forward<B extends BackendTypes>(
   for (let l = 0; l < c.nLayer; l++) {
     const step = { ops, layer: l, cache: state.caches[l] as B['cache'], positions };
     const xin = x;
-    x = await sc(`l${l}`, () => block(ops, params.blocks[l] as BlockParams<B>, xin, step, policy));
+    x = await sc(`l${l}`, () =>
+      isLlama(params)
+        ? llamaBlock(ops, params.blocks[l] as LlamaBlockParams<B>, xin, step, policy, params)
+        : block(ops, (params as ModelParams<B>).blocks[l] as BlockParams<B>, xin, step, policy),
+    );
     await opts.onHidden?.(l + 1, x);
   }
   state.position += n;
   const which = opts.logits ?? 'last';
   if (which === 'none') return null;
   const last = which === 'last' ? ops.rows(x, n - 1, n) : x;
-  return sc('head', async () => ops.lmHead(await ops.layerNorm(last, params.lnF), params.head));
+  const norm = (y: B['tensor']) => (isLlama(params) ? ops.rmsNorm(y, params.norm) : ops.layerNorm(y, params.lnF));
+  return sc('head', async () => ops.lmHead(await norm(last), params.head));
 }

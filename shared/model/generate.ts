@@ -10,7 +10,7 @@
  */
 import { MpcError, invariant } from '../util/index.js';
 import { createState, forward, resetState, type AttentionPolicy, type ForwardState } from './forward.js';
-import type { ModelParams, Ops, PlainTypes } from './ops/types.js';
+import type { AnyModelParams, Ops, PlainTypes } from './ops/types.js';
 
 export interface GenerateLimits {
   readonly maxNewTokens: number;
@@ -40,7 +40,7 @@ export class GreedySession<B extends PlainTypes> {
    */
   constructor(
     private readonly ops: Ops<B>,
-    private readonly params: ModelParams<B>,
+    private readonly params: AnyModelParams<B>,
     readonly state: ForwardState<B>,
     private readonly policy?: AttentionPolicy,
     prefilled?: B['tensor'],
@@ -57,7 +57,7 @@ export class GreedySession<B extends PlainTypes> {
    */
   static resume<B extends PlainTypes>(
     ops: Ops<B>,
-    params: ModelParams<B>,
+    params: AnyModelParams<B>,
     state: ForwardState<B>,
     logits: B['tensor'],
     policy?: AttentionPolicy,
@@ -141,7 +141,7 @@ export interface GenerateOptions<B extends PlainTypes> extends GenerateLimits {
  */
 export async function generate<B extends PlainTypes>(
   ops: Ops<B>,
-  params: ModelParams<B>,
+  params: AnyModelParams<B>,
   prompt: readonly number[],
   opts: GenerateOptions<B>,
 ): Promise<GenerateResult> {

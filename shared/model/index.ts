@@ -18,6 +18,15 @@ export {
   type LinearWeights,
   type NormWeights,
 } from './weights.js';
+export {
+  parseLlamaConfig,
+  parseModelConfig,
+  readModelConfig,
+  kvHeadsOf,
+  type LlamaConfig,
+  type ModelConfig,
+} from './llama-config.js';
+export { llamaWeightsFromSafetensors, loadLlama, type LlamaWeights, type LlamaBlockWeights } from './llama-weights.js';
 export * from './ops/index.js';
 export {
   forward,

@@ -62,7 +62,8 @@ function canonicalNames(st: Safetensors): Map<string, string> {
   return names;
 }
 
-class Reader {
+/** Reads tensors by (canonical) name, checking shapes and recording which were used. */
+export class Reader {
   readonly used = new Set<string>();
   constructor(
     private readonly st: Safetensors,

@@ -18,6 +18,7 @@ import {
   transpose,
 } from './float-kernels.js';
 import type { AttnMask, ModelParams, Ops, PlainTypes } from './types.js';
+import { groupHeads, prepareLlama, rmsNorm, rotaryQkv, swiglu } from './float-llama.js';
 
 export { FloatKVCache, floatTensor, type FloatTensor } from './float-cache.js';
 
@@ -35,7 +36,8 @@ export interface FloatNorm extends NormWeights {
 
 export interface FloatEmbedding {
   readonly wte: Float64Array;
-  readonly wpe: Float64Array;
+  /** Position embeddings, or null (Llama: positions enter through RoPE). */
+  readonly wpe: Float64Array | null;
   readonly vocabSize: number;
   readonly positions: number;
   readonly width: number;
@@ -87,7 +89,7 @@ async function embed(tokens: readonly number[], positions: readonly number[], e:
     const pos = positions[i] as number;
     if (!Number.isInteger(pos) || pos < 0 || pos >= e.positions)
       throw new MpcError('E_INPUT', `position ${pos} is outside 0..${e.positions - 1}`);
-    for (let k = 0; k < d; k++) out[i * d + k] = (e.wte[id * d + k] as number) + (e.wpe[pos * d + k] as number);
+    for (let k = 0; k < d; k++) out[i * d + k] = (e.wte[id * d + k] as number) + (e.wpe?.[pos * d + k] ?? 0);
   });
   return floatTensor([tokens.length, d], out);
 }
@@ -138,10 +140,11 @@ function visibleKeys(mask: AttnMask, t: number): (row: number) => number {
 async function attnScores(q: FloatTensor, cache: FloatKVCache, mask: AttnMask): Promise<FloatTensor> {
   const [heads, n, hd] = dims(q, 3, 'attnScores') as [number, number, number];
   invariant(
-    heads === cache.heads && hd === cache.headDim,
+    heads % cache.heads === 0 && hd === cache.headDim,
     'E_SHAPE',
     () => `attnScores: q [${q.shape.join(', ')}] vs cache ${cache.heads} × ${cache.headDim}`,
   );
+  const per = heads / cache.heads; // query heads per key/value head
   const t = cache.length;
   const out = new Float64Array(heads * n * t);
   const cols = visibleKeys(mask, t);
@@ -151,7 +154,7 @@ async function attnScores(q: FloatTensor, cache: FloatKVCache, mask: AttnMask): 
       xOff: h * n * hd,
       xStride: hd,
       w: cache.keys,
-      wOff: h * cache.capacity * hd,
+      wOff: Math.floor(h / per) * cache.capacity * hd,
       wStride: hd,
       out,
       outOff: h * n * t,
@@ -174,11 +177,12 @@ async function softmax(scores: FloatTensor, mask: AttnMask): Promise<FloatTensor
 async function attnMix(p: FloatTensor, cache: FloatKVCache): Promise<FloatTensor> {
   const [heads, n, t] = dims(p, 3, 'attnMix') as [number, number, number];
   invariant(
-    heads === cache.heads && t === cache.length,
+    heads % cache.heads === 0 && t === cache.length,
     'E_SHAPE',
     () => `attnMix: p [${p.shape.join(', ')}] vs cache of ${cache.heads} heads, ${cache.length} entries`,
   );
-  const hd = cache.headDim;
+  const hd = cache.headDim,
+    per = heads / cache.heads;
   const out = new Float64Array(heads * n * hd);
   // Each row of p only up to its last nonzero entry: masked keys have probability exactly 0.
   const inner = (row: number) => {
@@ -192,7 +196,7 @@ async function attnMix(p: FloatTensor, cache: FloatKVCache): Promise<FloatTensor
       xOff: h * n * t,
       xStride: t,
       w: cache.valuesT,
-      wOff: h * hd * cache.capacity,
+      wOff: Math.floor(h / per) * hd * cache.capacity,
       wStride: cache.capacity,
       out,
       outOff: h * n * hd,
@@ -209,11 +213,16 @@ async function attnMix(p: FloatTensor, cache: FloatKVCache): Promise<FloatTensor
 export const floatOps: Ops<FloatTypes> = {
   name: 'float64',
   prepare,
+  prepareLlama,
   createCache: (heads, headDim, capacity) => new FloatKVCache(heads, headDim, capacity),
   embed,
   layerNorm: async (x, p) =>
     floatTensor(x.shape, layerNormRows(x.data, p.weight, p.bias, x.shape[x.shape.length - 1] as number, p.eps)),
   linear,
+  rmsNorm,
+  rotaryQkv,
+  swiglu,
+  groupHeads,
   gelu: async (x) => floatTensor(x.shape, geluTanh(x.data)),
   add: (a, b) => {
     invariant(

@@ -1,5 +1,9 @@
 export type {
+  AnyModelParams,
   AttnMask,
+  LlamaBlockParams,
+  LlamaParams,
+  RotaryShape,
   BackendTypes,
   BlockParams,
   KVCache,

@@ -23,6 +23,8 @@
 import type { Shape } from '../../ring/index.js';
 import type { Gpt2Config } from '../config.js';
 import type { Gpt2Weights } from '../weights.js';
+import type { LlamaConfig } from '../llama-config.js';
+import type { LlamaWeights } from '../llama-weights.js';
 
 /** The least a backend tensor handle exposes: its (public) shape. */
 export interface TensorLike {
@@ -73,6 +75,40 @@ export interface ModelParams<B extends BackendTypes> {
   readonly head: B['linear'];
 }
 
+export interface LlamaBlockParams<B extends BackendTypes> {
+  /** RMSNorm before attention (its gain is folded into `qkv` by the ring backends). */
+  readonly attnNorm: B['norm'];
+  /** Fused q, k, v projection d → (H + 2G)·hd, no bias. */
+  readonly qkv: B['linear'];
+  readonly o: B['linear'];
+  readonly mlpNorm: B['norm'];
+  /** Fused gate and up projection d → 2I. */
+  readonly gateUp: B['linear'];
+  readonly down: B['linear'];
+}
+
+/** A Llama model's weights in a backend's own representation. */
+export interface LlamaParams<B extends BackendTypes> {
+  readonly config: LlamaConfig;
+  /** Token embeddings only (positions enter through RoPE). */
+  readonly embedding: B['embedding'];
+  readonly blocks: readonly LlamaBlockParams<B>[];
+  readonly norm: B['norm'];
+  readonly head: B['linear'];
+}
+
+/** Parameters of either architecture; `config.arch` tells which. */
+export type AnyModelParams<B extends BackendTypes> = ModelParams<B> | LlamaParams<B>;
+
+/** The public shape of a rotary attention projection: H query heads, G key/value heads of hd. */
+export interface RotaryShape {
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  /** RoPE base θ: pair j of a head turns by position · θ^(−2j/hd). */
+  readonly theta: number;
+}
+
 /**
  * One layer's key/value store. Keys and values are kept per head, in the order appended; the
  * length is public (it is a function of the schedule, never of the data).
@@ -115,7 +151,10 @@ export interface Ops<B extends BackendTypes> {
   /** Allocates an empty KV cache for one layer. */
   createCache(heads: number, headDim: number, capacity: number): B['cache'];
 
-  /** Token embedding plus position embedding: n ids and n positions → [n, d]. */
+  /** Builds this backend's parameter handles from plain Llama weights (once per model). */
+  prepareLlama(weights: LlamaWeights): Promise<LlamaParams<B>>;
+
+  /** Token embedding plus position embedding (if the table has one): n ids and n positions → [n, d]. */
   embed(tokens: B['tokens'], positions: readonly number[], table: B['embedding']): Promise<B['tensor']>;
   /** LayerNorm over the last axis (biased variance, eps inside the square root, as PyTorch). */
   layerNorm(x: B['tensor'], p: B['norm']): Promise<B['tensor']>;
@@ -123,6 +162,27 @@ export interface Ops<B extends BackendTypes> {
   linear(x: B['tensor'], p: B['linear']): Promise<B['tensor']>;
   /** GeLU, tanh approximation (HF `gelu_new`), element-wise. */
   gelu(x: B['tensor']): Promise<B['tensor']>;
+  /** RMSNorm over the last axis, x / sqrt(mean(x²) + eps) · γ (as HF LlamaRMSNorm). */
+  rmsNorm(x: B['tensor'], p: B['norm']): Promise<B['tensor']>;
+  /**
+   * Llama's attention inputs: x [n, d] through the fused q, k, v projection, then rotary
+   * positions (HF's rotate-half pairing: channel c with c ± hd/2) applied to q and k at the public
+   * `positions` — a public linear map, so the ring backends fold it into the projection's
+   * truncation. → q [H, n, hd], k and v [G, n, hd].
+   */
+  rotaryQkv(
+    x: B['tensor'],
+    p: B['linear'],
+    shape: RotaryShape,
+    positions: readonly number[],
+  ): Promise<{ q: B['tensor']; k: B['tensor']; v: B['tensor'] }>;
+  /** SwiGLU: [n, 2I] (gate | up) → SiLU(gate) · up, [n, I]. */
+  swiglu(x: B['tensor']): Promise<B['tensor']>;
+  /**
+   * Sums consecutive blocks of heads: [H, n, w] → [G, n, w], group g the sum of heads
+   * g·H/G .. (g + 1)·H/G − 1 (the query heads sharing key/value head g). Local; x itself if G = H.
+   */
+  groupHeads(x: B['tensor'], groups: number): B['tensor'];
   /** Residual sum of two same-shaped tensors (local in every backend). */
   add(a: B['tensor'], b: B['tensor']): B['tensor'];
 
@@ -135,7 +195,9 @@ export interface Ops<B extends BackendTypes> {
 
   /**
    * q [H, n, hd] against every cached key → scores [H, n, T], scaled by 1/sqrt(hd). Entries the
-   * mask hides are 0 and need not be computed (half the work of a causal prefill).
+   * mask hides are 0 and need not be computed (half the work of a causal prefill). A cache of
+   * G < H heads (grouped-query attention) serves query heads g·H/G .. (g + 1)·H/G − 1 from head g;
+   * `attnMix` pairs them the same way.
    */
   attnScores(q: B['tensor'], cache: B['cache'], mask: AttnMask): Promise<B['tensor']>;
   /** Softmax over the last axis of [H, n, T]; masked entries get probability exactly 0. */

@@ -47,7 +47,7 @@ export function ringModelSpec(c: Gpt2Config, f = FRAC_BITS): Array<[string, Ring
 }
 
 /** Folds a preceding LayerNorm (γ, β) into a linear layer; returns [out, in] weight and bias. */
-function foldLinear(
+export function foldLinear(
   lin: LinearWeights,
   ln: NormWeights | null,
   colScale?: (j: number) => number,

@@ -14,7 +14,9 @@ import { clear, type AnyTensor } from '../../ring/tensor.js';
 import type { FixedHandle, Prims } from '../../protocol/prims/types.js';
 import type { Gpt2Config } from '../config.js';
 import type { Gpt2Weights } from '../weights.js';
-import type { AttnMask, BackendTypes, ModelParams, Ops } from '../ops/types.js';
+import type { LlamaWeights } from '../llama-weights.js';
+import type { AttnMask, BackendTypes, LlamaParams, ModelParams, Ops, RotaryShape } from '../ops/types.js';
+import { encodeLlamaModel, loadRingLlama, ringGroupHeads, ringRotaryQkv } from './llama.js';
 import { RingCacheView, RingKVCache } from './cache.js';
 import { viewMix, viewScores } from './view-attention.js';
 
@@ -26,7 +28,8 @@ export const CHUNK_ELEMENTS = 1 << 16;
 
 export interface RingLinear<T, F> {
   readonly w: F;
-  readonly b: T;
+  /** Bias at scale 2f, or null (Llama). */
+  readonly b: T | null;
   readonly inDim: number;
   readonly outDim: number;
 }
@@ -35,13 +38,18 @@ export interface RingNorm {
 }
 export interface RingEmbedding<F> {
   readonly wte: F;
-  readonly wpe: F;
+  /** Position embeddings, or null (Llama: RoPE). */
+  readonly wpe: F | null;
 }
 
 /** Non-linear recipes over Prims the ring backend needs (protocol/nonlinear provides them). */
 export interface RingNonlinear {
   /** Normalises the last axis (biased variance, eps inside the root); output scale f. */
   layerNorm<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, eps: number): Promise<T>;
+  /** RMSNorm without gain (x / √(mean x² + eps)); output scale f. Llama only. */
+  rmsNorm?<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, eps: number): Promise<T>;
+  /** SiLU, element-wise, at any output scale ≥ f (the caller truncates). Llama only. */
+  silu?<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T): Promise<T>;
   /** GeLU, tanh form, element-wise; output scale f. */
   gelu<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T): Promise<T>;
   /** Softmax over the last axis; row r sees its first `valid[r]` entries, the rest are exactly 0. */
@@ -141,6 +149,16 @@ export class RingOps<
     });
   }
 
+  /** The emulation's path from plain Llama weights (parties load shares). */
+  async prepareLlama(weights: LlamaWeights): Promise<LlamaParams<RingTypes<T, F, Tok>>> {
+    invariant(this.P.mode === 'clear', 'E_INTERNAL', 'only the emulation prepares plain weights; parties load shares');
+    const enc = encodeLlamaModel(weights, this.f);
+    return loadRingLlama(this.P, weights.config, (name) => {
+      const t = enc.get(name)!;
+      return clear(t.shape, t.data, t.fracBits) as AnyTensor as T;
+    });
+  }
+
   createCache(heads: number, headDim: number, capacity: number): RingKVCache<T, F> {
     return new RingKVCache(this.P, `kv${this.caches++}`, heads, headDim, capacity);
   }
@@ -149,6 +167,7 @@ export class RingOps<
     const P = this.P;
     invariant(tokens.length === positions.length, 'E_SHAPE', 'one position per token');
     const tok = await this.io.embedTokens(P, table.wte, tokens);
+    if (table.wpe === null) return tok;
     const pos = P.reshape(P.fixedRows(table.wpe, positions), [positions.length, table.wpe.cols]);
     return P.add(tok, pos);
   }
@@ -159,6 +178,33 @@ export class RingOps<
   gelu(x: T): Promise<T> {
     return this.byRows(x, (c) => this.nl.gelu(this.P, c));
   }
+  rmsNorm(x: T, p: RingNorm): Promise<T> {
+    const rms = this.nl.rmsNorm;
+    invariant(rms !== undefined, 'E_INTERNAL', 'these non-linear recipes have no RMSNorm');
+    return this.byRows(x, (c) => rms(this.P, c, p.eps));
+  }
+  rotaryQkv(
+    x: T,
+    p: RingLinear<T, F>,
+    shape: RotaryShape,
+    positions: readonly number[],
+  ): Promise<{ q: T; k: T; v: T }> {
+    return ringRotaryQkv(this.P, this.f, (y, fn) => this.byRows(y, fn), x, p, shape, positions);
+  }
+  /** SiLU(gate) · up per row chunk: SiLU at its own scale, one product, one truncation back to f. */
+  swiglu(x: T): Promise<T> {
+    const P = this.P,
+      silu = this.nl.silu,
+      w = x.shape[1]! / 2;
+    invariant(silu !== undefined, 'E_INTERNAL', 'these non-linear recipes have no SiLU');
+    return this.byRows(x, async (c) => {
+      const y = await P.mul(await silu(P, P.sliceLast(c, 0, w)), P.sliceLast(c, w, 2 * w));
+      return P.trunc(y, y.fracBits - this.f);
+    });
+  }
+  groupHeads(x: T, groups: number): T {
+    return ringGroupHeads(this.P, x, groups);
+  }
 
   /**
    * Runs a row-wise function over row chunks of at most CHUNK_ELEMENTS elements, one after the other.
@@ -166,7 +212,7 @@ export class RingOps<
    * dealer material per score) in one frame and in memory; chunks bound both, at the price of more
    * rounds during prefill. The chunking is a function of shapes only, so all roles agree on it.
    */
-  private async byRows(x: T, fn: (chunk: T, start: number, end: number) => Promise<T>): Promise<T> {
+  async byRows(x: T, fn: (chunk: T, start: number, end: number) => Promise<T>): Promise<T> {
     const P = this.P,
       shape = x.shape,
       last = shape[shape.length - 1]!,
@@ -188,8 +234,10 @@ export class RingOps<
     const P = this.P,
       n = x.shape[0]!;
     const y = await P.fixedMatmul(x, p.w, 'nt'); // [n, out] at 2f
-    const bias = P.concatFirst(Array.from({ length: n }, () => P.reshape(p.b, [1, p.outDim])));
-    return this.byRows(P.add(y, bias), (c) => P.trunc(c, this.f));
+    const b = p.b;
+    const biased =
+      b === null ? y : P.add(y, P.concatFirst(Array.from({ length: n }, () => P.reshape(b, [1, p.outDim]))));
+    return this.byRows(biased, (c) => P.trunc(c, this.f));
   }
 
   splitHeads(qkv: T, heads: number): { q: T; k: T; v: T } {
@@ -220,11 +268,27 @@ export class RingOps<
     return this.P.scope(label, fn);
   }
 
+  /**
+   * q [H, n, hd] as [G, (H/G)·n, hd]: grouped-query attention is then an ordinary product of each
+   * key/value head with the rows of its H/G query heads (a reshape, no data moves).
+   */
+  private byKvHead(x: T, cache: RingKVCache<T, F>): T {
+    const [h, n, w] = x.shape as [number, number, number];
+    invariant(h % cache.heads === 0, 'E_SHAPE', `${h} query heads over a cache of ${cache.heads} heads`);
+    return h === cache.heads ? x : this.P.reshape(x, [cache.heads, (h / cache.heads) * n, w]);
+  }
+
   async attnScores(q: T, cache: RingKVCache<T, F>, _mask: AttnMask): Promise<T> {
-    if (cache instanceof RingCacheView) return viewScores(this.P, this.f, q, cache);
-    invariant(cache.k !== undefined, 'E_INTERNAL', 'attention over an empty cache');
-    // the 1/√hd scale is folded into the query projection
-    return this.byRows(await this.P.fixedMatmul(q, cache.k, 'nt', cache.length), (c) => this.P.trunc(c, this.f));
+    const [h, n] = q.shape as [number, number],
+      qg = this.byKvHead(q, cache);
+    let s: T;
+    if (cache instanceof RingCacheView) s = await viewScores(this.P, this.f, qg, cache);
+    else {
+      invariant(cache.k !== undefined, 'E_INTERNAL', 'attention over an empty cache');
+      // the 1/√hd scale is folded into the query projection
+      s = await this.byRows(await this.P.fixedMatmul(qg, cache.k, 'nt', cache.length), (c) => this.P.trunc(c, this.f));
+    }
+    return h === cache.heads ? s : this.P.reshape(s, [h, n, s.shape[2]!]);
   }
 
   softmax(scores: T, mask: AttnMask): Promise<T> {
@@ -238,9 +302,15 @@ export class RingOps<
   }
 
   async attnMix(p: T, cache: RingKVCache<T, F>): Promise<T> {
-    if (cache instanceof RingCacheView) return viewMix(this.P, this.f, p, cache);
-    invariant(cache.v !== undefined, 'E_INTERNAL', 'attention over an empty cache');
-    return this.byRows(await this.P.fixedMatmul(p, cache.v, 'nn', cache.length), (c) => this.P.trunc(c, this.f));
+    const [h, n] = p.shape as [number, number],
+      pg = this.byKvHead(p, cache);
+    let o: T;
+    if (cache instanceof RingCacheView) o = await viewMix(this.P, this.f, pg, cache);
+    else {
+      invariant(cache.v !== undefined, 'E_INTERNAL', 'attention over an empty cache');
+      o = await this.byRows(await this.P.fixedMatmul(pg, cache.v, 'nn', cache.length), (c) => this.P.trunc(c, this.f));
+    }
+    return h === cache.heads ? o : this.P.reshape(o, [h, n, o.shape[2]!]);
   }
 
   lmHead(x: T, head: RingLinear<T, F>): Promise<T> {

@@ -7,7 +7,7 @@
  * client (its revealed index out, its masked next token back).
  */
 import { parseNetSpec } from '../../shared/netem/index.js';
-import type { CellRecord } from './cell.js';
+import { cellId, type CellRecord } from './cell.js';
 
 export const kib = (b: number): string =>
   b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`;
@@ -63,8 +63,15 @@ function modelRows(records: readonly RunCell[], many: boolean): string[] {
     const dealer = (t.dealer_to_p1 * 8 * 1000) / net.rateBitsPerS;
     const compute = Math.max(t.party0.computeMs, t.party1.computeMs);
     const predicted = latency + transfer + compute;
+    // the same cell on loopback in the same run, if measured: its whole time stands in for compute
+    const lo = records.find(
+      (x) => x.run === r.run && x.key.net === 'loopback' && cellId({ ...x.key, net: r.key.net }) === cellId(r.key),
+    );
+    const fromLoopback = lo
+      ? `${ms(lo.perToken.ms)} + ${ms(latency + transfer)} = ${ms(lo.perToken.ms + latency + transfer)} | ${(t.ms / (lo.perToken.ms + latency + transfer)).toFixed(2)}`
+      : '– | –';
     rows.push(
-      `${runOf(r, many)}| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${ms(t.ms)} | ${ms(latency)} + ${ms(transfer)} + ${ms(compute)} = ${ms(predicted)} | ${(t.ms / predicted).toFixed(2)} | ${ms(dealer)} |`,
+      `${runOf(r, many)}| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${ms(t.ms)} | ${ms(latency)} + ${ms(transfer)} + ${ms(compute)} = ${ms(predicted)} | ${(t.ms / predicted).toFixed(2)} | ${fromLoopback} | ${ms(dealer)} |`,
     );
   }
   return rows;
@@ -100,10 +107,12 @@ export function summaryTable(records: readonly RunCell[]): string {
   if (model.length) {
     out.push(
       '',
-      "Shaped links: time per token against rounds × RTT/2 (both parties send at once) + one client round trip + online bytes ÷ bandwidth (the larger direction) + compute (the busier party), ms; the dealer's bytes ÷ bandwidth beside it (streamed while the parties compute):",
+      "Shaped links: time per token against rounds × RTT/2 (both parties send at once) + one client round trip + online bytes ÷ bandwidth (the larger direction) + compute (the busier party's own compute time), ms; then the same network terms on top of the same cell's time on loopback in the same run, when measured (it also counts the waits for the other party's compute, which the first model leaves out); the dealer's bytes ÷ bandwidth beside them (streamed while the parties compute):",
       '',
-      head('| model | net | ctx | policy | measured | predicted | measured / predicted | dealer transfer |'),
-      rule(8),
+      head(
+        '| model | net | ctx | policy | measured | predicted: latency + transfer + compute | measured / predicted | loopback + latency + transfer | measured / that | dealer transfer |',
+      ),
+      rule(10),
       ...model,
     );
   }

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { commandFlags } from '../shared/config/index.js';
 import { toMpcError } from '../shared/util/index.js';
 import { cellId, type CellRecord } from './bench/cell.js';
-import { summaryTable, type RunCell } from './bench/summary.js';
+import { netOf, summaryTable, type RunCell } from './bench/summary.js';
 import { writeBetweenMarkers } from './study/render.js';
 import { svgOf } from './report/plot.js';
 
@@ -45,7 +45,7 @@ function lineChart(recs: readonly CellRecord[], y: (r: CellRecord) => number, yT
   const values = recs.map((r) => ({
     model: r.key.model,
     ctx: r.key.ctx,
-    series: `${r.key.policy} · ${r.key.net}`,
+    series: `${r.key.policy} · ${netOf(r)}`,
     y: y(r),
   }));
   return {

@@ -20,12 +20,14 @@ export type RunCell = CellRecord & { run?: string };
 
 /** The leading "run" cell of a row, when the records come from more than one run. */
 const runOf = (r: RunCell, many: boolean): string => (many ? `| ${r.run ?? ''} ` : '');
+/** The network column: the network, and 'ahead' when the dealer dealt the run's material first. */
+export const netOf = (r: CellRecord): string => `${r.key.net}${r.key.preprocess === 'ahead' ? ', ahead' : ''}`;
 const manyRuns = (records: readonly RunCell[]): boolean => new Set(records.map((r) => r.run)).size > 1;
 
 function cellRow(r: RunCell, many: boolean): string {
   const t = r.perToken,
     p1 = t.party1;
-  return `${runOf(r, many)}| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${r.attended} | ${kib(t.p0_to_p1)} | ${kib(t.p1_to_p0)} | ${kib(t.dealer_to_p1)} | ${t.rounds.toFixed(0)} | ${ms(t.ms)} | ${ms(p1.computeMs)} / ${ms(p1.peerMs)} / ${ms(p1.dealerMs)} | ${gib(r.rssMiB.dealer)} / ${gib(r.rssMiB.party0)} / ${gib(r.rssMiB.party1)} / ${gib(r.rssMiB.client)} | ${r.match === undefined ? 'not checked' : r.match ? 'yes' : 'NO'} |`;
+  return `${runOf(r, many)}| ${r.key.model} | ${netOf(r)} | ${r.key.ctx} | ${r.key.policy} | ${r.attended} | ${kib(t.p0_to_p1)} | ${kib(t.p1_to_p0)} | ${kib(t.dealer_to_p1)} | ${t.rounds.toFixed(0)} | ${ms(t.ms)} | ${ms(p1.computeMs)} / ${ms(p1.peerMs)} / ${ms(p1.dealerMs)} | ${gib(r.rssMiB.dealer)} / ${gib(r.rssMiB.party0)} / ${gib(r.rssMiB.party1)} / ${gib(r.rssMiB.client)} | ${r.match === undefined ? 'not checked' : r.match ? 'yes' : 'NO'} |`;
 }
 
 function ratioRows(records: readonly RunCell[], many: boolean): string[] {
@@ -38,6 +40,7 @@ function ratioRows(records: readonly RunCell[], many: boolean): string[] {
         x.run === r.run &&
         x.key.model === r.key.model &&
         x.key.net === r.key.net &&
+        x.key.preprocess === r.key.preprocess &&
         x.key.ctx === r.key.ctx,
     );
     if (!f) continue;
@@ -45,7 +48,7 @@ function ratioRows(records: readonly RunCell[], many: boolean): string[] {
     const a = r.perToken,
       b = f.perToken;
     rows.push(
-      `${runOf(r, many)}| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${q(a.p0_to_p1 + a.p1_to_p0, b.p0_to_p1 + b.p1_to_p0)} | ${q(a.dealer_to_p1, b.dealer_to_p1)} | ${q(a.rounds, b.rounds)} | ${q(a.ms, b.ms)} |`,
+      `${runOf(r, many)}| ${r.key.model} | ${netOf(r)} | ${r.key.ctx} | ${r.key.policy} | ${q(a.p0_to_p1 + a.p1_to_p0, b.p0_to_p1 + b.p1_to_p0)} | ${q(a.dealer_to_p1, b.dealer_to_p1)} | ${q(a.rounds, b.rounds)} | ${q(a.ms, b.ms)} |`,
     );
   }
   return rows;
@@ -71,7 +74,7 @@ function modelRows(records: readonly RunCell[], many: boolean): string[] {
       ? `${ms(lo.perToken.ms)} + ${ms(latency + transfer)} = ${ms(lo.perToken.ms + latency + transfer)} | ${(t.ms / (lo.perToken.ms + latency + transfer)).toFixed(2)}`
       : '– | –';
     rows.push(
-      `${runOf(r, many)}| ${r.key.model} | ${r.key.net} | ${r.key.ctx} | ${r.key.policy} | ${ms(t.ms)} | ${ms(latency)} + ${ms(transfer)} + ${ms(compute)} = ${ms(predicted)} | ${(t.ms / predicted).toFixed(2)} | ${fromLoopback} | ${ms(dealer)} |`,
+      `${runOf(r, many)}| ${r.key.model} | ${netOf(r)} | ${r.key.ctx} | ${r.key.policy} | ${ms(t.ms)} | ${ms(latency)} + ${ms(transfer)} + ${ms(compute)} = ${ms(predicted)} | ${(t.ms / predicted).toFixed(2)} | ${fromLoopback} | ${ms(dealer)} |`,
     );
   }
   return rows;

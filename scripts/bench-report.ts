@@ -40,12 +40,16 @@ function records(dirs: readonly string[]): RunCell[] {
 
 type Spec = Parameters<typeof svgOf>[0];
 
-/** One value per cell: x = context, a line per policy and network, a panel per model. */
-function lineChart(recs: readonly CellRecord[], y: (r: CellRecord) => number, yTitle: string, log = false): Spec {
+/** The run's name after a label, when the report joins several runs (their cells are not comparable). */
+const ofRun = (r: RunCell, recs: readonly RunCell[]): string =>
+  new Set(recs.map((x) => x.run)).size > 1 ? ` · ${r.run}` : '';
+
+/** One value per cell: x = context, a line per policy, network (and run), a panel per model. */
+function lineChart(recs: readonly RunCell[], y: (r: CellRecord) => number, yTitle: string, log = false): Spec {
   const values = recs.map((r) => ({
     model: r.key.model,
     ctx: r.key.ctx,
-    series: `${r.key.policy} · ${netOf(r)}`,
+    series: `${r.key.policy} · ${netOf(r)}${ofRun(r, recs)}`,
     y: y(r),
   }));
   return {
@@ -58,7 +62,13 @@ function lineChart(recs: readonly CellRecord[], y: (r: CellRecord) => number, yT
       encoding: {
         x: { field: 'ctx', type: 'quantitative', title: 'context (tokens)' },
         y: { field: 'y', type: 'quantitative', title: yTitle, ...(log ? { scale: { type: 'log' } } : {}) },
-        color: { field: 'series', type: 'nominal', title: 'policy · network', legend: { labelLimit: 280 } },
+        color: {
+          field: 'series',
+          type: 'nominal',
+          title: 'policy · network (· run)',
+          scale: { scheme: 'category20' },
+          legend: { labelLimit: 400 },
+        },
       },
     },
     resolve: { scale: { y: 'independent' } },
@@ -66,12 +76,12 @@ function lineChart(recs: readonly CellRecord[], y: (r: CellRecord) => number, yT
 }
 
 /** Online bytes per decoded token, stacked by model operation, one bar per cell (loopback only: bytes do not depend on the network). */
-function stackChart(recs: readonly CellRecord[]): Spec {
+function stackChart(recs: readonly RunCell[]): Spec {
   const values = recs
     .filter((r) => r.key.net === 'loopback')
     .flatMap((r) =>
       r.byOperation.map((o) => ({
-        cell: `${r.key.model} ${r.key.ctx} ${r.key.policy}`,
+        cell: `${r.key.model} ${r.key.ctx} ${r.key.policy}${ofRun(r, recs)}`,
         op: o.op,
         kib: o.p0_to_p1 / 1024,
       })),
@@ -82,14 +92,14 @@ function stackChart(recs: readonly CellRecord[]): Spec {
     height: { step: 18 },
     mark: 'bar',
     encoding: {
-      y: { field: 'cell', type: 'nominal', title: null, sort: null, axis: { labelLimit: 280 } },
+      y: { field: 'cell', type: 'nominal', title: null, sort: null, axis: { labelLimit: 400 } },
       x: {
         field: 'kib',
         type: 'quantitative',
         title: 'online KiB per decoded token (party 0 → party 1)',
         stack: 'zero',
       },
-      color: { field: 'op', type: 'nominal', title: 'operation' },
+      color: { field: 'op', type: 'nominal', title: 'operation', scale: { scheme: 'category20' } },
     },
   } as unknown as Spec;
 }

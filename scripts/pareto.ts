@@ -62,7 +62,8 @@ const Meta = z.object({ model: z.string(), options: z.record(z.string(), z.unkno
  */
 function settingOf(cell: Cell, o: PolicyOptions): string {
   if (cell.policy === 'full') return 'full';
-  const share = `${+((100 * cell.budgetTokens) / cell.ctx).toPrecision(2)} %`;
+  const pct = (100 * cell.budgetTokens) / cell.ctx; // whole percents: prompts a few tokens short of ctx read alike
+  const share = `${pct >= 1.5 ? Math.round(pct) : pct.toFixed(1)} %`;
   if (!cell.policy.startsWith('mpcache')) return `${cell.policy} ${share}`;
   const dynamic = cell.policy === 'mpcache-dynamic' || o.budget !== undefined || dynamicRatioOf(o) < 1;
   const dense = o.denseLayers > 0 ? `, dense ${o.denseLayers}` : '';

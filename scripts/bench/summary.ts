@@ -1,10 +1,11 @@
 /**
  * The benchmark's summary (Markdown): one row per cell with the per-token costs, where the time went
- * and every process's peak RSS; each policy's ratio to full cache in the same (model, network,
- * context); and, on shaped networks, the time per token against the simple model
- * rounds × RTT/2 + RTT + bytes ÷ bandwidth + compute: in a round both parties send at once, so each
- * waits one one-way delay for the other's message, and each token also makes one round trip to the
- * client (its revealed index out, its masked next token back).
+ * and every process's peak RSS; each policy's ratio to full cache in the same (run, model, network,
+ * material dealt ahead or not, context); and, on shaped networks, the time per token against the
+ * simple model rounds × RTT/2 + RTT + bytes ÷ bandwidth + compute: in a round both parties send at
+ * once, so each waits one one-way delay for the other's message, and each token also makes one round
+ * trip to the client (its revealed index out, its masked next token back). A second prediction puts
+ * the same network terms on the same cell's loopback time of the same run, where one was measured.
  */
 import { parseNetSpec } from '../../shared/netem/index.js';
 import { cellId, type CellRecord } from './cell.js';

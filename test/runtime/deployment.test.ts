@@ -86,7 +86,7 @@ function canNamespace(): boolean {
 }
 const NAMESPACES = canNamespace();
 
-/** The outcome of a TLS dial from `exec`'s machine as the client (its certificate), expecting party 1. */
+/** A module that dials `url` with the client's certificate expecting party 1, and prints `ok` or the error code. */
 const dialProbe = (url: string, tls: { tlsCa: string; tlsCert: string; tlsKey: string }) => `
   import { dialWs, loadTls } from ${JSON.stringify(pathToFileURL(projectPath('dist', 'shared', 'net', 'index.js')).href)};
   const tls = loadTls({ ca: ${JSON.stringify(tls.tlsCa)}, cert: ${JSON.stringify(tls.tlsCert)}, key: ${JSON.stringify(tls.tlsKey)} }, 'client');

@@ -17,7 +17,7 @@ import { commandFlags } from '../shared/config/index.js';
 import { MpcError, toMpcError } from '../shared/util/index.js';
 import { DEFAULT_LIMITS } from '../shared/net/limits.js';
 import { loadTls } from '../shared/net/tls.js';
-import { readGpt2Config } from '../shared/model/config.js';
+import { readModelConfig } from '../shared/model/llama-config.js';
 import { tokenizerFor } from '../shared/model/tokenizer/index.js';
 import { ShareConfig, sha256File } from '../shared/model/ring/share-file.js';
 import { runGeneration } from '../shared/runtime/gen-client.js';
@@ -60,7 +60,7 @@ async function main(): Promise<number> {
       `${modelDir}/model.safetensors is not the model these shares were made from (sha256 differs)`,
     );
   }
-  const config = readGpt2Config(join(modelDir, 'config.json'));
+  const config = readModelConfig(join(modelDir, 'config.json'));
   const tok = tokenizerFor(config);
   const text = f.prompt ?? (f.promptFile ? readFileSync(resolve(f.promptFile), 'utf8') : undefined);
   if (!text) throw new MpcError('E_INPUT', 'the prompt is empty (give --prompt or --prompt-file)');

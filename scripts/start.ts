@@ -22,9 +22,8 @@ import { z } from 'zod';
 import { commandFlags } from '../shared/config/index.js';
 import { MpcError, projectPath, toMpcError } from '../shared/util/index.js';
 import { DEFAULT_LIMITS } from '../shared/net/limits.js';
-import { loadGpt2, type Gpt2Weights } from '../shared/model/weights.js';
+import { encodeAnyModel, loadAnyModel, type AnyWeights } from '../shared/model/ring/any-model.js';
 import { tokenizerFor, type Tokenizer } from '../shared/model/tokenizer/index.js';
-import { encodeRingModel } from '../shared/model/ring/fold.js';
 import { sha256File, writeShares, type ShareConfig } from '../shared/model/ring/share-file.js';
 import { getTask, promptTokens } from '../shared/tasks/index.js';
 import { launchCluster, shareFlags } from '../shared/runtime/launch.js';
@@ -58,7 +57,7 @@ const START = {
   }),
 };
 
-function builtInPrompt(weights: Gpt2Weights, seed: number): { tokens: number[]; expected: string } {
+function builtInPrompt(weights: AnyWeights, seed: number): { tokens: number[]; expected: string } {
   const tok = tokenizerFor(weights.config);
   const sample = getTask('passkey').generate({ length: 160, seed, placement: 'prompt', depth: 0.3 }, tok);
   return { tokens: promptTokens(sample, tok), expected: sample.queries[0]!.answer };
@@ -72,7 +71,7 @@ interface Run {
   /** Writes to stdout, except with --json. */
   readonly log: (s: string) => void;
   readonly modelDir: string;
-  readonly weights: Gpt2Weights;
+  readonly weights: AnyWeights;
   readonly tok: Tokenizer;
   readonly prompt: number[];
   /** The built-in prompt's answer (undefined for a prompt given with --prompt or --prompt-file). */
@@ -92,7 +91,7 @@ function chosenPolicy(f: Flags): Pick<Run, 'policy' | 'policyOptions'> {
 }
 
 /** The prompt of --prompt or --prompt-file, or else the built-in passkey question and its answer. */
-function promptOf(f: Flags, weights: Gpt2Weights, tok: Tokenizer): Pick<Run, 'prompt' | 'expected'> {
+function promptOf(f: Flags, weights: AnyWeights, tok: Tokenizer): Pick<Run, 'prompt' | 'expected'> {
   if (f.prompt !== undefined || f.promptFile !== undefined) {
     const text = f.prompt ?? readFileSync(resolve(f.promptFile!), 'utf8');
     if (text.length === 0) throw new MpcError('E_INPUT', 'the prompt is empty');
@@ -109,7 +108,7 @@ function prepare(f: Flags): Run {
   };
   const { policy, policyOptions } = chosenPolicy(f);
   const modelDir = resolve(f.model ?? projectPath('models', 'tiny-gpt2'));
-  const weights = loadGpt2(modelDir);
+  const weights = loadAnyModel(modelDir);
   const tok = tokenizerFor(weights.config);
   const { prompt, expected } = promptOf(f, weights, tok);
   policy?.check?.(prompt.length); // a budget that cannot fit this prompt fails here, before any process starts
@@ -129,7 +128,7 @@ function shareModel(r: Run, dir: string): ShareConfig {
     dir,
     JSON.parse(readFileSync(join(r.modelDir, 'config.json'), 'utf8')) as Record<string, unknown>,
     sha256File(join(r.modelDir, 'model.safetensors')),
-    encodeRingModel(r.weights),
+    encodeAnyModel(r.weights),
   );
 }
 

@@ -19,9 +19,9 @@ import { Kernels } from '../ring/kernels.js';
 import { randomSeed } from '../ring/prg.js';
 import { shapeOnly, type ShapeOnly } from '../ring/tensor.js';
 import type { FixedHandle } from '../protocol/prims/types.js';
-import { parseGpt2Config } from '../model/config.js';
-import { ringModelSpec } from '../model/ring/fold.js';
-import { loadRingModel, type RingNonlinear } from '../model/ring/ops.js';
+import { parseModelConfig } from '../model/llama-config.js';
+import { anyRingSpec, loadAnyRingModel } from '../model/ring/any-model.js';
+import type { RingNonlinear } from '../model/ring/ops.js';
 import {
   DEALER_TOKEN_IO,
   generationProgram,
@@ -238,10 +238,10 @@ export class DealerService {
       };
     }
     if (job.kind === 'load') {
-      const config = parseGpt2Config(job.model, 'load job');
-      const spec = new Map(ringModelSpec(config));
+      const config = parseModelConfig(job.model, 'load job');
+      const spec = new Map(anyRingSpec(config));
       const program = async (P: DealerPrims): Promise<void> => {
-        const model = await loadRingModel<ShapeOnly, FixedHandle, ClientTokens>(P, config, (n) =>
+        const model = await loadAnyRingModel<ShapeOnly, FixedHandle, ClientTokens>(P, config, (n) =>
           shapeOnly(spec.get(n)!.shape, spec.get(n)!.fracBits),
         );
         let slots = this.loads.get(job.shareId);

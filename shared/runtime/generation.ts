@@ -25,7 +25,7 @@ import type { ClientChallenges } from '../protocol/client-check.js';
 import type { FixedMatrix } from '../protocol/fixed-mask.js';
 import type { FixedHandle, Prims } from '../protocol/prims/types.js';
 import { createState, forward } from '../model/forward.js';
-import type { ModelParams } from '../model/ops/types.js';
+import type { AnyModelParams } from '../model/ops/types.js';
 import { RingOps, type RingNonlinear, type RingTokenIO, type RingTypes } from '../model/ring/ops.js';
 import { PolicyAttention, getPolicy, type KvPolicy, type SelectionHook } from '../kvcache/index.js';
 import { Kernels } from '../ring/kernels.js';
@@ -110,7 +110,7 @@ export interface ClientTokens {
   readonly length: number;
 }
 
-export type RingModel<T extends AnyTensor, F extends FixedHandle> = ModelParams<RingTypes<T, F, ClientTokens>>;
+export type RingModel<T extends AnyTensor, F extends FixedHandle> = AnyModelParams<RingTypes<T, F, ClientTokens>>;
 
 /** Thrown inside a party's program when the client ends generation early (not an error). */
 export class ClientStopped extends Error {

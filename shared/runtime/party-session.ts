@@ -14,7 +14,7 @@ import { ClientChallenges } from '../protocol/client-check.js';
 import { Prg } from '../ring/prg.js';
 import type { FixedMatrix } from '../protocol/fixed-mask.js';
 import { SecurePrims } from '../protocol/prims/secure.js';
-import { loadRingModel } from '../model/ring/ops.js';
+import { loadAnyRingModel } from '../model/ring/any-model.js';
 import {
   AheadMsg,
   INPUT_FRAME,
@@ -315,7 +315,7 @@ function sendResult(plan: SessionPlan, outputs: readonly Share[], ms: number): v
 
 async function loadShares(svc: PartyService, P: SecurePrims): Promise<ServedModel> {
   const m = svc.opts.model!.shares;
-  return loadRingModel<Share, FixedMatrix, ClientTokens>(P, m.config, (name) => {
+  return loadAnyRingModel<Share, FixedMatrix, ClientTokens>(P, m.config, (name) => {
     const t = m.tensors.get(name)!;
     return share(t.shape, t.data, t.fracBits);
   });

@@ -6,18 +6,23 @@
 import { createState, forward } from '../model/forward.js';
 import { floatOps } from '../model/ops/float.js';
 import type { Ops, PlainTypes } from '../model/ops/types.js';
+import type { LlamaWeights } from '../model/llama-weights.js';
 import type { Gpt2Weights } from '../model/weights.js';
+import type { AnyWeights } from '../model/ring/any-model.js';
 import { fixedOps } from '../model/ring/recipes.js';
 import { PolicyAttention, type KvPolicy } from '../kvcache/index.js';
 
 async function greedy<B extends PlainTypes>(
   ops: Ops<B>,
-  weights: Gpt2Weights,
+  weights: AnyWeights,
   prompt: readonly number[],
   n: number,
   policy: KvPolicy | null,
 ): Promise<number[]> {
-  const params = await ops.prepare(weights);
+  const params =
+    weights.config.arch === 'llama'
+      ? await ops.prepareLlama(weights as LlamaWeights)
+      : await ops.prepare(weights as Gpt2Weights);
   const state = createState(ops, weights.config, prompt.length + n);
   // a fresh adapter per run: it holds one sequence's session
   const opts = policy ? { policy: PolicyAttention.of(policy) } : {};
@@ -33,7 +38,7 @@ async function greedy<B extends PlainTypes>(
 
 /** Greedy tokens of the emulation and of float64, under the same KV-cache policy as the secure run (null: full cache). */
 export async function referenceGenerate(
-  weights: Gpt2Weights,
+  weights: AnyWeights,
   prompt: readonly number[],
   n: number,
   policy: KvPolicy | null = null,

@@ -12,6 +12,7 @@ import {
   loadLlama,
   parseLlamaConfig,
   parseModelConfig,
+  tokenizerFor,
   type LlamaWeights,
 } from '../../shared/model/index.js';
 import { MpcError } from '../../shared/util/index.js';
@@ -88,5 +89,32 @@ describe('Llama config and loader', () => {
     ['EOT outside the vocabulary', { eos_token_id: 256 }],
   ])('refuses %s with E_MODEL', (_what, change) => {
     expect(code(() => parseLlamaConfig({ ...base, ...change }))).toBe('E_MODEL');
+  });
+});
+
+describe('Llama tokenizers', () => {
+  const base = JSON.parse(readFileSync(join(LLAMA_DIRS[0]!, 'config.json'), 'utf8')) as Record<string, unknown>;
+  test('"tokenizer": "byte" over 256 ids: bytes, with the config\'s EOT id as end marker', () => {
+    const tok = tokenizerFor(parseLlamaConfig(base));
+    expect(tok.name).toBe('byte');
+    expect(tok.eot).toBe(2);
+    expect(tok.encode('hé')).toEqual([104, 195, 169]);
+    expect(tok.decode([104, 195, 169])).toBe('hé');
+  });
+  test('"tokenizer": "byte" with room for id 256: the byte tokenizer itself', () => {
+    const tok = tokenizerFor(parseLlamaConfig({ ...base, vocab_size: 257, eos_token_id: 256 }));
+    expect(tok.eot).toBe(256);
+    expect(tok.vocabSize).toBe(257);
+  });
+  test('a tokenizer.json model (tokenizer "hf") is refused with E_MODEL until it is supported', () => {
+    const { tokenizer: _t, ...hf } = base;
+    let got: unknown;
+    try {
+      tokenizerFor(parseLlamaConfig(hf));
+    } catch (e) {
+      got = e;
+    }
+    expect(got).toBeInstanceOf(MpcError);
+    expect((got as MpcError).code).toBe('E_MODEL');
   });
 });

@@ -12,9 +12,10 @@ import { z } from 'zod';
 import { MpcError } from '../../util/index.js';
 import { FRAC_BITS } from '../../ring/fixed-point.js';
 import { Prg, randomSeed } from '../../ring/prg.js';
-import { parseGpt2Config, type Gpt2Config } from '../config.js';
+import { parseModelConfig, type ModelConfig } from '../llama-config.js';
 import { parseSafetensors } from '../safetensors.js';
-import { ringModelSpec, type EncodedTensor } from './fold.js';
+import type { EncodedTensor } from './fold.js';
+import { anyRingSpec } from './any-model.js';
 
 export const ShareConfig = z.object({
   format: z.literal('mpcache-shares/1'),
@@ -98,9 +99,9 @@ export function writeShares(
 }
 
 export interface PartyShares {
-  readonly config: Gpt2Config;
+  readonly config: ModelConfig;
   readonly shareConfig: ShareConfig;
-  /** This party's share of every tensor, in `ringModelSpec` order. */
+  /** This party's share of every tensor, in `anyRingSpec` order. */
   readonly tensors: Map<string, EncodedTensor>;
 }
 
@@ -123,14 +124,14 @@ export function readPartyShares(configPath: string, sharesPath: string, party: 0
       `${configPath}: not a share config (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message})`,
     );
   const shareConfig = r.data;
-  const config = parseGpt2Config(shareConfig.model, configPath);
+  const config = parseModelConfig(shareConfig.model, configPath);
   const st = parseSafetensors(new Uint8Array(readFileSync(sharesPath)), sharesPath);
   if (st.metadata['shareId'] !== shareConfig.shareId)
     throw new MpcError('E_MODEL', `${sharesPath} belongs to another sharing run than ${configPath}`);
   if (st.metadata['party'] !== String(party))
     throw new MpcError('E_MODEL', `${sharesPath} is party ${st.metadata['party']}'s file, not party ${party}'s`);
   const tensors = new Map<string, EncodedTensor>();
-  for (const [name, spec] of ringModelSpec(config, shareConfig.fracBits)) {
+  for (const [name, spec] of anyRingSpec(config, shareConfig.fracBits)) {
     const t = st.tensors.get(name);
     if (!t || t.dtype !== 'U64' || t.shape.join(',') !== spec.shape.join(',')) {
       throw new MpcError('E_MODEL', `${sharesPath}: tensor ${name} missing or not U64 [${spec.shape.join(', ')}]`);

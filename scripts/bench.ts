@@ -59,7 +59,7 @@ export const BENCH = {
     'Private decoding measured per (model, network, context, policy): one JSON record per cell, a summary table, resumable.',
   flags: z.object({
     model: list(
-      'embedded (models/tiny-gpt2), gpt2-small (random weights of its shapes) or a Hugging Face folder',
+      'embedded (models/tiny-gpt2), gpt2-small (random weights of its shapes), a Hugging Face folder, or with --declared only smollm2-135m / smollm2-135m-mha (SmolLM2-135M shapes, 3 or 9 key/value heads)',
     ).default(['embedded']),
     ctx: z
       .array(z.number().int().positive())

@@ -13,9 +13,8 @@ import { tensorFrameBytes, type Part } from '../../shared/net/frame.js';
 import { CostSource, type Cost } from '../../shared/protocol/cost.js';
 import { DealerPrims } from '../../shared/protocol/prims/dealer.js';
 import type { FixedHandle } from '../../shared/protocol/prims/types.js';
-import type { Gpt2Config } from '../../shared/model/config.js';
-import { ringModelSpec } from '../../shared/model/ring/fold.js';
-import { loadRingModel } from '../../shared/model/ring/ops.js';
+import type { ModelConfig } from '../../shared/model/llama-config.js';
+import { anyRingSpec, loadAnyRingModel } from '../../shared/model/ring/any-model.js';
 import { STANDARD_NL } from '../../shared/model/ring/recipes.js';
 import {
   DEALER_TOKEN_IO,
@@ -89,13 +88,13 @@ class PhasedDealerPrims extends DealerPrims {
 
 /** Declared cost per phase ('setup' = the model load, 'prefill', 'decode.0', …) of a generation. */
 export async function declaredGeneration(
-  config: Gpt2Config,
+  config: ModelConfig,
   request: GenerateRequest,
 ): Promise<Map<string, PhaseDeclared>> {
   const src = new PhasedCost();
   const P = new PhasedDealerPrims(src);
-  const spec = new Map(ringModelSpec(config));
-  const model = await loadRingModel<ShapeOnly, FixedHandle, ClientTokens>(P, config, (n) =>
+  const spec = new Map(anyRingSpec(config));
+  const model = await loadAnyRingModel<ShapeOnly, FixedHandle, ClientTokens>(P, config, (n) =>
     shapeOnly(spec.get(n)!.shape, spec.get(n)!.fracBits),
   );
   await generationProgram(P, STANDARD_NL, DEALER_TOKEN_IO, model, parseGenerateParams(request));
@@ -116,7 +115,7 @@ export interface PerToken {
  * `ctx` (a prompt of ctx − tokens + 1), as `npm run bench` runs its cells.
  */
 export async function declaredPerToken(
-  config: Gpt2Config,
+  config: ModelConfig,
   cell: { ctx: number; tokens: number; prefill: 'secure' | 'revealed'; policy: string; options: object },
 ): Promise<PerToken> {
   const phases = await declaredGeneration(config, {

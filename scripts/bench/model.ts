@@ -1,6 +1,7 @@
 /**
  * The models a benchmark runs: `embedded` (models/tiny-gpt2), `gpt2-small` (random weights of GPT-2
- * small's exact shapes, labelled as random) or a Hugging Face folder; their shares, written by the
+ * small's exact shapes, labelled as random) or a Hugging Face folder, and for declared costs only
+ * `smollm2-135m` / `smollm2-135m-mha` (SmolLM2-135M's Llama shapes with 3 or 9 key/value heads); their shares, written by the
  * model owner's own process (`share-model`, so the harness never holds the shares); and prompts of an
  * exact length.
  */
@@ -14,7 +15,8 @@ import { parseGpt2Config, readGpt2Config, type Gpt2Config } from '../../shared/m
 import { tokenizerFor } from '../../shared/model/tokenizer/index.js';
 import { ShareConfig } from '../../shared/model/ring/share-file.js';
 import { getTask, promptTokens } from '../../shared/tasks/index.js';
-import { GPT2_SMALL_SHAPE, randomConfigJson } from './random-model.js';
+import { GPT2_SMALL_SHAPE, randomConfigJson, smolLm2ConfigJson } from './random-model.js';
+import { parseLlamaConfig, readModelConfig, type ModelConfig } from '../../shared/model/llama-config.js';
 
 export interface BenchModel {
   /** As given on the command line. */
@@ -47,6 +49,8 @@ export function benchModel(name: string, cacheDir: string, seed: number): BenchM
     dir = join(cacheDir, `gpt2-small-random-${seed}`);
     if (!existsSync(join(dir, 'model.safetensors'))) writeRandomInChild(dir, seed);
     note = `RANDOM weights of GPT-2 small's shapes (12 layers, 12 heads, 768, 1024 positions, vocabulary 50 257, GPT-2 BPE; seed ${seed})`;
+  } else if (DECLARED_ONLY[name]) {
+    throw new MpcError('E_CONFIG', `--model ${name}: shapes only (no weights are written for it yet); use --declared`);
   } else {
     dir = resolve(name);
     note = dir;
@@ -66,13 +70,21 @@ export function benchModel(name: string, cacheDir: string, seed: number): BenchM
   return { name, dir, config: readGpt2Config(join(dir, 'config.json')), note, sharesDir, shareConfig };
 }
 
+/** Shapes known by name for declared costs only (`--declared`): no weights are written for them. */
+const DECLARED_ONLY: Readonly<Record<string, () => Record<string, unknown>>> = {
+  'smollm2-135m': () => smolLm2ConfigJson(3),
+  'smollm2-135m-mha': () => smolLm2ConfigJson(9),
+};
+
 /** The config of `--model` alone (no weights written, no shares): what declared costs need. */
-export function benchConfig(name: string, seed: number): Gpt2Config {
+export function benchConfig(name: string, seed: number): ModelConfig {
   if (name === 'embedded') return readGpt2Config(projectPath('models', 'tiny-gpt2', 'config.json'));
   if (name === 'gpt2-small') return parseGpt2Config(randomConfigJson(GPT2_SMALL_SHAPE, seed), 'gpt2-small');
+  const shape = DECLARED_ONLY[name];
+  if (shape) return parseLlamaConfig(shape(), name);
   const file = join(resolve(name), 'config.json');
   if (!existsSync(file)) throw new MpcError('E_CONFIG', `--model ${name}: no config.json in ${resolve(name)}`);
-  return readGpt2Config(file);
+  return readModelConfig(file);
 }
 
 /** A passkey prompt of exactly n tokens (cut at the front, keeping the question, or padded with filler in front). */

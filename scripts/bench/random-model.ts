@@ -52,6 +52,31 @@ function normal(seed: number): () => number {
 }
 
 /** The config.json of a random model of shape `s` (it says `random_weights`). */
+/**
+ * SmolLM2-135M's shapes (30 layers, width 576, 9 query heads of 64 and `kvHeads` key/value heads, MLP
+ * 1536, vocabulary 49,152, 8,192 positions, RoPE θ 100,000, tied embeddings) as a Llama config, for
+ * declared costs: 3 key/value heads is the checkpoint's grouped-query attention, 9 the same model
+ * without it. No weights are written for it yet.
+ */
+export function smolLm2ConfigJson(kvHeads: 3 | 9): Record<string, unknown> {
+  return {
+    model_type: 'llama',
+    num_hidden_layers: 30,
+    hidden_size: 576,
+    num_attention_heads: 9,
+    num_key_value_heads: kvHeads,
+    intermediate_size: 1536,
+    vocab_size: 49152,
+    max_position_embeddings: 8192,
+    rope_theta: 100000,
+    rms_norm_eps: 1e-5,
+    tie_word_embeddings: true,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    random_weights: 'shapes only',
+  };
+}
+
 export function randomConfigJson(s: ModelShape, seed: number): Record<string, unknown> {
   return {
     model_type: 'gpt2',

@@ -102,15 +102,21 @@ export function parseGpt2Config(json: unknown, source = 'config.json'): Gpt2Conf
 }
 
 /**
+ * A `config.json` file's JSON, not yet validated.
+ * @throws MpcError E_MODEL if the file is unreadable or not JSON.
+ */
+export function readConfigJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new MpcError('E_MODEL', `${path}: cannot read config (${(err as Error).message})`, { cause: err });
+  }
+}
+
+/**
  * Reads and validates a `config.json` file.
  * @throws MpcError E_MODEL if the file is unreadable, not JSON, or invalid (see `parseGpt2Config`).
  */
 export function readGpt2Config(path: string): Gpt2Config {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new MpcError('E_MODEL', `${path}: cannot read config (${(err as Error).message})`, { cause: err });
-  }
-  return parseGpt2Config(json, path);
+  return parseGpt2Config(readConfigJson(path), path);
 }

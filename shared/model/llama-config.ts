@@ -6,10 +6,9 @@
  * way this implementation does not reproduce (RoPE scaling, biases, another activation, partial
  * rotary dimensions) is rejected rather than ignored.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { MpcError } from '../util/index.js';
-import { parseGpt2Config, type Gpt2Config } from './config.js';
+import { parseGpt2Config, readConfigJson, type Gpt2Config } from './config.js';
 
 const count = z.number().int().positive();
 const tokenId = z.number().int().nonnegative();
@@ -139,13 +138,7 @@ export function parseModelConfig(json: unknown, source = 'config.json'): ModelCo
  * @throws MpcError E_MODEL if the file is unreadable, not JSON, or invalid.
  */
 export function readModelConfig(path: string): ModelConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new MpcError('E_MODEL', `${path}: cannot read config (${(err as Error).message})`, { cause: err });
-  }
-  return parseModelConfig(json, path);
+  return parseModelConfig(readConfigJson(path), path);
 }
 
 /** Key/value heads of a config: nKvHead for Llama, nHead for GPT-2. */

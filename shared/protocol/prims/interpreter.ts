@@ -52,6 +52,20 @@ export abstract class Interpreter<T extends AnyTensor, F extends FixedHandle>
   abstract phase(name: string): void;
   abstract scope<R>(label: string, fn: () => Promise<R>): Promise<R>;
 
+  /** Independent programs with shared rounds (batch.ts); the emulation runs them one after the other. */
+  async parallel<R>(fns: ReadonlyArray<() => Promise<R>>): Promise<R[]> {
+    const out: R[] = [];
+    for (const fn of fns) out.push(await fn());
+    return out;
+  }
+
+  /** `parallel` over a tuple of programs, typed per branch. */
+  all<const F extends ReadonlyArray<() => Promise<unknown>>>(
+    fns: F,
+  ): Promise<{ -readonly [K in keyof F]: Awaited<ReturnType<F[K]>> }> {
+    return this.parallel(fns as ReadonlyArray<() => Promise<unknown>>) as never;
+  }
+
   /**
    * One invocation: the item's parameters and the outputs' shapes from the record, `body` (take,
    * compute or both), the matrices' bookkeeping, then this role's tensors.

@@ -55,6 +55,16 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
   phase(name: string): void;
   /** Runs `fn` with `label` pushed on the meter's scope (labels nest: 'l2.attn.softmax'). */
   scope<R>(label: string, fn: () => Promise<R>): Promise<R>;
+  /**
+   * Runs independent programs so that their k-th rounds share one frame (prims/batch.ts): the
+   * block takes max(rounds) rounds instead of the sum. Branches must not read what another
+   * writes (e.g. a fixed matrix another branch appends to). Results in order.
+   */
+  parallel<R>(fns: ReadonlyArray<() => Promise<R>>): Promise<R[]>;
+  /** `parallel` over a tuple of programs, typed per branch. */
+  all<const F extends ReadonlyArray<() => Promise<unknown>>>(
+    fns: F,
+  ): Promise<{ -readonly [K in keyof F]: Awaited<ReturnType<F[K]>> }>;
 
   // ---------------------------------------------------------------- local
   add(a: T, b: T): T;

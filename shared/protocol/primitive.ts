@@ -44,10 +44,11 @@ export interface Call<O, P, W> {
   readonly ws: readonly W[];
 }
 
-/** True values of an item's fields (reconstructed from both parties' material). */
+/** True values of an item's fields (reconstructed from both parties' material), and party 0's shares. */
 export interface Dealt {
   ring(name: string): BigUint64Array;
   xor(name: string): Uint8Array;
+  readonly party0: { ring(name: string): BigUint64Array; xor(name: string): Uint8Array };
 }
 
 /** What examples draw from (test/util/rng.ts's TestRng has it). */

@@ -26,10 +26,12 @@ import {
   SQUARE,
   TRUNC,
   TRUNC_LEAN,
+  XLUT,
   useLeanTrunc,
   type FixedView,
   type LutField,
   type SelectView,
+  type XlutField,
 } from '../primitives/index.js';
 import { LocalSteps } from './local.js';
 import type { CmpKOpts, CmpKOut, CmpOut, Prims } from './types.js';
@@ -120,6 +122,9 @@ export abstract class Interpreter<T extends AnyTensor, F extends FixedHandle>
 
   lut(x: T, k: number, fields: readonly LutField[]): Promise<T[]> {
     return this.run(LUT, [x], { k, fields });
+  }
+  xlut(x: T, k: number, fields: readonly XlutField[], spec = false): Promise<T[]> {
+    return this.run(XLUT, [x], { k, fields, spec });
   }
   async matmul(a: T, b: T): Promise<T> {
     return one(await this.run(MATMUL, [a, b], {}));

@@ -19,7 +19,7 @@
 import type { AnyTensor, Shape } from '../../ring/tensor.js';
 import type { FixedHandle } from '../fixed-mask.js';
 import type { Primitive } from '../primitive.js';
-import type { CmpkOpts, FixedView, LutField, SelectView } from '../primitives/index.js';
+import type { CmpkOpts, FixedView, LutField, SelectView, XlutField } from '../primitives/index.js';
 
 export type { FixedHandle, FixedView, SelectView };
 
@@ -113,6 +113,11 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
   cmpK(x: T, opts: CmpKOpts<T>): Promise<CmpKOut<T>>;
   /** Digit look-up tables / splines / one-hots of x mod 2^k, one output per field (primitives/lut.ts). Exact. */
   lut(x: T, k: number, fields: readonly LutField[]): Promise<T[]>;
+  /**
+   * lut's table fields from XOR-shared one-hots (primitives/xlut.ts): the same exact function for a
+   * fraction of the dealer bytes, one more round (none with `spec`, at twice its fix bytes).
+   */
+  xlut(x: T, k: number, fields: readonly XlutField[], spec?: boolean): Promise<T[]>;
   /** Secret × secret matrix product [.., m, k]·[.., k, n], scale fa + fb (primitives/matmul.ts). */
   matmul(a: T, b: T): Promise<T>;
   /** Element-wise product of flat x with y[r] over public segment lengths (ragged rows), scale fx + fy. */

@@ -67,6 +67,12 @@ export interface CmpkOpts {
    * online bits, for ~100 more dealer bytes per element. Ignored for wider comparisons.
    */
   readonly fewerRounds?: boolean;
+  /**
+   * Open x̂ over the whole ring (8 B instead of k/8) though only k bits are compared: the self
+   * products b·(x − t) then need one dealer product s·r each (8 B) instead of the wrap's four
+   * (32 B). Only meaningful with self payloads and k < 64.
+   */
+  readonly openFull?: boolean;
 }
 
 export const CmpkParams = z.object({
@@ -81,6 +87,8 @@ export const CmpkParams = z.object({
   py: z.number().int().nonnegative().max(8),
   /** 8-bit blocks (one node, one round less); absent = 4-bit blocks. */
   bb: z.literal(8).optional(),
+  /** x̂ opened mod 2^64 (self products from s·r); absent = mod 2^width. */
+  full: z.literal(true).optional(),
 });
 export type CmpkParams = z.infer<typeof CmpkParams>;
 
@@ -88,6 +96,8 @@ export type CmpkParams = z.infer<typeof CmpkParams>;
 interface Resolved {
   width: number;
   bb: 4 | 8;
+  /** x̂ opened mod 2^64. */
+  full: boolean;
   thr: readonly bigint[];
   eq: boolean;
   self: readonly number[];
@@ -104,7 +114,7 @@ function resolve(o: CmpkOpts, fracBits: number): Resolved {
   invariant(!o.eq || self.length === 0, 'E_INTERNAL', 'cmpK: an equality test takes no self payload');
   const eq = o.eq ?? false,
     bb: 4 | 8 = o.fewerRounds && o.width <= (eq ? 32 : 33) ? 8 : 4;
-  return { width: o.width, bb, thr, eq, self };
+  return { width: o.width, bb, thr, eq, self, full: (o.openFull ?? false) && self.length > 0 && o.width < 64 };
 }
 
 const planOf = (p: CmpkParams): CmpkPlan => cmpkPlan(p.width, p.eq, p.bb ?? 4);
@@ -127,7 +137,7 @@ function fields(p: CmpkParams): FieldSpec[] {
   if (n1 > 1) f.push(xor('m2', m), xor('mm2', m * 4, true));
   f.push(xor('s', m), ring('sA', m, true));
   if (ns > 0) {
-    if (p.width < 64)
+    if (p.width < 64 && !p.full)
       f.push(ring('rk', p.n, true), ring('rhoA', p.n, true), ring('srk', p.n * ns, true), ring('rhos', p.n * ns, true));
     else f.push(ring('sr', p.n * ns, true));
   }
@@ -183,16 +193,17 @@ function derive(free: Material, p: CmpkParams): Material {
       srk = new BigUint64Array(p.n * ns),
       rhos = new BigUint64Array(p.n * ns);
     const rkA = new BigUint64Array(p.n),
-      rhoA = new BigUint64Array(p.n);
+      rhoA = new BigUint64Array(p.n),
+      full = p.width === 64 || p.full === true;
     for (let i = 0; i < p.n; i++) {
-      rkA[i] = p.width === 64 ? r[i]! : r[i]! & kMask;
+      rkA[i] = full ? r[i]! : r[i]! & kMask;
       rhoA[i] = BigInt(rho[i]!);
       p.self.forEach((j, q) => {
         srk[i * ns + q] = sA[i * nt + j]! * rkA[i]!;
         rhos[i * ns + q] = sA[i * nt + j]! * rhoA[i]!;
       });
     }
-    if (p.width < 64) out.set('rk', rkA).set('rhoA', rhoA).set('srk', srk).set('rhos', rhos);
+    if (!full) out.set('rk', rkA).set('rhoA', rhoA).set('srk', srk).set('rhos', rhos);
     else out.set('sr', srk);
   }
   for (let q = 0; q < p.py; q++) {
@@ -209,7 +220,7 @@ function rounds(p: CmpkParams): WireRound[] {
   const pl = planOf(p),
     m = p.n * p.nt;
   const out: WireRound[] = [
-    p.width === 64
+    p.width === 64 || p.full
       ? { u64: [p.n, ...Array<number>(p.py).fill(p.n)] }
       : { bits: [p.n * p.width], u64: Array<number>(p.py).fill(p.n) },
   ];
@@ -270,14 +281,15 @@ function outputs(
   for (let e = 0; e < n * nt; e++) bits[e] = v.bh[e] ? (first ? 1n : 0n) - sA[e]! : sA[e]!;
   const self = o.self.map((j, q) => {
     const out = new BigUint64Array(n);
-    if (k === 64) {
+    if (k === 64 || o.full) {
+      // b·(x − t) = b·(x̂ − t) − b·r, with b·r = s·r or r − s·r
       const r = mat.ring('r'),
         sr = mat.ring('sr'),
-        h = 1n << 63n;
+        t = o.thr[j]!;
       for (let i = 0; i < n; i++) {
         const e = i * nt + j,
           srq = sr[i * ns + q]!;
-        out[i] = (v.zh[e]! - h) * bits[e]! - (v.bh[e] ? r[i]! - srq : srq);
+        out[i] = (v.xh[i]! - t) * bits[e]! - (v.bh[e] ? r[i]! - srq : srq);
       }
       return out;
     }
@@ -332,7 +344,7 @@ async function secure(
     return addInto(new BigUint64Array(n), y, ry);
   });
   const [xh, ...yh] = await open(ctx, 'cmpk.open', [
-    { low: addInto(new BigUint64Array(n), x, r), k },
+    { low: addInto(new BigUint64Array(n), x, r), k: o.full ? 64 : k },
     ...yr.map((ring) => ({ ring })),
   ]);
   // 2-3. per (element, threshold) masked value, then the block tree
@@ -415,7 +427,7 @@ function relation(v: Dealt, p: CmpkParams): string | undefined {
     ).find((x) => x) ??
     (ns === 0
       ? undefined
-      : p.width === 64
+      : p.width === 64 || p.full
         ? differs(
             'sr',
             v.ring('sr'),
@@ -447,6 +459,8 @@ async function everyVariant<T extends AnyTensor, F extends FixedHandle>(
     { width: 13, self: [0] },
     { width: 20, eq: true, thresholds: [0, 1] },
     { width: 33, fewerRounds: true, self: [0] },
+    { width: 32, thresholds: [0, -5], self: [0, 1], openFull: true },
+    { width: 33, fewerRounds: true, self: [0], openFull: true },
     { width: 24, eq: true, fewerRounds: true },
   ];
   const outs: T[] = [];
@@ -471,6 +485,7 @@ export const CMPK = definePrimitive<CmpkOpts, CmpkParams>({
       self: [...r.self],
       py: ys.length,
       ...(r.bb === 8 ? { bb: 8 as const } : {}),
+      ...(r.full ? { full: true as const } : {}),
     };
   },
   outputs: (p, [x, ...ys]) => [

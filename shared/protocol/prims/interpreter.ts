@@ -27,6 +27,7 @@ import {
   TRUNC,
   TRUNC_LEAN,
   XLUT,
+  LEAN_TRUNC_MAX_BITS,
   useLeanTrunc,
   type FixedView,
   type LutField,
@@ -34,7 +35,7 @@ import {
   type XlutField,
 } from '../primitives/index.js';
 import { LocalSteps } from './local.js';
-import type { CmpKOpts, CmpKOut, CmpOut, Prims } from './types.js';
+import type { CmpKOpts, CmpKOut, CmpOut, Prims, TruncMode } from './types.js';
 
 const one = <T>(xs: readonly T[]): T => xs[0]!;
 
@@ -69,8 +70,8 @@ export abstract class Interpreter<T extends AnyTensor, F extends FixedHandle>
   }
 
   /**
-   * One invocation: the item's parameters and the outputs' shapes from the record, `body` (take,
-   * compute or both), the matrices' bookkeeping, then this role's tensors.
+   * One invocation: the item's parameters and the outputs' shapes from the record, the matrices'
+   * bookkeeping, `body` (take, compute or both), then this role's tensors.
    */
   protected async step<O, P>(
     prim: Primitive<O, P>,
@@ -81,8 +82,8 @@ export abstract class Interpreter<T extends AnyTensor, F extends FixedHandle>
   ): Promise<T[]> {
     const p = prim.params(xs, o, ws),
       outs: Meta[] = prim.outputs(p, xs, o, ws);
+    prim.reserve?.(p, ws);
     const raw = await body(p, xs as readonly AnyTensor[] as readonly Held[]);
-    prim.after?.(p, ws);
     return outs.map((m, i) => this.tensor(m.shape, m.fracBits, () => raw![i]!));
   }
 
@@ -93,17 +94,19 @@ export abstract class Interpreter<T extends AnyTensor, F extends FixedHandle>
     return one(await this.run(SQUARE, [a], {}));
   }
 
-  /** ⌊a / 2^s⌋ in steps of at most 32 bits, each by trunc or, for bulk work, trunc.lean. */
-  async trunc(a: T, s: number): Promise<T> {
+  /** ⌊a / 2^s⌋ in steps of at most 32 bits (16 for trunc.lean), each by trunc or trunc.lean. */
+  async trunc(a: T, s: number, mode?: TruncMode): Promise<T> {
     invariant(
       Number.isInteger(s) && s >= 0 && s <= a.fracBits,
       'E_INTERNAL',
       `truncation by ${s} bits of a value with ${a.fracBits} fractional bits`,
     );
+    const lean = (bits: number) => (mode ? mode === 'lean' : useLeanTrunc(numel(a.shape), bits));
     let out = a;
-    for (let left = s; left > 0; left -= MAX_TRUNC_BITS) {
-      const bits = Math.min(MAX_TRUNC_BITS, left);
-      out = one(await this.run(useLeanTrunc(numel(a.shape), bits) ? TRUNC_LEAN : TRUNC, [out], { s: bits }));
+    for (let left = s; left > 0;) {
+      const step = mode === 'lean' ? Math.min(LEAN_TRUNC_MAX_BITS, left) : Math.min(MAX_TRUNC_BITS, left);
+      out = one(await this.run(lean(step) ? TRUNC_LEAN : TRUNC, [out], { s: step }));
+      left -= step;
     }
     return out;
   }

@@ -23,6 +23,9 @@ import type { CmpkOpts, FixedView, LutField, SelectView, XlutField } from '../pr
 
 export type { FixedHandle, FixedView, SelectView };
 
+/** Which truncation protocol a `trunc` uses (same function, different costs). */
+export type TruncMode = 'fast' | 'lean';
+
 /** A public real constant: a scalar, one value per position of the last axis, or one per element. */
 export type PublicConst = number | Float64Array;
 
@@ -105,8 +108,12 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
   /** Exact element-wise product, scale fa + fb. b may be broadcast along a's last axis. */
   mul(a: T, b: T): Promise<T>;
   square(a: T): Promise<T>;
-  /** ⌊a / 2^s⌋ exactly; scale − s. Domain |a| < 2^62. */
-  trunc(a: T, s: number): Promise<T>;
+  /**
+   * ⌊a / 2^s⌋ exactly; scale − s. Domain |a| < 2^62. `mode`: 'fast' (trunc: 2 rounds) or 'lean'
+   * (trunc.lean: 3 rounds, about a third of the dealer bytes; steps of at most 16 bits); default by
+   * size (lean for bulk work).
+   */
+  trunc(a: T, s: number, mode?: TruncMode): Promise<T>;
   /** b = [x ≥ 0] and b·y for each payload (a payload may be x itself). Exact. */
   cmpMul(x: T, ys: readonly T[]): Promise<CmpOut<T>>;
   /** Bounded comparisons of x against public thresholds, with fused selects (primitives/cmpk.ts). Exact. */

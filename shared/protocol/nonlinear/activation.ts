@@ -31,7 +31,7 @@ export interface ActOpts {
   width?: number;
   /** Output fractional bits: x's (default) or 2·x's (skips the final truncation). */
   outFrac?: number;
-  /** One-node comparisons for width ≤ 33 (3 rounds instead of 4; default on). Overrides the design's. */
+  /** One-node comparisons for width ≤ 36 (3 rounds instead of 4; default on). Overrides the design's. */
   fewerRounds?: boolean;
   /** Building blocks (design.ts); default LEGACY. */
   design?: Design;

@@ -7,8 +7,8 @@
  *
  * | knob        | variants                                                                           |
  * |-------------|------------------------------------------------------------------------------------|
- * | fewerRounds | comparisons of ≤ 33 bits in one node of 8-bit blocks (3 rounds, 141 B dealer per    |
- * |             | threshold-element) or two levels of 4-bit blocks (4 rounds, 37 B)                   |
+ * | fewerRounds | comparisons of ≤ 36 bits in one node of 5-bit blocks (3 rounds, 61 B dealer per     |
+ * |             | threshold-element at 32 bits) or two levels of 4-bit blocks (4 rounds, 37 B)        |
  * | openFull    | comparisons with self products open x̂ over the ring (+4 B online, −24 B dealer)      |
  * | tables      | 'lut': arithmetic one-hots (8 B dealer per table entry); 'xlut': XOR one-hots (1 bit |
  * |             | per entry, +1 round, +8 B online per value); 'xlut-spec': no extra round, twice the |

@@ -35,7 +35,7 @@ export interface ExpOpts {
   nonPositive?: boolean;
   /** Output fractional bits (default: x's). Softmax uses 24. */
   outFrac?: number;
-  /** One-node clip comparison for width ≤ 33 (3 rounds instead of 4; default on). Overrides the design's. */
+  /** One-node clip comparison for width ≤ 36 (3 rounds instead of 4; default on). Overrides the design's. */
   fewerRounds?: boolean;
   /** Building blocks (design.ts); default LEGACY. */
   design?: Design;

@@ -5,7 +5,7 @@
  * and pairs in one `cmpK` call), computes d = a − b, b' = [d ≥ 0] and b'·d in one comparison with
  * its own fused product, and keeps b + b'·d; an odd candidate passes to the next level. ⌈log2 n⌉
  * levels, n − 1 comparisons per row in all.
- *   Rounds 3·⌈log2 n⌉ for width ≤ 33 (one-node comparisons, `fewerRounds`, the default here),
+ *   Rounds 3·⌈log2 n⌉ for width ≤ 36 (one-node comparisons, `fewerRounds`, the default here),
  *   4·⌈log2 n⌉ beyond. Online per element ≈ (n−1)/n · cmpK(width): 5 B at width 32 (6.4 B with
  *   4-bit blocks). Dealer per element ≈ (n−1)/n · 173 B at width 32 (69 B with 4-bit blocks).
  * Argmax runs the same tree on unique keys key_i = x_i·2^w + (2^w − 1 − i) (w = ⌈log2 n⌉): the

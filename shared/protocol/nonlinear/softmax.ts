@@ -36,7 +36,7 @@ import { divide, reciprocal, type PowOpts } from './reciprocal.js';
 export interface SoftmaxOpts extends RowMask {
   /** Comparison width for scores and their differences (default 32). */
   width?: number;
-  /** One-node comparisons in the max tree and exp's clip (width ≤ 33). Overrides the design's. */
+  /** One-node comparisons in the max tree and exp's clip (width ≤ 36). Overrides the design's. */
   fewerRounds?: boolean;
   /** Building blocks (design.ts); default LEGACY. */
   design?: Design;

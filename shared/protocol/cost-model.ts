@@ -16,6 +16,13 @@
  * |---------|------------|---------|-------------|-------------|
  * | lan     | 0.5 ms     | 0.25 ms | 1 Gbit/s    | 31 KB       |
  * | wan     | 40 ms      | 20 ms   | 100 Mbit/s  | 250 KB      |
+ *
+ * Small shapes buy rounds with online bytes: below one round's worth of bytes a call takes the
+ * round-saving variant (xlut-spec's second fix opening, fast truncations). Decoding with MPCache
+ * (~100 kept rows) is mostly such calls — GeLU over 4·d elements, LayerNorm, exp over H·~100
+ * scores — so its online bytes per token rise against the LEGACY design (embedded, ctx 1024:
+ * 281.8 → 413.7 KiB, of which xlut-spec 57 KiB and openFull 21 KiB) while its dealer bytes fall
+ * 7.86 → 3.15 MiB and its rounds 527 → 478: ≈ 149 ms of modelled LAN time instead of 200.
  */
 import type { Cost } from './cost.js';
 

@@ -17,12 +17,20 @@
  * | lan     | 0.5 ms     | 0.25 ms | 1 Gbit/s    | 31 KB       |
  * | wan     | 40 ms      | 20 ms   | 100 Mbit/s  | 250 KB      |
  *
- * Small shapes buy rounds with online bytes: below one round's worth of bytes a call takes the
- * round-saving variant (xlut-spec's second fix opening, fast truncations). Decoding with MPCache
- * (~100 kept rows) is mostly such calls — GeLU over 4·d elements, LayerNorm, exp over H·~100
- * scores — so its online bytes per token rise against the LEGACY design (embedded, ctx 1024:
- * 281.8 → 413.7 KiB, of which xlut-spec 57 KiB and openFull 21 KiB) while its dealer bytes fall
- * 7.86 → 3.15 MiB and its rounds 527 → 478: ≈ 149 ms of modelled LAN time instead of 200.
+ * Online bytes are protected by a slack (ONLINE_SLACK): a call takes the fastest variant among
+ * those within 10 % of its leanest one in online bytes, so rounds and dealer bytes are bought with
+ * little online traffic. Without it, small shapes (decoding with MPCache: GeLU over 4·d elements,
+ * LayerNorm, exp over H·~100 scores) took the round-saving variants (xlut-spec's second fix
+ * opening, fast truncations) at up to twice the online bytes, and MPCache's online cost per token
+ * rose 47 % against the LEGACY design (embedded, ctx 1024: 281.8 → 413.7 KiB) for 527 → 478
+ * rounds. With it (declared, `npm run nl-costs -- --tokens`, 'lan'): embedded ctx 1024, full
+ * cache 1.12 MiB online / 503 rounds / 9.55 MiB dealer per token, MPCache 0.33 / 495 / 3.14;
+ * GPT-2-small shape 12.64 / 1444 / 104.5 and 5.41 / 1432 / 42.9 (LEGACY: 1.18 / 564 / 44.98,
+ * 0.275 / 527 / 7.86, 12.75 / 1604 / 435.0, 4.52 / 1484 / 108.1). What the xlut tables cost
+ * online (8 B per value, the price of their 1-bit one-hots) is outside the slack: the table
+ * knob offers only XOR-shared variants, so MPCache's ratio to full cache in online bytes rises
+ * (0.232 → 0.295 embedded, 0.355 → 0.428 GPT-2-small shape) while both get cheaper in dealer
+ * bytes and rounds.
  */
 import type { Cost } from './cost.js';
 
@@ -44,17 +52,31 @@ export function modelSeconds(c: Cost, net: Network): number {
   return (c.rounds * m.rttMs) / 2 / 1000 + ((c.frameBytes + c.dealerBytes) * 8) / m.bitsPerSecond;
 }
 
-/** The candidate with the least modelled time (first on ties), and every candidate's cost. */
+/**
+ * How much more online traffic than the call's leanest candidate a choice may spend (a fraction).
+ * Online bytes are the one cost that can neither be dealt ahead (dealer bytes can:
+ * `--preprocess ahead`) nor overlapped with the dealer's link, and they are what eviction's ratio
+ * to full cache is measured in; so a variant buys rounds or dealer bytes with at most this much
+ * of them.
+ */
+export const ONLINE_SLACK = 0.1;
+
+/**
+ * The candidate with the least modelled time (first on ties) among those within ONLINE_SLACK of
+ * the fewest online bytes, and every candidate's cost.
+ */
 export async function cheapest<D>(
   candidates: readonly D[],
   costOf: (d: D) => Promise<Cost>,
   net: Network,
+  slack = ONLINE_SLACK,
 ): Promise<{ best: D; costs: Cost[] }> {
   const costs: Cost[] = [];
   for (const d of candidates) costs.push(await costOf(d));
-  let at = 0;
+  const budget = Math.min(...costs.map((c) => c.frameBytes)) * (1 + slack);
+  let at = -1;
   costs.forEach((c, i) => {
-    if (modelSeconds(c, net) < modelSeconds(costs[at]!, net)) at = i;
+    if (c.frameBytes <= budget && (at < 0 || modelSeconds(c, net) < modelSeconds(costs[at]!, net))) at = i;
   });
   return { best: candidates[at]!, costs };
 }

@@ -10,6 +10,7 @@
  * | fewerRounds | comparisons of ≤ 36 bits in one node of 5-bit blocks (3 rounds, 61 B dealer per     |
  * |             | threshold-element at 32 bits) or two levels of 4-bit blocks (4 rounds, 37 B)        |
  * | openFull    | comparisons with self products open x̂ over the ring (+4 B online, −24 B dealer)      |
+ * |             | (per call, like fewerRounds, when set to a network)                                 |
  * | tables      | 'lut': arithmetic one-hots (8 B dealer per table entry); 'xlut': XOR one-hots (1 bit |
  * |             | per entry, +1 round, +8 B online per value); 'xlut-spec': no extra round, twice the |
  * |             | fix bytes                                                                           |
@@ -24,10 +25,12 @@ import type { FixedHandle, Prims, TruncMode } from '../prims/types.js';
 
 export interface Design {
   readonly fewerRounds: boolean | Network;
-  readonly openFull: boolean;
+  readonly openFull: boolean | Network;
   readonly tables: 'lut' | 'xlut' | 'xlut-spec' | Network;
   readonly trunc: TruncMode | 'auto' | Network;
 }
+
+const isNetwork = (v: unknown): v is Network => v === 'lan' || v === 'wan';
 
 /** What the recipes did before issue #17 (with `legacy` exp; the figures of docs/protocols.md before). */
 export const LEGACY: Design = { fewerRounds: true, openFull: false, tables: 'lut', trunc: 'auto' };
@@ -41,12 +44,10 @@ export const SWIFT: Design = { fewerRounds: true, openFull: true, tables: 'xlut-
 /** Every knob decided per call for a network. */
 export const tunedFor = (network: Network): Design => ({
   fewerRounds: network,
-  openFull: true,
+  openFull: network,
   tables: network,
   trunc: network,
 });
-
-const isNetwork = (v: unknown): v is Network => v === 'lan' || v === 'wan';
 
 /** The design with a caller's fixed comparison choice, if it gives one. */
 export const withFewer = (d: Design, fewerRounds: boolean | undefined): Design =>
@@ -85,22 +86,27 @@ export async function cmpK<T extends AnyTensor, F extends FixedHandle>(
 ) {
   const f = d.fewerRounds,
     { payloads = [], ...rest } = o;
-  let fewerRounds = f === true;
-  if (isNetwork(f) && P.mode !== 'clear') {
-    const run = (fr: boolean) => (Q: Prims<AnyTensor, FixedHandle>) =>
-      Q.cmpK(shapeOnly(x.shape, x.fracBits), {
-        ...rest,
-        fewerRounds: fr,
-        openFull: d.openFull,
-        payloads: payloads.map((y) => shapeOnly(y.shape, y.fracBits)),
-      });
-    fewerRounds =
-      (await pick(`cmpk:${x.shape}:${JSON.stringify(rest)}:${payloads.length}:${d.openFull}`, f, [
-        run(false),
-        run(true),
-      ])) === 1;
+  let fewerRounds = f === true,
+    openFull = d.openFull === true;
+  const net = isNetwork(f) ? f : isNetwork(d.openFull) ? d.openFull : undefined;
+  if (net && P.mode !== 'clear') {
+    // the variants each knob leaves open: a fixed knob keeps its value
+    const fr = isNetwork(f) ? [false, true] : [fewerRounds],
+      of = isNetwork(d.openFull) ? [false, true] : [openFull];
+    const variants = fr.flatMap((a) => of.map((b) => [a, b] as const));
+    const run =
+      ([a, b]: readonly [boolean, boolean]) =>
+      (Q: Prims<AnyTensor, FixedHandle>) =>
+        Q.cmpK(shapeOnly(x.shape, x.fracBits), {
+          ...rest,
+          fewerRounds: a,
+          openFull: b,
+          payloads: payloads.map((y) => shapeOnly(y.shape, y.fracBits)),
+        });
+    const key = `cmpk:${x.shape}:${JSON.stringify(rest)}:${payloads.length}:${fr}:${of}`;
+    [fewerRounds, openFull] = variants[await pick(key, net, variants.map(run))]!;
   }
-  return P.cmpK(x, { ...o, fewerRounds, openFull: d.openFull });
+  return P.cmpK(x, { ...o, fewerRounds, openFull });
 }
 
 /** ⌊a / 2^s⌋ by the design's truncation protocol. */

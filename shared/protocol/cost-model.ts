@@ -18,19 +18,20 @@
  * | wan     | 40 ms      | 20 ms   | 100 Mbit/s  | 250 KB      |
  *
  * Online bytes are protected by a slack (ONLINE_SLACK): a call takes the fastest variant among
- * those within 10 % of its leanest one in online bytes, so rounds and dealer bytes are bought with
- * little online traffic. Without it, small shapes (decoding with MPCache: GeLU over 4·d elements,
- * LayerNorm, exp over H·~100 scores) took the round-saving variants (xlut-spec's second fix
- * opening, fast truncations) at up to twice the online bytes, and MPCache's online cost per token
- * rose 47 % against the LEGACY design (embedded, ctx 1024: 281.8 → 413.7 KiB) for 527 → 478
- * rounds. With it (declared, `npm run nl-costs -- --tokens`, 'lan'): embedded ctx 1024, full
- * cache 1.12 MiB online / 503 rounds / 9.55 MiB dealer per token, MPCache 0.33 / 495 / 3.14;
- * GPT-2-small shape 12.64 / 1444 / 104.5 and 5.41 / 1432 / 42.9 (LEGACY: 1.18 / 564 / 44.98,
- * 0.275 / 527 / 7.86, 12.75 / 1604 / 435.0, 4.52 / 1484 / 108.1). What the xlut tables cost
- * online (8 B per value, the price of their 1-bit one-hots) is outside the slack: the table
- * knob offers only XOR-shared variants, so MPCache's ratio to full cache in online bytes rises
- * (0.232 → 0.295 embedded, 0.355 → 0.428 GPT-2-small shape) while both get cheaper in dealer
- * bytes and rounds.
+ * those within 10 % (LAN) or 25 % (WAN) of its leanest one in online bytes. Without it, small
+ * shapes (decoding with MPCache: GeLU over 4·d elements, LayerNorm, exp over H·~100 scores) took
+ * the round-saving variants (xlut-spec's second fix opening, fast truncations, the fused
+ * normalisation) at up to twice the online bytes, and MPCache's online cost per token rose 47 %
+ * against the LEGACY design (embedded, ctx 1024: 281.8 → 413.7 KiB) for 527 → 478 rounds.
+ * With it (declared, `npm run nl-costs -- --tokens`, 'lan', per token at ctx 1024; LEGACY in
+ * brackets): embedded full cache 1.10 MiB online (1.19) / 530 rounds (567) / 9.05 MiB dealer
+ * (44.2), MPCache 0.31 (0.28) / 522 (527) / 2.65 (7.89); GPT-2-small shape full 12.33 (12.75) /
+ * 1519 (1604) / 98.5 (435.1), MPCache 5.11 (4.52) / 1507 (1484) / 36.9 (108.2). What the xlut
+ * tables cost online (8 B per value, the price of their 1-bit one-hots: GeLU 37.5 B per element
+ * instead of 18.6, for 309 B of dealer material instead of 1377) is outside the slack, as the
+ * table knob offers only XOR-shared variants: so MPCache's ratio to full cache in online bytes
+ * rises (0.235 → 0.282 embedded, 0.355 → 0.414 GPT-2-small shape) while both get cheaper in
+ * dealer bytes.
  */
 import type { Cost } from './cost.js';
 
@@ -53,13 +54,13 @@ export function modelSeconds(c: Cost, net: Network): number {
 }
 
 /**
- * How much more online traffic than the call's leanest candidate a choice may spend (a fraction).
- * Online bytes are the one cost that can neither be dealt ahead (dealer bytes can:
+ * How much more online traffic than the call's leanest candidate a choice may spend (a fraction),
+ * per network. Online bytes are the one cost that can neither be dealt ahead (dealer bytes can:
  * `--preprocess ahead`) nor overlapped with the dealer's link, and they are what eviction's ratio
  * to full cache is measured in; so a variant buys rounds or dealer bytes with at most this much
- * of them.
+ * of them: 10 % on a LAN, 25 % on a WAN, where a round is worth 250 KB.
  */
-export const ONLINE_SLACK = 0.1;
+export const ONLINE_SLACK: Readonly<Record<Network, number>> = { lan: 0.1, wan: 0.25 };
 
 /**
  * The candidate with the least modelled time (first on ties) among those within ONLINE_SLACK of
@@ -69,7 +70,7 @@ export async function cheapest<D>(
   candidates: readonly D[],
   costOf: (d: D) => Promise<Cost>,
   net: Network,
-  slack = ONLINE_SLACK,
+  slack = ONLINE_SLACK[net],
 ): Promise<{ best: D; costs: Cost[] }> {
   const costs: Cost[] = [];
   for (const d of candidates) costs.push(await costOf(d));

@@ -25,8 +25,8 @@ test('the least modelled time wins, ties go to the earlier candidate', async () 
 
 test('a candidate beyond the online slack is never chosen, however fast', async () => {
   const lean = cost(10, 100_000, 0),
-    fast = cost(2, 100_000 * (1 + ONLINE_SLACK) + 1, 0),
-    within = cost(3, 100_000 * (1 + ONLINE_SLACK), 0);
+    fast = cost(2, 100_000 * (1 + ONLINE_SLACK.wan) + 1, 0),
+    within = cost(3, 100_000 * (1 + ONLINE_SLACK.wan), 0);
   expect(await pickOf([lean, fast], 'wan')).toBe(lean);
   expect(await pickOf([lean, fast, within], 'wan')).toBe(within);
   // without a slack the time alone decides

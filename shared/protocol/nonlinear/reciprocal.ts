@@ -216,14 +216,3 @@ export async function divide<T extends AnyTensor, F extends FixedHandle>(
 ): Promise<T> {
   return timesInversePower(P, x, z, 1, o);
 }
-
-/** z / √x per row (lo, hi even): see `timesInversePower`. */
-export async function timesRsqrt<T extends AnyTensor, F extends FixedHandle>(
-  P: Prims<T, F>,
-  z: () => Promise<T>,
-  x: T,
-  o: PowOpts,
-): Promise<T> {
-  invariant(o.lo % 2 === 0 && o.hi % 2 === 0, 'E_INTERNAL', 'rsqrt range ends must be even powers of two');
-  return timesInversePower(P, x, z, 2, o);
-}

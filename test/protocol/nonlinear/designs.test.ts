@@ -2,7 +2,7 @@
  * The designs of nonlinear/design.ts (fixed ones and the per-call choices for LAN and WAN): every
  * recipe computes the same values whatever the design (secure == emulation bit for bit, and the
  * designs agree with each other), the meter equals the declared cost, and softmax·V by
- * (e·V)/Σe, LayerNorm by timesRsqrt and GeLU meet their bounds against float64.
+ * (e·V)/Σe, LayerNorm and GeLU meet their bounds against float64.
  */
 import type { AnyTensor } from '../../../shared/ring/tensor.js';
 import type { FixedHandle, Prims } from '../../../shared/protocol/prims/types.js';

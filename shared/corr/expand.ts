@@ -58,7 +58,7 @@ export function dealItem<P>(
       free.set(f.name, t);
     }
   }
-  const truth = kind.derive(free, p, env);
+  const truth = kind.derive(free, p, env, s0);
   const out: Array<BigUint64Array | Uint8Array> = [];
   for (const f of fields) {
     if (!f.correlated) continue;

@@ -64,8 +64,12 @@ export interface CorrKind<P> {
    */
   rounds(p: P): WireRound[];
   fields(p: P): FieldSpec[];
-  /** True values of the correlated fields from the true values of the free ones. */
-  derive(free: Material, p: P, env: DealerEnv): Material;
+  /**
+   * True values of the correlated fields from the true values of the free ones (and, for kinds
+   * whose relation involves a party's own share, party 0's material: e.g. the sign of an
+   * XOR-shared one-hot, protocol/primitives/xlut.ts).
+   */
+  derive(free: Material, p: P, env: DealerEnv, share0: Material): Material;
 }
 
 /**

@@ -48,6 +48,8 @@ export interface AttentionPolicy {
 export const FULL_ATTENTION: AttentionPolicy = {
   name: 'full',
   async attend({ ops, q, k, v, cache }) {
+    const fused = await ops.attendAppending?.(q, k, v, cache);
+    if (fused) return fused;
     await cache.append(k, v);
     const n = q.shape[1] as number;
     const mask = { kind: 'causal', offset: cache.length - n } as const;

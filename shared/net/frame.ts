@@ -50,6 +50,14 @@ function partBytes(p: Part): number {
   return p.kind === 'u64' ? p.data.byteLength : p.kind === 'bits' ? Math.ceil(p.count / 8) : p.data.byteLength;
 }
 
+/** Bytes a part adds to a frame: its part-table entry and its padded data. */
+export function partFrameBytes(p: Part): number {
+  return 8 + pad8(partBytes(p));
+}
+
+/** Bytes of a frame's fixed header (without its part table). */
+export const FRAME_HEADER_BYTES = HEADER_BYTES;
+
 /** Total encoded size of a tensor frame (used by the meter without encoding twice). */
 export function tensorFrameBytes(parts: readonly Part[]): number {
   let n = pad8(HEADER_BYTES + 8 * parts.length);

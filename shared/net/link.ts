@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { MpcError, toMpcError, isErrorCode, type ErrorCode } from '../util/errors.js';
 import { CONTROL_MAGIC, TENSOR_MAGIC, decodeTensorFrame, encodeTensorFrame, type TensorFrame } from './frame.js';
 import { decodeControlRaw, encodeControl, parseControl } from './control.js';
-import type { LinkName, Meter } from './meter.js';
+import type { Attribution, LinkName, Meter } from './meter.js';
 
 /** The least a link needs from a socket. */
 export interface Transport {
@@ -216,7 +216,7 @@ export class Link {
     }
   }
 
-  sendTensor(f: TensorFrame, step?: string): number {
+  sendTensor(f: TensorFrame, step?: Attribution): number {
     if (this.failure) throw this.failure;
     const buf = encodeTensorFrame(f);
     this.transport.send(buf);

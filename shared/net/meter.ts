@@ -5,7 +5,16 @@
  * carries (a socket-level count would not tell dependent flights from parallel ones).
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 export type LinkName = 'peer' | 'dealer' | 'client';
+
+/**
+ * How a frame's bytes are attributed to operation labels: one step under the current scope, or,
+ * for a frame that carries several batched protocols' openings (protocol/prims/batch.ts), the
+ * bytes of each protocol under its own full label (the first one is also charged the round).
+ */
+export type Attribution = string | readonly { readonly label: string; readonly bytes: number }[];
 
 export interface Traffic {
   sentBytes: number;
@@ -36,7 +45,8 @@ const zero = (): Traffic => ({ sentBytes: 0, recvBytes: 0, rounds: 0, frames: 0 
 export class Meter {
   private phase = 'setup';
   private phaseStart = performance.now();
-  private readonly scopes: string[] = [];
+  /** The scope stack of the running async context (batched protocols interleave, each with its own). */
+  private readonly scopes = new AsyncLocalStorage<readonly string[]>();
   private links: Record<LinkName, Traffic> = { peer: zero(), dealer: zero(), client: zero() };
   private phases: Record<string, PhaseReport> = {};
   private labels: Record<string, Traffic> = {};
@@ -65,21 +75,21 @@ export class Meter {
   }
 
   /** Runs `fn` with `label` pushed on the scope stack (labels nest as `a.b.c`). */
-  async scope<T>(label: string, fn: () => Promise<T>): Promise<T> {
-    this.scopes.push(label);
-    try {
-      return await fn();
-    } finally {
-      this.scopes.pop();
-    }
+  scope<T>(label: string, fn: () => Promise<T>): Promise<T> {
+    return this.scopes.run([...(this.scopes.getStore() ?? []), label], fn);
   }
 
   currentLabel(step?: string): string {
-    const parts = step ? [...this.scopes, step] : this.scopes;
+    const scopes = this.scopes.getStore() ?? [];
+    const parts = step ? [...scopes, step] : scopes;
     return parts.length ? parts.join('.') : '(none)';
   }
 
-  record(link: LinkName, dir: 'sent' | 'recv', bytes: number, step?: string): void {
+  private labelEntry(label: string): Traffic {
+    return (this.labels[label] ??= zero());
+  }
+
+  record(link: LinkName, dir: 'sent' | 'recv', bytes: number, step?: Attribution): void {
     const l = this.links[link];
     if (dir === 'sent') l.sentBytes += bytes;
     else l.recvBytes += bytes;
@@ -89,10 +99,13 @@ export class Meter {
       if (dir === 'sent') p.sentBytes += bytes;
       else p.recvBytes += bytes;
       p.frames++;
-      const lab = (this.labels[this.currentLabel(step)] ??= zero());
-      if (dir === 'sent') lab.sentBytes += bytes;
-      else lab.recvBytes += bytes;
-      lab.frames++;
+      const split = typeof step === 'object' ? step : [{ label: this.currentLabel(step), bytes }];
+      split.forEach((e, i) => {
+        const lab = this.labelEntry(e.label);
+        if (dir === 'sent') lab.sentBytes += e.bytes;
+        else lab.recvBytes += e.bytes;
+        if (i === 0) lab.frames++;
+      });
     }
   }
 
@@ -114,10 +127,10 @@ export class Meter {
     }
   }
 
-  round(step?: string): void {
+  round(step?: Attribution): void {
     this.links.peer.rounds++;
     this.phaseEntry().rounds++;
-    (this.labels[this.currentLabel(step)] ??= zero()).rounds++;
+    this.labelEntry(typeof step === 'object' ? step[0]!.label : this.currentLabel(step)).rounds++;
   }
 
   report(): MeterReport {

@@ -17,13 +17,19 @@ import type { CorrSource } from '../corr/stream.js';
 import type { Logger } from '../util/logger.js';
 import type { ClientChallenges } from './client-check.js';
 
+/**
+ * A round's step: a protocol step's name (metered under the current scope), or a batched round
+ * (prims/batch.ts): the tag both parties check and each protocol's full label and bytes.
+ */
+export type Step = string | { readonly tag: string; readonly split: readonly { label: string; bytes: number }[] };
+
 export interface PartyCtx {
   readonly me: 0 | 1;
   readonly kernels: Kernels;
   readonly corr: CorrSource;
   readonly meter: Meter;
   /** One round: sends `parts`, returns the peer's parts (same layout). */
-  exchange(step: string, parts: Part[]): Promise<Part[]>;
+  exchange(step: Step, parts: Part[]): Promise<Part[]>;
   /** The client, for client-assisted inputs (absent in sessions without a client, e.g. model load). */
   readonly client?: ClientIO;
 }
@@ -48,13 +54,15 @@ export class PeerChannel {
     private readonly log?: Logger,
   ) {}
 
-  async exchange(step: string, parts: Part[]): Promise<Part[]> {
+  async exchange(step: Step, parts: Part[]): Promise<Part[]> {
     const round = this.round++;
-    const label = this.meter.currentLabel(step);
-    const tag = hash32(step);
+    const named = typeof step === 'string',
+      at = named ? step : step.split;
+    const label = named ? this.meter.currentLabel(step) : step.split[0]!.label;
+    const tag = hash32(named ? step : step.tag);
     const digest = this.corr().digest;
     const t0 = this.log?.isLevelEnabled('debug') ? performance.now() : 0;
-    const bytes = this.link.sendTensor({ type: EXCHANGE_FRAME, seq: BigInt(round), tag, check: digest, parts }, step);
+    const bytes = this.link.sendTensor({ type: EXCHANGE_FRAME, seq: BigInt(round), tag, check: digest, parts }, at);
     const f = await this.meter.waitOn('peer', this.link.nextTensor(`round ${round} (${label})`));
     if (f.type !== EXCHANGE_FRAME || f.seq !== BigInt(round)) {
       throw new MpcError('E_PROTOCOL', `round ${round} (${label}): peer sent frame type ${f.type} for round ${f.seq}`);
@@ -83,7 +91,7 @@ export class PeerChannel {
           `round ${round} (${label}): part ${i} has a different kind or length than ours`,
         );
     });
-    this.meter.round(step);
+    this.meter.round(at);
     if (t0) this.log!.debug({ round, label, bytes, ms: +(performance.now() - t0).toFixed(3) }, 'round');
     return f.parts;
   }

@@ -44,10 +44,11 @@ export interface Call<O, P, W> {
   readonly ws: readonly W[];
 }
 
-/** True values of an item's fields (reconstructed from both parties' material). */
+/** True values of an item's fields (reconstructed from both parties' material), and party 0's shares. */
 export interface Dealt {
   ring(name: string): BigUint64Array;
   xor(name: string): Uint8Array;
+  readonly party0: { ring(name: string): BigUint64Array; xor(name: string): Uint8Array };
 }
 
 /** What examples draw from (test/util/rng.ts's TestRng has it). */
@@ -79,8 +80,12 @@ export interface Primitive<O = any, P = any> {
   outputs(p: P, xs: readonly Meta[], o: O, ws: readonly FixedHandle[]): Meta[];
   clear(c: Call<O, P, ClearFixed>, kernels: Kernels): BigUint64Array[];
   secure(ctx: PartyCtx, mat: Material, c: Call<O, P, FixedMatrix>): Promise<BigUint64Array[]>;
-  /** Bookkeeping every role does on the matrices after the step (rows appended or copied). */
-  after?(p: P, ws: readonly FixedHandle[]): void;
+  /**
+   * Bookkeeping every role does on the matrices when the step is taken, before its rounds (rows
+   * appended or copied: the step writes rows [rowsUsed − added, rowsUsed)), so that a later step of
+   * the same batched round (prims/batch.ts) already sees them.
+   */
+  reserve?(p: P, ws: readonly FixedHandle[]): void;
   /** The first violation of the relation by the item's true values, or undefined. */
   relation(v: Dealt, p: P, env: DealerEnv): string | undefined;
   example(rng: SampleRng): Example;

@@ -69,6 +69,7 @@ function buildBlockTables(w: number): BlockTables {
 }
 
 export const BLOCK4 = buildBlockTables(4);
+export const BLOCK5 = buildBlockTables(5);
 export const BLOCK8 = buildBlockTables(8);
 
 /** Parity of a 32-bit word. */
@@ -83,7 +84,7 @@ export function parity32(x: number): number {
 // ---------------------------------------------------------------- node gadgets
 
 export interface NodeSpec {
-  /** Number of input bits (≤ 8). */
+  /** Number of input bits (≤ 8; ≤ 13 for an XOR node). */
   readonly inputs: number;
   /** One polynomial per output; each is a list of terms, a term being a bitmask of input indices. */
   readonly outputs: ReadonlyArray<readonly number[]>;
@@ -95,7 +96,12 @@ export interface NodeTables {
   readonly spec: NodeSpec;
   /** Mask monomials the dealer shares, as bitmasks over inputs (non-empty subsets, all outputs). */
   readonly subsets: readonly number[];
-  /** xor: coefficient bitmask over `subsets`, at [output · 2^inputs + opened byte] (≤ 32 subsets). */
+  /** 32-bit words per mask-monomial vector (1 up to 32 subsets; XOR nodes only beyond). */
+  readonly words: number;
+  /**
+   * xor: coefficient bitmask over `subsets`, word k at [(output · 2^inputs + opened byte) · words + k]
+   * (one word per entry up to 32 subsets).
+   */
   readonly coefXor: Uint32Array;
   /** arith: integer coefficients at [(output · 2^inputs + byte) · subsets + k] (sums over terms). */
   readonly coefArith: Int8Array;
@@ -110,48 +116,67 @@ export interface NodeTables {
 const isSubset = (s: number, t: number): boolean => (s & ~t) === 0;
 
 export function buildNode(spec: NodeSpec): NodeTables {
-  invariant(spec.inputs <= 8, 'E_INTERNAL', 'node with more than 8 inputs');
+  const xorOut = spec.out === 'xor';
+  invariant(spec.inputs <= (xorOut ? 13 : 8), 'E_INTERNAL', `node with ${spec.inputs} inputs`);
   const set = new Set<number>();
   for (const terms of spec.outputs) for (const t of terms) for (let s = t; s > 0; s = (s - 1) & t) set.add(s);
   const subsets = [...set].sort((a, b) => a - b);
-  invariant(spec.out === 'arith' || subsets.length <= 32, 'E_INTERNAL', 'xor node needs ≤ 32 mask monomials');
   const nv = 1 << spec.inputs,
-    ns = subsets.length;
-  const coefXor = new Uint32Array(spec.outputs.length * nv);
-  const coefArith = new Int8Array(spec.outputs.length * nv * ns);
+    ns = subsets.length,
+    words = xorOut ? Math.max(1, Math.ceil(ns / 32)) : 1;
+  const coefXor = new Uint32Array(spec.outputs.length * nv * words);
+  const coefArith = new Int8Array(xorOut ? 0 : spec.outputs.length * nv * ns);
   const constant = new Int8Array(spec.outputs.length * nv);
   spec.outputs.forEach((terms, o) => {
     for (let u = 0; u < nv; u++) {
       let c = 0;
       for (const t of terms) if (isSubset(t, u)) c += 1; // S = ∅: product of the term's opened bits
-      constant[o * nv + u] = spec.out === 'xor' ? c & 1 : c;
+      constant[o * nv + u] = xorOut ? c & 1 : c;
       subsets.forEach((S, k) => {
         let x = 0,
           a = 0;
         for (const t of terms) {
           if (!isSubset(S, t) || !isSubset(t & ~S, u)) continue; // needs S ⊆ T and Π_{T∖S} û = 1
           x ^= 1;
+          if (xorOut) continue;
           let sign = 1; // Π_{u∈S} (1 − 2û_u)
           for (let b = 0; b < spec.inputs; b++) if ((S >> b) & 1 && (u >> b) & 1) sign = -sign;
           a += sign;
         }
-        if (x) coefXor[o * nv + u]! |= 1 << k;
-        coefArith[(o * nv + u) * ns + k] = a;
+        if (x) coefXor[(o * nv + u) * words + (k >>> 5)]! |= 1 << (k & 31);
+        if (!xorOut) coefArith[(o * nv + u) * ns + k] = a;
       });
     }
   });
   const coefArithBig = BigInt64Array.from(coefArith, (v) => BigInt(v));
   const constantBig = BigInt64Array.from(constant, (v) => BigInt(v));
-  return { spec, subsets, coefXor, coefArith, coefArithBig, constant, constantBig };
+  return { spec, subsets, words, coefXor, coefArith, coefArithBig, constant, constantBig };
 }
 
-/** True values of the mask monomials for mask byte `m`: bit k = [subsets[k] ⊆ m]. */
+/** True values of the mask monomials for mask byte `m`: bit k = [subsets[k] ⊆ m] (nodes of ≤ 32 subsets). */
 export function maskMonomials(t: NodeTables, m: number): number {
   let out = 0;
   t.subsets.forEach((S, k) => {
     if (isSubset(S, m)) out |= 1 << k;
   });
   return out;
+}
+
+/** The same as `words` 32-bit words (any node), written at `out[at..]`. */
+export function maskMonomialWords(t: NodeTables, m: number, out: Uint32Array, at: number): void {
+  out.fill(0, at, at + t.words);
+  t.subsets.forEach((S, k) => {
+    if (isSubset(S, m)) out[at + (k >>> 5)]! |= 1 << (k & 31);
+  });
+}
+
+/** XOR output o of a node for opened inputs u and this party's monomial shares mm[at..] (party 0 adds the constant). */
+export function nodeXor(t: NodeTables, o: number, u: number, mm: Uint32Array, at: number, first: boolean): number {
+  const w = t.words,
+    base = ((o << t.spec.inputs) + u) * w;
+  let acc = 0;
+  for (let k = 0; k < w; k++) acc ^= t.coefXor[base + k]! & mm[at + k]!;
+  return parity32(acc) ^ (first ? t.constant[(o << t.spec.inputs) + u]! : 0);
 }
 
 /**

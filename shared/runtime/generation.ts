@@ -65,6 +65,11 @@ export const GenerateParams = z.object({
   preprocess: z.enum(['streamed', 'ahead']).default('streamed'),
   /** Test hook: the client also receives every selection the policy makes. Never for production. */
   revealSelections: z.boolean().default(false),
+  /**
+   * The network the non-linear recipes' designs are chosen for (protocol/cost-model.ts): public,
+   * changes costs (rounds against bytes), never values. Default: the recipes' own (LAN).
+   */
+  network: z.enum(['lan', 'wan']).optional(),
 });
 export type GenerateParams = z.infer<typeof GenerateParams>;
 /** What a client asks for (defaults not yet applied). */
@@ -143,7 +148,7 @@ export async function generationProgram<T extends AnyTensor, F extends FixedHand
   const policy = policyOf(p);
   const Q =
     p.prefill === 'revealed' ? new RevealPrims(P, P.mode === 'secure' ? new ClearPrims(new Kernels()) : undefined) : P;
-  const ops = new RingOps<T, F, ClientTokens>(Q, nl, io, FRAC_BITS);
+  const ops = new RingOps<T, F, ClientTokens>(Q, p.network && nl.tuned ? nl.tuned(p.network) : nl, io, FRAC_BITS);
   const state = createState(ops, c, p.promptLen + p.maxNewTokens - 1);
   const opts = {
     ...(hooks.onHidden ? { onHidden: hooks.onHidden } : {}),

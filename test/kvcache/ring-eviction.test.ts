@@ -81,7 +81,7 @@ describe(`ring EvictionOps: secure == emulation, emulation vs float64 (seed ${rn
     expect(Array.from(out[3]!)).toEqual(Array.from(floatOps.expandSelection(sf, 2, 7).data));
     expect(Array.from(out[4]!)).toEqual(Array.from(floatOps.publicSelection(2, [0, 2], 3).data));
     expect(Array.from(out[5]!)).toEqual(Array.from(floatOps.slice(xf, 1, 1, 4).data));
-    expect(cost.rounds).toBe(2); // the cache append only (keys, values)
+    expect(cost.rounds).toBe(1); // the cache append only (keys and values in one batched round)
   });
 
   test('topk: ascending one-hots, lowest-index ties, k = 0 and k ≥ N, as float64', async () => {
@@ -420,10 +420,11 @@ describe('gatherCache: stored rows, lazy views, and what each opens', () => {
         return [];
       }, sh);
       const oneHot = (G === 1 ? 1 : H) * k * N;
-      // K and V: one fixed product each (the one-hot), then one append each of the selected elements only;
-      // the public rows (head and tail) are copied with their masks (fixed.copy: no bytes)
+      // K and V: one fixed product each (the one-hot), then one append each of the selected elements only
+      // (K and V in one batched round); the public rows (head and tail) are copied with their masks
+      // (fixed.copy: no bytes)
       expect(store.payloadBytes - base.payloadBytes).toBe(8 * (2 * oneHot + 2 * H * k * S * hd));
-      expect(store.rounds - base.rounds).toBe(4);
+      expect(store.rounds - base.rounds).toBe(3);
       const attend = await costOf(async (P, [k0, s, qq, pp]) => {
         const { o, c } = await setup(P, k0!);
         const view = await o.gatherCache(c, pieces(s!), rows, 'attend');

@@ -19,7 +19,7 @@ import {
   type CorrSource,
 } from '../../shared/corr/index.js';
 import { DealerPrims } from '../../shared/protocol/prims/dealer.js';
-import type { Primitive } from '../../shared/protocol/primitive.js';
+import type { Dealt, Primitive } from '../../shared/protocol/primitive.js';
 import {
   FIXED_ALLOC,
   FIXED_APPEND,
@@ -32,12 +32,7 @@ import { runChecked } from '../util/nl.js';
 import { seeded } from '../util/rng.js';
 
 /** Both parties' material of one item, reconstructed: the true value of every field. */
-function deal<P>(
-  kind: CorrKind<P>,
-  p: P,
-  env: DealerEnv,
-  seed: number,
-): { ring: (n: string) => BigUint64Array; xor: (n: string) => Uint8Array } {
+function deal<P>(kind: CorrKind<P>, p: P, env: DealerEnv, seed: number): Dealt {
   const fields = kind.fields(p),
     s0 = new Uint8Array(16).fill(seed & 0xff),
     s1 = new Uint8Array(16).fill((seed + 100) & 0xff);
@@ -47,6 +42,7 @@ function deal<P>(
   return {
     ring: (n) => m0.ring(n).map((v, i) => v + m1.ring(n)[i]!),
     xor: (n) => m0.xor(n).map((v, i) => v ^ m1.xor(n)[i]!),
+    party0: m0,
   };
 }
 
@@ -76,6 +72,7 @@ class CheckingSource implements CorrSource {
         const off = {
           ring: (n: string) => (n === f.name ? (bad as BigUint64Array) : v.ring(n)),
           xor: (n: string) => (n === f.name ? (bad as Uint8Array) : v.xor(n)),
+          party0: v.party0,
         };
         expect({ field: f.name, violation: this.prim.relation(off, p, this.env) }).toEqual({
           field: f.name,

@@ -204,6 +204,13 @@ export interface Ops<B extends BackendTypes> {
   softmax(scores: B['tensor'], mask: AttnMask): Promise<B['tensor']>;
   /** Probabilities [H, n, T] times cached values → [H, n, hd]. */
   attnMix(p: B['tensor'], cache: B['cache']): Promise<B['tensor']>;
+  /**
+   * Optional: appends k, v [H, n, hd] and returns softmax(scores)·V for q, when the backend has a
+   * cheaper way than append → attnScores → softmax → attnMix (the ring backend shares the
+   * appends' round with the scores and never forms the probabilities); null, with nothing
+   * appended, when it has none for these shapes. Its own function (rounding), the same in every role.
+   */
+  attendAppending?(q: B['tensor'], k: B['tensor'], v: B['tensor'], cache: B['cache']): Promise<B['tensor'] | null>;
 
   /** [n, d] → logits [n, V] through the output projection. */
   lmHead(x: B['tensor'], head: B['linear']): Promise<B['tensor']>;

@@ -34,6 +34,15 @@ export class RingKVCache<T extends AnyTensor, F extends FixedHandle> implements 
   }
 
   async append(k: T, v: T): Promise<void> {
+    await this.appendWith(k, v, []);
+  }
+
+  /**
+   * Appends k and v in one batched round (prims/batch.ts) together with `others`, which may read
+   * the new rows (a product over them: the rows are reserved when the appends are taken, and their
+   * masked values are written before a later branch resumes). Returns the others' results.
+   */
+  async appendWith<R>(k: T, v: T, others: ReadonlyArray<() => Promise<R>>): Promise<R[]> {
     invariant(
       k.shape.length === 3 && k.shape[0] === this.heads && k.shape[2] === this.headDim,
       'E_SHAPE',
@@ -46,8 +55,14 @@ export class RingKVCache<T extends AnyTensor, F extends FixedHandle> implements 
     );
     this.k ??= await this.P.fixedAlloc(`${this.id}.k`, this.heads, this.capacity, this.headDim, k.fracBits);
     this.v ??= await this.P.fixedAlloc(`${this.id}.v`, this.heads, this.capacity, this.headDim, v.fracBits);
-    await this.P.fixedAppend(this.k, k);
-    await this.P.fixedAppend(this.v, v);
+    const K = this.k,
+      V = this.v;
+    const out = await this.P.parallel<R | undefined>([
+      async () => void (await this.P.fixedAppend(K, k)),
+      async () => void (await this.P.fixedAppend(V, v)),
+      ...others,
+    ]);
+    return out.slice(2) as R[];
   }
 
   /** Appends rows of another cache at public segments: copies of the fixed-mask rows (no bytes, no round). */

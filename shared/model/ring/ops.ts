@@ -10,8 +10,9 @@
  * from a `RingNonlinear` implementation (protocol/nonlinear).
  */
 import { invariant } from '../../util/errors.js';
-import { clear, type AnyTensor } from '../../ring/tensor.js';
+import { clear, type AnyTensor, type Shape } from '../../ring/tensor.js';
 import type { FixedHandle, Prims } from '../../protocol/prims/types.js';
+import type { Network } from '../../protocol/cost-model.js';
 import type { Gpt2Config } from '../config.js';
 import type { Gpt2Weights } from '../weights.js';
 import type { LlamaWeights } from '../llama-weights.js';
@@ -44,6 +45,25 @@ export interface RingEmbedding<F> {
 
 /** Non-linear recipes over Prims the ring backend needs (protocol/nonlinear provides them). */
 export interface RingNonlinear {
+  /**
+   * apply(softmax(x)) over rows with `valid` entries, without the probabilities (apply is linear
+   * over the last axis, gets the exponentials at 24 fractional bits and returns [.., c] at
+   * 24 + f; `outShape` is its output shape). Optional: softmax then apply otherwise.
+   */
+  attention?<T extends AnyTensor, F extends FixedHandle>(
+    P: Prims<T, F>,
+    x: T,
+    valid: readonly number[],
+    apply: (e: T) => Promise<T>,
+    outShape: Shape,
+  ): Promise<T>;
+  /** ⌊x / 2^s⌋ for a bulk truncation (linear layers' outputs), by the recipes' protocol (optional). */
+  trunc?<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, s: number): Promise<T>;
+  /**
+   * The same recipes with their designs chosen for a named network (protocol/cost-model.ts):
+   * different costs, the same values.
+   */
+  tuned?(network: Network): RingNonlinear;
   /** Normalises the last axis (biased variance, eps inside the root); output scale f. */
   layerNorm<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, eps: number): Promise<T>;
   /** RMSNorm without gain (x / √(mean x² + eps)); output scale f. Llama only. */
@@ -52,6 +72,11 @@ export interface RingNonlinear {
   silu?<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T): Promise<T>;
   /** GeLU, tanh form, element-wise; output scale f. */
   gelu<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T): Promise<T>;
+  /**
+   * Optional: GeLU with its output left at 2f (no truncation of its own), for a fixed-mask product
+   * that truncates anyway (RingOps: the MLP's down projection then truncates by 2f).
+   */
+  geluWide?<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T): Promise<T>;
   /** Softmax over the last axis; row r sees its first `valid[r]` entries, the rest are exactly 0. */
   softmax<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, valid: readonly number[]): Promise<T>;
   /** Index of the largest element of each row (lowest index on ties), as integers (scale 0). */
@@ -175,11 +200,13 @@ export class RingOps<
   layerNorm(x: T, p: RingNorm): Promise<T> {
     return this.byRows(x, (c) => this.nl.layerNorm(this.P, c, p.eps));
   }
+  /** GeLU; at 2f when the recipes offer it (the next linear layer truncates by 2f instead of f). */
   gelu(x: T): Promise<T> {
-    return this.byRows(x, (c) => this.nl.gelu(this.P, c));
+    const nl = this.nl;
+    return this.byRows(x, (c) => (nl.geluWide ? nl.geluWide(this.P, c) : nl.gelu(this.P, c)));
   }
   rmsNorm(x: T, p: RingNorm): Promise<T> {
-    const rms = this.nl.rmsNorm;
+    const rms = this.nl.rmsNorm?.bind(this.nl); // the recipes may be a class's methods
     invariant(rms !== undefined, 'E_INTERNAL', 'these non-linear recipes have no RMSNorm');
     return this.byRows(x, (c) => rms(this.P, c, p.eps));
   }
@@ -194,7 +221,7 @@ export class RingOps<
   /** SiLU(gate) · up per row chunk: SiLU at its own scale, one product, one truncation back to f. */
   swiglu(x: T): Promise<T> {
     const P = this.P,
-      silu = this.nl.silu,
+      silu = this.nl.silu?.bind(this.nl),
       w = x.shape[1]! / 2;
     invariant(silu !== undefined, 'E_INTERNAL', 'these non-linear recipes have no SiLU');
     return this.byRows(x, async (c) => {
@@ -233,11 +260,23 @@ export class RingOps<
   async linear(x: T, p: RingLinear<T, F>): Promise<T> {
     const P = this.P,
       n = x.shape[0]!;
-    const y = await P.fixedMatmul(x, p.w, 'nt'); // [n, out] at 2f
+    const y = await P.fixedMatmul(x, p.w, 'nt'); // [n, out] at x's scale + f (2f, or 3f after a wide GeLU)
     const b = p.b;
     const biased =
-      b === null ? y : P.add(y, P.concatFirst(Array.from({ length: n }, () => P.reshape(b, [1, p.outDim]))));
-    return this.byRows(biased, (c) => P.trunc(c, this.f));
+      b === null
+        ? y
+        : P.add(
+            y,
+            P.concatFirst(
+              Array.from({ length: n }, () => P.mulPublic(P.reshape(b, [1, p.outDim]), 1, x.fracBits - this.f)),
+            ),
+          );
+    return this.byRows(biased, (c) => this.trunc(c, c.fracBits - this.f));
+  }
+
+  /** The bulk truncation of a product back to f, by the protocol the recipes choose for its size. */
+  private trunc(x: T, s = this.f): Promise<T> {
+    return this.nl.trunc ? this.nl.trunc(this.P, x, s) : this.P.trunc(x, s);
   }
 
   splitHeads(qkv: T, heads: number): { q: T; k: T; v: T } {
@@ -286,7 +325,7 @@ export class RingOps<
     else {
       invariant(cache.k !== undefined, 'E_INTERNAL', 'attention over an empty cache');
       // the 1/√hd scale is folded into the query projection
-      s = await this.byRows(await this.P.fixedMatmul(qg, cache.k, 'nt', cache.length), (c) => this.P.trunc(c, this.f));
+      s = await this.byRows(await this.P.fixedMatmul(qg, cache.k, 'nt', cache.length), (c) => this.trunc(c));
     }
     return h === cache.heads ? s : this.P.reshape(s, [h, n, s.shape[2]!]);
   }
@@ -308,9 +347,34 @@ export class RingOps<
     if (cache instanceof RingCacheView) o = await viewMix(this.P, this.f, pg, cache);
     else {
       invariant(cache.v !== undefined, 'E_INTERNAL', 'attention over an empty cache');
-      o = await this.byRows(await this.P.fixedMatmul(pg, cache.v, 'nn', cache.length), (c) => this.P.trunc(c, this.f));
+      o = await this.byRows(await this.P.fixedMatmul(pg, cache.v, 'nn', cache.length), (c) => this.trunc(c));
     }
     return h === cache.heads ? o : this.P.reshape(o, [h, n, o.shape[2]!]);
+  }
+
+  /**
+   * Appends k, v and attends q over the cache, softmax(scores)·V without the probabilities, when
+   * the recipes offer it and the scores fit one row chunk (decoding): the appends and the scores'
+   * product share one round (cache.ts `appendWith`), then (e·V)/Σe with one division per output
+   * (RingNonlinear.attention). Under grouped-query attention the query heads of one key/value head
+   * are its rows (byKvHead). Null, with nothing appended, otherwise.
+   */
+  async attendAppending(q: T, k: T, v: T, cache: RingKVCache<T, F>): Promise<T | null> {
+    const nl = this.nl,
+      P = this.P;
+    const [heads, n] = q.shape as [number, number];
+    const t = cache.length + n;
+    if (!nl.attention || cache instanceof RingCacheView || heads * n * t > CHUNK_ELEMENTS) return null;
+    const qg = this.byKvHead(q, cache);
+    const [raw] = await cache.appendWith(k, v, [() => P.fixedMatmul(qg, cache.k!, 'nt', t)]);
+    const scores = await this.byRows(raw!, (c) => this.trunc(c));
+    // row r of a group is query position r mod n (a group's rows are its query heads' n rows each)
+    const valid = Array.from({ length: heads * n }, (_, r) => Math.min(t, t - n + (r % n) + 1));
+    const apply = (e: T): Promise<T> => P.fixedMatmul(e, cache.v!, 'nn', t);
+    const o = await P.scope('softmax', () =>
+      nl.attention!(P, scores, valid, apply, [cache.heads, (heads / cache.heads) * n, cache.headDim]),
+    );
+    return heads === cache.heads ? o : P.reshape(o, [heads, n, cache.headDim]);
   }
 
   lmHead(x: T, head: RingLinear<T, F>): Promise<T> {

@@ -4,17 +4,13 @@
  * emulation's values would not match the parties'. One constant, imported everywhere.
  */
 import type { RingNonlinear } from './ops.js';
-import { NONLINEAR_SUITE, rmsNorm, siluAct } from '../../protocol/nonlinear/index.js';
+import { NONLINEAR_SUITE } from '../../protocol/nonlinear/index.js';
 
 /**
- * The suite plus Llama's RMSNorm and SiLU (SiLU left at 2f: SwiGLU's product truncates anyway;
- * bounds as the suite's: RMS² + eps in [2^−8, 2^28)/d, |gate| < 16384).
+ * The suite, Llama's RMSNorm and SiLU included (protocol/nonlinear/suite.ts; a class: its recipes
+ * are methods, and `tuned(network)` returns the same recipes with designs for another network).
  */
-export const STANDARD_NL: RingNonlinear = {
-  ...NONLINEAR_SUITE,
-  rmsNorm: (P, x, eps) => rmsNorm(P, x, { eps }),
-  silu: (P, x) => siluAct(P, x, { width: 32, outFrac: 2 * x.fracBits }),
-};
+export const STANDARD_NL: RingNonlinear = NONLINEAR_SUITE;
 
 import { Kernels } from '../../ring/kernels.js';
 import { FRAC_BITS } from '../../ring/fixed-point.js';

@@ -97,6 +97,15 @@ export async function viewMix<T extends AnyTensor, F extends FixedHandle>(
   p: T,
   view: RingCacheView<T, F>,
 ): Promise<T> {
+  return P.trunc(await viewMixRaw(P, p, view), f);
+}
+
+/** Weights w [H, n, L] over a view's rows times its values → [H, n, hd], untruncated (w's scale + f). */
+export async function viewMixRaw<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  p: T,
+  view: RingCacheView<T, F>,
+): Promise<T> {
   const src = view.src,
     [H, n, L] = p.shape as [number, number, number];
   invariant(src.v !== undefined, 'E_INTERNAL', 'attention over a view of an empty cache');
@@ -131,8 +140,5 @@ export async function viewMix<T extends AnyTensor, F extends FixedHandle>(
   }
   invariant(at === L, 'E_SHAPE', `probabilities over ${L} rows for a view of ${at}`);
   if (U.width > 0) outs.unshift(await P.fixedMatmul(P.pick(p, [H, n, U.width], idx), V, 'nn', { segs: U.segs }));
-  return P.trunc(
-    outs.reduce((a, b) => P.add(a, b)),
-    f,
-  );
+  return outs.reduce((a, b) => P.add(a, b));
 }

@@ -24,8 +24,8 @@ export interface WidthOpt {
   /** Bound on compared values: |v| < 2^(width−1) in ring units (64 = no bound, the core sign test). */
   width?: number;
   /**
-   * Width ≤ 33: one-node comparisons with 8-bit blocks — 3 rounds instead of 4, ~1.4 B less online,
-   * ~104 B more dealer per comparison. Default off here (DReLU's dealer target), on in the recipes
+   * Width ≤ 36: one-node comparisons with 5-bit blocks — 3 rounds instead of 4, ~0.6 B less online,
+   * ~24 B more dealer per comparison. Default off here (DReLU's dealer target), on in the recipes
    * whose rounds add up (max trees, exp, GeLU, softmax).
    */
   fewerRounds?: boolean;

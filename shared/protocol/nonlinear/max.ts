@@ -5,7 +5,7 @@
  * and pairs in one `cmpK` call), computes d = a − b, b' = [d ≥ 0] and b'·d in one comparison with
  * its own fused product, and keeps b + b'·d; an odd candidate passes to the next level. ⌈log2 n⌉
  * levels, n − 1 comparisons per row in all.
- *   Rounds 3·⌈log2 n⌉ for width ≤ 33 (one-node comparisons, `fewerRounds`, the default here),
+ *   Rounds 3·⌈log2 n⌉ for width ≤ 36 (one-node comparisons, `fewerRounds`, the default here),
  *   4·⌈log2 n⌉ beyond. Online per element ≈ (n−1)/n · cmpK(width): 5 B at width 32 (6.4 B with
  *   4-bit blocks). Dealer per element ≈ (n−1)/n · 173 B at width 32 (69 B with 4-bit blocks).
  * Argmax runs the same tree on unique keys key_i = x_i·2^w + (2^w − 1 − i) (w = ⌈log2 n⌉): the
@@ -21,6 +21,7 @@ import { invariant } from '../../util/errors.js';
 import type { AnyTensor } from '../../ring/tensor.js';
 import type { FixedHandle, Prims } from '../prims/types.js';
 import type { WidthOpt } from './compare.js';
+import { LEGACY, cmpK, withFewer, type Design } from './design.js';
 import { layoutOf, type Layout, type RowMask } from './ragged.js';
 
 /** Element-wise max(a, b). */
@@ -28,9 +29,10 @@ export async function max2<T extends AnyTensor, F extends FixedHandle>(
   P: Prims<T, F>,
   a: T,
   b: T,
-  o: WidthOpt = {},
+  o: WidthOpt & { design?: Design } = {},
 ): Promise<T> {
-  const { self } = await P.cmpK(P.sub(a, b), { width: o.width ?? 64, self: [0], fewerRounds: o.fewerRounds ?? true });
+  const d = withFewer(o.design ?? LEGACY, o.fewerRounds);
+  const { self } = await cmpK(P, P.sub(a, b), { width: o.width ?? 64, self: [0] }, d);
   return P.add(b, self[0]!);
 }
 
@@ -78,7 +80,7 @@ export async function maxPacked<T extends AnyTensor, F extends FixedHandle>(
   P: Prims<T, F>,
   flat: T,
   L: Layout,
-  o: WidthOpt = {},
+  o: WidthOpt & { design?: Design } = {},
 ): Promise<T> {
   return tournament(P, flat, L.lens, (a, b) => max2(P, a, b, o));
 }
@@ -109,7 +111,7 @@ export interface ArgmaxOut<T> {
 export async function argmaxLast<T extends AnyTensor, F extends FixedHandle>(
   P: Prims<T, F>,
   x: T,
-  o: WidthOpt & { onehot?: boolean } = {},
+  o: WidthOpt & { onehot?: boolean; design?: Design } = {},
 ): Promise<ArgmaxOut<T>> {
   const n = x.shape[x.shape.length - 1]!,
     lead = x.shape.slice(0, -1),
@@ -124,7 +126,7 @@ export async function argmaxLast<T extends AnyTensor, F extends FixedHandle>(
   // 2. tournament on keys
   const lens = Array<number>(rows).fill(n);
   const best = await tournament(P, P.reshape(keys, [rows * n]), lens, (a, b) =>
-    max2(P, a, b, { width, fewerRounds: o.fewerRounds }),
+    max2(P, a, b, { width, fewerRounds: o.fewerRounds, design: o.design }),
   );
   // 3. max = ⌊key / 2^w⌋, index = 2^w − 1 − (key mod 2^w)
   const q = await P.trunc(P.relabel(best, w), w);

@@ -22,6 +22,7 @@
  */
 import type { AnyTensor } from '../../ring/tensor.js';
 import type { FixedHandle, Prims } from '../prims/types.js';
+import { LEGACY, truncBy, type Design } from './design.js';
 import { rsqrt } from './reciprocal.js';
 
 export interface NormOpts {
@@ -36,6 +37,8 @@ export interface NormOpts {
    * kept at x's scale) when a fixed-mask product that truncates anyway comes next.
    */
   outFrac?: number;
+  /** Building blocks (design.ts); default LEGACY. */
+  design?: Design;
 }
 
 const R_FRAC = 24;
@@ -45,16 +48,18 @@ async function normalise<T extends AnyTensor, F extends FixedHandle>(P: Prims<T,
     d = xc.shape[xc.shape.length - 1]!,
     eps = o.eps ?? 1e-5;
   const wide = (o.outFrac ?? f) >= 2 * f,
-    rFrac = wide ? f : R_FRAC;
+    rFrac = wide ? f : R_FRAC,
+    design = o.design ?? LEGACY;
   // 2. Σ xc² (2f fractional bits, summed before truncating: one truncation per row)
   const q = P.addPublic(await P.trunc(P.sumLast(await P.square(xc)), f), d * eps);
-  // 3. 1/√(var + eps) = √d / √(d·var + d·eps)
-  const r = await rsqrt(P, q, { lo: o.lo ?? -8, hi: o.hi ?? 28, outFrac: rFrac, scale: Math.sqrt(d) });
-  // 4. y = xc · r
-  let y = await P.mul(xc, r);
-  if (wide) return y; // γ/β belong to the next linear layer in this mode
-  y = await P.trunc(y, R_FRAC);
-  if (o.gamma) y = await P.trunc(P.mulPublic(y, o.gamma, f), f);
+  // 3-4. y = xc / √(var + eps) = xc·√d / √(d·var + d·eps)
+  const range = { lo: o.lo ?? -8, hi: o.hi ?? 28, outFrac: rFrac, scale: Math.sqrt(d), design };
+  if (wide) return P.mul(xc, await rsqrt(P, q, range)); // γ/β belong to the next linear layer in this mode
+  // plain, not fused like softmax's division (z·τ beside the spline, then ·y): fusing saves 3
+  // rounds for one more product and truncation per element (+17 B online), which the cost model's
+  // online slack refuses at every shape decoding uses, and a design may not change values
+  let y = await truncBy(P, await P.mul(xc, await rsqrt(P, q, range)), R_FRAC, design);
+  if (o.gamma) y = await truncBy(P, P.mulPublic(y, o.gamma, f), f, design);
   if (o.beta) y = P.addPublic(y, o.beta);
   return y;
 }

@@ -20,9 +20,10 @@
  * Precondition: |x| < 2^(width−1) ring units (the default width covers inputs up to 2^(hi+6)).
  */
 import { invariant } from '../../util/errors.js';
-import type { AnyTensor } from '../../ring/tensor.js';
+import { numel, type AnyTensor } from '../../ring/tensor.js';
 import type { FixedHandle, Prims } from '../prims/types.js';
 import type { LutField } from '../primitives/lut.js';
+import { LEGACY, cmpK, tables, truncBy, type Design } from './design.js';
 import { fitSpline, memo, splineTable } from './tables.js';
 
 export interface PowOpts {
@@ -35,12 +36,14 @@ export interface PowOpts {
   outFrac?: number;
   /** A public factor folded into the result (free: it scales the octave table). */
   scale?: number;
+  /** Building blocks (design.ts); default LEGACY. */
+  design?: Design;
 }
 
 const M_FRAC = 18;
 const Y_FRAC = 28;
 
-const splines = memo((key: string): LutField => {
+const splines = memo((key: string): LutField & { table: NonNullable<LutField['table']> } => {
   if (key === 'recip') {
     // 1/m on m ∈ [0.5, 1): input m − 0.5 at M_FRAC bits (k = 17), 64 segments
     const w = 6,
@@ -57,14 +60,13 @@ const splines = memo((key: string): LutField => {
 export const RECIP_SPLINE_ERR = fitSpline((t) => 1 / (0.5 + t), 0, 0.5 / 64, 64).maxErr;
 export const RSQRT_SPLINE_ERR = fitSpline((t) => 1 / Math.sqrt(Math.max(t, 0.25)), 0, 1 / 128, 128).maxErr;
 
-async function inversePower<T extends AnyTensor, F extends FixedHandle>(
-  P: Prims<T, F>,
-  x: T,
+/** Scales and fractional bits of a range (step 1: 1/x; step 2: 1/√x), checked. */
+function planOf(
+  f: number,
   step: 1 | 2,
   o: PowOpts,
-): Promise<T> {
-  const f = x.fracBits,
-    out = o.outFrac ?? f,
+): { E: number; out: number; t2: number; sigFrac: number; tauFrac: number } {
+  const out = o.outFrac ?? f,
     { lo, hi } = o,
     scale = o.scale ?? 1;
   const E = (hi - lo) / step;
@@ -83,24 +85,44 @@ async function inversePower<T extends AnyTensor, F extends FixedHandle>(
     'E_INTERNAL',
     `range 2^${lo}..2^${hi} does not fit ${f} input / ${out} output fractional bits`,
   );
+  return { E, out, t2, sigFrac, tauFrac };
+}
+
+/**
+ * Steps 1–3: the spline's y = m^(−1/step) (at Y_FRAC) and the octave's scale τ (at tauFrac), so
+ * that x^(−1/step) = y·τ. The thermometer's comparison also multiplies x into its bits (payload),
+ * so m = x·σ needs no product round of its own: x·σ = Σ_e σ_e·(x·b'_e − x·b'_(e+1)), with the
+ * clamped x: xc·b_j = x·b_j − relu(x − 2^hi) for every j ≥ 1 (b_j implies x ≥ 2^lo).
+ */
+async function thermometer<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  step: 1 | 2,
+  o: PowOpts,
+): Promise<{ xSigma: T; tau: T }> {
+  const f = x.fracBits,
+    { lo, hi } = o,
+    scale = o.scale ?? 1,
+    d = o.design ?? LEGACY,
+    { E, sigFrac, tauFrac } = planOf(f, step, o);
   const width = o.width ?? Math.min(64, hi + f + 8);
-  // 1. thermometer + clamp in one opening
+  // 1. thermometer + clamp + x·b_j in one opening
   const thr = [2 ** lo, ...Array.from({ length: E - 1 }, (_, e) => 2 ** (lo + step * (e + 1))), 2 ** hi - 2 ** -f];
-  const { bits, self } = await P.cmpK(x, { width, thresholds: thr, self: [0, E] });
+  const { bits, self, prods } = await cmpK(P, x, { width, thresholds: thr, self: [0, E], payloads: [x] }, d);
   const xc = P.addPublic(P.sub(self[0]!, self[1]!), 2 ** lo);
   const lead = x.shape;
   const one = P.constant([...lead, 1], 1, 0),
     zero = P.constant([...lead, 1], 0, 0);
   const therm = P.concatLast(E > 1 ? [one, P.sliceLast(bits, 1, E), zero] : [one, zero]); // b'_0 = 1, b'_E = 0
   const oh = P.sub(P.sliceLast(therm, 0, E), P.sliceLast(therm, 1, E + 1));
-  const endExp = Float64Array.from({ length: E }, (_, e) => lo + step * (e + 1));
-  const sigma = P.sumLast(
-    P.mulPublic(
-      oh,
-      endExp.map((t) => 2 ** -t),
-      sigFrac,
-    ),
+  // xc·b'_e: xc for e = 0, x·b_e − relu(x − 2^hi) for 1 ≤ e < E, 0 for e = E
+  const over = P.reshape(self[1]!, [...lead, 1]),
+    xb = P.sub(P.sliceLast(prods[0]!, 1, E), P.repeatLast(self[1]!, E - 1));
+  const xcTherm = P.concatLast(
+    E > 1 ? [P.reshape(xc, [...lead, 1]), xb, P.mulInt(over, 0)] : [P.reshape(xc, [...lead, 1]), P.mulInt(over, 0)],
   );
+  const xcOh = P.sub(P.sliceLast(xcTherm, 0, E), P.sliceLast(xcTherm, 1, E + 1));
+  const endExp = Float64Array.from({ length: E }, (_, e) => lo + step * (e + 1));
   const tau = P.sumLast(
     P.mulPublic(
       oh,
@@ -108,13 +130,66 @@ async function inversePower<T extends AnyTensor, F extends FixedHandle>(
       tauFrac,
     ),
   );
-  // 2. m = x·σ ∈ [2^−step, 1)
-  const m = await P.trunc(await P.mul(xc, sigma), 32);
-  // 3. y = m^(−1/step)
+  const xSigma = P.sumLast(
+    P.mulPublic(
+      xcOh,
+      endExp.map((t) => 2 ** -t),
+      sigFrac,
+    ),
+  );
+  return { xSigma, tau };
+}
+
+/** Steps 2–3: m = x·σ ∈ [2^−step, 1) at M_FRAC, then y = m^(−1/step) at Y_FRAC from the spline. */
+async function spline<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  xSigma: T,
+  step: 1 | 2,
+  d: Design,
+): Promise<T> {
+  const m = await P.trunc(xSigma, 32);
   const field = splines(step === 1 ? 'recip' : 'rsqrt');
-  const [y] = await P.lut(step === 1 ? P.addPublic(m, -0.5) : m, step === 1 ? M_FRAC - 1 : M_FRAC, [field]);
+  const [y] = await tables(P, step === 1 ? P.addPublic(m, -0.5) : m, step === 1 ? M_FRAC - 1 : M_FRAC, [field], d);
+  return y!;
+}
+
+async function inversePower<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  step: 1 | 2,
+  o: PowOpts,
+): Promise<T> {
+  const { t2 } = planOf(x.fracBits, step, o);
+  const { xSigma, tau } = await thermometer(P, x, step, o);
+  const y = await spline(P, xSigma, step, o.design ?? LEGACY);
   // 4. back to x's range
-  return P.trunc(await P.mul(y!, tau), t2);
+  return P.trunc(await P.mul(y, tau), t2);
+}
+
+/**
+ * z · x^(−1/step) for x per row ([..]) and z [.., c] (or [..]) at z's scale, with one product
+ * after the spline instead of two: z (computed by the caller's `z`, e.g. a product) and step 1
+ * run side by side (prims/batch.ts), then z·τ (truncated back to z's scale) beside steps 2–3, then
+ * one product with y and a truncation by Y_FRAC. Extra error: 2^−fz·y ≤ 2^(1−fz) absolute (the
+ * floor of z·τ).
+ */
+async function timesInversePower<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  x: T,
+  z: () => Promise<T>,
+  step: 1 | 2,
+  o: PowOpts,
+): Promise<T> {
+  const { tauFrac } = planOf(x.fracBits, step, o),
+    d = o.design ?? LEGACY;
+  const [zv, th] = await P.all([z, () => thermometer(P, x, step, o)] as const);
+  const rowShape = numel(zv.shape) > numel(x.shape) ? zv.shape.slice(0, -1) : zv.shape;
+  const tau = P.reshape(th.tau, rowShape);
+  const [zt, y] = await P.all([
+    async () => truncBy(P, await P.mul(zv, tau), tauFrac, d),
+    () => spline(P, th.xSigma, step, d),
+  ] as const);
+  return truncBy(P, await P.mul(zt, P.reshape(y, tau.shape)), Y_FRAC, d);
 }
 
 /** 1/x for x ∈ [2^lo, 2^hi) (saturating outside). */
@@ -130,4 +205,14 @@ export async function reciprocal<T extends AnyTensor, F extends FixedHandle>(
 export async function rsqrt<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, o: PowOpts): Promise<T> {
   invariant(o.lo % 2 === 0 && o.hi % 2 === 0, 'E_INTERNAL', 'rsqrt range ends must be even powers of two');
   return inversePower(P, x, 2, o);
+}
+
+/** z / x per row (x ∈ [2^lo, 2^hi), z [.., c] at its scale, from the thunk `z`): see `timesInversePower`. */
+export async function divide<T extends AnyTensor, F extends FixedHandle>(
+  P: Prims<T, F>,
+  z: () => Promise<T>,
+  x: T,
+  o: PowOpts,
+): Promise<T> {
+  return timesInversePower(P, x, z, 1, o);
 }

@@ -14,7 +14,7 @@
  * maxPool(x [..., n], kernel odd): windows [j − h, j + h] cut at the ends, by a sparse table:
  *   levels M_t[j] = max of x[j .. j + 2^t) for 2^t ≤ kernel, then max(M_p[s], M_p[e − 2^p + 1])
  *   per element: ⌊log2 kernel⌋ + 1 batched comparisons per element instead of kernel − 1.
- * Rounds are 3 per comparison level for width ≤ 33 (default 32), else 4.
+ * Rounds are 3 per comparison level for width ≤ 36 (default 32), else 4.
  */
 import { invariant } from '../../util/errors.js';
 import type { AnyTensor } from '../../ring/tensor.js';

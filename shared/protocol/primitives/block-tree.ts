@@ -1,14 +1,25 @@
 /**
  * The comparison tree of cmpk.ts (its blocks and nodes also serve lut.ts's borrow): a masked
- * value compared against the mask block by block (4-bit blocks, or 8-bit in cmpk's one-node
- * variant), blocks combined by 4-ary nodes (ring/bit-tables.ts) into L1 nodes and at most one top
- * node. The plan is pure and public (dealer and parties build the same one from the same
+ * value compared against the mask block by block, blocks combined by nodes (ring/bit-tables.ts):
+ * 4-bit blocks under 4-ary L1 nodes and at most one top node, or, in cmpk's one-node variants,
+ * one node over all blocks — 5-bit blocks (up to 7: 35 bits, a 13-input node) or 8-bit blocks
+ * (up to 4). The plan is pure and public (dealer and parties build the same one from the same
  * parameters); `tree` evaluates it on a party's shares, opening each node's inputs under fresh
  * dealer mask bits.
  */
 import { invariant } from '../../util/errors.js';
 import type { Material } from '../../corr/kind.js';
-import { BLOCK4, BLOCK8, buildNode, parity32, prefixLtTerms, type NodeTables } from '../../ring/bit-tables.js';
+import {
+  BLOCK4,
+  BLOCK5,
+  BLOCK8,
+  buildNode,
+  nodeXor,
+  parity32,
+  prefixLtTerms,
+  type BlockTables,
+  type NodeTables,
+} from '../../ring/bit-tables.js';
 import type { PartyCtx } from '../ctx.js';
 import { openBits } from '../open.js';
 
@@ -16,8 +27,8 @@ import { openBits } from '../open.js';
 export interface CmpkPlan {
   readonly width: number;
   readonly eq: boolean;
-  /** Block width in bits (4, or 8 for the one-node variant) and bytes of one block's monomial vector. */
-  readonly bb: 4 | 8;
+  /** Block width in bits (4; 5 or 8 for the one-node variants) and bytes of one block's monomial vector. */
+  readonly bb: BlockBits;
   readonly monBytes: number;
   /** Low bits compared by the block tree: width − 1 ('ge', the top bit enters separately) or width ('eq'). */
   readonly lowBits: number;
@@ -26,11 +37,22 @@ export interface CmpkPlan {
   /** L1 nodes (empty when nb = 1); node g covers blocks 4g .. 4g + children − 1. */
   readonly l1: readonly NodeTables[];
   readonly l1Children: readonly number[];
-  /** Opened input bits per L1 node. */
+  /** Opened input bits per L1 node, their mask bytes and mask-monomial words (offsets within an element's). */
   readonly l1Bits: readonly number[];
+  readonly l1MaskAt: readonly number[];
+  readonly l1WordAt: readonly number[];
+  /** Mask bytes and mask-monomial words of all L1 nodes of one (element, threshold). */
+  readonly maskPer: number;
+  readonly wordsPer: number;
   readonly top: NodeTables | undefined;
   readonly topBits: number;
 }
+
+export type BlockBits = 4 | 5 | 8;
+
+const TABLES: Record<BlockBits, BlockTables> = { 4: BLOCK4, 5: BLOCK5, 8: BLOCK8 };
+/** Blocks one node can take: its inputs are G_0..G_{c−1}, E_1..E_{c−1} (13 at most). */
+const ONE_NODE_BLOCKS: Record<BlockBits, number> = { 4: 4, 5: 7, 8: 4 };
 
 const nodeCache = new Map<string, NodeTables>();
 
@@ -58,7 +80,7 @@ export function treeNode(eq: boolean, c: number, withE: boolean): NodeTables {
 
 const planCache = new Map<string, CmpkPlan>();
 
-export function cmpkPlan(width: number, eq: boolean, bb: 4 | 8 = 4): CmpkPlan {
+export function cmpkPlan(width: number, eq: boolean, bb: BlockBits = 4): CmpkPlan {
   invariant(
     Number.isInteger(width) && width >= 2 && width <= 64,
     'E_INTERNAL',
@@ -69,24 +91,36 @@ export function cmpkPlan(width: number, eq: boolean, bb: 4 | 8 = 4): CmpkPlan {
   if (hit) return hit;
   const lowBits = eq ? width : width - 1;
   const nb = Math.ceil(lowBits / bb);
-  invariant(bb === 4 || nb <= 4, 'E_INTERNAL', `8-bit blocks cover at most 32 compared bits, not ${lowBits}`);
+  invariant(
+    bb === 4 || nb <= ONE_NODE_BLOCKS[bb],
+    'E_INTERNAL',
+    `${bb}-bit blocks cover at most ${bb * ONE_NODE_BLOCKS[bb]} compared bits, not ${lowBits}`,
+  );
   const blockBits = Array.from({ length: nb }, (_, b) => Math.min(bb, lowBits - bb * b));
-  const n1 = nb > 1 ? Math.ceil(nb / 4) : 0;
-  const l1Children = Array.from({ length: n1 }, (_, g) => Math.min(4, nb - 4 * g));
+  const per = bb === 4 ? 4 : nb;
+  const n1 = nb > 1 ? Math.ceil(nb / per) : 0;
+  const l1Children = Array.from({ length: n1 }, (_, g) => Math.min(per, nb - per * g));
   const l1 = l1Children.map((c, g) => treeNode(eq, c, !eq && n1 > 1 && g > 0));
   const l1Bits = l1.map((t) => t.spec.inputs);
+  const maskBytes = l1Bits.map((b) => Math.ceil(b / 8)),
+    words = l1.map((t) => t.words);
+  const offsets = (xs: number[]) => xs.map((_, g) => xs.slice(0, g).reduce((a, b) => a + b, 0));
   const top = n1 > 1 ? treeNode(eq, n1, false) : undefined;
   const plan: CmpkPlan = {
     width,
     eq,
     bb,
-    monBytes: bb === 8 ? 32 : 2,
+    monBytes: Math.max(2, (1 << bb) / 8),
     lowBits,
     nb,
     blockBits,
     l1,
     l1Children,
     l1Bits,
+    l1MaskAt: offsets(maskBytes),
+    l1WordAt: offsets(words),
+    maskPer: maskBytes.reduce((a, b) => a + b, 0),
+    wordsPer: words.reduce((a, b) => a + b, 0),
     top,
     topBits: top ? top.spec.inputs : 0,
   };
@@ -97,7 +131,7 @@ export function cmpkPlan(width: number, eq: boolean, bb: 4 | 8 = 4): CmpkPlan {
 /** Block b (of `bb`-bit blocks) of the low bits of `v` (given as 32-bit halves lo, hi). */
 export function blockOf(lo: number, hi: number, b: number, bits: number, bb = 4): number {
   const at = bb * b,
-    v = at < 32 ? lo >>> at : hi >>> (at - 32);
+    v = at >= 32 ? hi >>> (at - 32) : at + bits > 32 ? (lo >>> at) | (hi << (32 - at)) : lo >>> at;
   return v & ((1 << bits) - 1);
 }
 
@@ -113,10 +147,16 @@ export function u32View(b: Uint8Array): Uint32Array {
     : new Uint32Array(b.slice().buffer);
 }
 
-/** XOR output o of a node for opened byte u (party 0 adds the public constant). */
+/** XOR output o of a single-word node for opened byte u (party 0 adds the public constant). */
 function nodeOut(t: NodeTables, o: number, u: number, mm: number, first: boolean): number {
   const at = (o << t.spec.inputs) + u;
   return parity32(t.coefXor[at]! & mm) ^ (first ? t.constant[at]! : 0);
+}
+
+/** Node g's mask (one or two bytes, little-endian) for (element, threshold) e. */
+export function nodeMask(pl: CmpkPlan, m: Uint8Array, e: number, g: number): number {
+  const at = e * pl.maskPer + pl.l1MaskAt[g]!;
+  return pl.l1Bits[g]! > 8 ? m[at]! | (m[at + 1]! << 8) : m[at]!;
 }
 
 function putBits(dst: Uint8Array, off: number, v: number, count: number): void {
@@ -136,9 +176,11 @@ function forBlocks(
   zh: BigUint64Array,
   use: (e: number, G: Uint8Array, E: Uint8Array) => void,
 ): void {
-  const zw = new Uint32Array(zh.buffer, zh.byteOffset, 2 * zh.length);
+  const zw = new Uint32Array(zh.buffer, zh.byteOffset, 2 * zh.length),
+    tab = TABLES[pl.bb],
+    words = tab.words;
   const mon16 = pl.bb === 4 ? u16View(mat.xor('mon')) : undefined,
-    mon32 = pl.bb === 8 ? u32View(mat.xor('mon')) : undefined;
+    mon32 = pl.bb === 4 ? undefined : u32View(mat.xor('mon'));
   const G = new Uint8Array(pl.nb),
     E = new Uint8Array(pl.nb);
   for (let e = 0; e < zh.length; e++) {
@@ -146,22 +188,16 @@ function forBlocks(
       lo = zw[2 * e]!,
       hi = zw[2 * e + 1]!;
     for (let b = 0; b < pl.nb; b++) {
-      const v = blockOf(lo, hi, b, pl.blockBits[b]!, pl.bb);
-      if (mon16) {
-        const mb = mon16[i * pl.nb + b]!;
-        if (!pl.eq) G[b] = parity32(BLOCK4.anfLt[v]! & mb);
-        E[b] = parity32(BLOCK4.anfEq[v]! & mb);
-        continue;
-      }
-      const base = (i * pl.nb + b) * 8;
+      const v = blockOf(lo, hi, b, pl.blockBits[b]!, pl.bb),
+        base = (i * pl.nb + b) * words;
       let g = 0,
         q = 0;
-      for (let k = 0; k < 8; k++) {
-        const mk = mon32![base + k]!;
-        g ^= BLOCK8.anfLt[v * 8 + k]! & mk;
-        q ^= BLOCK8.anfEq[v * 8 + k]! & mk;
+      for (let k = 0; k < words; k++) {
+        const mk = mon16 ? mon16[base + k]! : mon32![base + k]!;
+        g ^= tab.anfLt[v * words + k]! & mk;
+        q ^= tab.anfEq[v * words + k]! & mk;
       }
-      G[b] = parity32(g);
+      G[b] = pl.eq ? 0 : parity32(g);
       E[b] = parity32(q);
     }
     use(e, G, E);
@@ -178,7 +214,7 @@ function l1Inputs(mat: Material, pl: CmpkPlan, nt: number, zh: BigUint64Array): 
     let off = e * per1;
     for (let g = 0; g < n1; g++) {
       const c = pl.l1Children[g]!,
-        b0 = 4 * g;
+        b0 = (pl.bb === 4 ? 4 : pl.nb) * g;
       let byte = 0;
       for (let t = 0; t < c; t++) {
         if (pl.eq) byte |= E[b0 + t]! << t;
@@ -188,7 +224,7 @@ function l1Inputs(mat: Material, pl: CmpkPlan, nt: number, zh: BigUint64Array): 
         }
       }
       if (!pl.eq && pl.l1Bits[g] === 2 * c) byte |= E[b0]! << (2 * c - 1);
-      putBits(in1, off, byte ^ m1[e * n1 + g]!, pl.l1Bits[g]!);
+      putBits(in1, off, byte ^ nodeMask(pl, m1, e, g), pl.l1Bits[g]!);
       off += pl.l1Bits[g]!;
     }
   });
@@ -199,7 +235,8 @@ function l1Inputs(mat: Material, pl: CmpkPlan, nt: number, zh: BigUint64Array): 
 function l1Outputs(mat: Material, pl: CmpkPlan, u1: Uint8Array, first: boolean, low: Uint8Array): Uint8Array {
   const n1 = pl.l1.length,
     per1 = pl.l1Bits.reduce((a, b) => a + b, 0),
-    mm1 = u32View(mat.xor('mm1'));
+    mm1 = u32View(mat.xor('mm1')),
+    first1 = first;
   const top = pl.top,
     in2 = new Uint8Array(top ? low.length * pl.topBits : 0),
     m2 = top ? mat.xor('m2') : undefined;
@@ -209,15 +246,15 @@ function l1Outputs(mat: Material, pl: CmpkPlan, u1: Uint8Array, first: boolean, 
     for (let g = 0; g < n1; g++) {
       const t = pl.l1[g]!,
         u = getBits(u1, off, pl.l1Bits[g]!),
-        mm = mm1[e * n1 + g]!;
+        mmAt = e * pl.wordsPer + pl.l1WordAt[g]!;
       off += pl.l1Bits[g]!;
-      const out0 = nodeOut(t, 0, u, mm, first);
+      const out0 = nodeXor(t, 0, u, mm1, mmAt, first1);
       if (!top) {
         low[e] = out0;
         continue;
       }
       byte |= out0 << g;
-      if (!pl.eq && g > 0) byte |= nodeOut(t, 1, u, mm, first) << (n1 + g - 1);
+      if (!pl.eq && g > 0) byte |= nodeXor(t, 1, u, mm1, mmAt, first1) << (n1 + g - 1);
     }
     if (top) putBits(in2, e * pl.topBits, byte ^ m2![e]!, pl.topBits);
   }

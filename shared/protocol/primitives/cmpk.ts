@@ -14,10 +14,11 @@
  * mask byte, u32 mask monomials), m2/mm2 (top node), s (select bit), sA = s; self payloads, k < 64:
  * rk = r mod 2^k, rhoA = rho, srk = s·rk, rhos = rho·s; k = 64: sr = s·r; payload p: ry_p, sry_p.
  * Dealer bytes to party 1, 'ge', one threshold, no payload: 1 + 2·nb + 4·n1 + 4·[n1>1] + 8
- * (k = 32: 37 B; k = 64: 61 B); variant `bb: 8` (`fewerRounds`, k ≤ 33 'ge', k ≤ 32 'eq'):
- * 8-bit blocks with 32-byte monomial vectors, one node for the whole width: 1 + 32·nb + 4 + 8
- * (k = 32: 141 B) for one round less and fewer node bits online.
- * Rounds: 4 (3 when k ≤ 17 in 'ge' / k ≤ 16 in 'eq', or k ≤ 33 with 8-bit blocks; 2 when one block
+ * (k = 32: 37 B; k = 64: 61 B); variant `bb: 5` (`fewerRounds`, k ≤ 36 'ge', k ≤ 35 'eq'):
+ * 5-bit blocks with 4-byte monomial vectors, one XOR node of up to 13 inputs for the whole width
+ * (its mask monomials in several u32 words): k = 32: 61 B (8-bit blocks, which block-tree.ts also
+ * plans, would take 141 B) for one round less and fewer node bits online.
+ * Rounds: 4 (3 when k ≤ 17 in 'ge' / k ≤ 16 in 'eq', or k ≤ 36 with 5-bit blocks; 2 when one block
  * suffices). Online bytes per element per party: k/8 (x̂) + 8 per external payload, and per
  * threshold ⌈bits of the L1 nodes⌉ + top node + 1 select bit; 'ge' k = 32: 4 + 2 + 3/8 + 1/8 = 6.5.
  *
@@ -40,7 +41,7 @@ import { z } from 'zod';
 import { invariant } from '../../util/errors.js';
 import type { WireRound } from '../../net/frame.js';
 import { Material, defineKind, ring, xor, type FieldSpec } from '../../corr/kind.js';
-import { BLOCK4, BLOCK8, maskMonomials } from '../../ring/bit-tables.js';
+import { BLOCK4, BLOCK5, maskMonomialWords } from '../../ring/bit-tables.js';
 import { encodeScalar } from '../../ring/fixed-point.js';
 import { addInto, maskLowInto } from '../../ring/u64.js';
 import { numel, type AnyTensor } from '../../ring/tensor.js';
@@ -50,7 +51,7 @@ import type { PartyCtx } from '../ctx.js';
 import { sameShape } from '../shapes.js';
 import { definePrimitive, differs, uniformInput, type Dealt } from '../primitive.js';
 import { open, openBits } from '../open.js';
-import { blockOf, cmpkPlan, tree, u32View, type CmpkPlan } from './block-tree.js';
+import { blockOf, cmpkPlan, nodeMask, tree, u32View, type BlockBits, type CmpkPlan } from './block-tree.js';
 
 /** Options of the comparison (Prims.cmpK adds the payloads). */
 export interface CmpkOpts {
@@ -63,10 +64,17 @@ export interface CmpkOpts {
   /** Threshold indices j whose b_j·(x − t_j) is returned (not with eq). */
   readonly self?: readonly number[];
   /**
-   * For width ≤ 33 ('eq': 32): 8-bit blocks and one tree node — 3 rounds instead of 4 and fewer
-   * online bits, for ~100 more dealer bytes per element. Ignored for wider comparisons.
+   * For width ≤ 36 ('eq': 35): 5-bit blocks and one tree node — 3 rounds instead of 4 and fewer
+   * online bits, for ~24 more dealer bytes per element (k = 32: 61 B against 37). Ignored for wider
+   * comparisons.
    */
   readonly fewerRounds?: boolean;
+  /**
+   * Open x̂ over the whole ring (8 B instead of k/8) though only k bits are compared: the self
+   * products b·(x − t) then need one dealer product s·r each (8 B) instead of the wrap's four
+   * (32 B). Only meaningful with self payloads and k < 64.
+   */
+  readonly openFull?: boolean;
 }
 
 export const CmpkParams = z.object({
@@ -79,15 +87,19 @@ export const CmpkParams = z.object({
   self: z.array(z.number().int().nonnegative()),
   /** Number of external payloads y_p (each multiplied by every b_j). */
   py: z.number().int().nonnegative().max(8),
-  /** 8-bit blocks (one node, one round less); absent = 4-bit blocks. */
-  bb: z.literal(8).optional(),
+  /** 5-bit blocks (one node, one round less); absent = 4-bit blocks. */
+  bb: z.literal(5).optional(),
+  /** x̂ opened mod 2^64 (self products from s·r); absent = mod 2^width. */
+  full: z.literal(true).optional(),
 });
 export type CmpkParams = z.infer<typeof CmpkParams>;
 
 /** The options at x's scale: thresholds as ring integers, block width chosen. */
 interface Resolved {
   width: number;
-  bb: 4 | 8;
+  bb: BlockBits;
+  /** x̂ opened mod 2^64. */
+  full: boolean;
   thr: readonly bigint[];
   eq: boolean;
   self: readonly number[];
@@ -103,16 +115,17 @@ function resolve(o: CmpkOpts, fracBits: number): Resolved {
   );
   invariant(!o.eq || self.length === 0, 'E_INTERNAL', 'cmpK: an equality test takes no self payload');
   const eq = o.eq ?? false,
-    bb: 4 | 8 = o.fewerRounds && o.width <= (eq ? 32 : 33) ? 8 : 4;
-  return { width: o.width, bb, thr, eq, self };
+    bb: BlockBits = o.fewerRounds && o.width <= (eq ? 35 : 36) ? 5 : 4;
+  return { width: o.width, bb, thr, eq, self, full: (o.openFull ?? false) && self.length > 0 && o.width < 64 };
 }
 
 const planOf = (p: CmpkParams): CmpkPlan => cmpkPlan(p.width, p.eq, p.bb ?? 4);
+// (block-tree.ts also plans 8-bit blocks; cmpK's one-node variant uses 5-bit ones: 61 B of dealer
+// material per comparison at width 32 against 141 B for 8-bit blocks, the same 3 rounds.)
 
-/** Writes the monomial vector of block value ρ at slot `at` (u16 slots for 4-bit, 8 u32 for 8-bit blocks). */
-function putMon(mon: Uint16Array | Uint32Array, at: number, rho: number, bb: 4 | 8): void {
-  if (bb === 4) mon[at] = BLOCK4.subsetInd[rho]!;
-  else (mon as Uint32Array).set(BLOCK8.subsetInd.subarray(rho * 8, rho * 8 + 8), at * 8);
+/** Writes the monomial vector of block value ρ at slot `at` (a u16 for 4-bit, a u32 for 5-bit blocks). */
+function putMon(mon: Uint16Array | Uint32Array, at: number, rho: number, bb: BlockBits): void {
+  mon[at] = (bb === 4 ? BLOCK4 : BLOCK5).subsetInd[rho]!;
 }
 
 function fields(p: CmpkParams): FieldSpec[] {
@@ -123,11 +136,11 @@ function fields(p: CmpkParams): FieldSpec[] {
   const f: FieldSpec[] = [ring('r', p.n)];
   if (!p.eq) f.push(xor('rho', p.n, true));
   f.push(xor('mon', p.n * pl.nb * pl.monBytes, true));
-  if (n1 > 0) f.push(xor('m1', m * n1), xor('mm1', m * n1 * 4, true));
+  if (n1 > 0) f.push(xor('m1', m * pl.maskPer), xor('mm1', m * pl.wordsPer * 4, true));
   if (n1 > 1) f.push(xor('m2', m), xor('mm2', m * 4, true));
   f.push(xor('s', m), ring('sA', m, true));
   if (ns > 0) {
-    if (p.width < 64)
+    if (p.width < 64 && !p.full)
       f.push(ring('rk', p.n, true), ring('rhoA', p.n, true), ring('srk', p.n * ns, true), ring('rhos', p.n * ns, true));
     else f.push(ring('sr', p.n * ns, true));
   }
@@ -145,8 +158,8 @@ function deriveTree(free: Material, p: CmpkParams, out: Material): { rho: Uint8A
   const rw = new Uint32Array(r.buffer, r.byteOffset, 2 * p.n),
     rho = new Uint8Array(p.n),
     sA = new BigUint64Array(p.n * nt);
-  const mon = pl.bb === 4 ? new Uint16Array(p.n * pl.nb) : new Uint32Array(p.n * pl.nb * 8);
-  const mm1 = new Uint32Array(p.n * nt * n1),
+  const mon = pl.bb === 4 ? new Uint16Array(p.n * pl.nb) : new Uint32Array((p.n * pl.nb * pl.monBytes) / 4);
+  const mm1 = new Uint32Array(p.n * nt * pl.wordsPer),
     mm2 = new Uint32Array(n1 > 1 ? p.n * nt : 0);
   const m1 = n1 > 0 ? free.xor('m1') : undefined,
     m2 = n1 > 1 ? free.xor('m2') : undefined;
@@ -160,8 +173,9 @@ function deriveTree(free: Material, p: CmpkParams, out: Material): { rho: Uint8A
     for (let j = 0; j < nt; j++) {
       const e = i * nt + j;
       sA[e] = BigInt(s[e]! & 1);
-      for (let g = 0; g < n1; g++) mm1[e * n1 + g] = maskMonomials(pl.l1[g]!, m1![e * n1 + g]!) >>> 0;
-      if (n1 > 1) mm2[e] = maskMonomials(pl.top!, m2![e]!) >>> 0;
+      for (let g = 0; g < n1; g++)
+        maskMonomialWords(pl.l1[g]!, nodeMask(pl, m1!, e, g), mm1, e * pl.wordsPer + pl.l1WordAt[g]!);
+      if (n1 > 1) maskMonomialWords(pl.top!, m2![e]!, mm2, e);
     }
   }
   if (!p.eq) out.set('rho', rho);
@@ -183,16 +197,17 @@ function derive(free: Material, p: CmpkParams): Material {
       srk = new BigUint64Array(p.n * ns),
       rhos = new BigUint64Array(p.n * ns);
     const rkA = new BigUint64Array(p.n),
-      rhoA = new BigUint64Array(p.n);
+      rhoA = new BigUint64Array(p.n),
+      full = p.width === 64 || p.full === true;
     for (let i = 0; i < p.n; i++) {
-      rkA[i] = p.width === 64 ? r[i]! : r[i]! & kMask;
+      rkA[i] = full ? r[i]! : r[i]! & kMask;
       rhoA[i] = BigInt(rho[i]!);
       p.self.forEach((j, q) => {
         srk[i * ns + q] = sA[i * nt + j]! * rkA[i]!;
         rhos[i * ns + q] = sA[i * nt + j]! * rhoA[i]!;
       });
     }
-    if (p.width < 64) out.set('rk', rkA).set('rhoA', rhoA).set('srk', srk).set('rhos', rhos);
+    if (!full) out.set('rk', rkA).set('rhoA', rhoA).set('srk', srk).set('rhos', rhos);
     else out.set('sr', srk);
   }
   for (let q = 0; q < p.py; q++) {
@@ -209,7 +224,7 @@ function rounds(p: CmpkParams): WireRound[] {
   const pl = planOf(p),
     m = p.n * p.nt;
   const out: WireRound[] = [
-    p.width === 64
+    p.width === 64 || p.full
       ? { u64: [p.n, ...Array<number>(p.py).fill(p.n)] }
       : { bits: [p.n * p.width], u64: Array<number>(p.py).fill(p.n) },
   ];
@@ -270,14 +285,15 @@ function outputs(
   for (let e = 0; e < n * nt; e++) bits[e] = v.bh[e] ? (first ? 1n : 0n) - sA[e]! : sA[e]!;
   const self = o.self.map((j, q) => {
     const out = new BigUint64Array(n);
-    if (k === 64) {
+    if (k === 64 || o.full) {
+      // b·(x − t) = b·(x̂ − t) − b·r, with b·r = s·r or r − s·r
       const r = mat.ring('r'),
         sr = mat.ring('sr'),
-        h = 1n << 63n;
+        t = o.thr[j]!;
       for (let i = 0; i < n; i++) {
         const e = i * nt + j,
           srq = sr[i * ns + q]!;
-        out[i] = (v.zh[e]! - h) * bits[e]! - (v.bh[e] ? r[i]! - srq : srq);
+        out[i] = (v.xh[i]! - t) * bits[e]! - (v.bh[e] ? r[i]! - srq : srq);
       }
       return out;
     }
@@ -332,7 +348,7 @@ async function secure(
     return addInto(new BigUint64Array(n), y, ry);
   });
   const [xh, ...yh] = await open(ctx, 'cmpk.open', [
-    { low: addInto(new BigUint64Array(n), x, r), k },
+    { low: addInto(new BigUint64Array(n), x, r), k: o.full ? 64 : k },
     ...yr.map((ring) => ({ ring })),
   ]);
   // 2-3. per (element, threshold) masked value, then the block tree
@@ -376,13 +392,18 @@ function relation(v: Dealt, p: CmpkParams): string | undefined {
       pl.blockBits[e % pl.nb]!,
       pl.bb,
     ),
-  ).flatMap((rho) =>
-    Array.from(
-      pl.bb === 4
-        ? new Uint8Array(Uint16Array.of(BLOCK4.subsetInd[Number(rho)]!).buffer)
-        : new Uint8Array(BLOCK8.subsetInd.slice(Number(rho) * 8, Number(rho) * 8 + 8).buffer),
-    ),
-  );
+  ).flatMap((rho) => {
+    const t = pl.bb === 4 ? BLOCK4 : BLOCK5,
+      words = t.subsetInd.slice(Number(rho) * t.words, (Number(rho) + 1) * t.words);
+    return Array.from(pl.bb === 4 ? new Uint8Array(Uint16Array.of(words[0]!).buffer) : new Uint8Array(words.buffer));
+  });
+  const mm1 = new Uint32Array(p.n * nt * pl.wordsPer),
+    mm2 = new Uint32Array(n1 > 1 ? p.n * nt : 0);
+  for (let e = 0; e < p.n * nt; e++) {
+    for (let g = 0; g < n1; g++)
+      maskMonomialWords(pl.l1[g]!, nodeMask(pl, v.xor('m1'), e, g), mm1, e * pl.wordsPer + pl.l1WordAt[g]!);
+    if (n1 > 1) maskMonomialWords(pl.top!, v.xor('m2')[e]!, mm2, e);
+  }
   const sAt = (a: number): bigint => sA[Math.floor(a / ns) * nt + p.self[a % ns]!]!; // s of self payload a = i·ns + q
   return (
     differs('mon', v.xor('mon'), mon) ??
@@ -392,20 +413,8 @@ function relation(v: Dealt, p: CmpkParams): string | undefined {
       rows(p.n * nt, (e) => v.xor('s')[e]! & 1),
     ) ??
     (p.eq ? undefined : differs('rho', v.xor('rho'), rho)) ??
-    (n1 > 0
-      ? differs(
-          'mm1',
-          u32View(v.xor('mm1')),
-          rows(p.n * nt * n1, (e) => maskMonomials(pl.l1[e % n1]!, v.xor('m1')[e]!) >>> 0),
-        )
-      : undefined) ??
-    (n1 > 1
-      ? differs(
-          'mm2',
-          u32View(v.xor('mm2')),
-          rows(p.n * nt, (e) => maskMonomials(pl.top!, v.xor('m2')[e]!) >>> 0),
-        )
-      : undefined) ??
+    (n1 > 0 ? differs('mm1', u32View(v.xor('mm1')), mm1) : undefined) ??
+    (n1 > 1 ? differs('mm2', u32View(v.xor('mm2')), mm2) : undefined) ??
     Array.from({ length: p.py }, (_, q) =>
       differs(
         `sry${q}`,
@@ -415,7 +424,7 @@ function relation(v: Dealt, p: CmpkParams): string | undefined {
     ).find((x) => x) ??
     (ns === 0
       ? undefined
-      : p.width === 64
+      : p.width === 64 || p.full
         ? differs(
             'sr',
             v.ring('sr'),
@@ -436,7 +445,7 @@ function relation(v: Dealt, p: CmpkParams): string | undefined {
   );
 }
 
-/** The example: ge and eq, 4- and 8-bit blocks, one and several thresholds, widths 13 to 64. */
+/** The example: ge and eq, 4- and 5-bit blocks, one and several thresholds, widths 13 to 64. */
 async function everyVariant<T extends AnyTensor, F extends FixedHandle>(
   P: Prims<T, F>,
   [x, y]: readonly T[],
@@ -447,6 +456,9 @@ async function everyVariant<T extends AnyTensor, F extends FixedHandle>(
     { width: 13, self: [0] },
     { width: 20, eq: true, thresholds: [0, 1] },
     { width: 33, fewerRounds: true, self: [0] },
+    { width: 36, fewerRounds: true, thresholds: [0, 9], self: [1] },
+    { width: 32, thresholds: [0, -5], self: [0, 1], openFull: true },
+    { width: 33, fewerRounds: true, self: [0], openFull: true },
     { width: 24, eq: true, fewerRounds: true },
   ];
   const outs: T[] = [];
@@ -470,7 +482,8 @@ export const CMPK = definePrimitive<CmpkOpts, CmpkParams>({
       eq: r.eq,
       self: [...r.self],
       py: ys.length,
-      ...(r.bb === 8 ? { bb: 8 as const } : {}),
+      ...(r.bb === 5 ? { bb: 5 as const } : {}),
+      ...(r.full ? { full: true as const } : {}),
     };
   },
   outputs: (p, [x, ...ys]) => [

@@ -65,9 +65,10 @@ export const FIXED_APPEND = definePrimitive<object, AppendParams>({
   },
   outputs: () => [],
   clear({ p, xs: [x], ws: [w] }, kernels) {
-    const blk = p.rows * w!.cols;
+    const blk = p.rows * w!.cols,
+      from = w!.rowsUsed - p.rows;
     for (let g = 0; g < w!.groups; g++)
-      kernels.u64(w!.data, (g * w!.rowsCap + w!.rowsUsed) * w!.cols, blk).set(x!.data.subarray(g * blk, (g + 1) * blk));
+      kernels.u64(w!.data, (g * w!.rowsCap + from) * w!.cols, blk).set(x!.data.subarray(g * blk, (g + 1) * blk));
     return [];
   },
   async secure(ctx, mat, { p, xs: [x], ws: [w] }) {
@@ -75,7 +76,7 @@ export const FIXED_APPEND = definePrimitive<object, AppendParams>({
       blk = p.rows * w!.cols;
     const [hat] = await openRing(ctx, 'fixed.append', [subInto(new BigUint64Array(b.length), x!.data, b)]);
     for (let g = 0; g < w!.groups; g++) {
-      const at = (g * w!.rowsCap + w!.rowsUsed) * w!.cols;
+      const at = (g * w!.rowsCap + w!.rowsUsed - p.rows) * w!.cols;
       const pub = ctx.kernels.u64(w!.pub, at, blk),
         mine = ctx.kernels.u64(w!.mine, at, blk);
       const h = hat!.subarray(g * blk, (g + 1) * blk),
@@ -86,7 +87,7 @@ export const FIXED_APPEND = definePrimitive<object, AppendParams>({
     }
     return [];
   },
-  after: (p, [w]) => {
+  reserve: (p, [w]) => {
     w!.rowsUsed += p.rows;
   },
   relation(v, p, env) {

@@ -95,7 +95,7 @@ export const FIXED_COPY = definePrimitive<FixedCopyOpts, CopyParams>({
     copyRows(
       kernels,
       { region: src!.data, rowsCap: src!.rowsCap, cols: src!.cols, groups: src!.groups },
-      { region: dst!.data, rowsCap: dst!.rowsCap, rowsUsed: dst!.rowsUsed },
+      { region: dst!.data, rowsCap: dst!.rowsCap, rowsUsed: dst!.rowsUsed - rowCount(p.segs) },
       p.segs,
     );
     return [];
@@ -105,13 +105,13 @@ export const FIXED_COPY = definePrimitive<FixedCopyOpts, CopyParams>({
       copyRows(
         ctx.kernels,
         { region: src![r], rowsCap: src!.rowsCap, cols: src!.cols, groups: src!.groups },
-        { region: dst![r], rowsCap: dst!.rowsCap, rowsUsed: dst!.rowsUsed },
+        { region: dst![r], rowsCap: dst!.rowsCap, rowsUsed: dst!.rowsUsed - rowCount(p.segs) },
         p.segs,
       );
     }
     return [];
   },
-  after: (p, [dst]) => {
+  reserve: (p, [dst]) => {
     dst!.rowsUsed += rowCount(p.segs);
   },
   relation(_v, p, env) {

@@ -22,6 +22,7 @@ import { MUL_SEG } from './mul-seg.js';
 import { SQUARE } from './square.js';
 import { TRUNC } from './trunc.js';
 import { TRUNC_LEAN } from './trunc-lean.js';
+import { XLUT } from './xlut.js';
 
 export const PRIMITIVES: readonly Primitive[] = [
   MUL,
@@ -31,6 +32,7 @@ export const PRIMITIVES: readonly Primitive[] = [
   CMP,
   CMPK,
   LUT,
+  XLUT,
   MATMUL,
   MUL_SEG,
   MUL_BIT,
@@ -62,6 +64,7 @@ export {
   SQUARE,
   TRUNC,
   TRUNC_LEAN,
+  XLUT,
 };
 export { broadcastRows } from './mul.js';
 export { MAX_TRUNC_BITS } from './trunc.js';
@@ -70,6 +73,7 @@ export type { CmpOpts } from './cmp.js';
 export type { CmpkOpts, CmpkParams } from './cmpk.js';
 export { lutOutFrac, type LutField, type LutTable, type LutOpts, type LutParams } from './lut.js';
 export type { MulSegOpts } from './mul-seg.js';
+export type { XlutField, XlutOpts, XlutParams } from './xlut.js';
 export type { FixedCopyOpts } from './fixed-copy.js';
 export {
   fixedProductParams,

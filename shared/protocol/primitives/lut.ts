@@ -37,14 +37,13 @@
 import { z } from 'zod';
 import { invariant } from '../../util/errors.js';
 import type { WireRound } from '../../net/frame.js';
-import { Material, defineKind, ring, xor, type FieldSpec } from '../../corr/kind.js';
-import { BLOCK4, maskMonomials, parity32 } from '../../ring/bit-tables.js';
+import { Material, defineKind, ring, type FieldSpec } from '../../corr/kind.js';
 import { addInto, maskLowInto, mulInto } from '../../ring/u64.js';
 import { numel } from '../../ring/tensor.js';
 import type { PartyCtx } from '../ctx.js';
 import { definePrimitive, differs, type Dealt } from '../primitive.js';
 import { open, openBits, openRing } from '../open.js';
-import { blockOf, treeNode, u16View, u32View } from './block-tree.js';
+import { borrowFields, borrowNodeBits, borrowRelation, borrows, deriveBorrow, maskDigits } from './borrow.js';
 
 export interface LutTable {
   /** Intercepts per digit value (2^w ring integers). */
@@ -100,16 +99,6 @@ export const LutParams = z
   );
 export type LutParams = z.infer<typeof LutParams>;
 
-/** Blocks of the low s bits and the borrow node (undefined when one block suffices). */
-function borrowOf(s: number): { nb: number; blockBits: number[]; node: ReturnType<typeof treeNode> | undefined } {
-  const nb = Math.ceil(s / 4);
-  return {
-    nb,
-    blockBits: Array.from({ length: nb }, (_, b) => Math.min(4, s - 4 * b)),
-    node: nb > 1 ? treeNode(false, nb, false) : undefined,
-  };
-}
-
 /** Output scale of field q (0 for a one-hot). */
 export function lutOutFrac(fields: readonly LutField[], q: number): number {
   const f = fields[q]!;
@@ -146,13 +135,8 @@ function params(n: number, { k, fields }: LutOpts): LutParams {
 function fields(p: LutParams): FieldSpec[] {
   const f: FieldSpec[] = [ring('r', p.n)];
   p.f.forEach((fd, q) => {
-    const W = 1 << fd.w,
-      { nb, node } = borrowOf(fd.s);
-    if (fd.s > 0) {
-      f.push(xor(`mon${q}`, p.n * nb * 2, true));
-      if (node) f.push(xor(`m${q}`, p.n), xor(`mm${q}`, p.n * 4, true));
-      f.push(xor(`sp${q}`, p.n));
-    }
+    const W = 1 << fd.w;
+    f.push(...borrowFields(q, p.n, fd.s));
     f.push(ring(`f0_${q}`, p.n * W, true));
     if (fd.s > 0) f.push(ring(`f1_${q}`, p.n * W, true));
     if (fd.lin) f.push(ring(`g0_${q}`, p.n * W, true), ring(`g1_${q}`, p.n * W, true));
@@ -167,41 +151,24 @@ function fields(p: LutParams): FieldSpec[] {
 /** The dealer's material of field q: borrow monomials, both branches of the rotated one-hot (and their slopes / products). */
 function deriveField(free: Material, p: LutParams, q: number, out: Material): void {
   const fd = p.f[q]!,
-    r = free.ring('r'),
-    rw = new Uint32Array(r.buffer, r.byteOffset, 2 * p.n);
-  const kMask = (1n << BigInt(p.k)) - 1n,
     W = 1 << fd.w,
-    { nb, blockBits, node } = borrowOf(fd.s),
-    S = BigInt(fd.s);
-  const mon = new Uint16Array(p.n * nb),
-    mm = new Uint32Array(node ? p.n : 0);
+    S = BigInt(fd.s),
+    md = maskDigits(free, p.n, p.k, fd.s, fd.w, q);
+  deriveBorrow(free, q, p.n, fd.s, out);
   const f0 = new BigUint64Array(p.n * W),
     f1 = new BigUint64Array(fd.s > 0 ? p.n * W : 0);
   const g0 = new BigUint64Array(fd.lin ? p.n * W : 0),
     g1 = new BigUint64Array(fd.lin ? p.n * W : 0);
-  const sp = fd.s > 0 ? free.xor(`sp${q}`) : undefined,
-    m = node ? free.xor(`m${q}`) : undefined;
   for (let i = 0; i < p.n; i++) {
-    const rk = r[i]! & kMask,
-      rl = rk & ((1n << S) - 1n),
-      rh = Number((rk >> S) & BigInt(W - 1));
-    for (let b = 0; b < nb; b++)
-      mon[i * nb + b] = BLOCK4.subsetInd[blockOf(rw[2 * i]!, rw[2 * i + 1]!, b, blockBits[b]!)]!;
-    if (node) mm[i] = maskMonomials(node, m![i]!) >>> 0;
-    const s1 = sp ? sp[i]! & 1 : 0,
-      rho0 = (rh + s1) & (W - 1),
-      rho1 = (rh + 1 - s1) & (W - 1);
-    f0[i * W + rho0] = 1n;
-    if (fd.s > 0) f1[i * W + rho1] = 1n;
+    const { rho0, rho1, s1, rl } = md;
+    f0[i * W + rho0[i]!] = 1n;
+    if (fd.s > 0) f1[i * W + rho1[i]!] = 1n;
     if (fd.lin) {
-      g0[i * W + rho0] = rl - (BigInt(s1) << S);
-      g1[i * W + rho1] = rl - (BigInt(1 - s1) << S);
+      g0[i * W + rho0[i]!] = BigInt.asUintN(64, rl[i]! - (BigInt(s1[i]!) << S));
+      g1[i * W + rho1[i]!] = BigInt.asUintN(64, rl[i]! - (BigInt(1 - s1[i]!) << S));
     }
   }
-  if (fd.s > 0) {
-    out.set(`mon${q}`, new Uint8Array(mon.buffer)).set(`f1_${q}`, f1);
-    if (node) out.set(`mm${q}`, new Uint8Array(mm.buffer));
-  }
+  if (fd.s > 0) out.set(`f1_${q}`, f1);
   out.set(`f0_${q}`, f0);
   if (fd.lin) out.set(`g0_${q}`, g0).set(`g1_${q}`, g1);
   if (fd.times !== undefined) {
@@ -219,7 +186,7 @@ function deriveField(free: Material, p: LutParams, q: number, out: Material): vo
 
 function rounds(p: LutParams): WireRound[] {
   const out: WireRound[] = [p.k === 64 ? { u64: [p.n] } : { bits: [p.n * p.k] }];
-  const nodeBits = p.f.reduce((t, f) => t + (borrowOf(f.s).node ? 2 * Math.ceil(f.s / 4) - 1 : 0), 0);
+  const nodeBits = p.f.reduce((t, f) => t + borrowNodeBits(f.s), 0);
   const withS = p.f.filter((f) => f.s > 0).length,
     products = p.f.filter((f) => f.times !== undefined).length;
   if (nodeBits > 0) out.push({ bits: [p.n * nodeBits] });
@@ -229,7 +196,7 @@ function rounds(p: LutParams): WireRound[] {
 }
 
 /** The exact ring function: per field, the one-hot of d or a[d] + b[d]·c (n·2^w or n values), then the products. */
-function clear(x: BigUint64Array, k: number, fs: readonly LutField[]): BigUint64Array[] {
+export function lutClear(x: BigUint64Array, k: number, fs: readonly LutField[]): BigUint64Array[] {
   const xm = maskLowInto(x.slice(), k);
   const outs = fs.map((f) => {
     const W = 1 << f.w,
@@ -247,58 +214,6 @@ function clear(x: BigUint64Array, k: number, fs: readonly LutField[]): BigUint64
     if (f.times !== undefined) mulInto(outs[q]!, outs[q]!, outs[f.times]!);
   });
   return outs;
-}
-
-/** Step 2: XOR shares of the borrow of every field with s > 0 (one node round for those with s > 4). */
-async function borrows(
-  ctx: PartyCtx,
-  mat: Material,
-  xh: BigUint64Array,
-  withS: ReadonlyArray<{ f: LutField; q: number }>,
-): Promise<Uint8Array[]> {
-  const n = xh.length,
-    xw = new Uint32Array(xh.buffer, xh.byteOffset, 2 * n),
-    first = ctx.me === 0;
-  const nodes = withS.map(({ f }) => borrowOf(f.s)),
-    beta = withS.map(() => new Uint8Array(n));
-  const offsets = nodes.map((_, t) => nodes.slice(0, t).reduce((a, b) => a + (b.node ? b.node.spec.inputs : 0), 0));
-  const nodeBits = nodes.reduce((t, b) => t + (b.node ? b.node.spec.inputs : 0), 0),
-    inNode = new Uint8Array(n * nodeBits);
-  withS.forEach(({ q }, t) => {
-    const { nb, blockBits, node } = nodes[t]!,
-      mon = u16View(mat.xor(`mon${q}`)),
-      m = node ? mat.xor(`m${q}`) : undefined;
-    for (let i = 0; i < n; i++) {
-      let G = 0,
-        E = 0;
-      for (let b = 0; b < nb; b++) {
-        const v = blockOf(xw[2 * i]!, xw[2 * i + 1]!, b, blockBits[b]!),
-          mb = mon[i * nb + b]!;
-        G |= parity32(BLOCK4.anfLt[v]! & mb) << b;
-        E |= parity32(BLOCK4.anfEq[v]! & mb) << b;
-      }
-      if (!node) {
-        beta[t]![i] = G & 1;
-        continue;
-      }
-      const byte = (G | ((E >>> 1) << nb)) ^ m![i]!; // inputs G_0..G_{nb−1}, E_1..E_{nb−1}
-      for (let b = 0; b < node.spec.inputs; b++) inNode[i * nodeBits + offsets[t]! + b] = (byte >>> b) & 1;
-    }
-  });
-  if (nodeBits === 0) return beta;
-  const [u] = await openBits(ctx, 'lut.borrow', [inNode]);
-  withS.forEach(({ q }, t) => {
-    const node = nodes[t]!.node;
-    if (!node) return;
-    const mm = u32View(mat.xor(`mm${q}`)),
-      ni = node.spec.inputs;
-    for (let i = 0; i < n; i++) {
-      let v = 0;
-      for (let b = 0; b < ni; b++) v |= u![i * nodeBits + offsets[t]! + b]! << b;
-      beta[t]![i] = parity32(node.coefXor[v]! & mm[i]!) ^ (first ? node.constant[v]! : 0);
-    }
-  });
-  return beta;
 }
 
 /** Step 3, locally: field q's output from the branch α = β̂ the dealer's one-hots take. */
@@ -390,7 +305,13 @@ async function secure(
   const [xh] = await open(ctx, 'lut.open', [{ low: addInto(new BigUint64Array(n), x, r), k }]);
   // 2. borrow shares per field with s > 0
   const withS = fs.map((f, q) => ({ f, q })).filter(({ f }) => f.s > 0),
-    beta = await borrows(ctx, mat, xh, withS);
+    beta = await borrows(
+      ctx,
+      mat,
+      xh,
+      withS.map(({ f, q }) => ({ s: f.s, q })),
+      'lut.borrow',
+    );
   // 3. open β̂ = β ⊕ s', pick the dealer's branch, evaluate
   let alpha: Uint8Array[] = [];
   if (withS.length > 0) {
@@ -423,69 +344,32 @@ async function secure(
 
 /** The dealt material against its definition (one-hots at r_h + s' and r_h + 1 − s', slopes, products, borrow). */
 function relation(v: Dealt, p: LutParams): string | undefined {
-  const r = v.ring('r');
   for (const [q, f] of p.f.entries()) {
-    const W = 1 << f.w,
-      S = BigInt(f.s),
-      { nb, blockBits, node } = borrowOf(f.s);
-    const rk = (i: number): bigint => r[i]! & ((1n << BigInt(p.k)) - 1n),
-      sp = (i: number): number => (f.s > 0 ? v.xor(`sp${q}`)[i]! & 1 : 0);
-    const rh = (i: number): number => Number((rk(i) >> S) & BigInt(W - 1)),
-      rl = (i: number): bigint => rk(i) & ((1n << S) - 1n);
-    const oneHot = (at: (i: number) => number) =>
-      Array.from({ length: p.n * W }, (_, e) => (e % W === (at(Math.floor(e / W)) & (W - 1)) ? 1 : 0));
-    const f0 = oneHot((i) => rh(i) + sp(i)),
-      f1 = oneHot((i) => rh(i) + 1 - sp(i)),
-      ry = f.times === undefined ? undefined : v.ring(`ry${q}`);
-    const bad =
-      differs(`f0_${q}`, v.ring(`f0_${q}`), f0) ??
-      (f.s > 0 ? differs(`f1_${q}`, v.ring(`f1_${q}`), f1) : undefined) ??
-      (f.lin
-        ? differs(
-            `g0_${q}`,
-            v.ring(`g0_${q}`),
-            f0.map((h, e) => BigInt(h) * (rl(Math.floor(e / W)) - (BigInt(sp(Math.floor(e / W))) << S))),
-          )
-        : undefined) ??
-      (f.lin
-        ? differs(
-            `g1_${q}`,
-            v.ring(`g1_${q}`),
-            f1.map((h, e) => BigInt(h) * (rl(Math.floor(e / W)) - (BigInt(1 - sp(Math.floor(e / W))) << S))),
-          )
-        : undefined) ??
-      (ry
-        ? differs(
-            `h0_${q}`,
-            v.ring(`h0_${q}`),
-            f0.map((h, e) => BigInt(h) * ry[Math.floor(e / W)]!),
-          )
-        : undefined) ??
-      (ry && f.s > 0
-        ? differs(
-            `h1_${q}`,
-            v.ring(`h1_${q}`),
-            f1.map((h, e) => BigInt(h) * ry[Math.floor(e / W)]!),
-          )
-        : undefined) ??
-      (f.s > 0
-        ? differs(
-            `mon${q}`,
-            u16View(v.xor(`mon${q}`)),
-            Array.from(
-              { length: p.n * nb },
-              (_, e) =>
-                BLOCK4.subsetInd[blockOf(Number(r[Math.floor(e / nb)]! & 0xffffffffn), 0, e % nb, blockBits[e % nb]!)]!,
-            ),
-          )
-        : undefined) ??
-      (node
-        ? differs(
-            `mm${q}`,
-            u32View(v.xor(`mm${q}`)),
-            Array.from({ length: p.n }, (_, i) => maskMonomials(node, v.xor(`m${q}`)[i]!) >>> 0),
-          )
-        : undefined);
+    const bad = borrowRelation(v, q, p.n, f.s) ?? fieldRelation(v, p, q);
+    if (bad) return bad;
+  }
+  return undefined;
+}
+
+/** Field q's one-hots (both branches), slopes and products against their definition. */
+function fieldRelation(v: Dealt, p: LutParams, q: number): string | undefined {
+  const f = p.f[q]!,
+    W = 1 << f.w,
+    S = BigInt(f.s),
+    md = maskDigits(v, p.n, p.k, f.s, f.w, q),
+    row = (e: number) => Math.floor(e / W);
+  const oneHot = (at: Int32Array) => Array.from({ length: p.n * W }, (_, e) => (e % W === at[row(e)] ? 1n : 0n));
+  const f0 = oneHot(md.rho0),
+    f1 = oneHot(md.rho1),
+    ry = f.times === undefined ? undefined : v.ring(`ry${q}`);
+  const k = (e: number, alpha: number) => md.rl[row(e)]! - (BigInt(alpha ^ md.s1[row(e)]!) << S);
+  const checks: Array<[string, bigint[]]> = [[`f0_${q}`, f0]];
+  if (f.s > 0) checks.push([`f1_${q}`, f1]);
+  if (f.lin) checks.push([`g0_${q}`, f0.map((h, e) => h * k(e, 0))], [`g1_${q}`, f1.map((h, e) => h * k(e, 1))]);
+  if (ry) checks.push([`h0_${q}`, f0.map((h, e) => h * ry[row(e)]!)]);
+  if (ry && f.s > 0) checks.push([`h1_${q}`, f1.map((h, e) => h * ry[row(e)]!)]);
+  for (const [name, want] of checks) {
+    const bad = differs(name, v.ring(name), want);
     if (bad) return bad;
   }
   return undefined;
@@ -514,7 +398,7 @@ export const LUT = definePrimitive<LutOpts, LutParams>({
         ? { shape: x!.shape, fracBits: lutOutFrac(o.fields, q) }
         : { shape: [...x!.shape, 1 << f.w], fracBits: 0 },
     ),
-  clear: ({ o, xs: [x] }) => clear(x!.data, o.k, o.fields),
+  clear: ({ o, xs: [x] }) => lutClear(x!.data, o.k, o.fields),
   secure: (ctx, mat, { o, xs: [x] }) => secure(ctx, mat, x!.data, o),
   relation,
   example: (rng) => {

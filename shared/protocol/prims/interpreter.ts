@@ -26,13 +26,16 @@ import {
   SQUARE,
   TRUNC,
   TRUNC_LEAN,
+  XLUT,
+  LEAN_TRUNC_MAX_BITS,
   useLeanTrunc,
   type FixedView,
   type LutField,
   type SelectView,
+  type XlutField,
 } from '../primitives/index.js';
 import { LocalSteps } from './local.js';
-import type { CmpKOpts, CmpKOut, CmpOut, Prims } from './types.js';
+import type { CmpKOpts, CmpKOut, CmpOut, Prims, TruncMode } from './types.js';
 
 const one = <T>(xs: readonly T[]): T => xs[0]!;
 
@@ -52,9 +55,23 @@ export abstract class Interpreter<T extends AnyTensor, F extends FixedHandle>
   abstract phase(name: string): void;
   abstract scope<R>(label: string, fn: () => Promise<R>): Promise<R>;
 
+  /** Independent programs with shared rounds (batch.ts); the emulation runs them one after the other. */
+  async parallel<R>(fns: ReadonlyArray<() => Promise<R>>): Promise<R[]> {
+    const out: R[] = [];
+    for (const fn of fns) out.push(await fn());
+    return out;
+  }
+
+  /** `parallel` over a tuple of programs, typed per branch. */
+  all<const F extends ReadonlyArray<() => Promise<unknown>>>(
+    fns: F,
+  ): Promise<{ -readonly [K in keyof F]: Awaited<ReturnType<F[K]>> }> {
+    return this.parallel(fns as ReadonlyArray<() => Promise<unknown>>) as never;
+  }
+
   /**
-   * One invocation: the item's parameters and the outputs' shapes from the record, `body` (take,
-   * compute or both), the matrices' bookkeeping, then this role's tensors.
+   * One invocation: the item's parameters and the outputs' shapes from the record, the matrices'
+   * bookkeeping, `body` (take, compute or both), then this role's tensors.
    */
   protected async step<O, P>(
     prim: Primitive<O, P>,
@@ -65,8 +82,8 @@ export abstract class Interpreter<T extends AnyTensor, F extends FixedHandle>
   ): Promise<T[]> {
     const p = prim.params(xs, o, ws),
       outs: Meta[] = prim.outputs(p, xs, o, ws);
+    prim.reserve?.(p, ws);
     const raw = await body(p, xs as readonly AnyTensor[] as readonly Held[]);
-    prim.after?.(p, ws);
     return outs.map((m, i) => this.tensor(m.shape, m.fracBits, () => raw![i]!));
   }
 
@@ -77,17 +94,19 @@ export abstract class Interpreter<T extends AnyTensor, F extends FixedHandle>
     return one(await this.run(SQUARE, [a], {}));
   }
 
-  /** ⌊a / 2^s⌋ in steps of at most 32 bits, each by trunc or, for bulk work, trunc.lean. */
-  async trunc(a: T, s: number): Promise<T> {
+  /** ⌊a / 2^s⌋ in steps of at most 32 bits (16 for trunc.lean), each by trunc or trunc.lean. */
+  async trunc(a: T, s: number, mode?: TruncMode): Promise<T> {
     invariant(
       Number.isInteger(s) && s >= 0 && s <= a.fracBits,
       'E_INTERNAL',
       `truncation by ${s} bits of a value with ${a.fracBits} fractional bits`,
     );
+    const lean = (bits: number) => (mode ? mode === 'lean' : useLeanTrunc(numel(a.shape), bits));
     let out = a;
-    for (let left = s; left > 0; left -= MAX_TRUNC_BITS) {
-      const bits = Math.min(MAX_TRUNC_BITS, left);
-      out = one(await this.run(useLeanTrunc(numel(a.shape), bits) ? TRUNC_LEAN : TRUNC, [out], { s: bits }));
+    for (let left = s; left > 0;) {
+      const step = mode === 'lean' ? Math.min(LEAN_TRUNC_MAX_BITS, left) : Math.min(MAX_TRUNC_BITS, left);
+      out = one(await this.run(lean(step) ? TRUNC_LEAN : TRUNC, [out], { s: step }));
+      left -= step;
     }
     return out;
   }
@@ -106,6 +125,9 @@ export abstract class Interpreter<T extends AnyTensor, F extends FixedHandle>
 
   lut(x: T, k: number, fields: readonly LutField[]): Promise<T[]> {
     return this.run(LUT, [x], { k, fields });
+  }
+  xlut(x: T, k: number, fields: readonly XlutField[], spec = false): Promise<T[]> {
+    return this.run(XLUT, [x], { k, fields, spec });
   }
   async matmul(a: T, b: T): Promise<T> {
     return one(await this.run(MATMUL, [a, b], {}));

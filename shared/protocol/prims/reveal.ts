@@ -20,11 +20,12 @@
  */
 import { MpcError, invariant } from '../../util/errors.js';
 import { Kernels } from '../../ring/kernels.js';
-import type { AnyTensor, Shape } from '../../ring/tensor.js';
+import { numel, type AnyTensor, type Shape } from '../../ring/tensor.js';
 import type { FixedHandle } from '../fixed-mask.js';
 import type { Primitive } from '../primitive.js';
 import { openRing } from '../open.js';
 import type { ClearPrims } from './clear.js';
+import type { DealerPrims } from './dealer.js';
 import { Interpreter } from './interpreter.js';
 import type { SecurePrims } from './secure.js';
 import type { Prims } from './types.js';
@@ -72,9 +73,18 @@ export class RevealPrims<T extends AnyTensor, F extends FixedHandle> extends Int
     return this.inner.fixedRows(w, rows);
   }
 
+  override parallel<R>(fns: ReadonlyArray<() => Promise<R>>): Promise<R[]> {
+    return this.inner.parallel(fns);
+  }
+
   run<O, P>(prim: Primitive<O, P>, xs: readonly T[], o: O, ws: readonly F[] = []): Promise<T[]> {
     if (!this.revealing || prim.alwaysSecure || this.inner.mode === 'clear') return this.inner.run(prim, xs, o, ws);
-    if (this.inner.mode === 'dealer') return this.step(prim, xs, o, ws, async () => undefined);
+    if (this.inner.mode === 'dealer')
+      return this.step(prim, xs, o, ws, async () => {
+        // the parties open the inputs in one round: keep a block's branches in step with them
+        await (this.inner as unknown as DealerPrims).unitemisedRound({ u64: xs.map((x) => numel(x.shape)) });
+        return undefined;
+      });
     const ctx = (this.inner as unknown as SecurePrims).ctx;
     return this.step(prim, xs, o, ws, async (p, held) => {
       const opened = await openRing(

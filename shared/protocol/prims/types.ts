@@ -19,9 +19,12 @@
 import type { AnyTensor, Shape } from '../../ring/tensor.js';
 import type { FixedHandle } from '../fixed-mask.js';
 import type { Primitive } from '../primitive.js';
-import type { CmpkOpts, FixedView, LutField, SelectView } from '../primitives/index.js';
+import type { CmpkOpts, FixedView, LutField, SelectView, XlutField } from '../primitives/index.js';
 
 export type { FixedHandle, FixedView, SelectView };
+
+/** Which truncation protocol a `trunc` uses (same function, different costs). */
+export type TruncMode = 'fast' | 'lean';
 
 /** A public real constant: a scalar, one value per position of the last axis, or one per element. */
 export type PublicConst = number | Float64Array;
@@ -55,6 +58,16 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
   phase(name: string): void;
   /** Runs `fn` with `label` pushed on the meter's scope (labels nest: 'l2.attn.softmax'). */
   scope<R>(label: string, fn: () => Promise<R>): Promise<R>;
+  /**
+   * Runs independent programs so that their k-th rounds share one frame (prims/batch.ts): the
+   * block takes max(rounds) rounds instead of the sum. Branches must not read what another
+   * writes (e.g. a fixed matrix another branch appends to). Results in order.
+   */
+  parallel<R>(fns: ReadonlyArray<() => Promise<R>>): Promise<R[]>;
+  /** `parallel` over a tuple of programs, typed per branch. */
+  all<const F extends ReadonlyArray<() => Promise<unknown>>>(
+    fns: F,
+  ): Promise<{ -readonly [K in keyof F]: Awaited<ReturnType<F[K]>> }>;
 
   // ---------------------------------------------------------------- local
   add(a: T, b: T): T;
@@ -95,14 +108,23 @@ export interface Prims<T extends AnyTensor = AnyTensor, F extends FixedHandle = 
   /** Exact element-wise product, scale fa + fb. b may be broadcast along a's last axis. */
   mul(a: T, b: T): Promise<T>;
   square(a: T): Promise<T>;
-  /** ⌊a / 2^s⌋ exactly; scale − s. Domain |a| < 2^62. */
-  trunc(a: T, s: number): Promise<T>;
+  /**
+   * ⌊a / 2^s⌋ exactly; scale − s. Domain |a| < 2^62. `mode`: 'fast' (trunc: 2 rounds) or 'lean'
+   * (trunc.lean: 3 rounds, about a third of the dealer bytes; steps of at most 16 bits); default by
+   * size (lean for bulk work).
+   */
+  trunc(a: T, s: number, mode?: TruncMode): Promise<T>;
   /** b = [x ≥ 0] and b·y for each payload (a payload may be x itself). Exact. */
   cmpMul(x: T, ys: readonly T[]): Promise<CmpOut<T>>;
   /** Bounded comparisons of x against public thresholds, with fused selects (primitives/cmpk.ts). Exact. */
   cmpK(x: T, opts: CmpKOpts<T>): Promise<CmpKOut<T>>;
   /** Digit look-up tables / splines / one-hots of x mod 2^k, one output per field (primitives/lut.ts). Exact. */
   lut(x: T, k: number, fields: readonly LutField[]): Promise<T[]>;
+  /**
+   * lut's table fields from XOR-shared one-hots (primitives/xlut.ts): the same exact function for a
+   * fraction of the dealer bytes, one more round (none with `spec`, at twice its fix bytes).
+   */
+  xlut(x: T, k: number, fields: readonly XlutField[], spec?: boolean): Promise<T[]>;
   /** Secret × secret matrix product [.., m, k]·[.., k, n], scale fa + fb (primitives/matmul.ts). */
   matmul(a: T, b: T): Promise<T>;
   /** Element-wise product of flat x with y[r] over public segment lengths (ragged rows), scale fx + fy. */

@@ -62,9 +62,13 @@ const RANDOM_MODELS: Readonly<Record<string, RandomModel>> = {
   },
 };
 
+/** The random model of that name, if any (own keys only: a folder called `constructor` is a folder). */
+const randomModel = (name: string): RandomModel | undefined =>
+  Object.hasOwn(RANDOM_MODELS, name) ? RANDOM_MODELS[name] : undefined;
+
 /** Writes a named model's random weights (run by the child process `writeRandomInChild` starts). */
 export function writeRandomModel(name: string, dir: string, seed: number): void {
-  const m = RANDOM_MODELS[name];
+  const m = randomModel(name);
   if (!m) throw new MpcError('E_CONFIG', `--model ${name}: no random model of that name`);
   m.write(dir, seed);
 }
@@ -82,7 +86,7 @@ function writeRandomInChild(name: string, dir: string, seed: number): void {
  */
 export function benchModel(name: string, cacheDir: string, seed: number): BenchModel {
   let dir: string, note: string;
-  const random = RANDOM_MODELS[name];
+  const random = randomModel(name);
   if (name === 'embedded') {
     dir = projectPath('models', 'tiny-gpt2');
     note = 'models/tiny-gpt2 (the embedded trained model)';
@@ -112,7 +116,7 @@ export function benchModel(name: string, cacheDir: string, seed: number): BenchM
 /** The config of `--model` alone (no weights written, no shares): what declared costs need. */
 export function benchConfig(name: string, seed: number): ModelConfig {
   if (name === 'embedded') return readGpt2Config(projectPath('models', 'tiny-gpt2', 'config.json'));
-  const random = RANDOM_MODELS[name];
+  const random = randomModel(name);
   if (random) return parseModelConfig(random.config(seed), name);
   const file = join(resolve(name), 'config.json');
   if (!existsSync(file)) throw new MpcError('E_CONFIG', `--model ${name}: no config.json in ${resolve(name)}`);

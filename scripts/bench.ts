@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --model embedded|gpt2-small|<dir> --ctx 128,512,1024,2048 --policy full,mpcache,…
+ * `npm run bench -- --model embedded|gpt2-small|smollm2-135m|smollm2-135m-mha|llama-tiny|<dir> --ctx 128,512,1024,2048 --policy full,mpcache,…
  *    --net loopback,lan,wan --prefill secure|revealed --tokens n --out <dir> [--preprocess ahead] [policy flags]`
  *
  * The one benchmark command: private decoding measured on the real pipeline, one cell per
@@ -54,12 +54,12 @@ const list = (what: string) => z.array(z.string().min(1)).min(1).describe(what);
 
 export const BENCH = {
   usage:
-    'npm run bench -- [--model embedded,gpt2-small,<dir>] [--ctx 1024] [--policy full,mpcache] [--net loopback,lan,wan] [flags]',
+    'npm run bench -- [--model embedded,gpt2-small,smollm2-135m,<dir>] [--ctx 1024] [--policy full,mpcache] [--net loopback,lan,wan] [flags]',
   summary:
     'Private decoding measured per (model, network, context, policy): one JSON record per cell, a summary table, resumable.',
   flags: z.object({
     model: list(
-      'embedded (models/tiny-gpt2), gpt2-small (random weights of its shapes), a Hugging Face folder, or with --declared only smollm2-135m / smollm2-135m-mha (SmolLM2-135M shapes, 3 or 9 key/value heads)',
+      'embedded (models/tiny-gpt2), random weights of a known shape — gpt2-small, smollm2-135m / smollm2-135m-mha (SmolLM2-135M, Llama, 3 or 9 key/value heads, byte tokenizer), llama-tiny (a small Llama for tests) — or a Hugging Face folder',
     ).default(['embedded']),
     ctx: z
       .array(z.number().int().positive())

@@ -1,5 +1,5 @@
 /**
- * The fixed-point emulation of a benchmark's generations, in its own process (`node
+ * The fixed-point emulation of a benchmark's generations (GPT-2 or Llama), in its own process (`node
  * dist/scripts/bench/emulate-child.js <job.json>`), so that the harness never holds the model:
  * every policy from one shared prefill (PrefillFanout), the tokens the secure runs must equal.
  * Prints one JSON line: the tokens per policy and this process's peak RSS.
@@ -7,7 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { createState, forward } from '../../shared/model/forward.js';
-import { loadGpt2 } from '../../shared/model/weights.js';
+import type { Gpt2Weights } from '../../shared/model/weights.js';
+import type { LlamaWeights } from '../../shared/model/llama-weights.js';
+import { loadAnyModel } from '../../shared/model/ring/any-model.js';
 import { fixedOps } from '../../shared/model/ring/recipes.js';
 import { PrefillFanout, type KvPolicy } from '../../shared/kvcache/index.js';
 import { policyOf } from '../../shared/runtime/generation.js';
@@ -22,9 +24,12 @@ export const EmulateJob = z.object({
 export type EmulateJob = z.infer<typeof EmulateJob>;
 
 async function emulate(job: EmulateJob): Promise<number[][]> {
-  const weights = loadGpt2(job.modelDir);
+  const weights = loadAnyModel(job.modelDir);
   const ops = fixedOps(),
-    params = await ops.prepare(weights);
+    params =
+      weights.config.arch === 'llama'
+        ? await ops.prepareLlama(weights as LlamaWeights)
+        : await ops.prepare(weights as Gpt2Weights);
   const policies: KvPolicy[] = job.policies.map(
     (p) => policyOf(p as Parameters<typeof policyOf>[0]) ?? policyOf({ policy: 'full' })!,
   );

@@ -39,7 +39,8 @@ export const GPT2_SMALL_SHAPE: ModelShape = {
   tokenizer: 'gpt2',
 };
 
-function normal(seed: number): () => number {
+/** A seeded standard normal generator (Box–Muller over a 32-bit mixer): the same weights for a seed. */
+export function normal(seed: number): () => number {
   let s = seed >>> 0;
   const u = () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -52,31 +53,6 @@ function normal(seed: number): () => number {
 }
 
 /** The config.json of a random model of shape `s` (it says `random_weights`). */
-/**
- * SmolLM2-135M's shapes (30 layers, width 576, 9 query heads of 64 and `kvHeads` key/value heads, MLP
- * 1536, vocabulary 49,152, 8,192 positions, RoPE θ 100,000, tied embeddings) as a Llama config, for
- * declared costs: 3 key/value heads is the checkpoint's grouped-query attention, 9 the same model
- * without it. No weights are written for it yet.
- */
-export function smolLm2ConfigJson(kvHeads: 3 | 9): Record<string, unknown> {
-  return {
-    model_type: 'llama',
-    num_hidden_layers: 30,
-    hidden_size: 576,
-    num_attention_heads: 9,
-    num_key_value_heads: kvHeads,
-    intermediate_size: 1536,
-    vocab_size: 49152,
-    max_position_embeddings: 8192,
-    rope_theta: 100000,
-    rms_norm_eps: 1e-5,
-    tie_word_embeddings: true,
-    bos_token_id: 1,
-    eos_token_id: 2,
-    random_weights: 'shapes only',
-  };
-}
-
 export function randomConfigJson(s: ModelShape, seed: number): Record<string, unknown> {
   return {
     model_type: 'gpt2',

@@ -137,11 +137,12 @@ async function llamaBlock<B extends BackendTypes>(
   const c = params.config,
     sc = scoped(ops);
   const shape = { heads: c.nHead, kvHeads: c.nKvHead, headDim: c.headDim, theta: c.ropeTheta };
-  const n1 = await sc('ln1', () => ops.rmsNorm(x, p.attnNorm));
+  // the RMSNorms' meter scopes say which sublayer they feed (Meta's attention_norm / ffn_norm), not GPT-2's ln1 / ln2
+  const n1 = await sc('attn_norm', () => ops.rmsNorm(x, p.attnNorm));
   const { q, k, v } = await sc('qkv', () => ops.rotaryQkv(n1, p.qkv, shape, step.positions));
   const attn = await sc('attn', () => policy.attend({ ...step, q, k, v }));
   const h = ops.add(x, await sc('proj', () => ops.linear(ops.mergeHeads(attn), p.o)));
-  const n2 = await sc('ln2', () => ops.rmsNorm(h, p.mlpNorm));
+  const n2 = await sc('mlp_norm', () => ops.rmsNorm(h, p.mlpNorm));
   const m = await sc('mlp', async () => ops.swiglu(await ops.linear(n2, p.gateUp)));
   return ops.add(h, await sc('mlp', () => ops.linear(m, p.down)));
 }

@@ -30,7 +30,7 @@ export interface CostSummary {
   decode: PhaseCost[];
   /** Online bytes p0→p1 and rounds per operation label, largest first. */
   breakdown: Array<{ label: string; p0_to_p1: number; rounds: number }>;
-  /** The same summed over layers by model operation (embed, ln1, qkv, attn, attn.softmax, attn.select, …). */
+  /** The same summed over layers by model operation (embed, ln1 — attn_norm in Llama —, qkv, attn, attn.softmax, attn.select, …). */
   byOperation: Array<{ op: string; p0_to_p1: number; rounds: number }>;
   /** By model operation, decoding steps only (all steps together; divide by decode.length per token). */
   decodeByOperation: Array<{ op: string; p0_to_p1: number; p1_to_p0: number; rounds: number }>;

@@ -18,14 +18,20 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { commandFlags } from '../shared/config/index.js';
-import { projectPath, toMpcError } from '../shared/util/index.js';
+import { MpcError, projectPath, toMpcError } from '../shared/util/index.js';
 
 const NL_COSTS = {
-  usage: 'npm run nl-costs [-- --root <built checkout>] [--networks lan,wan] [--tokens]',
+  usage: 'npm run nl-costs [-- --root <built checkout>] [--networks lan,wan] [--designs lean,swift,legacy] [--tokens]',
   summary: "Per-op and per-token costs of the non-linear layer at decoding's shapes (declared = metered).",
   flags: z.object({
     root: z.string().optional().describe('a built checkout to measure (default: this one)'),
     networks: z.string().default('lan,wan').describe("networks the recipes are tuned for ('none': the suite as is)"),
+    designs: z
+      .string()
+      .default('')
+      .describe(
+        'also the per-op costs under fixed designs (lean, swift, legacy: nonlinear/design.ts), for the trade-off',
+      ),
     tokens: z.boolean().default(false).describe('also the per-token costs (GPT-2-small: ~20 s per row)'),
     seed: z.number().int().default(7).describe('seed of the accuracy inputs'),
   }),
@@ -262,9 +268,19 @@ async function main(): Promise<void> {
   const c = checkout(resolve(f.root ?? projectPath()));
   const { NONLINEAR_SUITE } = await c.mod('shared/protocol/nonlinear/index.js');
   const nets = f.networks === 'none' ? [undefined] : f.networks.split(',');
-  const suites = nets.map(
+  const suites: Array<readonly [string, Any]> = nets.map(
     (n) => [n ?? 'as is', n && NONLINEAR_SUITE.tuned ? NONLINEAR_SUITE.tuned(n) : NONLINEAR_SUITE] as const,
   );
+  if (f.designs) {
+    const { NonlinearSuite } = await c.mod('shared/protocol/nonlinear/suite.js');
+    const designs = await c.mod('shared/protocol/nonlinear/design.js');
+    for (const name of f.designs.split(',')) {
+      const d = designs[name.toUpperCase()];
+      if (!d || !['lean', 'swift', 'legacy'].includes(name))
+        throw new MpcError('E_CONFIG', `--designs: unknown design '${name}' (lean, swift, legacy)`);
+      suites.push([name, new NonlinearSuite('lan', d)]);
+    }
+  }
   process.stdout.write(
     '| shapes | op | per | online B | rounds | dealer B | error vs float64 |\n|---|---|---|---|---|---|---|\n',
   );

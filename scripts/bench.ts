@@ -242,7 +242,7 @@ async function runCell(
   const t0 = performance.now();
   log(`${progress()} ${cellId(key)} …`);
   const policy = key.policy === 'full' ? null : policyOf({ policy: key.policy, policyOptions: options });
-  const prompt = promptOf(model.config, key.ctx - (key.tokens - 1), f.seed);
+  const prompt = promptOf(model.config, model.dir, key.ctx - (key.tokens - 1), f.seed);
   const d = cluster.deployment.roles.client;
   resetPeaks([cluster.dealer.child.pid, cluster.party0.child.pid, cluster.party1.child.pid]);
   const res = await runClientChild(
@@ -294,7 +294,7 @@ function checkTokens(
       job,
       JSON.stringify({
         modelDir: model.dir,
-        prompt: promptOf(model.config, ctx - (f.tokens - 1), f.seed),
+        prompt: promptOf(model.config, model.dir, ctx - (f.tokens - 1), f.seed),
         tokens: f.tokens,
         policies: mine.map((r) => ({
           policy: r.key.policy,

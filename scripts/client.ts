@@ -61,7 +61,7 @@ async function main(): Promise<number> {
     );
   }
   const config = readModelConfig(join(modelDir, 'config.json'));
-  const tok = tokenizerFor(config);
+  const tok = tokenizerFor(config, modelDir);
   const text = f.prompt ?? (f.promptFile ? readFileSync(resolve(f.promptFile), 'utf8') : undefined);
   if (!text) throw new MpcError('E_INPUT', 'the prompt is empty (give --prompt or --prompt-file)');
   const prompt = [tok.eot, ...tok.encode(text)];

@@ -77,7 +77,7 @@ async function setup(f: Flags): Promise<EvalSetup<PlainTypes>> {
   if (f.ctx > weights.config.nPositions) {
     throw new MpcError('E_CONFIG', `--ctx ${f.ctx} exceeds the model's ${weights.config.nPositions} positions`);
   }
-  const tok = tokenizerFor(weights.config);
+  const tok = tokenizerFor(weights.config, modelDir(f));
   try {
     task.generate({ length: f.ctx, seed: 0, placement: f.placement }, tok);
   } catch (err) {

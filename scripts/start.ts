@@ -57,8 +57,7 @@ const START = {
   }),
 };
 
-function builtInPrompt(weights: AnyWeights, seed: number): { tokens: number[]; expected: string } {
-  const tok = tokenizerFor(weights.config);
+function builtInPrompt(tok: Tokenizer, seed: number): { tokens: number[]; expected: string } {
   const sample = getTask('passkey').generate({ length: 160, seed, placement: 'prompt', depth: 0.3 }, tok);
   return { tokens: promptTokens(sample, tok), expected: sample.queries[0]!.answer };
 }
@@ -91,13 +90,13 @@ function chosenPolicy(f: Flags): Pick<Run, 'policy' | 'policyOptions'> {
 }
 
 /** The prompt of --prompt or --prompt-file, or else the built-in passkey question and its answer. */
-function promptOf(f: Flags, weights: AnyWeights, tok: Tokenizer): Pick<Run, 'prompt' | 'expected'> {
+function promptOf(f: Flags, tok: Tokenizer): Pick<Run, 'prompt' | 'expected'> {
   if (f.prompt !== undefined || f.promptFile !== undefined) {
     const text = f.prompt ?? readFileSync(resolve(f.promptFile!), 'utf8');
     if (text.length === 0) throw new MpcError('E_INPUT', 'the prompt is empty');
     return { prompt: [tok.eot, ...tok.encode(text)], expected: undefined };
   }
-  const { tokens, expected } = builtInPrompt(weights, f.seed);
+  const { tokens, expected } = builtInPrompt(tok, f.seed);
   return { prompt: tokens, expected };
 }
 
@@ -109,8 +108,8 @@ function prepare(f: Flags): Run {
   const { policy, policyOptions } = chosenPolicy(f);
   const modelDir = resolve(f.model ?? projectPath('models', 'tiny-gpt2'));
   const weights = loadAnyModel(modelDir);
-  const tok = tokenizerFor(weights.config);
-  const { prompt, expected } = promptOf(f, weights, tok);
+  const tok = tokenizerFor(weights.config, modelDir);
+  const { prompt, expected } = promptOf(f, tok);
   policy?.check?.(prompt.length); // a budget that cannot fit this prompt fails here, before any process starts
   if (prompt.length + f.maxNewTokens - 1 > weights.config.nPositions) {
     throw new MpcError(

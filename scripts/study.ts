@@ -223,7 +223,7 @@ async function run(f: Flags): Promise<void> {
   const done = new Set(readRecords(f.out).map((r) => `${cellKey(r)}|${r.i}`));
   const ops = plainBackend(f.fixed ? 'fixed' : 'float64');
   const weights = loadGpt2(f.model);
-  const tok = tokenizerFor(weights.config);
+  const tok = tokenizerFor(weights.config, f.model);
   const params = await ops.prepare(weights);
   const policies: KvPolicy[] = f.policies.map((p) => getPolicy(p, f.options));
   const total = f.tasks.length * f.ctx.length * f.placements.length * f.samples;

@@ -129,9 +129,12 @@ export function benchConfig(name: string, seed: number): ModelConfig {
  */
 const PASSKEY_MIN_TOKENS = 104;
 
-/** A passkey prompt of exactly n tokens (cut at the front, keeping the question, or padded with filler in front). */
-export function promptOf(config: ModelConfig, n: number, seed: number): number[] {
-  const tok = tokenizerFor(config),
+/**
+ * A passkey prompt of exactly n tokens (cut at the front, keeping the question, or padded with filler in
+ * front), in the tokens of the model in `dir`.
+ */
+export function promptOf(config: ModelConfig, dir: string, n: number, seed: number): number[] {
+  const tok = tokenizerFor(config, dir),
     length = Math.max(n, PASSKEY_MIN_TOKENS);
   let p = promptTokens(getTask('passkey').generate({ length, seed, placement: 'prompt', depth: 0.5 }, tok), tok);
   while (p.length < n) p = [...tok.encode(' The grass is green.'), ...p];

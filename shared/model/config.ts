@@ -31,7 +31,7 @@ const HfGpt2Config = z.looseObject({
   tie_word_embeddings: z.boolean().default(true),
   scale_attn_weights: z.boolean().default(true),
   scale_attn_by_inverse_layer_idx: z.boolean().default(false),
-  tokenizer: z.enum(['byte', 'gpt2']).optional(),
+  tokenizer: z.enum(['byte', 'gpt2', 'hf']).optional(),
   eot_token_id: z.number().int().nonnegative().optional(),
   eos_token_id: z.number().int().nonnegative().nullable().optional(),
 });
@@ -50,8 +50,11 @@ export interface Gpt2Config {
   readonly vocabSize: number;
   readonly lnEps: number;
   readonly tieWordEmbeddings: boolean;
-  /** 'byte' for the project's tiny models (bytes + EOT), 'gpt2' for GPT-2's BPE. */
-  readonly tokenizer: 'byte' | 'gpt2';
+  /**
+   * 'byte' for the project's tiny models (bytes + EOT), 'gpt2' for GPT-2's BPE (the default), 'hf'
+   * for the model folder's tokenizer.json.
+   */
+  readonly tokenizer: 'byte' | 'gpt2' | 'hf';
   /** Token id that ends a text (generation stops on it). */
   readonly eotTokenId: number;
 }

@@ -106,15 +106,17 @@ describe('Llama tokenizers', () => {
     expect(tok.eot).toBe(256);
     expect(tok.vocabSize).toBe(257);
   });
-  test('a tokenizer.json model (tokenizer "hf") is refused with E_MODEL until it is supported', () => {
+  test('without "tokenizer": "byte", the folder\'s tokenizer.json: E_MODEL without a folder or that file', () => {
     const { tokenizer: _t, ...hf } = base;
-    let got: unknown;
-    try {
-      tokenizerFor(parseLlamaConfig(hf));
-    } catch (e) {
-      got = e;
+    for (const dir of [undefined, LLAMA_DIRS[0]!]) {
+      let got: unknown;
+      try {
+        tokenizerFor(parseLlamaConfig(hf), dir);
+      } catch (e) {
+        got = e;
+      }
+      expect(got).toBeInstanceOf(MpcError);
+      expect((got as MpcError).code).toBe('E_MODEL');
     }
-    expect(got).toBeInstanceOf(MpcError);
-    expect((got as MpcError).code).toBe('E_MODEL');
   });
 });

@@ -1,17 +1,22 @@
 /**
- * The tokenizer a model was trained with, chosen from its config (`"tokenizer": "byte"` for the
- * project's tiny models; GPT-2 BPE otherwise), checked against the model's vocabulary.
+ * The tokenizer a model was trained with, chosen from its config, checked against the model's
+ * vocabulary:
+ * - `"tokenizer": "byte"`: the project's byte tokenizer (its tiny models, the bench's random shapes);
+ * - GPT-2 configs without the key (or `"gpt2"`): GPT-2's BPE (gpt-tokenizer's r50k_base);
+ * - Llama configs without the key, and any config with `"tokenizer": "hf"`: the model folder's
+ *   `tokenizer.json` (hf-json.ts), with the config's EOT id (`eot_token_id`, else the first
+ *   `eos_token_id`) as end marker, which must be one of that file's special tokens.
  *
- * Llama configs: `"tokenizer": "byte"` is the byte tokenizer; a 256-entry vocabulary (no room for
- * id 256) uses bytes only, with the config's EOT id (`eot_token_id` or `eos_token_id`) as the end
- * marker, so that id doubles as a byte (the transformers test fixtures). `"hf"` (a checkpoint's
- * tokenizer.json) is not supported yet.
+ * Llama configs with `"tokenizer": "byte"` and a 256-entry vocabulary (no room for id 256) use bytes
+ * only, with the config's EOT id as the end marker, so that id doubles as a byte (the transformers
+ * test fixtures).
  */
+import { join, resolve } from 'node:path';
 import { MpcError } from '../../util/index.js';
-import type { Gpt2Config } from '../config.js';
 import type { ModelConfig } from '../llama-config.js';
 import { byteTokenizer } from './byte.js';
 import { gpt2Tokenizer } from './gpt2-bpe.js';
+import { hfTokenizer } from './hf-json.js';
 import type { Tokenizer } from './types.js';
 
 /** The byte tokenizer over a 256-entry vocabulary, with `eot` (one of the bytes) as end marker. */
@@ -30,28 +35,36 @@ function bytesWithEot(eot: number): Tokenizer {
   });
 }
 
-function llamaTokenizer(config: Extract<ModelConfig, { arch: 'llama' }>): Tokenizer {
-  if (config.tokenizer !== 'byte')
-    throw new MpcError('E_MODEL', 'tokenizers from tokenizer.json are not supported yet (set "tokenizer": "byte")');
-  return config.vocabSize === 256 ? bytesWithEot(config.eotTokenId) : byteTokenizer;
+function tokenizerJson(modelDir: string | undefined, eot: number): Tokenizer {
+  if (modelDir === undefined)
+    throw new MpcError(
+      'E_MODEL',
+      "the config's tokenizer is the model folder's tokenizer.json, but no folder was given",
+    );
+  return hfTokenizer(join(resolve(modelDir), 'tokenizer.json'), eot);
+}
+
+function chosen(config: ModelConfig, modelDir: string | undefined): Tokenizer {
+  if (config.tokenizer === 'hf') return tokenizerJson(modelDir, config.eotTokenId);
+  if (config.tokenizer === 'gpt2') return gpt2Tokenizer;
+  return config.arch === 'llama' && config.vocabSize === 256 ? bytesWithEot(config.eotTokenId) : byteTokenizer;
 }
 
 /**
- * @throws MpcError E_MODEL if the tokenizer's ids do not fit the model's vocabulary or the
- *   config's EOT id differs from the tokenizer's.
+ * The tokenizer of a model; `modelDir` is the model's folder, read when the tokenizer is its
+ * tokenizer.json (every caller that has the folder passes it).
+ * @throws MpcError E_MODEL if the tokenizer's ids do not fit the model's vocabulary, the config's
+ *   EOT id differs from the tokenizer's, or tokenizer.json is needed and missing, unreadable,
+ *   unsupported or without the EOT id among its special tokens.
  */
-export function tokenizerFor(config: ModelConfig): Tokenizer {
-  const tok =
-    config.arch === 'llama'
-      ? llamaTokenizer(config)
-      : (config as Gpt2Config).tokenizer === 'byte'
-        ? byteTokenizer
-        : gpt2Tokenizer;
+export function tokenizerFor(config: ModelConfig, modelDir?: string): Tokenizer {
+  const tok = chosen(config, modelDir);
   // Checkpoints may pad the vocabulary (ids the tokenizer never produces), never shrink it.
   if (config.vocabSize < tok.vocabSize) {
+    const file = tok.name === 'hf' ? ` (${join(resolve(modelDir!), 'tokenizer.json')})` : '';
     throw new MpcError(
       'E_MODEL',
-      `vocab_size ${config.vocabSize} is smaller than the ${tok.name} tokenizer's ${tok.vocabSize}`,
+      `vocab_size ${config.vocabSize} is smaller than the ${tok.name} tokenizer's ${tok.vocabSize}${file}`,
     );
   }
   if (config.eotTokenId !== tok.eot) {

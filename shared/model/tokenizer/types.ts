@@ -1,14 +1,17 @@
 /**
- * The tokenizer contract shared by the byte-level tokenizer (embedded default model) and the GPT-2 BPE
- * tokenizer (real checkpoints). Task generators measure context lengths in tokens of whichever one the
- * model uses, so everything they need is here.
+ * The tokenizer contract shared by the byte-level tokenizer (embedded default model), the GPT-2 BPE
+ * tokenizer and a checkpoint's own tokenizer.json (real checkpoints). Task generators measure context
+ * lengths in tokens of whichever one the model uses, so everything they need is here.
  */
 
 export interface Tokenizer {
-  /** Stable name, recorded in model config files (`"byte"`, `"gpt2"`). */
+  /** Stable name, recorded in model config files (`"byte"`, `"gpt2"`, `"hf"`: a tokenizer.json). */
   readonly name: string;
   readonly vocabSize: number;
-  /** `<|endoftext|>`: put before every sequence (BOS) by callers, and used as end marker. */
+  /**
+   * `<|endoftext|>` (a tokenizer.json's: the config's EOS id): put before every sequence (BOS) by
+   * callers, and used as end marker.
+   */
   readonly eot: number;
   /** Text to ids. Never adds BOS/EOT. */
   encode(text: string): number[];

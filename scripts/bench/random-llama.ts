@@ -6,7 +6,8 @@
  *
  * Tokenizer: the byte tokenizer (`"tokenizer": "byte"`, ids 0–255 for bytes, 256 the end marker,
  * `eot_token_id: 256`), with the vocabulary kept at the shape's size. SmolLM2's own tokenizer
- * (tokenizer.json, 49,152 BPE ids) is not supported yet, and its cost would be the same: what the
+ * (tokenizer.json, 49,152 BPE ids; readable by tokenizer/hf-json.ts) is not on this machine, and its
+ * cost would be the same: what the
  * protocol pays for the vocabulary is the embedding gather and the head's [V, d] product and V-way
  * argmax, which depend on V, not on which text an id stands for. So the rows 257 … V − 1 are ids the
  * tokenizer never produces — the padding a checkpoint may carry — and prompts are bytes only; the

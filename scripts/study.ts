@@ -27,7 +27,8 @@ import {
   type KvPolicy,
   type PolicyOptions,
 } from '../shared/kvcache/index.js';
-import { loadGpt2, plainBackend, type PlainTypes } from '../shared/model/index.js';
+import { plainBackend, type PlainTypes } from '../shared/model/index.js';
+import { loadAnyModel, prepareAnyModel } from '../shared/model/ring/any-model.js';
 import { tokenizerFor } from '../shared/model/tokenizer/index.js';
 import { getTask, type Placement } from '../shared/tasks/index.js';
 import { MpcError, projectPath, toMpcError } from '../shared/util/index.js';
@@ -57,7 +58,7 @@ const STUDY = {
       .describe('question placements of the grid'),
     policies: z.array(z.string()).default(policyNames()).describe('KV-cache policies compared'),
     samples: z.number().int().min(1).default(4).describe('samples per cell (4 is a smoke run; use ≥ 200 for results)'),
-    model: z.string().optional().describe('model folder (default: models/tiny-gpt2 of this checkout)'),
+    model: z.string().optional().describe('model folder, GPT-2 or Llama (default: models/tiny-gpt2 of this checkout)'),
     fixed: z.boolean().default(false).describe('the fixed-point emulation instead of float64'),
     seed: z.number().int().min(0).default(0).describe('base seed of the samples'),
     depth: DEPTH_FLAG,
@@ -222,9 +223,9 @@ async function run(f: Flags): Promise<void> {
   const write = recordWriter(f);
   const done = new Set(readRecords(f.out).map((r) => `${cellKey(r)}|${r.i}`));
   const ops = plainBackend(f.fixed ? 'fixed' : 'float64');
-  const weights = loadGpt2(f.model);
+  const weights = loadAnyModel(f.model);
   const tok = tokenizerFor(weights.config);
-  const params = await ops.prepare(weights);
+  const params = await prepareAnyModel(ops, weights);
   const policies: KvPolicy[] = f.policies.map((p) => getPolicy(p, f.options));
   const total = f.tasks.length * f.ctx.length * f.placements.length * f.samples;
   const study: Study = { f, policies, write, done, progress: { total, finished: 0, ran: 0, t0: performance.now() } };

@@ -24,6 +24,7 @@ class LlamaConfig:
     n_head: int = 4
     n_kv_head: int = 2
     n_embd: int = 128
+    head_dim: int = 32
     n_inner: int = 352
     n_positions: int = 2048
     vocab_size: int = 257
@@ -48,7 +49,7 @@ class RMSNorm(nn.Module):
 
 
 def rope_cos_sin(c: LlamaConfig, positions, dtype):
-    hd = c.n_embd // c.n_head
+    hd = c.head_dim
     inv_freq = 1.0 / (c.rope_theta ** (torch.arange(0, hd, 2, dtype=torch.int64).to(torch.float64) / hd))
     freqs = positions.to(torch.float64)[:, None] * inv_freq[None, :]
     emb = torch.cat([freqs, freqs], dim=-1)
@@ -63,7 +64,7 @@ def rotate_half(x):
 class Attention(nn.Module):
     def __init__(self, c: LlamaConfig):
         super().__init__()
-        self.H, self.G, self.hd = c.n_head, c.n_kv_head, c.n_embd // c.n_head
+        self.H, self.G, self.hd = c.n_head, c.n_kv_head, c.head_dim
         self.q_proj = nn.Linear(c.n_embd, self.H * self.hd, bias=False)
         self.k_proj = nn.Linear(c.n_embd, self.G * self.hd, bias=False)
         self.v_proj = nn.Linear(c.n_embd, self.G * self.hd, bias=False)
@@ -116,7 +117,7 @@ class Block(nn.Module):
 class TinyLlama(nn.Module):
     def __init__(self, c: LlamaConfig):
         super().__init__()
-        assert c.n_head % c.n_kv_head == 0 and c.n_embd % c.n_head == 0
+        assert c.n_head % c.n_kv_head == 0 and c.head_dim % 2 == 0
         self.config = c
         self.embed_tokens = nn.Embedding(c.vocab_size, c.n_embd)
         self.h = nn.ModuleList([Block(c) for _ in range(c.n_layer)])
@@ -168,7 +169,7 @@ def hf_config(c: LlamaConfig):
     return {
         'model_type': 'llama', 'architectures': ['LlamaForCausalLM'],
         'num_hidden_layers': c.n_layer, 'hidden_size': c.n_embd, 'intermediate_size': c.n_inner,
-        'num_attention_heads': c.n_head, 'num_key_value_heads': c.n_kv_head, 'head_dim': c.n_embd // c.n_head,
+        'num_attention_heads': c.n_head, 'num_key_value_heads': c.n_kv_head, 'head_dim': c.head_dim,
         'max_position_embeddings': c.n_positions, 'vocab_size': c.vocab_size,
         'rms_norm_eps': c.rms_norm_eps, 'rope_theta': c.rope_theta, 'rope_scaling': None,
         'hidden_act': 'silu', 'attention_bias': False, 'mlp_bias': False, 'pretraining_tp': 1,
@@ -180,6 +181,7 @@ def hf_config(c: LlamaConfig):
 def config_from_hf(c):
     return LlamaConfig(n_layer=c['num_hidden_layers'], n_head=c['num_attention_heads'],
                        n_kv_head=c.get('num_key_value_heads', c['num_attention_heads']), n_embd=c['hidden_size'],
+                       head_dim=c.get('head_dim') or c['hidden_size'] // c['num_attention_heads'],
                        n_inner=c['intermediate_size'], n_positions=c['max_position_embeddings'],
                        vocab_size=c['vocab_size'], rope_theta=c['rope_theta'], rms_norm_eps=c['rms_norm_eps'])
 

@@ -16,7 +16,7 @@
  * Progress goes to stderr. Exit codes: 0 done, 2 bad flags (E_CONFIG), 1 any other error.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { commandFlags } from '../shared/config/index.js';
 import {
@@ -255,10 +255,10 @@ async function render(f: Flags): Promise<void> {
       `sharing ${o.shareLayers}; StreamingLLM sinks ${o.sinks}; H2O recent ${o.recentRatio}; SnapKV window ${o.window}, pool ${o.pool}; Quest page ${o.page}.`,
   ].join('\n');
   const base = f.report.replace(/\.md$/, '');
-  writeBetweenMarkers(f.report, markdown(cells, meta), 'KV-cache eviction study', 'npm run study');
+  writeBetweenMarkers(f.report, markdown(cells, meta, basename(base)), 'KV-cache eviction study', 'npm run study');
   writeFileSync(`${base}.json`, JSON.stringify({ settings: settingsOf(f), cells }, null, 1) + '\n');
   for (const task of new Set(cells.map((c) => c.task)))
-    writeFileSync(`${dirname(f.report)}/eviction-study-${task}.svg`, await svgChart(cells, task));
+    writeFileSync(`${base}-${task}.svg`, await svgChart(cells, task)); // docs/eviction-study.md → docs/eviction-study-passkey.svg
   process.stderr.write(`[study] ${cells.length} cells → ${f.report}, ${base}.json\n`);
 }
 

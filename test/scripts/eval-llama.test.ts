@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getPolicy, PolicyAttention } from '../../shared/kvcache/index.js';
@@ -92,6 +92,9 @@ describe('eval and study on a Llama folder', () => {
       .split('\n')
       .map((l) => (JSON.parse(l) as { policy: string }).policy);
     expect(policies.sort()).toEqual(['full', 'full', 'mpcache', 'mpcache', 'quest', 'quest']);
+    // the chart is named after the report, so a second study does not overwrite docs/eviction-study-*.svg
+    expect(readFileSync(report, 'utf8')).toContain('![passkey](study-passkey.svg)');
+    expect(existsSync(join(dir, 'study-passkey.svg'))).toBe(true);
   });
 
   test('a Llama folder without weights fails with E_MODEL, exit code 1', () => {

@@ -14,7 +14,8 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { commandFlags } from '../shared/config/index.js';
 import { PolicyAttention, describePolicies, getPolicy, type KvPolicy } from '../shared/kvcache/index.js';
-import { loadGpt2, plainBackend, type PlainTypes } from '../shared/model/index.js';
+import { plainBackend, type PlainTypes } from '../shared/model/index.js';
+import { loadAnyModel, prepareAnyModel } from '../shared/model/ring/any-model.js';
 import { tokenizerFor } from '../shared/model/tokenizer/index.js';
 import { getTask, type TaskGenerator } from '../shared/tasks/index.js';
 import { MpcError, projectPath, toMpcError } from '../shared/util/index.js';
@@ -37,7 +38,9 @@ const EVAL = {
     model: z
       .string()
       .optional()
-      .describe('model folder, relative to the working directory (default: models/tiny-gpt2 of this checkout)'),
+      .describe(
+        'model folder, GPT-2 or Llama, relative to the working directory (default: models/tiny-gpt2 of this checkout)',
+      ),
     placement: z.enum(['prompt', 'decode']).default('prompt').describe('question in the prompt or fed while decoding'),
     depth: DEPTH_FLAG,
     seed: z.number().int().min(0).default(0).describe('base seed of the samples'),
@@ -73,7 +76,7 @@ async function setup(f: Flags): Promise<EvalSetup<PlainTypes>> {
   } catch (err) {
     throw new MpcError('E_CONFIG', `--task: ${toMpcError(err).message}`);
   }
-  const weights = loadGpt2(modelDir(f));
+  const weights = loadAnyModel(modelDir(f));
   if (f.ctx > weights.config.nPositions) {
     throw new MpcError('E_CONFIG', `--ctx ${f.ctx} exceeds the model's ${weights.config.nPositions} positions`);
   }
@@ -83,7 +86,7 @@ async function setup(f: Flags): Promise<EvalSetup<PlainTypes>> {
   } catch (err) {
     throw new MpcError('E_CONFIG', `--ctx: ${toMpcError(err).message}`);
   }
-  const params = await ops.prepare(weights);
+  const params = await prepareAnyModel(ops, weights);
   return {
     ops,
     params,

@@ -16,7 +16,7 @@
  * Progress goes to stderr. Exit codes: 0 done, 2 bad flags (E_CONFIG), 1 any other error.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { commandFlags } from '../shared/config/index.js';
 import {
@@ -27,7 +27,8 @@ import {
   type KvPolicy,
   type PolicyOptions,
 } from '../shared/kvcache/index.js';
-import { loadGpt2, plainBackend, type PlainTypes } from '../shared/model/index.js';
+import { plainBackend, type PlainTypes } from '../shared/model/index.js';
+import { loadAnyModel, prepareAnyModel } from '../shared/model/ring/any-model.js';
 import { tokenizerFor } from '../shared/model/tokenizer/index.js';
 import { getTask, type Placement } from '../shared/tasks/index.js';
 import { MpcError, projectPath, toMpcError } from '../shared/util/index.js';
@@ -57,7 +58,7 @@ const STUDY = {
       .describe('question placements of the grid'),
     policies: z.array(z.string()).default(policyNames()).describe('KV-cache policies compared'),
     samples: z.number().int().min(1).default(4).describe('samples per cell (4 is a smoke run; use ≥ 200 for results)'),
-    model: z.string().optional().describe('model folder (default: models/tiny-gpt2 of this checkout)'),
+    model: z.string().optional().describe('model folder, GPT-2 or Llama (default: models/tiny-gpt2 of this checkout)'),
     fixed: z.boolean().default(false).describe('the fixed-point emulation instead of float64'),
     seed: z.number().int().min(0).default(0).describe('base seed of the samples'),
     depth: DEPTH_FLAG,
@@ -222,9 +223,9 @@ async function run(f: Flags): Promise<void> {
   const write = recordWriter(f);
   const done = new Set(readRecords(f.out).map((r) => `${cellKey(r)}|${r.i}`));
   const ops = plainBackend(f.fixed ? 'fixed' : 'float64');
-  const weights = loadGpt2(f.model);
+  const weights = loadAnyModel(f.model);
   const tok = tokenizerFor(weights.config, f.model);
-  const params = await ops.prepare(weights);
+  const params = await prepareAnyModel(ops, weights);
   const policies: KvPolicy[] = f.policies.map((p) => getPolicy(p, f.options));
   const total = f.tasks.length * f.ctx.length * f.placements.length * f.samples;
   const study: Study = { f, policies, write, done, progress: { total, finished: 0, ran: 0, t0: performance.now() } };
@@ -254,10 +255,10 @@ async function render(f: Flags): Promise<void> {
       `sharing ${o.shareLayers}; StreamingLLM sinks ${o.sinks}; H2O recent ${o.recentRatio}; SnapKV window ${o.window}, pool ${o.pool}; Quest page ${o.page}.`,
   ].join('\n');
   const base = f.report.replace(/\.md$/, '');
-  writeBetweenMarkers(f.report, markdown(cells, meta), 'KV-cache eviction study', 'npm run study');
+  writeBetweenMarkers(f.report, markdown(cells, meta, basename(base)), 'KV-cache eviction study', 'npm run study');
   writeFileSync(`${base}.json`, JSON.stringify({ settings: settingsOf(f), cells }, null, 1) + '\n');
   for (const task of new Set(cells.map((c) => c.task)))
-    writeFileSync(`${dirname(f.report)}/eviction-study-${task}.svg`, await svgChart(cells, task));
+    writeFileSync(`${base}-${task}.svg`, await svgChart(cells, task)); // docs/eviction-study.md → docs/eviction-study-passkey.svg
   process.stderr.write(`[study] ${cells.length} cells → ${f.report}, ${base}.json\n`);
 }
 

@@ -17,8 +17,8 @@ import {
   forward,
   resetState,
   type AttentionPolicy,
+  type AnyModelParams,
   type ForwardState,
-  type ModelParams,
   type Ops,
   type PlainTypes,
 } from '../../shared/model/index.js';
@@ -53,7 +53,7 @@ export const DEPTH_FLAG = z
 /** Everything about a run but the attention policy. */
 export interface SampleSetup<B extends PlainTypes> {
   readonly ops: Ops<B>;
-  readonly params: ModelParams<B>;
+  readonly params: AnyModelParams<B>;
   readonly tok: Tokenizer;
   readonly task: TaskGenerator;
   /** Tokens of a whole sample (the task's `length`). */

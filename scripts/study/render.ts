@@ -114,7 +114,7 @@ export function checks(cells: readonly Cell[], task: string): string[] {
 }
 
 /** The generated Markdown: per task, the policy table and the ablation table. */
-export function markdown(cells: readonly Cell[], meta: string): string {
+export function markdown(cells: readonly Cell[], meta: string, charts = 'eviction-study'): string {
   const tasks = [...new Set(cells.map((c) => c.task))];
   const parts = [meta, ''];
   for (const task of tasks) {
@@ -145,7 +145,7 @@ export function markdown(cells: readonly Cell[], meta: string): string {
         '',
       );
     }
-    parts.push(`![${task}](eviction-study-${task}.svg)`, '');
+    parts.push(`![${task}](${charts}-${task}.svg)`, '');
   }
   return parts.join('\n');
 }

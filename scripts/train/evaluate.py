@@ -1,4 +1,4 @@
-"""Plain-PyTorch greedy evaluation of a tiny GPT-2 on task samples from gen-train-data (full KV cache),
+"""Plain-PyTorch greedy evaluation of a tiny GPT-2 or Llama on task samples from gen-train-data (full KV cache),
 for the developer's own monitoring; the project's official evaluation is a TypeScript command.
 
 Per sample: prefill BOS · context; then
@@ -22,20 +22,35 @@ import torch
 from safetensors.torch import load_file
 
 import data
-from tiny_gpt2 import Config, TinyGPT2, load_hf_state_dict
+import tiny_gpt2
+import tiny_llama
+from tiny_gpt2 import Config, TinyGPT2
+from tiny_llama import LlamaConfig, TinyLlama
+
+
+def build_model(cfg):
+    """A model from a config object or a checkpoint's config dict (Llama's carries arch = 'llama')."""
+    if isinstance(cfg, dict):
+        cfg = LlamaConfig(**cfg) if cfg.get('arch') == 'llama' else Config(**cfg)
+    return TinyLlama(cfg) if isinstance(cfg, LlamaConfig) else TinyGPT2(cfg)
 
 
 def load_model(path):
-    """A model directory (config.json + model.safetensors) or a run directory (ckpt.pt)."""
+    """A model directory (config.json + model.safetensors, GPT-2 or Llama) or a run directory (ckpt.pt)."""
     if os.path.exists(os.path.join(path, 'model.safetensors')):
         with open(os.path.join(path, 'config.json')) as f:
             c = json.load(f)
-        cfg = Config(c['n_layer'], c['n_head'], c['n_embd'], c['n_positions'], c['vocab_size'], c['layer_norm_epsilon'])
-        model = TinyGPT2(cfg)
-        load_hf_state_dict(model, load_file(os.path.join(path, 'model.safetensors')))
+        sd = load_file(os.path.join(path, 'model.safetensors'))
+        if c.get('model_type') == 'llama':
+            model = TinyLlama(tiny_llama.config_from_hf(c))
+            tiny_llama.load_hf_state_dict(model, sd)
+        else:
+            cfg = Config(c['n_layer'], c['n_head'], c['n_embd'], c['n_positions'], c['vocab_size'], c['layer_norm_epsilon'])
+            model = TinyGPT2(cfg)
+            tiny_gpt2.load_hf_state_dict(model, sd)
     else:
         ck = torch.load(os.path.join(path, 'ckpt.pt'), weights_only=False)
-        model = TinyGPT2(Config(**ck['config']))
+        model = build_model(ck['config'])
         model.load_state_dict(ck['model'])
     return model.eval()
 
@@ -57,7 +72,10 @@ def perturb(model, rel, frac_bits=16, seed=0):
 
 @torch.no_grad()
 def activation_ranges(model, tokens):
-    """Largest magnitudes on one sequence: residual stream, attention scores, MLP pre-activation, logits."""
+    """Largest magnitudes on one sequence: residual stream, attention scores, MLP pre-activation, logits
+    (GPT-2; for Llama the logits only)."""
+    if isinstance(model, TinyLlama):
+        return {'logit': round(model(torch.tensor([tokens]))[0].abs().max().item(), 3)}
     r = {'residual': 0.0, 'attn_score': 0.0, 'mlp_pre': 0.0, 'logit': 0.0}
     x = torch.tensor([tokens])
     h = model.wte(x) + model.wpe(torch.arange(x.shape[1]))[None]
@@ -169,7 +187,7 @@ def run_eval(a):
     lengths = [int(x) for x in a.lengths.split(',')]
     tasks = a.tasks.split(',')
     results, sparsity, ranges = [], {}, {}
-    tmp = tempfile.mkdtemp(prefix='tiny-gpt2-eval-')
+    tmp = tempfile.mkdtemp(prefix='tiny-model-eval-')
     for T in lengths:
         for ti, task in enumerate(tasks):
             out = os.path.join(tmp, f'{task}-{T}')

@@ -1,9 +1,10 @@
-"""Trains the project's embedded default model (tiny GPT-2, byte tokenizer) on the synthetic
-long-context tasks of shared/tasks plus public-domain prose; exports it; evaluates it.
+"""Trains the project's embedded models (tiny GPT-2 or, with --arch llama, tiny Llama; byte tokenizer) on
+the synthetic long-context tasks of shared/tasks plus public-domain prose; exports them; evaluates them.
 
   python scripts/train/train_tiny_gpt2.py --run /work/train-runs/r1            # train (or --resume)
   python scripts/train/train_tiny_gpt2.py --run /work/train-runs/r1 --export   # → models/tiny-gpt2/
   python scripts/train/train_tiny_gpt2.py --eval models/tiny-gpt2 --n 200      # greedy accuracy table
+  python scripts/train/train_tiny_gpt2.py --arch llama --run /work/train-runs/l1  # → models/tiny-llama/
 
 Needs `npm run build` first (data comes from dist/scripts/gen-train-data.js). See README.md here.
 """
@@ -21,7 +22,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
-from tiny_gpt2 import Config, TinyGPT2  # noqa: E402
+from evaluate import build_model  # noqa: E402
+from tiny_gpt2 import Config  # noqa: E402
+from tiny_llama import LlamaConfig  # noqa: E402
 
 TASKS = ['passkey', 'niah', 'mqar', 'vartrack']
 
@@ -34,7 +37,9 @@ def parse_args(argv=None):
                    help='fine-tune: start from this checkpoint\'s weights (fresh optimizer, step 0)')
     p.add_argument('--export', action='store_true', help='export the run\'s checkpoint to --out')
     p.add_argument('--eval', metavar='MODEL', help='evaluate a model dir (model.safetensors) or a run dir')
-    p.add_argument('--out', default=os.path.join(data.REPO, 'models', 'tiny-gpt2'))
+    p.add_argument('--arch', choices=['gpt2', 'llama'], default='gpt2',
+                   help='gpt2: tiny_gpt2.py (HF GPT-2); llama: tiny_llama.py (HF Llama: RMSNorm, RoPE, SwiGLU, GQA)')
+    p.add_argument('--out', default=None, help='--export: model directory (default models/tiny-gpt2 or models/tiny-llama)')
     p.add_argument('--stages', default='256:300,512:300,1024:300,2048:200',
                    help='length:steps[:batch_tokens],…')
     p.add_argument('--batch-tokens', type=int, default=8192)
@@ -57,9 +62,10 @@ def parse_args(argv=None):
     p.add_argument('--ckpt-minutes', type=float, default=5.0)
     p.add_argument('--eval-every', type=int, default=250)
     p.add_argument('--monitor-n', type=int, default=32, help='samples per task and length in the monitor')
-    p.add_argument('--init', choices=['match', 'induction', 'gpt2'], default='match',
-                   help='match: wire an n-gram match-and-copy circuit before training (match_init.py); '
-                        'induction: a previous-token and a one-token induction head (induction_init.py)')
+    p.add_argument('--init', choices=['match', 'induction', 'gpt2', 'random'], default='match',
+                   help='match: wire an n-gram match-and-copy circuit before training (match_init.py, for Llama '
+                        'llama_match_init.py); induction: a previous-token and a one-token induction head '
+                        '(induction_init.py, GPT-2 only); random (gpt2 is its GPT-2 name): the architecture\'s random init only')
     p.add_argument('--pin-wired', action=argparse.BooleanOptionalAction, default=True,
                    help='--init match: keep the wired attention weights fixed (match_init.wired_slices)')
     p.add_argument('--threads', type=int, default=1,
@@ -68,6 +74,12 @@ def parse_args(argv=None):
     p.add_argument('--n-head', type=int, default=4)
     p.add_argument('--n-embd', type=int, default=128)
     p.add_argument('--n-positions', type=int, default=2048)
+    p.add_argument('--n-kv-head', type=int, default=2, help='llama: key/value heads (grouped-query attention)')
+    p.add_argument('--n-inner', type=int, default=352, help='llama: SwiGLU width')
+    p.add_argument('--head-dim', type=int, default=64,
+                   help='llama: head width (64 = 2 × n_embd / n_head: room for rotary pairs by offset and by content)')
+    p.add_argument('--rope-theta', type=float, default=1e16,
+                   help='llama: RoPE base (1e16 at head_dim 64: pair i turns 10^(-i/2) rad per token, llama_match_init.py)')
     # evaluation
     p.add_argument('--n', type=int, default=200, help='--eval: samples per cell')
     p.add_argument('--lengths', default='1024,2048')
@@ -76,7 +88,20 @@ def parse_args(argv=None):
     p.add_argument('--perturb', type=float, default=0.0,
                    help='--eval: round weights to 2^-16 and add this relative noise to every Linear/LayerNorm output')
     p.add_argument('--placements', default='prompt,decode', help='--eval: which placements to run')
-    return p.parse_args(argv)
+    a = p.parse_args(argv)
+    if a.arch == 'llama' and a.init == 'induction':
+        p.error('--init induction wires learned GPT-2 positions; Llama takes --init match or random')
+    if a.out is None:
+        a.out = os.path.join(data.REPO, 'models', 'tiny-gpt2' if a.arch == 'gpt2' else 'tiny-llama')
+    return a
+
+
+def new_config(a):
+    if a.arch == 'llama':
+        return LlamaConfig(n_layer=a.n_layer, n_head=a.n_head, n_kv_head=a.n_kv_head, n_embd=a.n_embd,
+                           head_dim=a.head_dim,
+                           n_inner=a.n_inner, n_positions=a.n_positions, rope_theta=a.rope_theta)
+    return Config(n_layer=a.n_layer, n_head=a.n_head, n_embd=a.n_embd, n_positions=a.n_positions)
 
 
 def parse_stages(s, batch_tokens):
@@ -153,18 +178,20 @@ def train(a):
     np.random.seed(a.seed)
     stages = parse_stages(a.stages, a.batch_tokens)
     total = sum(s for _, s, _ in stages)
-    cfg = Config(n_layer=a.n_layer, n_head=a.n_head, n_embd=a.n_embd, n_positions=a.n_positions)
-    model = TinyGPT2(cfg)
+    cfg = new_config(a)
+    model = build_model(cfg)
     ckpt_path = os.path.join(run, 'ckpt.pt')
     if a.init == 'induction':
         from induction_init import induction_init
         induction_init(model, seed=a.seed)
     elif a.init == 'match' and not a.init_from and not (a.resume and os.path.exists(ckpt_path)):
+        from llama_match_init import llama_match_init
         from match_init import match_init
-        calib_out = os.path.join(run, 'calib')  # LayerNorm scales are measured on 8 NIAH sequences
+        wire = llama_match_init if a.arch == 'llama' else match_init
+        calib_out = os.path.join(run, 'calib')  # LayerNorm/RMSNorm scales are measured on 8 NIAH sequences
         calib = data.generate(calib_out, 1024, 8, a.seed, 'niah')
         data.remove(calib_out)
-        print('match init', json.dumps(match_init(model, torch.from_numpy(calib['tokens']), seed=a.seed)), flush=True)
+        print('match init', json.dumps(wire(model, torch.from_numpy(calib['tokens']), seed=a.seed)), flush=True)
     opt = torch.optim.AdamW(model.param_groups(a.weight_decay), lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     if a.init_from and not (a.resume and os.path.exists(ckpt_path)):
         model.load_state_dict(torch.load(a.init_from, weights_only=False)['model'])
@@ -181,7 +208,9 @@ def train(a):
         json.dump(vars(a), f, indent=2)
     pins = []
     if a.pin_wired and a.init == 'match':
-        from match_init import wired_slices
+        from llama_match_init import wired_slices as llama_wired
+        from match_init import wired_slices as gpt2_wired
+        wired_slices = llama_wired if a.arch == 'llama' else gpt2_wired
         pins = [(p, idx, p.detach()[idx].clone()) for p, idx in wired_slices(model)]
     monitor = monitor_sets(a, run, sorted({T for T, _, _ in stages if T >= 256} | {1024, 2048}))
     shard_dir = os.path.join(run, 'shards')

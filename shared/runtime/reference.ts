@@ -6,9 +6,7 @@
 import { createState, forward } from '../model/forward.js';
 import { floatOps } from '../model/ops/float.js';
 import type { Ops, PlainTypes } from '../model/ops/types.js';
-import type { LlamaWeights } from '../model/llama-weights.js';
-import type { Gpt2Weights } from '../model/weights.js';
-import type { AnyWeights } from '../model/ring/any-model.js';
+import { prepareAnyModel, type AnyWeights } from '../model/ring/any-model.js';
 import { fixedOps } from '../model/ring/recipes.js';
 import { PolicyAttention, type KvPolicy } from '../kvcache/index.js';
 
@@ -19,10 +17,7 @@ async function greedy<B extends PlainTypes>(
   n: number,
   policy: KvPolicy | null,
 ): Promise<number[]> {
-  const params =
-    weights.config.arch === 'llama'
-      ? await ops.prepareLlama(weights as LlamaWeights)
-      : await ops.prepare(weights as Gpt2Weights);
+  const params = await prepareAnyModel(ops, weights);
   const state = createState(ops, weights.config, prompt.length + n);
   // a fresh adapter per run: it holds one sequence's session
   const opts = policy ? { policy: PolicyAttention.of(policy) } : {};

@@ -12,7 +12,7 @@ import { readModelConfig, type ModelConfig } from '../llama-config.js';
 import { llamaWeightsFromSafetensors, type LlamaWeights } from '../llama-weights.js';
 import { gpt2WeightsFromSafetensors, type Gpt2Weights } from '../weights.js';
 import { readSafetensorsFile } from '../safetensors.js';
-import type { AnyModelParams } from '../ops/types.js';
+import type { AnyModelParams, BackendTypes, Ops } from '../ops/types.js';
 import { encodeRingModel, ringModelSpec, type EncodedTensor, type RingTensorSpec } from './fold.js';
 import { encodeLlamaModel, llamaRingSpec, loadRingLlama } from './llama.js';
 import { loadRingModel, type RingTypes } from './ops.js';
@@ -29,6 +29,11 @@ export function loadAnyModel(dir: string): AnyWeights {
   const config = readModelConfig(join(dir, 'config.json'));
   const st = readSafetensorsFile(join(dir, 'model.safetensors'));
   return config.arch === 'llama' ? llamaWeightsFromSafetensors(config, st) : gpt2WeightsFromSafetensors(config, st);
+}
+
+/** Builds a backend's parameter handles for either architecture (`ops.prepare` or `ops.prepareLlama`). */
+export function prepareAnyModel<B extends BackendTypes>(ops: Ops<B>, w: AnyWeights): Promise<AnyModelParams<B>> {
+  return w.config.arch === 'llama' ? ops.prepareLlama(w as LlamaWeights) : ops.prepare(w as Gpt2Weights);
 }
 
 /** Names and shapes of the ring model's tensors, in a fixed order (`ringModelSpec` or `llamaRingSpec`). */

@@ -12,10 +12,10 @@ import { z } from 'zod';
 import { parseCommand, type CommandSpec } from '../../shared/config/index.js';
 import { OPS, getOp } from '../../shared/runtime/ops/index.js';
 import { parseOpParams } from '../../shared/runtime/op-runner.js';
-import { MpcError } from '../../shared/util/index.js';
 import { POLICY_FLAGS, givenPolicyFlags, policyOptionsOf } from '../../scripts/eval/policy-flags.js';
 import { commandOf, opCommand, splitOpFlags } from '../../scripts/op/command.js';
 import { runScript } from '../util/run-script.js';
+import { errorOf } from '../util/errors-of.js';
 
 const SCRIPTS = [
   'start',
@@ -41,16 +41,6 @@ const COMMANDS: Array<[string, string[]]> = [
 
 const run = (script: string, args: readonly string[], env: Record<string, string> = {}) =>
   runScript(script, args, { env });
-
-function errorOf(f: () => unknown): MpcError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof MpcError) return e;
-    throw e;
-  }
-  throw new Error('no error');
-}
 
 const SERVER_LIKE = {
   usage: 'test-server',

@@ -19,8 +19,9 @@ import {
 } from '../../shared/model/index.js';
 import { loadAnyModel } from '../../shared/model/ring/any-model.js';
 import { referenceGenerate } from '../../shared/runtime/reference.js';
-import { MpcError, projectPath } from '../../shared/util/index.js';
+import { projectPath } from '../../shared/util/index.js';
 import { runScript } from '../util/run-script.js';
+import { errorOf } from '../util/errors-of.js';
 
 const FIXTURES = projectPath('test', 'model', 'fixtures');
 const MODEL_DIR = join(FIXTURES, 'tiny-llama-bpe');
@@ -34,16 +35,6 @@ const CASES = JSON.parse(readFileSync(join(FIXTURES, 'tokenizers', 'cases.json')
 };
 const FILES = Object.keys(CASES.files);
 const MODEL_JSON = JSON.parse(readFileSync(join(MODEL_DIR, 'config.json'), 'utf8')) as Record<string, unknown>;
-
-function errorOf(f: () => unknown): MpcError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof MpcError) return e;
-    throw e;
-  }
-  throw new Error('no error');
-}
 
 describe.each(FILES)('tokenizer.json %s against the Python tokenizers library', (file) => {
   const tok = hfTokenizer(join(FIXTURES, file), 0);

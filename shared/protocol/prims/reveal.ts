@@ -1,9 +1,14 @@
 /**
  * BENCHMARK MODE ONLY — not private. A Prims wrapper that, while `revealing` is on, computes every
- * interactive step except fixed-mask operations (`alwaysSecure` records) *in the clear*: on a
- * party it opens the step's secret inputs (one round, 8 B per element each way, no dealer
- * material), applies the record's exact ring function and continues with the result as a trivial
- * sharing (party 0 holds it, party 1 holds 0); on the dealer it deals nothing for these steps.
+ * interactive step except fixed-mask operations (`alwaysSecure` records) *in the clear*: party 0
+ * applies the record's exact ring function to the inputs' values and the result continues as a
+ * trivial sharing (party 0 holds it, party 1 holds 0); on the dealer it deals nothing for these
+ * steps. Each role tracks which tensors are trivial sharings (`trivial`: results of revealed steps,
+ * and of local steps whose inputs all are — local steps are linear in the shares, and a public
+ * constant is added by party 0 only): only the other inputs are opened (one round, 8 B per
+ * element each way), and a step whose inputs are all trivial takes no round and no bytes. So a
+ * revealed prefill opens about once per fixed-mask product's output, not once per step, and party
+ * 1 computes none of the clear functions.
  * Local steps and fixed-mask matrices (alloc, append, products, rows) always run the real
  * protocol, so the KV cache a revealed prefill leaves behind is a genuine fixed-mask cache whose
  * masks the dealer knows, and the decoding steps after it (`revealing` off) are the real secure
@@ -22,17 +27,19 @@ import { MpcError, invariant } from '../../util/errors.js';
 import { Kernels } from '../../ring/kernels.js';
 import { numel, type AnyTensor, type Shape } from '../../ring/tensor.js';
 import type { FixedHandle } from '../fixed-mask.js';
-import type { Primitive } from '../primitive.js';
+import type { Held, Primitive } from '../primitive.js';
 import { openRing } from '../open.js';
 import type { ClearPrims } from './clear.js';
 import type { DealerPrims } from './dealer.js';
 import { Interpreter } from './interpreter.js';
 import type { SecurePrims } from './secure.js';
-import type { Prims } from './types.js';
+import type { Prims, PublicConst } from './types.js';
 
 export class RevealPrims<T extends AnyTensor, F extends FixedHandle> extends Interpreter<T, F> {
   /** While on, interactive steps other than fixed-mask ones are computed in the clear. */
   revealing = false;
+  /** Tensors that are trivial sharings: party 1 holds zeros, party 0 the value. */
+  private readonly trivial = new WeakSet<T>();
   private readonly inner: Interpreter<T, F>;
   private readonly kernels: Kernels;
 
@@ -79,24 +86,107 @@ export class RevealPrims<T extends AnyTensor, F extends FixedHandle> extends Int
 
   run<O, P>(prim: Primitive<O, P>, xs: readonly T[], o: O, ws: readonly F[] = []): Promise<T[]> {
     if (!this.revealing || prim.alwaysSecure || this.inner.mode === 'clear') return this.inner.run(prim, xs, o, ws);
-    if (this.inner.mode === 'dealer')
-      return this.step(prim, xs, o, ws, async () => {
-        // the parties open the inputs in one round: keep a block's branches in step with them
-        await (this.inner as unknown as DealerPrims).unitemisedRound({ u64: xs.map((x) => numel(x.shape)) });
+    if (this.inner.mode === 'dealer') {
+      const hidden = xs.filter((x) => !this.trivial.has(x));
+      return this.revealed(prim, xs, o, ws, async () => {
+        // the parties open the other inputs in one round: keep a block's branches in step with them
+        if (hidden.length > 0)
+          await (this.inner as unknown as DealerPrims).unitemisedRound({ u64: hidden.map((x) => numel(x.shape)) });
         return undefined;
       });
+    }
     const ctx = (this.inner as unknown as SecurePrims).ctx;
-    return this.step(prim, xs, o, ws, async (p, held) => {
-      const opened = await openRing(
-        ctx,
-        'reveal',
-        held.map((x) => x.data),
-      );
-      const out = prim.clear(
-        { p, o, xs: held.map((x, i) => ({ shape: x.shape, fracBits: x.fracBits, data: opened[i]! })), ws: [] },
+    return this.revealed(prim, xs, o, ws, async (p, held) => {
+      const open = held.filter((_, i) => !this.trivial.has(xs[i]!)),
+        opened =
+          open.length > 0
+            ? await openRing(
+                ctx,
+                'reveal',
+                open.map((x) => x.data),
+              )
+            : [];
+      if (ctx.me !== 0) return prim.outputs(p, xs, o, ws).map((m) => new BigUint64Array(numel(m.shape)));
+      let next = 0;
+      const values = held.map((x, i) => (this.trivial.has(xs[i]!) ? x.data : opened[next++]!));
+      return prim.clear(
+        { p, o, xs: held.map((x, i) => ({ shape: x.shape, fracBits: x.fracBits, data: values[i]! })), ws: [] },
         this.kernels,
       );
-      return ctx.me === 0 ? out : out.map((v) => new BigUint64Array(v.length));
     });
+  }
+
+  /** A revealed step: its results are trivial sharings. */
+  private async revealed<O, P>(
+    prim: Primitive<O, P>,
+    xs: readonly T[],
+    o: O,
+    ws: readonly F[],
+    body: (p: P, held: readonly Held[]) => Promise<BigUint64Array[] | undefined>,
+  ): Promise<T[]> {
+    const outs = await this.step(prim, xs, o, ws, body);
+    for (const t of outs) this.trivial.add(t);
+    return outs;
+  }
+
+  /** `out`, recorded as trivial when every input is. */
+  private keep(out: T, ...ins: readonly T[]): T {
+    if (ins.length > 0 && ins.every((x) => this.trivial.has(x))) this.trivial.add(out);
+    return out;
+  }
+
+  // Local steps: a trivial sharing stays trivial (party 1's zeros map to zeros).
+  override add(a: T, b: T): T {
+    return this.keep(super.add(a, b), a, b);
+  }
+  override sub(a: T, b: T): T {
+    return this.keep(super.sub(a, b), a, b);
+  }
+  override neg(a: T): T {
+    return this.keep(super.neg(a), a);
+  }
+  override addPublic(a: T, c: PublicConst): T {
+    return this.keep(super.addPublic(a, c), a);
+  }
+  override mulPublic(a: T, c: PublicConst, cFrac: number): T {
+    return this.keep(super.mulPublic(a, c, cFrac), a);
+  }
+  override mulInt(a: T, k: number): T {
+    return this.keep(super.mulInt(a, k), a);
+  }
+  override constant(shape: Shape, c: PublicConst, fracBits: number): T {
+    const out = super.constant(shape, c, fracBits);
+    this.trivial.add(out); // party 0 holds a public constant, party 1 zeros
+    return out;
+  }
+  override sumLast(a: T): T {
+    return this.keep(super.sumLast(a), a);
+  }
+  override reshape(a: T, shape: Shape): T {
+    return this.keep(super.reshape(a, shape), a);
+  }
+  override sliceLast(a: T, start: number, end: number): T {
+    return this.keep(super.sliceLast(a, start, end), a);
+  }
+  override concatLast(xs: readonly T[]): T {
+    return this.keep(super.concatLast(xs), ...xs);
+  }
+  override sliceFirst(a: T, start: number, end: number): T {
+    return this.keep(super.sliceFirst(a, start, end), a);
+  }
+  override concatFirst(xs: readonly T[]): T {
+    return this.keep(super.concatFirst(xs), ...xs);
+  }
+  override transposeLast(a: T): T {
+    return this.keep(super.transposeLast(a), a);
+  }
+  override repeatLast(a: T, k: number): T {
+    return this.keep(super.repeatLast(a, k), a);
+  }
+  override relabel(a: T, fracBits: number): T {
+    return this.keep(super.relabel(a, fracBits), a);
+  }
+  override pick(a: T, shape: Shape, idx: Int32Array): T {
+    return this.keep(super.pick(a, shape, idx), a);
   }
 }

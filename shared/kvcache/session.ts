@@ -19,7 +19,7 @@ export async function attendAll<B extends BackendTypes>(
 ): Promise<{ out: B['tensor']; p: B['tensor'] }> {
   const mask: AttnMask = { kind: 'causal', offset: cache.length - (q.shape[1] as number) };
   const p = await ops.softmax(await ops.attnScores(q, cache, mask), mask);
-  return { out: await ops.attnMix(p, cache), p };
+  return { out: await ops.attnMix(p, cache, mask), p };
 }
 
 /** Rows [a, b) as a piece, or nothing if empty. */

@@ -54,7 +54,7 @@ export const FULL_ATTENTION: AttentionPolicy = {
     const n = q.shape[1] as number;
     const mask = { kind: 'causal', offset: cache.length - n } as const;
     const p = await ops.softmax(await ops.attnScores(q, cache, mask), mask);
-    return ops.attnMix(p, cache);
+    return ops.attnMix(p, cache, mask);
   },
 };
 

@@ -8,10 +8,14 @@
  * one-hot of the secure argmax, so the servers never hold an id.
  */
 import { createState, forward, generate, loadLlama, type LlamaWeights } from '../../shared/model/index.js';
-import { RingOps, type RingTokenIO } from '../../shared/model/ring/ops.js';
+import { RingOps, causalChunks, type RingTokenIO } from '../../shared/model/ring/ops.js';
 import { fixedOps, STANDARD_NL } from '../../shared/model/ring/recipes.js';
 import { foldLlama, llamaRingSpec, loadRingLlama } from '../../shared/model/ring/llama.js';
-import { decodeArray, FRAC_BITS } from '../../shared/ring/fixed-point.js';
+import { decodeArray, encodeArray, FRAC_BITS } from '../../shared/ring/fixed-point.js';
+import { Kernels } from '../../shared/ring/kernels.js';
+import { clear, shapeOnly } from '../../shared/ring/tensor.js';
+import { ClearPrims } from '../../shared/protocol/prims/clear.js';
+import { declaredCost } from '../../shared/protocol/cost.js';
 import type { AnyTensor } from '../../shared/ring/tensor.js';
 import type { FixedHandle, Prims } from '../../shared/protocol/prims/types.js';
 import { onehot } from '../../shared/protocol/nonlinear/index.js';
@@ -19,6 +23,7 @@ import { runInProcess } from '../../shared/runtime/inprocess.js';
 import type { Program, ProgramInput } from '../../shared/runtime/program.js';
 import { PolicyAttention, getPolicy } from '../../shared/kvcache/index.js';
 import { seeded } from '../util/rng.js';
+import { projectPath } from '../../shared/util/index.js';
 import { LLAMA_DIRS, reference } from './llama-fixture.js';
 
 /**
@@ -70,12 +75,13 @@ function oneHotIO<T extends AnyTensor, F extends FixedHandle>(
 }
 
 /** Private generation as one program: inputs are the prompt's one-hot rows, then the model's tensors. */
-function generationProgram(w: LlamaWeights, policy: string, options: object, steps: number): Program {
+function generationProgram(w: LlamaWeights, policy: string, options: object, steps: number, chunk?: number): Program {
   const names = llamaRingSpec(w.config).map(([n]) => n);
   return async <T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, inputs: readonly T[]) => {
     const emitted: T[] = [],
       sels: T[] = [];
     const ops = new RingOps(P, STANDARD_NL, oneHotIO<T, F>(w.config.vocabSize, emitted), FRAC_BITS);
+    if (chunk !== undefined) ops.causalChunk = chunk;
     const params = await loadRingLlama<T, F, OneHotTokens<T>>(P, w.config, (n) => inputs[1 + names.indexOf(n)]!);
     const attention = PolicyAttention.of(getPolicy(policy, options), undefined, (_what, sel: T) => {
       sels.push(sel);
@@ -143,4 +149,61 @@ describe('Llama private generation equals the emulation (in process: dealer and 
     },
     120000,
   );
+});
+
+describe('a causal prefill in chunks of query positions (RingOps.causalChunk)', () => {
+  const rng = seeded();
+  const w = loadLlama(LLAMA_DIRS[0]!);
+  const V = w.config.vocabSize;
+  const folded = foldLlama(w);
+  const model: ProgramInput[] = llamaRingSpec(w.config).map(([name, spec]) => ({
+    values: folded.get(name)!,
+    shape: spec.shape,
+    fracBits: spec.fracBits,
+  }));
+  const n = 36;
+  // 4 query heads over 36 keys: 4 positions per chunk, 9 chunks, each product against the keys it sees
+  const CHUNK = 600;
+
+  test('the chunk plan: the keys each chunk sees, one chunk when nothing is hidden', () => {
+    expect(causalChunks(4, n, n, 0, CHUNK)).toEqual(Array.from({ length: 9 }, (_, i) => [4 * i, 4 * i + 4, 4 * i + 4]));
+    expect(causalChunks(4, 1, n, n - 1, CHUNK)).toEqual([[0, 1, n]]);
+    expect(causalChunks(4, n, n, 0)).toEqual([[0, n, n]]);
+  });
+
+  test(`MPCache (static and dynamic): secure == emulation, and every token and selection equals the unchunked program's (seed ${rng.seed})`, async () => {
+    const prompt = Array.from({ length: n }, () => rng.int(0, V));
+    const rows = new Float64Array(n * V);
+    prompt.forEach((t, i) => (rows[i * V + t] = 1));
+    const inputs: ProgramInput[] = [{ values: rows, shape: [n, V], fracBits: 0 }, ...model];
+    const chunked = await runInProcess(generationProgram(w, 'mpcache', SMALL, STEPS, CHUNK), inputs);
+    expect(chunked.secure.map((s) => [s.shape, [...s.data]])).toEqual(chunked.clear.map((s) => [s.shape, [...s.data]]));
+    const whole = await generationProgram(
+      w,
+      'mpcache',
+      SMALL,
+      STEPS,
+    )(
+      new ClearPrims(new Kernels()),
+      inputs.map((i) => clear(i.shape, encodeArray(i.values, i.fracBits), i.fracBits)),
+    );
+    expect(chunked.clear.map((s) => [s.shape, [...s.data]])).toEqual(whole.map((s) => [s.shape, [...s.data]]));
+  }, 120000);
+
+  test('the embedded Llama, a prefill of 256 tokens in chunks of 64 positions: fewer online and dealer bytes (declared)', async () => {
+    const emb = loadLlama(projectPath('models', 'tiny-llama'));
+    const shapes = [
+      shapeOnly([256, emb.config.vocabSize], 0),
+      ...llamaRingSpec(emb.config).map(([, spec]) => shapeOnly(spec.shape, spec.fracBits)),
+    ];
+    const cost = (chunk?: number) =>
+      declaredCost((P) => generationProgram(emb, 'full', {}, 1, chunk)(P, shapes as never));
+    const [whole, chunked] = [await cost(), await cost(4 * 256 * 64)];
+    expect(chunked.payloadBytes).toBeLessThan(whole.payloadBytes);
+    expect(chunked.dealerBytes).toBeLessThan(whole.dealerBytes);
+    console.log(
+      `prefill of 256 tokens, chunked ÷ whole: online ${(chunked.payloadBytes / whole.payloadBytes).toFixed(3)}, ` +
+        `dealer ${(chunked.dealerBytes / whole.dealerBytes).toFixed(3)}, rounds ${chunked.rounds} vs ${whole.rounds}`,
+    );
+  }, 120000);
 });

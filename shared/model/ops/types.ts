@@ -202,8 +202,11 @@ export interface Ops<B extends BackendTypes> {
   attnScores(q: B['tensor'], cache: B['cache'], mask: AttnMask): Promise<B['tensor']>;
   /** Softmax over the last axis of [H, n, T]; masked entries get probability exactly 0. */
   softmax(scores: B['tensor'], mask: AttnMask): Promise<B['tensor']>;
-  /** Probabilities [H, n, T] times cached values → [H, n, hd]. */
-  attnMix(p: B['tensor'], cache: B['cache']): Promise<B['tensor']>;
+  /**
+   * Probabilities [H, n, T] times cached values → [H, n, hd]. With the mask the probabilities came
+   * from, the values it hides need not be read (their probabilities are 0).
+   */
+  attnMix(p: B['tensor'], cache: B['cache'], mask?: AttnMask): Promise<B['tensor']>;
   /**
    * Optional: appends k, v [H, n, hd] and returns softmax(scores)·V for q, when the backend has a
    * cheaper way than append → attnScores → softmax → attnMix (the ring backend shares the

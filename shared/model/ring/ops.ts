@@ -26,6 +26,31 @@ import { encodeRingModel, ringModelSpec } from './fold.js';
 
 /** Largest row chunk a row-wise non-linear step processes at once (see `RingOps.byRows`). */
 export const CHUNK_ELEMENTS = 1 << 16;
+/** Largest [heads, positions, keys] block of a causal attention's products (see `causalChunks`). */
+export const CAUSAL_CHUNK_ELEMENTS = 1 << 20;
+
+/**
+ * Query positions [a, b) of a causal attention of n queries over t keys, in chunks of at most
+ * CAUSAL_CHUNK_ELEMENTS scores, each with the keys it sees (tb = offset + b, the last row's): the
+ * chunks' products skip what the mask hides (about half of a prefill's) and bound a long prefill's
+ * tensors. One chunk when nothing is hidden or everything fits. Shapes only, so every role agrees.
+ */
+export function causalChunks(
+  heads: number,
+  n: number,
+  t: number,
+  offset: number,
+  limit = CAUSAL_CHUNK_ELEMENTS,
+): [number, number, number][] {
+  const per = Math.max(1, Math.floor(limit / Math.max(1, heads * t)));
+  if (offset + n >= t && n <= per) return [[0, n, t]];
+  const out: [number, number, number][] = [];
+  for (let a = 0; a < n; a += per) {
+    const b = Math.min(n, a + per);
+    out.push([a, b, Math.min(t, offset + b)]);
+  }
+  return out;
+}
 
 export interface RingLinear<T, F> {
   readonly w: F;
@@ -162,6 +187,9 @@ export class RingOps<
     this.name = P.mode === 'clear' ? 'fixed' : P.mode;
     this.f = fracBits;
   }
+
+  /** Largest block of a causal attention's products (`causalChunks`); tests lower it to see chunks. */
+  causalChunk = CAUSAL_CHUNK_ELEMENTS;
 
   /** The emulation's path from plain weights; parties load shares through `loadRingModel` instead. */
   async prepare(weights: Gpt2Weights): Promise<ModelParams<RingTypes<T, F, Tok>>> {
@@ -317,17 +345,28 @@ export class RingOps<
     return h === cache.heads ? x : this.P.reshape(x, [cache.heads, (h / cache.heads) * n, w]);
   }
 
-  async attnScores(q: T, cache: RingKVCache<T, F>, _mask: AttnMask): Promise<T> {
-    const [h, n] = q.shape as [number, number],
-      qg = this.byKvHead(q, cache);
-    let s: T;
-    if (cache instanceof RingCacheView) s = await viewScores(this.P, this.f, qg, cache);
-    else {
-      invariant(cache.k !== undefined, 'E_INTERNAL', 'attention over an empty cache');
-      // the 1/√hd scale is folded into the query projection
-      s = await this.byRows(await this.P.fixedMatmul(qg, cache.k, 'nt', cache.length), (c) => this.trunc(c));
+  async attnScores(q: T, cache: RingKVCache<T, F>, mask: AttnMask): Promise<T> {
+    const P = this.P,
+      [h, n] = q.shape as [number, number];
+    if (cache instanceof RingCacheView) {
+      const s = await viewScores(P, this.f, this.byKvHead(q, cache), cache);
+      return h === cache.heads ? s : P.reshape(s, [h, n, s.shape[2]!]);
     }
-    return h === cache.heads ? s : this.P.reshape(s, [h, n, s.shape[2]!]);
+    invariant(cache.k !== undefined, 'E_INTERNAL', 'attention over an empty cache');
+    const t = cache.length;
+    // per chunk of query positions, the keys they see; hidden scores are 0 (never computed)
+    const parts: T[] = [];
+    for (const [a, b, tb] of causalChunks(h, n, t, mask.offset, this.causalChunk)) {
+      const qc = this.byKvHead(midRows(P, q, a, b), cache);
+      // the 1/√hd scale is folded into the query projection
+      const s = P.reshape(await this.byRows(await P.fixedMatmul(qc, cache.k, 'nt', tb), (c) => this.trunc(c)), [
+        h,
+        b - a,
+        tb,
+      ]);
+      parts.push(tb < t ? P.concatLast([s, P.constant([h, b - a, t - tb], 0, s.fracBits)]) : s);
+    }
+    return concatMid(P, parts);
   }
 
   softmax(scores: T, mask: AttnMask): Promise<T> {
@@ -340,16 +379,22 @@ export class RingOps<
     return this.byRows(scores, (c, a, b) => this.nl.softmax(this.P, c, valid.slice(a, b)));
   }
 
-  async attnMix(p: T, cache: RingKVCache<T, F>): Promise<T> {
-    const [h, n] = p.shape as [number, number],
-      pg = this.byKvHead(p, cache);
-    let o: T;
-    if (cache instanceof RingCacheView) o = await viewMix(this.P, this.f, pg, cache);
-    else {
-      invariant(cache.v !== undefined, 'E_INTERNAL', 'attention over an empty cache');
-      o = await this.byRows(await this.P.fixedMatmul(pg, cache.v, 'nn', cache.length), (c) => this.trunc(c));
+  async attnMix(p: T, cache: RingKVCache<T, F>, mask?: AttnMask): Promise<T> {
+    const P = this.P,
+      [h, n, t] = p.shape as [number, number, number];
+    if (cache instanceof RingCacheView) {
+      const o = await viewMix(P, this.f, this.byKvHead(p, cache), cache);
+      return h === cache.heads ? o : P.reshape(o, [h, n, o.shape[2]!]);
     }
-    return h === cache.heads ? o : this.P.reshape(o, [h, n, o.shape[2]!]);
+    invariant(cache.v !== undefined, 'E_INTERNAL', 'attention over an empty cache');
+    // hidden probabilities are 0: each chunk of positions needs only the values it sees
+    const parts: T[] = [];
+    for (const [a, b, tb] of causalChunks(h, n, t, mask?.offset ?? t, this.causalChunk)) {
+      const pc = this.byKvHead(tb < t ? P.sliceLast(midRows(P, p, a, b), 0, tb) : midRows(P, p, a, b), cache);
+      const o = await this.byRows(await P.fixedMatmul(pc, cache.v, 'nn', tb), (c) => this.trunc(c));
+      parts.push(P.reshape(o, [h, b - a, cache.headDim]));
+    }
+    return concatMid(P, parts);
   }
 
   /**
@@ -385,4 +430,19 @@ export class RingOps<
     const idx = await this.P.scope('argmax', () => this.nl.argmax(this.P, logits));
     return this.io.emitTokens(this.P, idx, logits);
   }
+}
+
+/** Positions [a, b) of [H, n, w] (the middle axis; the whole tensor when that is all of it). */
+function midRows<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, a: number, b: number): T {
+  const [h, n, w] = x.shape as [number, number, number];
+  if (a === 0 && b === n) return x;
+  return P.reshape(P.sliceLast(P.reshape(x, [h, n * w]), a * w, b * w), [h, b - a, w]);
+}
+
+/** [H, m_i, w] pieces joined along the middle axis. */
+function concatMid<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, xs: readonly T[]): T {
+  if (xs.length === 1) return xs[0]!;
+  const [h, , w] = xs[0]!.shape as [number, number, number];
+  const m = xs.reduce((s, x) => s + x.shape[1]!, 0);
+  return P.reshape(P.concatLast(xs.map((x) => P.reshape(x, [h, x.shape[1]! * w]))), [h, m, w]);
 }

@@ -234,7 +234,11 @@ function rounds(p: CmpkParams): WireRound[] {
   return out;
 }
 
-/** The exact ring function: wrap x − t_j to k bits, read as signed; bits, self and payload products. */
+/**
+ * The exact ring function: wrap x − t_j to k bits, read as signed; bits, self and payload products.
+ * On 32-bit words (little-endian halves), so that the emulation and the revealed benchmark mode
+ * make no BigInt per element.
+ */
 function clear(o: Resolved, x: BigUint64Array, ys: readonly BigUint64Array[]): BigUint64Array[] {
   const n = x.length,
     nt = o.thr.length,
@@ -242,21 +246,42 @@ function clear(o: Resolved, x: BigUint64Array, ys: readonly BigUint64Array[]): B
   const bits = new BigUint64Array(n * nt),
     self = o.self.map(() => new BigUint64Array(n)),
     prods = ys.map(() => new BigUint64Array(n * nt));
+  const xw = words(x),
+    bw = words(bits),
+    yw = ys.map(words),
+    pw = prods.map(words),
+    sw = self.map(words);
+  const tLo = o.thr.map((t) => Number(BigInt.asUintN(32, t))),
+    tHi = o.thr.map((t) => Number(BigInt.asUintN(32, t >> 32n)));
+  // the k-bit window: each word's mask and where the sign bit is
+  const mLo = k >= 32 ? 0xffffffff : 2 ** k - 1,
+    mHi = k >= 64 ? 0xffffffff : k > 32 ? 2 ** (k - 32) - 1 : 0;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < nt; j++) {
-      const z = BigInt.asIntN(k, x[i]! - o.thr[j]!);
-      if (!(o.eq ? z === 0n : z >= 0n)) continue;
-      bits[i * nt + j] = 1n;
-      prods.forEach((p, q) => {
-        p[i * nt + j] = ys[q]![i]!;
-      });
+      const dl = xw[2 * i]! - tLo[j]!,
+        lo = dl >>> 0,
+        hi = (xw[2 * i + 1]! - tHi[j]! - (dl < 0 ? 1 : 0)) >>> 0;
+      const neg = (k <= 32 ? lo >>> (k - 1) : hi >>> (k - 33)) & 1;
+      if (!(o.eq ? (lo & mLo) === 0 && (hi & mHi) === 0 : neg === 0)) continue;
+      const e = i * nt + j;
+      bw[2 * e] = 1;
+      for (let q = 0; q < pw.length; q++) {
+        pw[q]![2 * e] = yw[q]![2 * i]!;
+        pw[q]![2 * e + 1] = yw[q]![2 * i + 1]!;
+      }
+      // b = 1 means z ≥ 0 ('ge'): its k low bits are its 64-bit value
       o.self.forEach((sj, q) => {
-        if (sj === j) self[q]![i] = BigInt.asUintN(64, z);
+        if (sj !== j) return;
+        sw[q]![2 * i] = lo & mLo;
+        sw[q]![2 * i + 1] = hi & mHi;
       });
     }
   }
   return [bits, ...self, ...prods];
 }
+
+/** The 32-bit words of a u64 array (low word first on little-endian machines, as ring/u64.ts assumes). */
+const words = (a: BigUint64Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
 
 interface Opened {
   xh: BigUint64Array;

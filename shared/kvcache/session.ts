@@ -18,6 +18,8 @@ export async function attendAll<B extends BackendTypes>(
   cache: B['cache'],
 ): Promise<{ out: B['tensor']; p: B['tensor'] }> {
   const mask: AttnMask = { kind: 'causal', offset: cache.length - (q.shape[1] as number) };
+  const chunked = await ops.attendCausal?.(q, cache, mask, true);
+  if (chunked) return { out: chunked.out, p: chunked.p! };
   const p = await ops.softmax(await ops.attnScores(q, cache, mask), mask);
   return { out: await ops.attnMix(p, cache, mask), p };
 }

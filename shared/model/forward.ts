@@ -53,6 +53,8 @@ export const FULL_ATTENTION: AttentionPolicy = {
     await cache.append(k, v);
     const n = q.shape[1] as number;
     const mask = { kind: 'causal', offset: cache.length - n } as const;
+    const chunked = await ops.attendCausal?.(q, cache, mask, false);
+    if (chunked) return chunked.out;
     const p = await ops.softmax(await ops.attnScores(q, cache, mask), mask);
     return ops.attnMix(p, cache, mask);
   },

@@ -16,7 +16,7 @@ import { Kernels } from '../../shared/ring/kernels.js';
 import { clear, shapeOnly } from '../../shared/ring/tensor.js';
 import { ClearPrims } from '../../shared/protocol/prims/clear.js';
 import { declaredCost } from '../../shared/protocol/cost.js';
-import type { AnyTensor } from '../../shared/ring/tensor.js';
+import type { AnyTensor, Clear } from '../../shared/ring/tensor.js';
 import type { FixedHandle, Prims } from '../../shared/protocol/prims/types.js';
 import { onehot } from '../../shared/protocol/nonlinear/index.js';
 import { runInProcess } from '../../shared/runtime/inprocess.js';
@@ -83,14 +83,18 @@ function generationProgram(w: LlamaWeights, policy: string, options: object, ste
     const ops = new RingOps(P, STANDARD_NL, oneHotIO<T, F>(w.config.vocabSize, emitted), FRAC_BITS);
     if (chunk !== undefined) ops.causalChunk = chunk;
     const params = await loadRingLlama<T, F, OneHotTokens<T>>(P, w.config, (n) => inputs[1 + names.indexOf(n)]!);
-    const attention = PolicyAttention.of(getPolicy(policy, options), undefined, (_what, sel: T) => {
-      sels.push(sel);
-    });
+    // 'none': the forward pass's own full attention (what the runtime runs without a policy)
+    const attention =
+      policy === 'none'
+        ? undefined
+        : PolicyAttention.of(getPolicy(policy, options), undefined, (_what, sel: T) => {
+            sels.push(sel);
+          });
     const n = inputs[0]!.shape[0]!;
     const state = createState(ops, w.config, n + steps);
     let tokens: OneHotTokens<T> = { length: n, rows: inputs[0]! };
     for (let s = 0; s < steps; s++) {
-      const logits = await forward(ops, params, state, tokens, { policy: attention });
+      const logits = await forward(ops, params, state, tokens, attention ? { policy: attention } : {});
       tokens = await ops.argmax(logits!);
     }
     return [...emitted, ...sels];
@@ -153,45 +157,72 @@ describe('Llama private generation equals the emulation (in process: dealer and 
 
 describe('a causal prefill in chunks of query positions (RingOps.causalChunk)', () => {
   const rng = seeded();
-  const w = loadLlama(LLAMA_DIRS[0]!);
-  const V = w.config.vocabSize;
-  const folded = foldLlama(w);
-  const model: ProgramInput[] = llamaRingSpec(w.config).map(([name, spec]) => ({
-    values: folded.get(name)!,
-    shape: spec.shape,
-    fracBits: spec.fracBits,
-  }));
-  const n = 36;
-  // 4 query heads over 36 keys: 4 positions per chunk, 9 chunks, each product against the keys it sees
-  const CHUNK = 600;
+  const inputsOf = (w: LlamaWeights): ProgramInput[] => {
+    const folded = foldLlama(w);
+    return llamaRingSpec(w.config).map(([name, spec]) => ({
+      values: folded.get(name)!,
+      shape: spec.shape,
+      fracBits: spec.fracBits,
+    }));
+  };
+  // the fixture: 4 query heads over 36 keys, 4 positions per chunk of 600 scores (9 chunks)
+  const fixture = loadLlama(LLAMA_DIRS[0]!),
+    CHUNK = 600;
+  // the embedded Llama: a prompt of 130 (4·130² scores pass the single-chunk fused path's limit),
+  // 16 positions per chunk, so the forward pass's own full attention runs in chunks too
+  const embedded = loadLlama(projectPath('models', 'tiny-llama'));
 
   test('the chunk plan: the keys each chunk sees, one chunk when nothing is hidden', () => {
-    expect(causalChunks(4, n, n, 0, CHUNK)).toEqual(Array.from({ length: 9 }, (_, i) => [4 * i, 4 * i + 4, 4 * i + 4]));
-    expect(causalChunks(4, 1, n, n - 1, CHUNK)).toEqual([[0, 1, n]]);
-    expect(causalChunks(4, n, n, 0)).toEqual([[0, n, n]]);
+    expect(causalChunks(4, 36, 36, 0, CHUNK)).toEqual(
+      Array.from({ length: 9 }, (_, i) => [4 * i, 4 * i + 4, 4 * i + 4]),
+    );
+    expect(causalChunks(4, 1, 36, 35, CHUNK)).toEqual([[0, 1, 36]]);
+    expect(causalChunks(4, 36, 36, 0)).toEqual([[0, 36, 36]]);
   });
 
-  test(`MPCache (static and dynamic): secure == emulation, and every token and selection equals the unchunked program's (seed ${rng.seed})`, async () => {
-    const prompt = Array.from({ length: n }, () => rng.int(0, V));
-    const rows = new Float64Array(n * V);
-    prompt.forEach((t, i) => (rows[i * V + t] = 1));
-    const inputs: ProgramInput[] = [{ values: rows, shape: [n, V], fracBits: 0 }, ...model];
-    const chunked = await runInProcess(generationProgram(w, 'mpcache', SMALL, STEPS, CHUNK), inputs);
-    expect(chunked.secure.map((s) => [s.shape, [...s.data]])).toEqual(chunked.clear.map((s) => [s.shape, [...s.data]]));
-    const whole = await generationProgram(
-      w,
-      'mpcache',
-      SMALL,
-      STEPS,
-    )(
+  /** A random prompt's one-hot rows and the model's tensors. */
+  const programInputs = (w: LlamaWeights, n: number): ProgramInput[] => {
+    const V = w.config.vocabSize,
+      rows = new Float64Array(n * V);
+    for (let i = 0; i < n; i++) rows[i * V + rng.int(0, V)] = 1;
+    return [{ values: rows, shape: [n, V], fracBits: 0 }, ...inputsOf(w)];
+  };
+  const emulate = (prog: Program, inputs: readonly ProgramInput[]) =>
+    prog(
       new ClearPrims(new Kernels()),
       inputs.map((i) => clear(i.shape, encodeArray(i.values, i.fracBits), i.fracBits)),
     );
-    expect(chunked.clear.map((s) => [s.shape, [...s.data]])).toEqual(whole.map((s) => [s.shape, [...s.data]]));
+  const same = (a: readonly AnyTensor[], b: readonly AnyTensor[]) =>
+    expect(a.map((s) => [s.shape, [...(s as Clear).data]])).toEqual(b.map((s) => [s.shape, [...(s as Clear).data]]));
+
+  test.each([
+    ['full', {}],
+    ['mpcache', SMALL],
+  ] as const)(
+    `%s (the probabilities kept for the policy): secure == emulation in chunks, and every token and selection equals the unchunked program's (seed ${rng.seed})`,
+    async (policy, options) => {
+      const inputs = programInputs(fixture, 36);
+      expect(causalChunks(fixture.config.nHead, 36, 36, 0, CHUNK)).toHaveLength(9);
+      const chunked = await runInProcess(generationProgram(fixture, policy, options, STEPS, CHUNK), inputs);
+      same(chunked.secure, chunked.clear);
+      same(chunked.clear, await emulate(generationProgram(fixture, policy, options, STEPS), inputs));
+    },
+    120000,
+  );
+
+  test('the forward pass without a policy (no probabilities kept), 130 tokens of the embedded Llama in chunks of 16: the unchunked tokens', async () => {
+    // 4·130² scores pass the single-chunk fused path's limit, so the prefill takes attendCausal
+    const inputs = programInputs(embedded, 130),
+      chunk = 4 * 130 * 16;
+    expect(causalChunks(embedded.config.nHead, 130, 130, 0, chunk)).toHaveLength(9);
+    same(
+      await emulate(generationProgram(embedded, 'none', {}, 2, chunk), inputs),
+      await emulate(generationProgram(embedded, 'none', {}, 2), inputs),
+    );
   }, 120000);
 
   test('the embedded Llama, a prefill of 256 tokens in chunks of 64 positions: fewer online and dealer bytes (declared)', async () => {
-    const emb = loadLlama(projectPath('models', 'tiny-llama'));
+    const emb = embedded;
     const shapes = [
       shapeOnly([256, emb.config.vocabSize], 0),
       ...llamaRingSpec(emb.config).map(([, spec]) => shapeOnly(spec.shape, spec.fracBits)),

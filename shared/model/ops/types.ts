@@ -208,6 +208,18 @@ export interface Ops<B extends BackendTypes> {
    */
   attnMix(p: B['tensor'], cache: B['cache'], mask?: AttnMask): Promise<B['tensor']>;
   /**
+   * Optional: causal attention of q over the cache (append done), equal to attnScores → softmax →
+   * attnMix, when the backend has a leaner way for these shapes (the ring backend: chunk by chunk
+   * of query positions, never holding [H, n, T] unless `withP` asks for the probabilities); null
+   * otherwise.
+   */
+  attendCausal?(
+    q: B['tensor'],
+    cache: B['cache'],
+    mask: AttnMask,
+    withP: boolean,
+  ): Promise<{ out: B['tensor']; p: B['tensor'] | null } | null>;
+  /**
    * Optional: appends k, v [H, n, hd] and returns softmax(scores)·V for q, when the backend has a
    * cheaper way than append → attnScores → softmax → attnMix (the ring backend shares the
    * appends' round with the scores and never forms the probabilities); null, with nothing

@@ -353,29 +353,22 @@ export class RingOps<
       return h === cache.heads ? s : P.reshape(s, [h, n, s.shape[2]!]);
     }
     invariant(cache.k !== undefined, 'E_INTERNAL', 'attention over an empty cache');
-    const t = cache.length;
     // per chunk of query positions, the keys they see; hidden scores are 0 (never computed)
-    const parts: T[] = [];
-    for (const [a, b, tb] of causalChunks(h, n, t, mask.offset, this.causalChunk)) {
-      const qc = this.byKvHead(midRows(P, q, a, b), cache);
-      // the 1/√hd scale is folded into the query projection
-      const s = P.reshape(await this.byRows(await P.fixedMatmul(qc, cache.k, 'nt', tb), (c) => this.trunc(c)), [
-        h,
-        b - a,
-        tb,
-      ]);
-      parts.push(tb < t ? P.concatLast([s, P.constant([h, b - a, t - tb], 0, s.fracBits)]) : s);
-    }
+    const t = cache.length,
+      parts: T[] = [];
+    for (const [a, b, tb] of causalChunks(h, n, t, mask.offset, this.causalChunk))
+      parts.push(padKeys(P, await this.chunkScores(q, cache, a, b, tb), t));
     return concatMid(P, parts);
   }
 
   softmax(scores: T, mask: AttnMask): Promise<T> {
-    return this.P.scope('softmax', () => this.softmaxIn(scores, mask));
+    return this.P.scope('softmax', () => this.softmaxIn(scores, mask.offset));
   }
 
-  private softmaxIn(scores: T, mask: AttnMask): Promise<T> {
+  /** Softmax of [H, m, T] scores of query positions from `first` on (position i sees first + i + 1 keys). */
+  private softmaxIn(scores: T, first: number): Promise<T> {
     const [heads, n, t] = scores.shape as [number, number, number];
-    const valid = Array.from({ length: heads * n }, (_, r) => Math.min(t, mask.offset + (r % n) + 1));
+    const valid = Array.from({ length: heads * n }, (_, r) => Math.min(t, first + (r % n) + 1));
     return this.byRows(scores, (c, a, b) => this.nl.softmax(this.P, c, valid.slice(a, b)));
   }
 
@@ -389,12 +382,57 @@ export class RingOps<
     invariant(cache.v !== undefined, 'E_INTERNAL', 'attention over an empty cache');
     // hidden probabilities are 0: each chunk of positions needs only the values it sees
     const parts: T[] = [];
-    for (const [a, b, tb] of causalChunks(h, n, t, mask?.offset ?? t, this.causalChunk)) {
-      const pc = this.byKvHead(tb < t ? P.sliceLast(midRows(P, p, a, b), 0, tb) : midRows(P, p, a, b), cache);
-      const o = await this.byRows(await P.fixedMatmul(pc, cache.v, 'nn', tb), (c) => this.trunc(c));
-      parts.push(P.reshape(o, [h, b - a, cache.headDim]));
-    }
+    for (const [a, b, tb] of causalChunks(h, n, t, mask?.offset ?? t, this.causalChunk))
+      parts.push(await this.chunkMix(P.sliceLast(midRows(P, p, a, b), 0, tb), cache));
     return concatMid(P, parts);
+  }
+
+  /**
+   * Causal attention over a plain cache chunk by chunk of query positions (`causalChunks`): each
+   * chunk's scores against the keys it sees, their softmax and the product with those values, so
+   * no [H, n, T] tensor exists unless the probabilities are asked for (`withP`: a policy's
+   * prefill). Equal, value for value, to attnScores → softmax → attnMix. Null for a view or when
+   * one chunk is all (that path then).
+   */
+  async attendCausal(
+    q: T,
+    cache: RingKVCache<T, F>,
+    mask: AttnMask,
+    withP: boolean,
+  ): Promise<{ out: T; p: T | null } | null> {
+    const P = this.P,
+      [h, n] = q.shape as [number, number];
+    if (cache instanceof RingCacheView) return null;
+    const t = cache.length,
+      chunks = causalChunks(h, n, t, mask.offset, this.causalChunk);
+    if (chunks.length === 1) return null;
+    const outs: T[] = [],
+      ps: T[] = [];
+    for (const [a, b, tb] of chunks) {
+      const s = await this.chunkScores(q, cache, a, b, tb);
+      const p = await P.scope('softmax', () => this.softmaxIn(s, mask.offset + a));
+      outs.push(await this.chunkMix(p, cache));
+      if (withP) ps.push(padKeys(P, p, t));
+    }
+    return { out: concatMid(P, outs), p: withP ? concatMid(P, ps) : null };
+  }
+
+  /** Scores [H, b − a, tb] of query positions [a, b) against the first tb keys. */
+  private async chunkScores(q: T, cache: RingKVCache<T, F>, a: number, b: number, tb: number): Promise<T> {
+    const P = this.P,
+      h = q.shape[0]!;
+    const qc = this.byKvHead(midRows(P, q, a, b), cache);
+    // the 1/√hd scale is folded into the query projection
+    const raw = await P.fixedMatmul(qc, cache.k!, 'nt', tb);
+    return P.reshape(await this.byRows(raw, (c) => this.trunc(c)), [h, b - a, tb]);
+  }
+
+  /** Probabilities [H, m, tb] over the first tb cached values → [H, m, hd]. */
+  private async chunkMix(p: T, cache: RingKVCache<T, F>): Promise<T> {
+    const P = this.P,
+      [h, m, tb] = p.shape as [number, number, number];
+    const o = await P.fixedMatmul(this.byKvHead(p, cache), cache.v!, 'nn', tb);
+    return P.reshape(await this.byRows(o, (c) => this.trunc(c)), [h, m, cache.headDim]);
   }
 
   /**
@@ -445,4 +483,10 @@ function concatMid<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x
   const [h, , w] = xs[0]!.shape as [number, number, number];
   const m = xs.reduce((s, x) => s + x.shape[1]!, 0);
   return P.reshape(P.concatLast(xs.map((x) => P.reshape(x, [h, x.shape[1]! * w]))), [h, m, w]);
+}
+
+/** [H, m, tb] widened to [H, m, t] with zeros (the keys a causal mask hides). */
+function padKeys<T extends AnyTensor, F extends FixedHandle>(P: Prims<T, F>, x: T, t: number): T {
+  const [h, m, tb] = x.shape as [number, number, number];
+  return tb < t ? P.concatLast([x, P.constant([h, m, t - tb], 0, x.fracBits)]) : x;
 }

@@ -64,7 +64,7 @@ async function main(): Promise<number> {
   const tok = tokenizerFor(config, modelDir);
   const text = f.prompt ?? (f.promptFile ? readFileSync(resolve(f.promptFile), 'utf8') : undefined);
   if (!text) throw new MpcError('E_INPUT', 'the prompt is empty (give --prompt or --prompt-file)');
-  const prompt = [tok.eot, ...tok.encode(text)];
+  const prompt = [tok.bos, ...tok.encode(text)];
   if (prompt.length + f.maxNewTokens - 1 > config.nPositions) {
     throw new MpcError(
       'E_INPUT',

@@ -138,14 +138,14 @@ function proseSequence(T: number, rng: TaskRng): number[] {
   let i = rng.int(0, s.length);
   let text = '';
   while (text.length < T) text += (text ? ' ' : '') + s[i++ % s.length];
-  return [tok.eot, ...tok.encode(text).slice(0, T - 1)];
+  return [tok.bos, ...tok.encode(text).slice(0, T - 1)];
 }
 
 const COPY_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789      ';
 
 /** BOS, then random strings each written twice ("s\ns\n"); roles mark the second copies as answers. */
 function copySequence(T: number, rng: TaskRng): { seq: number[]; roles: number[] } {
-  const seq = [tok.eot];
+  const seq = [tok.bos];
   const roles: number[] = [ROLE.context];
   while (seq.length < T) {
     const len = rng.int(8, Math.max(9, Math.floor(T / 3)));
@@ -159,7 +159,7 @@ function copySequence(T: number, rng: TaskRng): { seq: number[]; roles: number[]
 
 /** BOS, then space-separated digit runs x[t+1] = (x[t] + x[t-1]) mod 10 from random seed pairs. */
 function fibSequence(T: number, rng: TaskRng): { seq: number[]; roles: number[] } {
-  const seq = [tok.eot];
+  const seq = [tok.bos];
   const roles: number[] = [ROLE.context];
   while (seq.length < T) {
     let a = rng.int(0, 10);

@@ -94,7 +94,7 @@ function promptOf(f: Flags, tok: Tokenizer): Pick<Run, 'prompt' | 'expected'> {
   if (f.prompt !== undefined || f.promptFile !== undefined) {
     const text = f.prompt ?? readFileSync(resolve(f.promptFile!), 'utf8');
     if (text.length === 0) throw new MpcError('E_INPUT', 'the prompt is empty');
-    return { prompt: [tok.eot, ...tok.encode(text)], expected: undefined };
+    return { prompt: [tok.bos, ...tok.encode(text)], expected: undefined };
   }
   const { tokens, expected } = builtInPrompt(tok, f.seed);
   return { prompt: tokens, expected };

@@ -34,6 +34,7 @@ const HfGpt2Config = z.looseObject({
   tokenizer: z.enum(['byte', 'gpt2', 'hf']).optional(),
   eot_token_id: z.number().int().nonnegative().optional(),
   eos_token_id: z.number().int().nonnegative().nullable().optional(),
+  bos_token_id: z.number().int().nonnegative().nullable().optional(),
 });
 
 /** A validated GPT-2 configuration. */
@@ -57,6 +58,8 @@ export interface Gpt2Config {
   readonly tokenizer: 'byte' | 'gpt2' | 'hf';
   /** Token id that ends a text (generation stops on it). */
   readonly eotTokenId: number;
+  /** Token id put before every sequence: the EOT, or a tokenizer.json model's `bos_token_id`. */
+  readonly bosTokenId: number;
 }
 
 function reject(source: string, msg: string): never {
@@ -88,6 +91,8 @@ export function parseGpt2Config(json: unknown, source = 'config.json'): Gpt2Conf
   const eot = tokenizer === 'byte' ? c.eot_token_id : (c.eot_token_id ?? c.eos_token_id ?? GPT2_EOT);
   if (eot === undefined || eot === null) reject(source, 'a byte-tokenizer model needs eot_token_id');
   if (eot >= c.vocab_size) reject(source, `EOT id ${eot} is outside the vocabulary of ${c.vocab_size}`);
+  const bos = tokenizer === 'hf' ? (c.bos_token_id ?? eot) : eot;
+  if (bos >= c.vocab_size) reject(source, `BOS id ${bos} is outside the vocabulary of ${c.vocab_size}`);
   return Object.freeze({
     arch: 'gpt2' as const,
     nLayer: c.n_layer,
@@ -101,6 +106,7 @@ export function parseGpt2Config(json: unknown, source = 'config.json'): Gpt2Conf
     tieWordEmbeddings: c.tie_word_embeddings,
     tokenizer,
     eotTokenId: eot,
+    bosTokenId: bos,
   });
 }
 

@@ -38,6 +38,7 @@ const HfLlamaConfig = z.looseObject({
   tie_word_embeddings: z.boolean().default(false),
   tokenizer: z.enum(['byte', 'hf']).optional(),
   eot_token_id: tokenId.optional(),
+  bos_token_id: tokenId.nullable().optional(),
   eos_token_id: z
     .union([tokenId, z.array(tokenId).min(1)])
     .nullable()
@@ -65,6 +66,11 @@ export interface LlamaConfig {
   /** 'byte' for the project's own models; 'hf' for a checkpoint's tokenizer.json. */
   readonly tokenizer: 'byte' | 'hf';
   readonly eotTokenId: number;
+  /**
+   * Token id put before every sequence: a tokenizer.json model's `bos_token_id` (Llama-2's `<s>`,
+   * Llama-3's `<|begin_of_text|>`), else the EOT (the project's own models start with it).
+   */
+  readonly bosTokenId: number;
 }
 
 /** Any supported architecture's configuration. */
@@ -106,6 +112,10 @@ export function parseLlamaConfig(json: unknown, source = 'config.json'): LlamaCo
   const eot = c.eot_token_id ?? eos;
   if (eot === undefined || eot === null) reject(source, 'a Llama model needs eos_token_id or eot_token_id');
   if (eot >= c.vocab_size) reject(source, `EOT id ${eot} is outside the vocabulary of ${c.vocab_size}`);
+  const tokenizer = c.tokenizer ?? 'hf';
+  // byte-tokenizer models were trained with the EOT first, whatever bos_token_id says
+  const bos = tokenizer === 'hf' ? (c.bos_token_id ?? eot) : eot;
+  if (bos >= c.vocab_size) reject(source, `BOS id ${bos} is outside the vocabulary of ${c.vocab_size}`);
   return Object.freeze({
     arch: 'llama' as const,
     nLayer: c.num_hidden_layers,
@@ -119,8 +129,9 @@ export function parseLlamaConfig(json: unknown, source = 'config.json'): LlamaCo
     rmsEps: c.rms_norm_eps,
     ropeTheta: c.rope_parameters?.rope_theta ?? c.rope_theta ?? 10000,
     tieWordEmbeddings: c.tie_word_embeddings,
-    tokenizer: c.tokenizer ?? 'hf',
+    tokenizer,
     eotTokenId: eot,
+    bosTokenId: bos,
   });
 }
 

@@ -20,7 +20,7 @@ export interface Segments {
 }
 
 export function segments(sample: TaskSample, tok: Tokenizer): Segments {
-  const prompt = [tok.eot, ...tok.encode(sample.context)];
+  const prompt = [tok.bos, ...tok.encode(sample.context)];
   const stop = tok.encode(STOP);
   const steps = sample.queries.map((q, i) => {
     const question = tok.encode(q.question);

@@ -79,6 +79,16 @@ describe('tokenizerFor with a tokenizer.json', () => {
     // a padded vocabulary is fine; an instruct model's EOS (<|im_end|>) too
     expect(tokenizerFor(parseLlamaConfig({ ...MODEL_JSON, vocab_size: 512, eos_token_id: 2 }), MODEL_DIR).eot).toBe(2);
   });
+  test("a tokenizer.json model starts sequences with the config's bos_token_id; the project's byte models with the EOT", () => {
+    // <|im_start|> (special id 1) stands in for a Llama-3-style <|begin_of_text|>
+    const tok = tokenizerFor(parseLlamaConfig({ ...MODEL_JSON, bos_token_id: 1 }), MODEL_DIR);
+    expect(tok).toMatchObject({ eot: 0, bos: 1 });
+    expect(tokenizerFor(parseLlamaConfig(MODEL_JSON), MODEL_DIR)).toMatchObject({ eot: 0, bos: 0 });
+    // HF's LlamaConfig writes bos_token_id 1 by default: a byte-tokenizer model was trained with the EOT first
+    const bytes = { ...MODEL_JSON, tokenizer: 'byte', vocab_size: 257, eos_token_id: 256, bos_token_id: 1 };
+    expect(parseLlamaConfig(bytes).bosTokenId).toBe(256);
+    expect(tokenizerFor(parseLlamaConfig(bytes))).toMatchObject({ eot: 256, bos: 256 });
+  });
   test('a GPT-2 config with "tokenizer": "hf" uses it too', () => {
     const gpt2 = { n_layer: 1, n_head: 2, n_embd: 8, n_positions: 16, vocab_size: 384, eos_token_id: 0 };
     const tok = tokenizerFor(parseGpt2Config({ ...gpt2, tokenizer: 'hf' }), MODEL_DIR);
@@ -96,6 +106,12 @@ describe('tokenizerFor with a tokenizer.json', () => {
       /tiny-llama-bpe\/tokenizer\.json: .*EOT id 100 is not a special token/,
     ],
     ['an EOS outside the tokenizer', { vocab_size: 512, eos_token_id: 400 }, /EOT id 400 is not an id of/],
+    [
+      'a BOS that is an ordinary token',
+      { bos_token_id: 100 },
+      /tiny-llama-bpe\/tokenizer\.json: .*BOS id 100 is not a special token/,
+    ],
+    ['a BOS outside the vocabulary', { bos_token_id: 4000 }, /BOS id 4000 is outside the vocabulary/],
   ])('refuses %s with E_MODEL naming the file', (_what, change, message) => {
     const e = errorOf(() => tokenizerFor(parseLlamaConfig({ ...MODEL_JSON, ...change }), MODEL_DIR));
     expect(e.code).toBe('E_MODEL');
@@ -122,7 +138,7 @@ describe('tokenizerFor with a tokenizer.json', () => {
 test('the tiny Llama with this tokenizer generates from a prompt encoded as the client does', async () => {
   const config = readModelConfig(join(MODEL_DIR, 'config.json'));
   const tok = tokenizerFor(config, MODEL_DIR);
-  const prompt = [tok.eot, ...tok.encode('Hello, llama: café 🦙')];
+  const prompt = [tok.bos, ...tok.encode('Hello, llama: café 🦙')];
   const weights = loadAnyModel(MODEL_DIR);
   expect(weights.config).toEqual(config);
   const ref = await referenceGenerate(weights, prompt, 6, null);

@@ -216,7 +216,7 @@ describe(`README: deploying on three machines (socket suite, ${MODE})`, () => {
     });
     expect(r).toMatchObject({ code: 0 });
     const res = JSON.parse(r.stdout) as { tokens: number[] };
-    const prompt = [tok.eot, ...tok.encode(args[args.indexOf('--prompt') + 1]!)];
+    const prompt = [tok.bos, ...tok.encode(args[args.indexOf('--prompt') + 1]!)];
     const ref = await referenceGenerate(loadGpt2(tiny.modelDir), prompt, res.tokens.length);
     expect(res.tokens.length).toBeGreaterThan(0);
     expect(res.tokens).toEqual(ref.fixed);

@@ -32,7 +32,7 @@ describe('npm start with a tokenizer.json model (socket suite, slow)', () => {
       text: string;
     };
     const tok = tokenizerFor(readModelConfig(join(MODEL_DIR, 'config.json')), MODEL_DIR);
-    const prompt = [tok.eot, ...tok.encode(PROMPT)];
+    const prompt = [tok.bos, ...tok.encode(PROMPT)];
     const ref = await referenceGenerate(loadAnyModel(MODEL_DIR), prompt, out.tokens.length, null);
     expect(out.match).toBe(true);
     expect(out.promptTokens).toBe(prompt.length);

@@ -16,6 +16,7 @@ const pairTok: Tokenizer = {
   name: 'pairs',
   vocabSize: 65537,
   eot: 65536,
+  bos: 65536,
   encode: (s) => {
     const b = tok.encode(s);
     const out: number[] = [];

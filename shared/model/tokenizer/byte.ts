@@ -16,6 +16,7 @@ export const byteTokenizer: Tokenizer = Object.freeze({
   name: 'byte',
   vocabSize: 257,
   eot: EOT,
+  bos: EOT,
   encode(text: string): number[] {
     return Array.from(encoder.encode(text));
   },

@@ -5,7 +5,8 @@
  * - GPT-2 configs without the key (or `"gpt2"`): GPT-2's BPE (gpt-tokenizer's r50k_base);
  * - Llama configs without the key, and any config with `"tokenizer": "hf"`: the model folder's
  *   `tokenizer.json` (hf-json.ts), with the config's EOT id (`eot_token_id`, else the first
- *   `eos_token_id`) as end marker, which must be one of that file's special tokens.
+ *   `eos_token_id`) as end marker and its `bos_token_id` (else the EOT) first in every sequence,
+ *   both among that file's special tokens.
  *
  * Llama configs with `"tokenizer": "byte"` and a 256-entry vocabulary (no room for id 256) use bytes
  * only, with the config's EOT id as the end marker, so that id doubles as a byte (the transformers
@@ -25,6 +26,7 @@ function bytesWithEot(eot: number): Tokenizer {
     name: 'byte',
     vocabSize: 256,
     eot,
+    bos: eot,
     encode: (text: string) => byteTokenizer.encode(text),
     decode: (ids: readonly number[]) => {
       const bad = ids.findIndex((id) => !Number.isInteger(id) || id < 0 || id > 255);
@@ -35,17 +37,17 @@ function bytesWithEot(eot: number): Tokenizer {
   });
 }
 
-function tokenizerJson(modelDir: string | undefined, eot: number): Tokenizer {
+function tokenizerJson(modelDir: string | undefined, eot: number, bos: number): Tokenizer {
   if (modelDir === undefined)
     throw new MpcError(
       'E_MODEL',
       "the config's tokenizer is the model folder's tokenizer.json, but no folder was given",
     );
-  return hfTokenizer(join(resolve(modelDir), 'tokenizer.json'), eot);
+  return hfTokenizer(join(resolve(modelDir), 'tokenizer.json'), eot, bos);
 }
 
 function chosen(config: ModelConfig, modelDir: string | undefined): Tokenizer {
-  if (config.tokenizer === 'hf') return tokenizerJson(modelDir, config.eotTokenId);
+  if (config.tokenizer === 'hf') return tokenizerJson(modelDir, config.eotTokenId, config.bosTokenId);
   if (config.tokenizer === 'gpt2') return gpt2Tokenizer;
   return config.arch === 'llama' && config.vocabSize === 256 ? bytesWithEot(config.eotTokenId) : byteTokenizer;
 }
@@ -67,11 +69,15 @@ export function tokenizerFor(config: ModelConfig, modelDir?: string): Tokenizer 
       `vocab_size ${config.vocabSize} is smaller than the ${tok.name} tokenizer's ${tok.vocabSize}${file}`,
     );
   }
-  if (config.eotTokenId !== tok.eot) {
-    throw new MpcError(
-      'E_MODEL',
-      `EOT id ${config.eotTokenId} in the config differs from the ${tok.name} tokenizer's ${tok.eot}`,
-    );
+  for (const [which, want, got] of [
+    ['EOT', config.eotTokenId, tok.eot],
+    ['BOS', config.bosTokenId, tok.bos],
+  ] as const) {
+    if (want !== got)
+      throw new MpcError(
+        'E_MODEL',
+        `${which} id ${want} in the config differs from the ${tok.name} tokenizer's ${got}`,
+      );
   }
   return tok;
 }

@@ -23,6 +23,7 @@ export const gpt2Tokenizer: Tokenizer = Object.freeze({
   name: 'gpt2',
   vocabSize: vocabularySize,
   eot: EOT,
+  bos: EOT,
   encode(text: string): number[] {
     return encode(text, NO_SPECIAL);
   },

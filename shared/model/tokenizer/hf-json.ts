@@ -6,7 +6,7 @@
  * It behaves as the Python/Rust `tokenizers` library's `Tokenizer.from_file(path)` does, which reads
  * tokenizer.json only (test/model/tokenizer-hf.test.ts compares ids with that library's):
  * - `encode` is `encode(text, add_special_tokens=False)`: the post-processor adds no BOS and no
- *   template (callers put the EOT first, as for the other tokenizers). Added tokens written in the
+ *   template (callers put `bos` first: the config's bos_token_id, else the EOT). Added tokens written in the
  *   text (`<|im_start|>`, the EOS) are matched as the library does, so chat templates work; unlike
  *   this project's GPT-2 tokenizer, text can thus contain control tokens. Only the client tokenizes,
  *   and it writes the prompt.
@@ -57,22 +57,28 @@ function specialIds(tok: HfTokenizer): Set<number> {
 }
 
 /**
- * The tokenizer of `path` (a tokenizer.json) with `eot` as its end marker.
+ * The tokenizer of `path` (a tokenizer.json) with `eot` as its end marker and `bos` as what callers
+ * put first.
  * @throws MpcError E_MODEL if the file is unreadable or not a tokenizer the package supports, or if
- *   `eot` is not one of its special tokens.
+ *   `eot` or `bos` is not one of its special tokens.
  */
-export function hfTokenizer(path: string, eot: number): Tokenizer {
+export function hfTokenizer(path: string, eot: number, bos = eot): Tokenizer {
   const hf = loadFile(path);
   let vocabSize = 0;
   for (const id of hf.get_vocab(true).values()) vocabSize = Math.max(vocabSize, id + 1);
-  if (!specialIds(hf).has(eot)) {
-    const what = hf.id_to_token(eot) === undefined ? 'not an id of' : 'not a special token of';
-    throw new MpcError('E_MODEL', `${path}: the config's EOT id ${eot} is ${what} this tokenizer`);
+  for (const [which, id] of [
+    ['EOT', eot],
+    ['BOS', bos],
+  ] as const) {
+    if (specialIds(hf).has(id)) continue;
+    const what = hf.id_to_token(id) === undefined ? 'not an id of' : 'not a special token of';
+    throw new MpcError('E_MODEL', `${path}: the config's ${which} id ${id} is ${what} this tokenizer`);
   }
   return Object.freeze({
     name: 'hf',
     vocabSize,
     eot,
+    bos,
     encode(text: string): number[] {
       const ids = hf.encode(text, { add_special_tokens: false }).ids;
       if (ids.some((id) => id === undefined))

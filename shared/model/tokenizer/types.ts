@@ -8,11 +8,13 @@ export interface Tokenizer {
   /** Stable name, recorded in model config files (`"byte"`, `"gpt2"`, `"hf"`: a tokenizer.json). */
   readonly name: string;
   readonly vocabSize: number;
-  /**
-   * `<|endoftext|>` (a tokenizer.json's: the config's EOS id): put before every sequence (BOS) by
-   * callers, and used as end marker.
-   */
+  /** `<|endoftext|>` (a tokenizer.json's: the config's EOT/EOS id): the end marker. */
   readonly eot: number;
+  /**
+   * Put before every sequence by callers: the EOT for the project's tokenizers and GPT-2's; a
+   * tokenizer.json's BOS (the config's `bos_token_id`, e.g. Llama-3's `<|begin_of_text|>`) when set.
+   */
+  readonly bos: number;
   /** Text to ids. Never adds BOS/EOT. */
   encode(text: string): number[];
   /**

@@ -16,9 +16,10 @@
  *
  * Every result equals ClearPrims' bit for bit, so a run with a revealed prefill produces exactly
  * the emulation's values, selections and tokens. What it gives up: the prompt, its hidden states,
- * the prefill's attention and the cache's values are visible to both parties, and since each linear
- * layer's input and output are opened, so are the weights (a prompt of d tokens determines them).
- * Parties accept it only when started with --allow-test-hooks. Its purpose is measuring decoding at
+ * the prefill's attention and the cache's values are visible to party 0 and derivable by party 1
+ * (which sees every fixed-mask product's output opened), and since each linear layer's input and
+ * output are known, so are the weights (a prompt of d tokens determines them). Parties accept it
+ * only when started with --allow-revealed-prefill, and never with secret weights. Its purpose is measuring decoding at
  * contexts whose secure prefill would need tens of GB of dealer material (docs/eviction-mpc.md);
  * every report of such a run must say that the prefill was revealed. (A truncation by more than
  * 32 bits reveals once per 32-bit step; no program truncates by more.)

@@ -382,8 +382,10 @@ export class RingOps<
     invariant(cache.v !== undefined, 'E_INTERNAL', 'attention over an empty cache');
     // hidden probabilities are 0: each chunk of positions needs only the values it sees
     const parts: T[] = [];
-    for (const [a, b, tb] of causalChunks(h, n, t, mask?.offset ?? t, this.causalChunk))
-      parts.push(await this.chunkMix(P.sliceLast(midRows(P, p, a, b), 0, tb), cache));
+    for (const [a, b, tb] of causalChunks(h, n, t, mask?.offset ?? t, this.causalChunk)) {
+      const rows = midRows(P, p, a, b);
+      parts.push(await this.chunkMix(tb < t ? P.sliceLast(rows, 0, tb) : rows, cache));
+    }
     return concatMid(P, parts);
   }
 

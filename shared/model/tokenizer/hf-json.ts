@@ -66,11 +66,12 @@ export function hfTokenizer(path: string, eot: number, bos = eot): Tokenizer {
   const hf = loadFile(path);
   let vocabSize = 0;
   for (const id of hf.get_vocab(true).values()) vocabSize = Math.max(vocabSize, id + 1);
+  const special = specialIds(hf);
   for (const [which, id] of [
     ['EOT', eot],
     ['BOS', bos],
   ] as const) {
-    if (specialIds(hf).has(id)) continue;
+    if (special.has(id)) continue;
     const what = hf.id_to_token(id) === undefined ? 'not an id of' : 'not a special token of';
     throw new MpcError('E_MODEL', `${path}: the config's ${which} id ${id} is ${what} this tokenizer`);
   }

@@ -251,6 +251,9 @@ function clear(o: Resolved, x: BigUint64Array, ys: readonly BigUint64Array[]): B
     yw = ys.map(words),
     pw = prods.map(words),
     sw = self.map(words);
+  // threshold j's self output (the indices in o.self are distinct), or −1
+  const selfOf = new Int32Array(nt).fill(-1);
+  o.self.forEach((j, q) => (selfOf[j] = q));
   const tLo = o.thr.map((t) => Number(BigInt.asUintN(32, t))),
     tHi = o.thr.map((t) => Number(BigInt.asUintN(32, t >> 32n)));
   // the k-bit window: each word's mask and where the sign bit is
@@ -270,11 +273,11 @@ function clear(o: Resolved, x: BigUint64Array, ys: readonly BigUint64Array[]): B
         pw[q]![2 * e + 1] = yw[q]![2 * i + 1]!;
       }
       // b = 1 means z ≥ 0 ('ge'): its k low bits are its 64-bit value
-      o.self.forEach((sj, q) => {
-        if (sj !== j) return;
+      const q = selfOf[j]!;
+      if (q >= 0) {
         sw[q]![2 * i] = lo & mLo;
         sw[q]![2 * i + 1] = hi & mHi;
-      });
+      }
     }
   }
   return [bits, ...self, ...prods];

@@ -28,7 +28,7 @@ import { MpcError, invariant } from '../../util/errors.js';
 import { Kernels } from '../../ring/kernels.js';
 import { numel, type AnyTensor, type Shape } from '../../ring/tensor.js';
 import type { FixedHandle } from '../fixed-mask.js';
-import type { Held, Primitive } from '../primitive.js';
+import type { Primitive } from '../primitive.js';
 import { openRing } from '../open.js';
 import type { ClearPrims } from './clear.js';
 import type { DealerPrims } from './dealer.js';
@@ -85,47 +85,31 @@ export class RevealPrims<T extends AnyTensor, F extends FixedHandle> extends Int
     return this.inner.parallel(fns);
   }
 
-  run<O, P>(prim: Primitive<O, P>, xs: readonly T[], o: O, ws: readonly F[] = []): Promise<T[]> {
+  async run<O, P>(prim: Primitive<O, P>, xs: readonly T[], o: O, ws: readonly F[] = []): Promise<T[]> {
     if (!this.revealing || prim.alwaysSecure || this.inner.mode === 'clear') return this.inner.run(prim, xs, o, ws);
-    if (this.inner.mode === 'dealer') {
-      const hidden = xs.filter((x) => !this.trivial.has(x));
-      return this.revealed(prim, xs, o, ws, async () => {
-        // the parties open the other inputs in one round: keep a block's branches in step with them
-        if (hidden.length > 0)
-          await (this.inner as unknown as DealerPrims).unitemisedRound({ u64: hidden.map((x) => numel(x.shape)) });
-        return undefined;
-      });
-    }
-    const ctx = (this.inner as unknown as SecurePrims).ctx;
-    return this.revealed(prim, xs, o, ws, async (p, held) => {
-      const open = held.filter((_, i) => !this.trivial.has(xs[i]!)),
-        opened =
-          open.length > 0
-            ? await openRing(
-                ctx,
-                'reveal',
-                open.map((x) => x.data),
-              )
-            : [];
-      if (ctx.me !== 0) return prim.outputs(p, xs, o, ws).map((m) => new BigUint64Array(numel(m.shape)));
-      let next = 0;
-      const values = held.map((x, i) => (this.trivial.has(xs[i]!) ? x.data : opened[next++]!));
-      return prim.clear(
-        { p, o, xs: held.map((x, i) => ({ shape: x.shape, fracBits: x.fracBits, data: values[i]! })), ws: [] },
-        this.kernels,
-      );
-    });
-  }
-
-  /** A revealed step: its results are trivial sharings. */
-  private async revealed<O, P>(
-    prim: Primitive<O, P>,
-    xs: readonly T[],
-    o: O,
-    ws: readonly F[],
-    body: (p: P, held: readonly Held[]) => Promise<BigUint64Array[] | undefined>,
-  ): Promise<T[]> {
-    const outs = await this.step(prim, xs, o, ws, body);
+    // the inputs that are not trivial sharings are opened, in one round (no round if there are none)
+    const hidden = xs.map((x) => !this.trivial.has(x));
+    const outs =
+      this.inner.mode === 'dealer'
+        ? await this.step(prim, xs, o, ws, async () => {
+            // keep a block's branches in step with the parties' opening
+            const u64 = xs.filter((_, i) => hidden[i]).map((x) => numel(x.shape));
+            if (u64.length > 0) await (this.inner as unknown as DealerPrims).unitemisedRound({ u64 });
+            return undefined;
+          })
+        : await this.step(prim, xs, o, ws, async (p, held) => {
+            const ctx = (this.inner as unknown as SecurePrims).ctx,
+              open = held.filter((_, i) => hidden[i]).map((x) => x.data);
+            const opened = open.length > 0 ? await openRing(ctx, 'reveal', open) : [];
+            // party 1 holds zeros of every result; party 0 computes it
+            if (ctx.me !== 0) return prim.outputs(p, xs, o, ws).map((m) => new BigUint64Array(numel(m.shape)));
+            let next = 0;
+            const data = held.map((x, i) => (hidden[i] ? opened[next++]! : x.data));
+            return prim.clear(
+              { p, o, xs: held.map((x, i) => ({ shape: x.shape, fracBits: x.fracBits, data: data[i]! })), ws: [] },
+              this.kernels,
+            );
+          });
     for (const t of outs) this.trivial.add(t);
     return outs;
   }

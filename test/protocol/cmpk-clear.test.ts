@@ -40,12 +40,15 @@ function reference(
   return { bits, self: selfOut, prods };
 }
 
-/** Ring values near 0, near ±2^(k−1) and anywhere, so that some differences wrap. */
-function inputs(n: number, k: number): BigUint64Array {
+/**
+ * Ring values near 0, near ±2^(k−1), anywhere (so that some differences wrap) and equal to a
+ * threshold (so that every width sees equalities, whatever the seed).
+ */
+function inputs(n: number, k: number, at: readonly number[]): BigUint64Array {
   const half = 1n << BigInt(k - 1);
   return BigUint64Array.from({ length: n }, (_, i) => {
     const small = BigInt(rng.int(-8, 9));
-    const v = [small, half + small, -half + small, rng.u64()][i % 4]!;
+    const v = [small, half + small, -half + small, rng.u64(), BigInt(at[i % at.length]!)][i % 5]!;
     return BigInt.asUintN(64, v);
   });
 }
@@ -54,8 +57,8 @@ describe(`cmpK's ring function on words == its BigInt definition (seed ${rng.see
   const thresholds = [0, -3, 7, -1, 2 ** 20];
   test.each([2, 3, 5, 16, 31, 32, 33, 36, 40, 52, 63, 64])('width %i', async (k) => {
     const n = 64;
-    const x = inputs(n, k),
-      y = inputs(n, 64);
+    const x = inputs(n, k, thresholds),
+      y = inputs(n, 64, thresholds);
     const thr = thresholds.map((t) => BigInt(t));
     for (const eq of [false, true]) {
       const self = eq ? [] : [0, 1, 3];

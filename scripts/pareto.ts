@@ -1,5 +1,5 @@
 /**
- * `npm run pareto -- [--study-dir results/pareto] [--out docs/eviction-pareto.md]`
+ * `npm run pareto -- [--study-dir results/pareto] [--out docs/eviction-pareto.md]` (GPT-2 or Llama models)
  *
  * The eviction Pareto report: every policy and setting's accuracy (from recorded study runs: one
  * `npm run study -- --out <study-dir>/<name>.jsonl [policy flags]` per setting) against what its
@@ -13,7 +13,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { commandFlags } from '../shared/config/index.js';
 import { projectPath, toMpcError } from '../shared/util/index.js';
-import { readGpt2Config, type Gpt2Config } from '../shared/model/config.js';
+import { readModelConfig, type ModelConfig } from '../shared/model/llama-config.js';
 import type { PolicyOptions } from '../shared/kvcache/index.js';
 import { dynamicRatioOf } from '../shared/kvcache/options.js';
 import { aggregate, readRecords, type Cell } from './study/aggregate.js';
@@ -76,12 +76,12 @@ const TOKENS = 4;
 
 async function costOf(
   cache: Map<string, PerToken>,
-  config: Gpt2Config,
+  config: ModelConfig,
   policy: string,
   options: PolicyOptions,
   ctx: number,
 ): Promise<PerToken> {
-  const key = JSON.stringify([config.nLayer, config.nEmbd, policy, options, ctx]);
+  const key = JSON.stringify([config, policy, options, ctx]);
   let c = cache.get(key);
   if (!c) {
     c = await declaredPerToken(config, { ctx, tokens: TOKENS, prefill: 'revealed', policy, options });
@@ -100,7 +100,7 @@ async function points(dir: string): Promise<Point[]> {
     if (!existsSync(metaPath)) continue;
     const meta = Meta.parse(JSON.parse(readFileSync(metaPath, 'utf8')));
     // a relative model path (as in the committed records) is the project's
-    const config = readGpt2Config(join(isAbsolute(meta.model) ? meta.model : projectPath(meta.model), 'config.json'));
+    const config = readModelConfig(join(isAbsolute(meta.model) ? meta.model : projectPath(meta.model), 'config.json'));
     const options = meta.options as unknown as PolicyOptions;
     for (const cell of aggregate(readRecords(join(dir, file)))) {
       const [cost, full] = [

@@ -29,6 +29,9 @@ describe('WebAssembly kernels equal their TypeScript references', () => {
     [1, 7, 13],
     [3, 16, 5],
     [2, 64, 33],
+    [4, 9, 6],
+    [7, 5, 11],
+    [13, 32, 3],
   ])(`matmulNN K=%i rows=%i cols=%i`, (K, rows, cols) => {
     const stride = rows + 2;
     const w = rng.ring(cols * stride),

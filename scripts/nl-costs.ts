@@ -30,7 +30,7 @@ const NL_COSTS = {
       .string()
       .default('')
       .describe(
-        'also the per-op costs under fixed designs (lean, swift, legacy: nonlinear/design.ts), for the trade-off',
+        'also the costs under fixed designs (lean, swift, legacy: nonlinear/design.ts), per op and with --tokens per token, for the trade-off',
       ),
     tokens: z.boolean().default(false).describe('also the per-token costs (GPT-2-small: ~20 s per row)'),
     seed: z.number().int().default(7).describe('seed of the accuracy inputs'),
@@ -239,6 +239,7 @@ async function tokenCost(
   model: 'gpt2-small' | 'embedded',
   policy: string | undefined,
   network: string | undefined,
+  nl?: Any,
 ): Promise<Any> {
   const { declaredGeneration } = await c.mod('scripts/bench/declared.js');
   const { parseGpt2Config } = await c.mod('shared/model/config.js');
@@ -257,7 +258,8 @@ async function tokenCost(
     ...(policy ? { policy } : {}),
     ...(network ? { network } : {}),
   };
-  return { config, d: (await declaredGeneration(config, request)).get('decode.1') };
+  const phases = nl ? await declaredGeneration(config, request, nl) : await declaredGeneration(config, request);
+  return { config, d: phases.get('decode.1') };
 }
 
 const fmt = (x: number, digits = 1): string => (x >= 100 ? x.toFixed(0) : x.toFixed(digits));
@@ -265,6 +267,8 @@ const mib = (b: number): string => (b / 2 ** 20).toFixed(2);
 
 async function main(): Promise<void> {
   const { flags: f } = commandFlags(NL_COSTS);
+  if (f.root && f.designs && f.tokens)
+    throw new MpcError('E_CONFIG', '--designs with --tokens measures this checkout only (not with --root)');
   const c = checkout(resolve(f.root ?? projectPath()));
   const { NONLINEAR_SUITE } = await c.mod('shared/protocol/nonlinear/index.js');
   const nets = f.networks === 'none' ? [undefined] : f.networks.split(',');
@@ -292,14 +296,18 @@ async function main(): Promise<void> {
         );
   if (!f.tokens) return;
   process.stdout.write(
-    '\n| model | cache | network | online MiB (p0→p1) | rounds | per layer | dealer MiB |\n|---|---|---|---|---|---|---|\n',
+    '\n| model | cache | network or design | online MiB (p0→p1) | rounds | per layer | dealer MiB |\n|---|---|---|---|---|---|---|\n',
   );
   for (const model of ['embedded', 'gpt2-small'] as const)
     for (const policy of [undefined, 'mpcache'])
-      for (const n of nets) {
-        const { config, d } = await tokenCost(c, model, policy, n === 'none' ? undefined : n);
+      for (const [i, [label, nl]] of suites.entries()) {
+        // networks as the generation request names them (any checkout); fixed designs as a suite
+        const { config, d } =
+          i < nets.length
+            ? await tokenCost(c, model, policy, nets[i])
+            : await tokenCost(c, model, policy, undefined, nl);
         process.stdout.write(
-          `| ${model} | ${policy ?? 'full'} | ${n ?? 'as is'} | ${mib(d.frameBytes)} | ${d.rounds} | ${fmt(d.rounds / config.nLayer)} | ${mib(d.dealerBytes)} |\n`,
+          `| ${model} | ${policy ?? 'full'} | ${label} | ${mib(d.frameBytes)} | ${d.rounds} | ${fmt(d.rounds / config.nLayer)} | ${mib(d.dealerBytes)} |\n`,
         );
       }
 }

@@ -16,6 +16,7 @@ import type { FixedHandle } from '../../shared/protocol/prims/types.js';
 import type { ModelConfig } from '../../shared/model/llama-config.js';
 import { anyRingSpec, loadAnyRingModel } from '../../shared/model/ring/any-model.js';
 import { STANDARD_NL } from '../../shared/model/ring/recipes.js';
+import type { RingNonlinear } from '../../shared/model/ring/ops.js';
 import {
   DEALER_TOKEN_IO,
   generationProgram,
@@ -86,10 +87,14 @@ class PhasedDealerPrims extends DealerPrims {
   }
 }
 
-/** Declared cost per phase ('setup' = the model load, 'prefill', 'decode.0', …) of a generation. */
+/**
+ * Declared cost per phase ('setup' = the model load, 'prefill', 'decode.0', …) of a generation,
+ * with the standard non-linear suite or another (e.g. one fixed design, for nl-costs).
+ */
 export async function declaredGeneration(
   config: ModelConfig,
   request: GenerateRequest,
+  nl: RingNonlinear = STANDARD_NL,
 ): Promise<Map<string, PhaseDeclared>> {
   const src = new PhasedCost();
   const P = new PhasedDealerPrims(src);
@@ -97,7 +102,7 @@ export async function declaredGeneration(
   const model = await loadAnyRingModel<ShapeOnly, FixedHandle, ClientTokens>(P, config, (n) =>
     shapeOnly(spec.get(n)!.shape, spec.get(n)!.fracBits),
   );
-  await generationProgram(P, STANDARD_NL, DEALER_TOKEN_IO, model, parseGenerateParams(request));
+  await generationProgram(P, nl, DEALER_TOKEN_IO, model, parseGenerateParams(request));
   return src.phases;
 }
 
